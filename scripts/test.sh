@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this script):
+# installs what is missing, then formatting, lints, dependency boundaries, every Rust
+# test, and the independent Python check of the protocol's test vectors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/setup.sh
+
+ensure_rust
+ensure_python_venv
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "dependency boundaries"
+bash scripts/check-boundaries.sh
+
+step "cargo test (all crates)"
+cargo test --workspace --locked
+
+step "test vectors, checked independently in Python (PyNaCl, pyhpke)"
+"$VENV/bin/python" tests/python/check_vectors.py sync-protocol/test-vectors
+
+step "done: every check passed"

@@ -1,0 +1,41 @@
+//! `sync-protocol` is the contract between a Fieldkit kit and the municipal backend:
+//! the record model, the DSSE-signed envelope, the per-kit hash chain, HPKE sealing of
+//! case payloads, chunked encryption of attachments, server-signed receipts, kit request
+//! signatures (RFC 9421) and the JSON bodies of the kit-facing HTTP API.
+//!
+//! `docs/PROTOCOL.md` is the normative description; this crate is its reference
+//! implementation and `test-vectors/` pins both together.
+//!
+//! # What this crate must never depend on
+//!
+//! It is pure: no I/O, no async runtime, no database, no HTTP client or server
+//! (no tokio, reqwest, rusqlite, axum — a test in `tests/` enforces this). Every function
+//! takes bytes or values and returns values or a [`ProtocolError`]; randomness comes in
+//! through an explicit `rand_core` RNG so that every construction can be made
+//! deterministic for the test vectors. Nothing here panics on any input.
+
+pub mod api;
+pub mod attachment;
+pub mod b64;
+pub mod chain;
+pub mod dsse;
+mod error;
+pub mod httpsig;
+pub mod ids;
+pub mod receipt;
+pub mod record;
+pub mod seal;
+mod time;
+
+pub use error::ProtocolError;
+
+/// The protocol version this build speaks. It travels in the `Fieldkit-Protocol` header
+/// of every request and is part of every `payloadType`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Protocol versions a backend built from this crate accepts: the current one and the
+/// previous one (there is no previous one yet).
+pub const SUPPORTED_PROTOCOL_VERSIONS: &[u32] = &[1];
+
+/// Name of the HTTP header that carries the protocol version.
+pub const PROTOCOL_HEADER: &str = "fieldkit-protocol";

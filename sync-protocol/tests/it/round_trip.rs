@@ -1,0 +1,137 @@
+//! A record's whole life through the protocol, as kit and backend see it: capture with
+//! an attachment, verify, chain, receipt, open by the authority.
+
+use sync_protocol::attachment::{decrypt_all, AttachmentSecret};
+use sync_protocol::chain::{classify_incoming, ChainAnchor, ChainLink, Incoming};
+use sync_protocol::ids::Sha256Hash;
+use sync_protocol::receipt::Receipt;
+use sync_protocol::record::{RecordKind, SignedRecord};
+use sync_protocol::seal::{self, CasePayload};
+use sync_protocol::ProtocolError;
+
+use crate::support::{self, authority_keys, kit_id, kit_key, make_chain, make_record};
+
+#[test]
+fn a_captured_record_travels_to_the_authority_and_back_as_a_receipt() {
+    let chain = make_chain(2);
+    let sent = &chain[1];
+
+    // Backend: verify before parsing, then classify against the stored head.
+    let received = SignedRecord::verify(&sent.envelope, kit_id(), &kit_key().verifying_key())
+        .expect("verifies");
+    assert_eq!(
+        received.payload, sent.payload,
+        "the signed bytes are kept as they are"
+    );
+    let head = Some(ChainAnchor {
+        seq: 1,
+        hash: chain[0].hash,
+    });
+    assert_eq!(
+        classify_incoming(head, None, &ChainLink::from(&received)),
+        Incoming::Append
+    );
+
+    // Backend: receipt; kit: verify it and check it names what was sent.
+    let server = support::signing_key("server key 1");
+    let receipt_env = Receipt::for_record(&received, support::device_time(9), 42).sign(&server);
+    let receipt =
+        Receipt::verify(&receipt_env, &[server.verifying_key()]).expect("receipt verifies");
+    receipt
+        .require_matches(sent)
+        .expect("receipt names the record");
+    assert!(receipt.require_matches(&chain[0]).is_err());
+    let stranger = support::signing_key("not the server");
+    assert!(Receipt::verify(&receipt_env, &[stranger.verifying_key()]).is_err());
+
+    // Authority: open the case, then the attachment with the key inside it.
+    let (sk, _) = authority_keys();
+    let aad = seal::case_aad(
+        &received.record.record_id,
+        &kit_id(),
+        &received.record.authority_id,
+    );
+    let case =
+        CasePayload::from_json(&seal::open(&sk, &received.record.sealed, &aad).expect("opens"))
+            .expect("case payload");
+    assert_eq!(case.form_data["persons"][0]["family_name"], "Musterfrau");
+    let entry = &received.record.attachments[0];
+    let secret = AttachmentSecret::from_wire(&case.attachment_keys[0]).expect("key");
+    assert_eq!(case.attachment_keys[0].attachment_id, entry.id);
+    // The fixture encrypts with the same key, so re-encrypting gives the uploaded bytes.
+    let (ct, _) = sync_protocol::attachment::encrypt_all(
+        &secret,
+        entry.id,
+        &support::attachment_plaintext(1000),
+    )
+    .expect("encrypts");
+    let (plain, digests) = decrypt_all(&secret, entry.id, &ct).expect("decrypts");
+    assert_eq!(plain.len() as u64, entry.size);
+    assert_eq!(digests.ciphertext_sha256, entry.ciphertext_sha256);
+    assert_eq!(digests.sha256, entry.sha256);
+}
+
+#[test]
+fn a_case_sealed_for_one_authority_cannot_be_opened_as_another_record() {
+    let rec = &make_chain(1)[0];
+    let (sk, _) = authority_keys();
+    let other_aad = seal::case_aad(
+        &support::record_id(999),
+        &kit_id(),
+        &rec.record.authority_id,
+    );
+    assert_eq!(
+        seal::open(&sk, &rec.record.sealed, &other_aad).err(),
+        Some(ProtocolError::DecryptionFailed)
+    );
+    let (other_sk, _) = seal::derive_authority_keypair(b"another authority");
+    let aad = seal::case_aad(&rec.record.record_id, &kit_id(), &rec.record.authority_id);
+    assert!(seal::open(&other_sk, &rec.record.sealed, &aad).is_err());
+}
+
+#[test]
+fn records_that_break_model_rules_are_never_signed() {
+    let good = make_record(1, Sha256Hash::ZERO, RecordKind::Application, false, 0).record;
+    type Mutation = Box<dyn Fn(&mut sync_protocol::record::Record)>;
+    let cases: Vec<(&str, Mutation)> = vec![
+        ("seq 0", Box::new(|r| r.seq = 0)),
+        (
+            "seq 1 with a predecessor",
+            Box::new(|r| r.prev_hash = Sha256Hash([1; 32])),
+        ),
+        ("seq 2 without a predecessor", Box::new(|r| r.seq = 2)),
+        (
+            "correction without reference",
+            Box::new(|r| r.kind = RecordKind::Correction),
+        ),
+        (
+            "application with reference",
+            Box::new(|r| r.references = Some(support::record_id(5))),
+        ),
+        ("form version 0", Box::new(|r| r.form_version = 0)),
+        (
+            "record id not v7",
+            Box::new(|r| {
+                r.record_id = sync_protocol::ids::RecordId::from_uuid(uuid::Uuid::from_u128(
+                    0x0193_0000_0000_4000_8000_0000_0000_0001,
+                ));
+            }),
+        ),
+        (
+            "unknown seal suite",
+            Box::new(|r| r.sealed.suite = "RSA".into()),
+        ),
+        ("version 2", Box::new(|r| r.v = 2)),
+    ];
+    for (name, mutate) in cases {
+        let mut bad = good.clone();
+        mutate(&mut bad);
+        assert!(
+            matches!(
+                bad.sign(&kit_key()),
+                Err(ProtocolError::Invalid { .. } | ProtocolError::Malformed { .. })
+            ),
+            "{name} was signed"
+        );
+    }
+}
