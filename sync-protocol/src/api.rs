@@ -195,6 +195,49 @@ pub struct PushBatch {
     pub envelopes: Vec<Envelope>,
 }
 
+impl PushBatch {
+    /// Parses a batch body, enforcing the body limit, the envelope count and the
+    /// per-envelope size limit before any signature work.
+    ///
+    /// # Errors
+    /// [`ProtocolError::TooLarge`] or [`ProtocolError::Malformed`].
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        if bytes.len() > MAX_BATCH_BYTES {
+            return Err(ProtocolError::TooLarge {
+                what: "batch",
+                actual: bytes.len(),
+                limit: MAX_BATCH_BYTES,
+            });
+        }
+        let batch: Self = serde_json::from_slice(bytes)
+            .map_err(|e| ProtocolError::malformed("batch", e.to_string()))?;
+        if batch.envelopes.is_empty() {
+            return Err(ProtocolError::malformed(
+                "envelopes",
+                "at least one envelope",
+            ));
+        }
+        if batch.envelopes.len() > MAX_BATCH_RECORDS {
+            return Err(ProtocolError::TooLarge {
+                what: "batch (envelopes)",
+                actual: batch.envelopes.len(),
+                limit: MAX_BATCH_RECORDS,
+            });
+        }
+        for env in &batch.envelopes {
+            let size = env.to_json().len();
+            if size > crate::dsse::MAX_ENVELOPE_BYTES {
+                return Err(ProtocolError::TooLarge {
+                    what: "envelope",
+                    actual: size,
+                    limit: crate::dsse::MAX_ENVELOPE_BYTES,
+                });
+            }
+        }
+        Ok(batch)
+    }
+}
+
 /// What happened to one envelope of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -359,6 +402,11 @@ pub enum ProblemCode {
     Internal,
     /// The server is shutting down or overloaded; retry with backoff.
     Unavailable,
+    /// A code this build does not know (sent by a newer backend). Read so that one new
+    /// code never makes a whole response unreadable; treated as not retryable unless the
+    /// problem's own `retryable` says otherwise.
+    #[serde(other)]
+    Unknown,
 }
 
 impl ProblemCode {
@@ -371,6 +419,7 @@ impl ProblemCode {
                 | Self::Internal
                 | Self::Unavailable
                 | Self::OffsetMismatch
+                | Self::ChecksumMismatch
         )
     }
 }

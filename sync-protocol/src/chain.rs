@@ -37,6 +37,7 @@ impl From<&SignedRecord> for ChainLink {
 /// A link known to be good, from which a run continues (e.g. the last record a
 /// backend holds, or the last one a kit has verified before).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChainAnchor {
     /// Its seq.
     pub seq: u64,
@@ -92,11 +93,12 @@ pub fn verify_run(anchor: Option<ChainAnchor>, links: &[ChainLink]) -> Vec<Chain
     let mut predecessors: Vec<Sha256Hash> = vec![anchor.map_or(Sha256Hash::ZERO, |a| a.hash)];
     if let Some(a) = anchor {
         if let Some(at_anchor) = by_seq.get(&a.seq) {
-            let mut hashes: Vec<_> = at_anchor.keys().copied().collect();
-            if !hashes.contains(&a.hash) {
-                predecessors.extend(hashes.iter().copied());
+            if at_anchor.keys().any(|h| *h != a.hash) {
+                predecessors.extend(at_anchor.keys().copied());
+                let mut hashes: Vec<_> = at_anchor.keys().copied().collect();
                 hashes.push(a.hash);
                 hashes.sort();
+                hashes.dedup();
                 findings.push(ChainFinding::Fork { seq: a.seq, hashes });
             }
         }
@@ -234,6 +236,25 @@ mod tests {
             verify_run(Some(wrong), &links[2..]).as_slice(),
             [ChainFinding::WrongLink { seq: 3, .. }]
         ));
+    }
+
+    #[test]
+    fn another_record_at_the_anchor_seq_is_a_fork_even_beside_the_anchor_itself() {
+        let links = chain(3);
+        let other = ChainLink {
+            seq: 2,
+            prev_hash: h(1),
+            hash: h(9),
+        };
+        let anchor = ChainAnchor { seq: 2, hash: h(2) };
+        let run = [links[1], other, links[2]];
+        assert_eq!(
+            verify_run(Some(anchor), &run),
+            vec![ChainFinding::Fork {
+                seq: 2,
+                hashes: vec![h(2), h(9)]
+            }]
+        );
     }
 
     #[test]

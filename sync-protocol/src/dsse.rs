@@ -150,6 +150,31 @@ impl Envelope {
     }
 }
 
+impl Envelope {
+    /// Verifies an envelope signed by one of several trusted keys (server keys a kit got
+    /// at enrolment), choosing the key by the envelope's key id, which for these keys is
+    /// [`crate::receipt::ed25519_key_id`].
+    ///
+    /// # Errors
+    /// [`ProtocolError::WrongKeyId`] when no trusted key has the envelope's key id;
+    /// otherwise as [`Envelope::verify`].
+    pub fn verify_with_trusted(
+        &self,
+        expected_type: &'static str,
+        trusted: &[VerifyingKey],
+    ) -> Result<Verified, ProtocolError> {
+        let keyid = self.claimed_keyid()?;
+        let key = trusted
+            .iter()
+            .find(|k| crate::receipt::ed25519_key_id(k) == keyid)
+            .ok_or_else(|| ProtocolError::WrongKeyId {
+                expected: "a trusted server key".to_owned(),
+                found: keyid.to_owned(),
+            })?;
+        self.verify(expected_type, key)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -356,9 +356,10 @@ pub fn verify_request(
     let covered: Vec<&str> = inner
         .items
         .iter()
+        .filter(|i| i.params.is_empty())
         .filter_map(|i| i.bare_item.as_str())
         .collect();
-    if covered != COVERED {
+    if covered != COVERED || inner.items.len() != COVERED.len() {
         return Err(ProtocolError::malformed(
             "signature-input",
             format!("must cover exactly {COVERED:?}"),
@@ -375,6 +376,11 @@ pub fn verify_request(
     };
     if created < now - MAX_AGE_SECS || created > now + MAX_FUTURE_SECS {
         return Err(ProtocolError::Stale { created, now });
+    }
+    match inner.params.get("expires") {
+        None => {}
+        Some(BareItem::Integer(expires)) if *expires >= now => {}
+        Some(_) => return Err(ProtocolError::Stale { created, now }),
     }
     if string_param(&inner, "alg")? != "ed25519" {
         return Err(ProtocolError::malformed(

@@ -113,7 +113,7 @@ validated_string!(
     |s| {
         let mut parts = s.splitn(2, '/');
         let token = |t: &str| {
-            !t.is_empty()
+            t.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
                 && t.len() <= 64
                 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
         };
@@ -206,7 +206,7 @@ impl RecordId {
     /// # Errors
     /// [`ProtocolError::Invalid`] for any other version.
     pub fn require_v7(&self) -> Result<(), ProtocolError> {
-        if self.0.get_version_num() == 7 {
+        if self.0.get_version_num() == 7 && self.0.get_variant() == uuid::Variant::RFC4122 {
             Ok(())
         } else {
             Err(ProtocolError::invalid("record_id", "must be a UUIDv7"))

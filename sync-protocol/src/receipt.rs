@@ -80,18 +80,14 @@ impl Receipt {
     /// [`ProtocolError::WrongKeyId`] when no trusted key has the envelope's key id;
     /// otherwise as [`Envelope::verify`], then parse errors.
     pub fn verify(envelope: &Envelope, trusted: &[VerifyingKey]) -> Result<Self, ProtocolError> {
-        let keyid = envelope.claimed_keyid()?;
-        let key = trusted
-            .iter()
-            .find(|k| ed25519_key_id(k) == keyid)
-            .ok_or_else(|| ProtocolError::WrongKeyId {
-                expected: "a trusted server key".to_owned(),
-                found: keyid.to_owned(),
-            })?;
-        let verified = envelope.verify(RECEIPT_PAYLOAD_TYPE, key)?;
+        let verified = envelope.verify_with_trusted(RECEIPT_PAYLOAD_TYPE, trusted)?;
         let receipt: Receipt = serde_json::from_slice(&verified.payload)
             .map_err(|e| ProtocolError::malformed("receipt", e.to_string()))?;
-        if receipt.v != crate::PROTOCOL_VERSION || receipt.seq == 0 || receipt.seq > MAX_SEQ {
+        if receipt.v != crate::PROTOCOL_VERSION
+            || receipt.seq == 0
+            || receipt.seq > MAX_SEQ
+            || receipt.log_position > MAX_SEQ
+        {
             return Err(ProtocolError::invalid(
                 "receipt",
                 "version or seq out of range",

@@ -297,6 +297,44 @@ impl CasePayload {
         Ok(case)
     }
 
+    /// Checks that the payload carries exactly one key for every attachment in the
+    /// record's manifest, and no others.
+    ///
+    /// # Errors
+    /// [`ProtocolError::Invalid`] naming the first attachment without a key or key
+    /// without an attachment.
+    pub fn require_keys_match(
+        &self,
+        manifest: &[crate::record::AttachmentEntry],
+    ) -> Result<(), ProtocolError> {
+        use std::collections::BTreeSet;
+        let keys: BTreeSet<_> = self
+            .attachment_keys
+            .iter()
+            .map(|k| k.attachment_id)
+            .collect();
+        let listed: BTreeSet<_> = manifest.iter().map(|a| a.id).collect();
+        if keys.len() != self.attachment_keys.len() {
+            return Err(ProtocolError::invalid(
+                "case.attachment_keys",
+                "an attachment has two keys",
+            ));
+        }
+        if let Some(missing) = listed.difference(&keys).next() {
+            return Err(ProtocolError::invalid(
+                "case.attachment_keys",
+                format!("no key for attachment {missing}"),
+            ));
+        }
+        if let Some(extra) = keys.difference(&listed).next() {
+            return Err(ProtocolError::invalid(
+                "case.attachment_keys",
+                format!("key for unlisted attachment {extra}"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Serializes the case payload for sealing.
     pub fn to_json(&self) -> Zeroizing<Vec<u8>> {
         Zeroizing::new(serde_json::to_vec(self).unwrap_or_default())

@@ -55,6 +55,12 @@ fn a_captured_record_travels_to_the_authority_and_back_as_a_receipt() {
         CasePayload::from_json(&seal::open(&sk, &received.record.sealed, &aad).expect("opens"))
             .expect("case payload");
     assert_eq!(case.form_data["persons"][0]["family_name"], "Musterfrau");
+    case.require_keys_match(&received.record.attachments)
+        .expect("one key per attachment");
+    assert!(
+        case.require_keys_match(&[]).is_err(),
+        "a key without an attachment is refused"
+    );
     let entry = &received.record.attachments[0];
     let secret = AttachmentSecret::from_wire(&case.attachment_keys[0]).expect("key");
     assert_eq!(case.attachment_keys[0].attachment_id, entry.id);
@@ -134,4 +140,40 @@ fn records_that_break_model_rules_are_never_signed() {
             "{name} was signed"
         );
     }
+}
+
+#[test]
+fn batches_over_the_limits_are_refused_before_any_signature_work() {
+    use sync_protocol::api::{PushBatch, MAX_BATCH_RECORDS};
+    let env = make_chain(1)[0].envelope.clone();
+    let ok = serde_json::to_vec(&PushBatch {
+        envelopes: vec![env.clone()],
+    })
+    .expect("json");
+    assert!(PushBatch::from_json(&ok).is_ok());
+    let empty = serde_json::to_vec(&PushBatch { envelopes: vec![] }).expect("json");
+    assert!(matches!(
+        PushBatch::from_json(&empty),
+        Err(ProtocolError::Malformed { .. })
+    ));
+    let many = serde_json::to_vec(&PushBatch {
+        envelopes: vec![env; MAX_BATCH_RECORDS + 1],
+    })
+    .expect("json");
+    assert!(matches!(
+        PushBatch::from_json(&many),
+        Err(ProtocolError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        PushBatch::from_json(&vec![b' '; 9 * 1024 * 1024]),
+        Err(ProtocolError::TooLarge { what: "batch", .. })
+    ));
+    assert!(PushBatch::from_json(b"{\"envelopes\": 3}").is_err());
+}
+
+#[test]
+fn an_unknown_problem_code_from_a_newer_backend_still_parses() {
+    let json = br#"{"type":"urn:fieldkit:problem:brand-new","title":"New","status":422,"detail":"x","code":"brand-new","retryable":false}"#;
+    let p: sync_protocol::api::Problem = serde_json::from_slice(json).expect("parses");
+    assert_eq!(p.code, sync_protocol::api::ProblemCode::Unknown);
 }
