@@ -19,7 +19,13 @@ fi
 if grep -qx kit-core <<<"$(deps_of fieldkit-backend)"; then
   echo "boundary violated: fieldkit-backend depends on kit-core"; fail=1
 fi
-for crate in kit-core fieldkit-backend sync-protocol; do
+catalog_deps=$(deps_of fieldkit-catalog)
+for forbidden in kit-core fieldkit-backend tokio reqwest rusqlite axum; do
+  if grep -qx "$forbidden" <<<"$catalog_deps"; then
+    echo "boundary violated: fieldkit-catalog depends on $forbidden"; fail=1
+  fi
+done
+for crate in kit-core fieldkit-backend sync-protocol fieldkit-catalog; do
   if grep -qx tauri <<<"$(deps_of "$crate")"; then
     echo "boundary violated: $crate depends on tauri (only src-tauri may)"; fail=1
   fi
