@@ -15,8 +15,9 @@ use serde_json::Value;
 use sync_protocol::attachment::MAX_ATTACHMENT_BYTES;
 use sync_protocol::record::Purpose;
 
-use crate::form::{compile, scope_to_path};
+use crate::form::scope_to_path;
 use crate::model::{AuthorityKind, FormVersion, Localized, Service};
+use crate::rules::compile;
 use crate::Catalog;
 
 const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";

@@ -26,6 +26,7 @@ mod form;
 mod load;
 mod model;
 pub mod routing;
+mod rules;
 
 pub use error::CatalogError;
 pub use form::{FieldError, FormValidator};
