@@ -166,6 +166,14 @@ fn check_service(s: &Service, p: &mut Vec<String>) {
     }
     let mut last: Option<&FormVersion> = None;
     for form in &s.forms {
+        if let Some(pointer) = &s.residence_ars {
+            if !ars_field_exists(&form.schema, pointer) {
+                p.push(format!(
+                    "{id} v{}: residence_ars {pointer} is not a required field with format ars",
+                    form.version
+                ));
+            }
+        }
         let expected = last.map_or(1, |l| l.version + 1);
         if form.version != expected {
             p.push(format!(
@@ -182,6 +190,23 @@ fn check_service(s: &Service, p: &mut Vec<String>) {
         check_form(id, form, p);
         last = Some(form);
     }
+}
+
+/// Whether `pointer` (e.g. `/person/address/ars`) names a field with format `ars` that
+/// is required all the way down, so that every valid application can be routed.
+fn ars_field_exists(schema: &Value, pointer: &str) -> bool {
+    let mut node = schema;
+    for name in pointer.split('/').skip(1) {
+        let required = node
+            .get("required")
+            .and_then(Value::as_array)
+            .is_some_and(|r| r.iter().any(|v| v.as_str() == Some(name)));
+        match node.get("properties").and_then(|p| p.get(name)) {
+            Some(next) if required => node = next,
+            _ => return false,
+        }
+    }
+    node.get("format").and_then(Value::as_str) == Some("ars")
 }
 
 /// Every field path a schema declares (without array indices), and the enum values of

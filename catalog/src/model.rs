@@ -214,6 +214,11 @@ pub struct Service {
     pub deciding_authority_kind: AuthorityKind,
     /// Which of the two works the case in Fieldkit's back office.
     pub handled_by: Handling,
+    /// JSON pointer to the form field holding the ARS of the citizen's residence, the
+    /// routing input (e.g. `/new_address/ars`). Absent for acts done for the capturing
+    /// authority itself (a Beglaubigung), which route to the kit's own authority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residence_ars: Option<String>,
     /// Fee, if any.
     pub fee: Option<Fee>,
     /// Whether a printout of the captured data must be signed by the citizen and

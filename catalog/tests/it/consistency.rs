@@ -200,3 +200,19 @@ fn a_new_form_version_keeps_the_old_one_readable() {
         .iter()
         .any(|p| p.contains("form version 5 where 2 was expected")));
 }
+
+#[test]
+fn the_routing_field_must_be_a_required_ars_field() {
+    let problems = problems_after(|c| {
+        let s = c
+            .services
+            .iter_mut()
+            .find(|s| s.id.as_str() == "anmeldung")
+            .expect("anmeldung");
+        s.residence_ars = Some("/new_address/city".into());
+    });
+    assert_caught(
+        &problems,
+        "residence_ars /new_address/city is not a required field with format ars",
+    );
+}
