@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this script):
 # installs what is missing, then formatting, lints, dependency boundaries, every Rust
-# test, and the independent Python check of the protocol's test vectors.
+# test (the backend's store tests against SQLite and a throwaway PostgreSQL cluster),
+# and the independent Python check of the protocol's test vectors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 
 ensure_rust
 ensure_python_venv
+
+# PostgreSQL for the backend's storage conformance suite (FIELDKIT_TEST_DATABASE_URL).
+ensure_postgres
+start_test_postgres
+trap stop_test_postgres EXIT
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

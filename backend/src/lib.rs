@@ -1,16 +1,48 @@
 //! `fieldkit-backend` receives what kits capture and serves the people who decide it:
-//! the kit-facing sync API of `docs/PROTOCOL.md`, the back-office pages, the admin CLI
-//! for IT staff, and storage (embedded SQLite by default, PostgreSQL for production).
+//! the kit-facing sync API of `docs/PROTOCOL.md`, the admin commands for IT staff, and
+//! storage (embedded SQLite by default, PostgreSQL for production). Back-office pages
+//! for reviewers come with a later issue.
+//!
+//! # Map
+//!
+//! - [`config`]: the one typed configuration of `fieldkit-backend serve`.
+//! - [`api`]: the HTTP layer: [`api::router`], request authentication, one module per
+//!   endpoint group. Only this layer knows status codes ([`error`]).
+//! - [`ingest`]: what happens to a pushed batch, record by record (§6.3), written once
+//!   against a small transaction interface that both stores implement; [`routing`]:
+//!   the catalog part of a record's acceptance.
+//! - [`storage`]: the [`storage::Store`] trait and its SQLite and PostgreSQL
+//!   implementations with their migrations; [`blobs`]: attachment files.
+//! - [`keys`]: the master key and the server and authority keys sealed with it;
+//!   [`codes`]: one-time enrolment codes; [`password`]: Argon2id for back-office users.
+//! - [`admin`]: what the admin commands do (the binary only parses and prints).
+//! - [`server`]: TLS, graceful shutdown, TLS pins; [`state`]: what handlers share;
+//!   [`metrics`]: Prometheus counters.
 //!
 //! # Boundaries
 //!
-//! - Depends on `sync-protocol` for every wire format and verification; never on
-//!   `kit-core` (kit and backend meet only through the protocol).
-//! - Only this crate's HTTP layer knows status codes.
-//! - It stores sealed case payloads as they arrive and opens them only for an
-//!   authorized reviewer of the responsible authority.
-//!
-//! The server arrives with the "Municipal backend" issue; until then this crate only
-//! re-exports the protocol it implements.
+//! - Depends on `sync-protocol` for every wire format, verification, receipt and request
+//!   signature; never on `kit-core` (kit and backend meet only through the protocol).
+//! - Reads the service catalog only through `fieldkit-catalog`.
+//! - Stores sealed case payloads and attachment ciphertext as they arrive; nothing here
+//!   opens a case (that needs a reviewer of the responsible authority, a later issue).
+//! - No correctness-relevant state lives only in process memory: chain heads, nonces,
+//!   upload offsets and enrolment codes are in the database, so several processes can
+//!   share one PostgreSQL database (and one data directory for attachment files).
+
+pub mod admin;
+pub mod api;
+pub mod blobs;
+pub mod codes;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod keys;
+pub mod metrics;
+pub mod password;
+pub mod routing;
+pub mod server;
+pub mod state;
+pub mod storage;
 
 pub use sync_protocol as protocol;

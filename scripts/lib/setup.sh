@@ -43,3 +43,50 @@ ensure_python_venv() {
     cp tests/python/requirements.txt "$VENV/.requirements"
   fi
 }
+
+# --- PostgreSQL for the backend's store tests ------------------------------------------
+# The backend's storage conformance suite runs against SQLite always and against
+# PostgreSQL whenever FIELDKIT_TEST_DATABASE_URL is set. These two functions give it a
+# throwaway cluster: unix socket only (no TCP port), in a temporary folder, removed by
+# stop_test_postgres (call it from an EXIT trap).
+
+ensure_postgres() {
+  apt_install postgresql
+}
+
+PG_TEST_DIR=""
+start_test_postgres() {
+  if [ -n "${FIELDKIT_TEST_DATABASE_URL:-}" ]; then
+    step "PostgreSQL tests use FIELDKIT_TEST_DATABASE_URL as given"
+    return 0
+  fi
+  local bindir
+  bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  if [ ! -x "$bindir/initdb" ]; then
+    echo "PostgreSQL server binaries not found under /usr/lib/postgresql" >&2
+    return 1
+  fi
+  PG_TEST_DIR=$(mktemp -d /tmp/fieldkit-pg.XXXXXX)
+  local as_pg=()
+  if [ "$(id -u)" -eq 0 ]; then
+    # initdb refuses to run as root; the Debian package created the postgres user.
+    chown postgres:postgres "$PG_TEST_DIR"
+    as_pg=(runuser -u postgres --)
+  fi
+  step "starting a throwaway PostgreSQL cluster in $PG_TEST_DIR ($("$bindir/postgres" --version))"
+  "${as_pg[@]}" "$bindir/initdb" -D "$PG_TEST_DIR/data" -U postgres -A trust -E UTF8 --no-sync >/dev/null
+  "${as_pg[@]}" "$bindir/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/server.log" -w \
+    -o "-k $PG_TEST_DIR -c listen_addresses='' -c fsync=off -c max_connections=200" start >/dev/null
+  "${as_pg[@]}" "$bindir/createdb" -h "$PG_TEST_DIR" -U postgres fieldkit_test
+  export FIELDKIT_TEST_DATABASE_URL="postgres://postgres@localhost/fieldkit_test?host=$PG_TEST_DIR"
+}
+
+stop_test_postgres() {
+  [ -n "$PG_TEST_DIR" ] && [ -d "$PG_TEST_DIR/data" ] || return 0
+  local bindir as_pg=()
+  bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ "$(id -u)" -eq 0 ] && as_pg=(runuser -u postgres --)
+  "${as_pg[@]}" "$bindir/pg_ctl" -D "$PG_TEST_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$PG_TEST_DIR"
+  PG_TEST_DIR=""
+}

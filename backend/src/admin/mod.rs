@@ -1,0 +1,128 @@
+//! What the admin commands do, as library functions that return data: the binary
+//! (`fieldkit-backend admin …`) parses arguments, calls these, and prints the result as
+//! text or JSON. They talk to the database directly, never to a running server.
+//!
+//! Every error maps to one documented exit code ([`AdminError::exit_code`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+
+use crate::config::DatabaseUrl;
+use crate::keys::{KeyError, MasterKey, MasterKeyOrigin, MasterKeySource};
+use crate::storage::{self, Store, StoreError};
+
+pub mod authority;
+pub mod catalog;
+pub mod demo;
+pub mod kit;
+pub mod user;
+
+/// Why an admin command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The database failed or refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The master key is missing or does not open the stored keys.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// An argument is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl AdminError {
+    /// The process exit code (documented in `backend/README.md`).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Store(StoreError::NotFound(_)) => 3,
+            Self::Store(StoreError::AlreadyExists(_) | StoreError::Conflict(_)) => 4,
+            Self::Invalid(_) => 5,
+            Self::Key(_) => 6,
+            Self::Store(StoreError::Unavailable(_) | StoreError::Migration(_)) => 7,
+            Self::Store(_) | Self::Io { .. } => 1,
+        }
+    }
+}
+
+/// Where the admin commands find the database and the master key.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The database.
+    pub database: DatabaseUrl,
+    /// The data folder (attachment files, generated master key, provisioning files).
+    pub data_dir: PathBuf,
+    /// The master key sources.
+    pub master_key: MasterKeySource,
+}
+
+/// An opened database with the master key and the server signing key.
+pub struct Admin {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The master key.
+    pub master: MasterKey,
+    /// Where the master key came from.
+    pub master_origin: MasterKeyOrigin,
+    /// The data folder.
+    pub data_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin")
+            .field("store", &self.store.kind())
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Admin {
+    /// Opens (and migrates) the database and loads the master key; for the embedded
+    /// store a missing master key is generated into the data folder.
+    ///
+    /// # Errors
+    /// [`AdminError`].
+    pub async fn open(target: &Target) -> Result<Self, AdminError> {
+        let mut source = target.master_key.clone();
+        if target.database.is_embedded() {
+            source.generate_in = Some(target.data_dir.clone());
+        }
+        let (master, master_origin) = MasterKey::load(&source)?;
+        let store = storage::open(&target.database, 4).await?;
+        Ok(Self {
+            store,
+            master,
+            master_origin,
+            data_dir: target.data_dir.clone(),
+        })
+    }
+
+    /// The server signing key (created on first use).
+    ///
+    /// # Errors
+    /// [`AdminError`].
+    pub async fn server_key(&self) -> Result<SigningKey, AdminError> {
+        crate::state::server_signing_key(self.store.as_ref(), &self.master)
+            .await
+            .map_err(|e| match e {
+                crate::state::ServerKeyError::Store(s) => AdminError::Store(s),
+                crate::state::ServerKeyError::Key(k) => AdminError::Key(k),
+            })
+    }
+}
+
+/// A timestamp as printed and written into files.
+pub(crate) fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

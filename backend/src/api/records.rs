@@ -1,0 +1,89 @@
+//! `POST /v1/records` (PROTOCOL.md §6.3): parse the batch (limits before any signature
+//! work), verify every envelope off the async runtime, then run the batch in one store
+//! transaction ([`crate::ingest`]) and answer one result per envelope.
+
+use std::time::Instant;
+
+use axum::extract::{Extension, State};
+use axum::response::Response;
+use chrono::Utc;
+use sync_protocol::api::{Outcome, PushBatch, PushBatchResponse};
+use sync_protocol::ProtocolError;
+
+use super::{json, AuthedKit, RawBody};
+use crate::error::ApiError;
+use crate::ingest;
+use crate::state::AppState;
+use crate::storage::{KitStatus, StoreError};
+
+fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Accepted => "accepted",
+        Outcome::Duplicate => "duplicate",
+        Outcome::Gap => "gap",
+        Outcome::Rejected => "rejected",
+        Outcome::Conflict => "conflict",
+    }
+}
+
+pub async fn push(
+    State(app): State<AppState>,
+    Extension(authed): Extension<AuthedKit>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let batch = PushBatch::from_json(&body).map_err(|e| match e {
+        ProtocolError::TooLarge { .. } => ApiError::TooLarge(e.to_string()),
+        other => ApiError::Malformed(other.to_string()),
+    })?;
+    let catalog = app
+        .catalog
+        .current(app.store.as_ref(), &app.server_verifying_keys())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (kit_id, key) = (authed.kit.kit_id, authed.key);
+    let items = tokio::task::spawn_blocking(move || {
+        ingest::prepare(&batch.envelopes, kit_id, &key, catalog.as_deref())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let outcome = app
+        .store
+        .push_batch(&kit_id, items, &app.server_key, Utc::now())
+        .await
+        .map_err(|e| match e {
+            StoreError::KitNotActive(KitStatus::Quarantined) => ApiError::KitQuarantined,
+            StoreError::KitNotActive(_) => ApiError::KitRevoked,
+            other => other.into(),
+        })?;
+    for r in &outcome.results {
+        let reason = r.problem.as_ref().map_or("none".to_owned(), |p| {
+            serde_json::to_value(p.code)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        });
+        app.metrics.record(outcome_name(r.outcome), &reason);
+        if r.outcome != Outcome::Accepted && r.outcome != Outcome::Duplicate {
+            tracing::info!(
+                kit_id = %kit_id,
+                record_id = ?r.record_id,
+                outcome = outcome_name(r.outcome),
+                reason = %reason,
+                resend_from = ?r.resend_from,
+                "record not accepted"
+            );
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    app.metrics.batch(seconds);
+    tracing::debug!(kit_id = %kit_id, records = outcome.results.len(), seconds, "batch stored");
+    Ok(json(
+        200,
+        &PushBatchResponse {
+            results: outcome.results,
+            head: outcome.head,
+            server_time: Utc::now(),
+        },
+    ))
+}

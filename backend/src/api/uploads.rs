@@ -1,0 +1,293 @@
+//! Attachment uploads with tus 1.0.0 — core, `creation`, `checksum` (sha256) and
+//! `termination` (PROTOCOL.md §6.4). The upload id is the attachment id; only
+//! attachments in the manifest of a delivered record of the asking kit can be uploaded.
+//!
+//! The database's offset is authoritative and moves only after the chunk is on disk;
+//! the last chunk moves it only after the whole file hashed to the manifest's
+//! `ciphertext_sha256` and was linked to its content address ([`crate::blobs`]).
+
+use axum::extract::{Extension, Path, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use sha2::{Digest as _, Sha256};
+use sync_protocol::attachment::{ciphertext_len, MAX_ATTACHMENT_BYTES};
+use sync_protocol::ids::{AttachmentId, Sha256Hash};
+
+use super::decode::{checksum, decimal_header, parse_metadata};
+use super::{AuthedKit, RawBody};
+use crate::blobs::BlobError;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::storage::UploadRow;
+
+const TUS_VERSION: &str = "1.0.0";
+const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
+const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
+
+fn max_upload() -> u64 {
+    ciphertext_len(MAX_ATTACHMENT_BYTES)
+}
+
+/// Adds `Tus-Resumable` to every answer (and `Tus-Version` to a 412).
+fn tus(result: Result<Response, ApiError>) -> Response {
+    let version_refused = matches!(result, Err(ApiError::TusVersion));
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    let headers = response.headers_mut();
+    headers.insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
+    if version_refused {
+        headers.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+    }
+    response
+}
+
+fn require_tus(headers: &HeaderMap) -> Result<(), ApiError> {
+    match headers.get("tus-resumable").and_then(|v| v.to_str().ok()) {
+        Some(TUS_VERSION) => Ok(()),
+        _ => Err(ApiError::TusVersion),
+    }
+}
+
+fn with_offset(status: StatusCode, offset: u64) -> Response {
+    (status, [(UPLOAD_OFFSET, HeaderValue::from(offset))]).into_response()
+}
+
+fn path_id(id: &str) -> Result<AttachmentId, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::NotFound("no such upload".into()))
+}
+
+/// The upload of a kit's delivered record that tus creation happened for.
+async fn created_upload(
+    app: &AppState,
+    authed: &AuthedKit,
+    id: &AttachmentId,
+) -> Result<UploadRow, ApiError> {
+    let upload = app
+        .store
+        .upload(&authed.kit.kit_id, id, None)
+        .await?
+        .ok_or(ApiError::UnknownAttachment)?;
+    if !upload.created {
+        return Err(ApiError::NotFound("the upload was not created".into()));
+    }
+    Ok(upload)
+}
+
+pub async fn options() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    h.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+    h.insert(
+        "tus-extension",
+        HeaderValue::from_static("creation,checksum,termination"),
+    );
+    h.insert("tus-max-size", HeaderValue::from(max_upload()));
+    h.insert("tus-checksum-algorithm", HeaderValue::from_static("sha256"));
+    tus(Ok(response))
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    Extension(authed): Extension<AuthedKit>,
+    headers: HeaderMap,
+) -> Response {
+    tus(async {
+        require_tus(&headers)?;
+        let length = decimal_header(&headers, &UPLOAD_LENGTH)?;
+        if length > max_upload() {
+            return Err(ApiError::TooLarge(format!(
+                "Upload-Length is above {}",
+                max_upload()
+            )));
+        }
+        let metadata = headers.get("upload-metadata").and_then(|v| v.to_str().ok());
+        let (record_id, attachment_id) = parse_metadata(metadata)?;
+        let upload = app
+            .store
+            .upload(&authed.kit.kit_id, &attachment_id, Some(&record_id))
+            .await?
+            .ok_or(ApiError::UnknownAttachment)?;
+        if upload.length != length {
+            return Err(ApiError::Malformed(
+                "Upload-Length must equal the manifest's ciphertext_size".into(),
+            ));
+        }
+        if !upload.created {
+            app.store.create_upload(&attachment_id).await?;
+        }
+        let offset = if upload.created { upload.offset } else { 0 };
+        let mut response = with_offset(StatusCode::CREATED, offset);
+        let location = HeaderValue::from_str(&format!("/v1/uploads/{attachment_id}"))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        response.headers_mut().insert(header::LOCATION, location);
+        Ok(response)
+    }
+    .await)
+}
+
+pub async fn head(
+    State(app): State<AppState>,
+    Extension(authed): Extension<AuthedKit>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    tus(async {
+        require_tus(&headers)?;
+        let upload = created_upload(&app, &authed, &path_id(&id)?).await?;
+        let mut response = with_offset(StatusCode::OK, upload.offset);
+        let h = response.headers_mut();
+        h.insert(UPLOAD_LENGTH, HeaderValue::from(upload.length));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(response)
+    }
+    .await)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+pub async fn patch(
+    State(app): State<AppState>,
+    Extension(authed): Extension<AuthedKit>,
+    Extension(RawBody(body)): Extension<RawBody>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    tus(async {
+        require_tus(&headers)?;
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if content_type != "application/offset+octet-stream" {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let offset = decimal_header(&headers, &UPLOAD_OFFSET)?;
+        let expected_sum = checksum(&headers)?;
+        let id = path_id(&id)?;
+        let Some(_claim) = app.claim_upload(id) else {
+            return Err(ApiError::OffsetMismatch { sent: offset, held: offset });
+        };
+        let upload = created_upload(&app, &authed, &id).await?;
+        if upload.complete {
+            return Err(ApiError::Conflict("the upload is complete".into()));
+        }
+        if offset != upload.offset {
+            return Err(ApiError::OffsetMismatch {
+                sent: offset,
+                held: upload.offset,
+            });
+        }
+        let end = offset + body.len() as u64;
+        if end > upload.length {
+            return Err(ApiError::TooLarge("the chunk runs past Upload-Length".into()));
+        }
+        if Sha256::digest(&body).as_slice() != expected_sum {
+            return Err(ApiError::ChecksumMismatch);
+        }
+        let blobs = app.blobs.clone();
+        let chunk = body.clone();
+        match blocking(move || blobs.write_chunk(&id, offset, &chunk)).await? {
+            Ok(()) => {}
+            Err(BlobError::Short { .. }) => {
+                tracing::warn!(attachment_id = %id, "part file shorter than its offset; restarting");
+                app.store.reset_upload(&id, false).await?;
+                return Err(ApiError::OffsetMismatch { sent: offset, held: 0 });
+            }
+            Err(BlobError::Io(e)) => return Err(ApiError::Internal(e.to_string())),
+        }
+        if end < upload.length {
+            if !app.store.advance_upload(&id, offset, end, false, Utc::now()).await? {
+                return Err(ApiError::OffsetMismatch { sent: offset, held: offset });
+            }
+            app.metrics.upload_bytes(body.len() as u64);
+            return Ok(with_offset(StatusCode::NO_CONTENT, end));
+        }
+        finish(&app, &upload, offset, body.len() as u64).await
+    }
+    .await)
+}
+
+/// The last chunk is on disk: check the whole file, link it, mark it complete.
+async fn finish(
+    app: &AppState,
+    upload: &UploadRow,
+    offset: u64,
+    chunk_len: u64,
+) -> Result<Response, ApiError> {
+    let (id, length, expected) = (
+        upload.attachment_id,
+        upload.length,
+        upload.ciphertext_sha256,
+    );
+    let blobs = app.blobs.clone();
+    let hashed: Sha256Hash = blocking(move || blobs.hash_part(&id, length))
+        .await?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if hashed != expected {
+        tracing::warn!(attachment_id = %id, "completed upload does not match its manifest hash");
+        let blobs = app.blobs.clone();
+        blocking(move || blobs.discard(&id))
+            .await?
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        app.store.reset_upload(&id, false).await?;
+        return Err(ApiError::AttachmentHashMismatch);
+    }
+    let blobs = app.blobs.clone();
+    blocking(move || blobs.promote(&id, &hashed))
+        .await?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !app
+        .store
+        .advance_upload(&id, offset, length, true, Utc::now())
+        .await?
+    {
+        return Err(ApiError::OffsetMismatch {
+            sent: offset,
+            held: offset,
+        });
+    }
+    app.metrics.upload_bytes(chunk_len);
+    tracing::info!(attachment_id = %id, bytes = length, "attachment complete");
+    let blobs = app.blobs.clone();
+    if let Err(e) = blocking(move || blobs.discard(&id)).await? {
+        tracing::warn!(attachment_id = %id, error = %e, "could not remove the part file");
+    }
+    Ok(with_offset(StatusCode::NO_CONTENT, length))
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    Extension(authed): Extension<AuthedKit>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    tus(async {
+        require_tus(&headers)?;
+        let id = path_id(&id)?;
+        let Some(_claim) = app.claim_upload(id) else {
+            return Err(ApiError::Conflict(
+                "another request is writing this upload".into(),
+            ));
+        };
+        let upload = created_upload(&app, &authed, &id).await?;
+        if upload.complete {
+            return Err(ApiError::Conflict(
+                "a complete upload cannot be terminated".into(),
+            ));
+        }
+        let blobs = app.blobs.clone();
+        blocking(move || blobs.discard(&id))
+            .await?
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        app.store.reset_upload(&id, true).await?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    }
+    .await)
+}

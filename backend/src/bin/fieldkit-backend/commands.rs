@@ -1,0 +1,243 @@
+//! `fieldkit-backend admin …`: runs one admin command and prints its result, as text
+//! for people or as JSON (`--json`) for scripts.
+
+use fieldkit_backend::admin::kit::{Out, ProvisionArgs};
+use fieldkit_backend::admin::{self, authority, catalog, demo, user, Admin, AdminError};
+
+use super::{
+    print, read_password, AdminCommand, AuthorityCommand, CatalogCommand, KitCommand, UserCommand,
+};
+
+fn or_dash(v: Option<&str>) -> &str {
+    v.unwrap_or("-")
+}
+
+pub async fn run(
+    admin: &Admin,
+    command: AdminCommand,
+    json: bool,
+    ttl_hours: u32,
+) -> Result<(), AdminError> {
+    match command {
+        AdminCommand::GenerateMasterKey => Ok(()),
+        AdminCommand::Authority(AuthorityCommand::Add {
+            id,
+            name,
+            ars,
+            kind,
+        }) => {
+            let new = authority::new_authority(&id, &name, ars.as_deref(), kind)?;
+            let key_id = authority::add(admin, &new).await?;
+            let result = serde_json::json!({"id": id, "hpke_key_id": key_id});
+            print(json, &result, |_| {
+                format!("authority {id} added (HPKE key {key_id})")
+            });
+            Ok(())
+        }
+        AdminCommand::Authority(AuthorityCommand::List) => {
+            let list = authority::list(admin).await?;
+            print(json, &list, |list| {
+                list.iter()
+                    .map(|a| {
+                        format!(
+                            "{}\t{}\t{:?}\tars {}\tkey {}\t({} retired)",
+                            a.id,
+                            a.name,
+                            a.kind,
+                            or_dash(a.ars.as_deref()),
+                            or_dash(a.current_key_id.as_deref()),
+                            a.retired_key_ids.len()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
+        AdminCommand::Authority(AuthorityCommand::RotateKey { id }) => {
+            let key_id = authority::rotate_key(admin, &id).await?;
+            let result = serde_json::json!({"id": id, "hpke_key_id": key_id});
+            print(json, &result, |_| {
+                format!(
+                    "authority {id}: new current HPKE key {key_id}; publish a new catalog \
+                     version so that kits seal to it"
+                )
+            });
+            Ok(())
+        }
+        AdminCommand::User(UserCommand::Add {
+            authority,
+            login,
+            role,
+        }) => {
+            let password = read_password()?;
+            user::add(admin, &authority, &login, role, &password).await?;
+            let result = serde_json::json!({"login": login, "role": role});
+            print(json, &result, |_| {
+                format!("user {login} added ({})", role.as_str())
+            });
+            Ok(())
+        }
+        AdminCommand::User(UserCommand::List) => {
+            let list = user::list(admin).await?;
+            print(json, &list, |list| {
+                list.iter()
+                    .map(|u| {
+                        format!(
+                            "{}\t{}\t{}\t{}",
+                            u.login,
+                            u.authority_id,
+                            u.role.as_str(),
+                            if u.disabled { "disabled" } else { "enabled" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
+        AdminCommand::User(UserCommand::Disable { login }) => {
+            user::disable(admin, &login).await?;
+            print(
+                json,
+                &serde_json::json!({"login": login, "disabled": true}),
+                |_| format!("user {login} disabled"),
+            );
+            Ok(())
+        }
+        AdminCommand::Kit(KitCommand::Provision {
+            authority,
+            name,
+            backend_url,
+            tls_cert,
+            insecure_allow_plain_http,
+            out: out_file,
+            valid_hours,
+        }) => {
+            let hours = valid_hours.unwrap_or(ttl_hours).max(1);
+            let provisioned = admin::kit::provision(
+                admin,
+                ProvisionArgs {
+                    authority: &authority,
+                    name: &name,
+                    backend_url: &backend_url,
+                    tls_cert: tls_cert.as_deref(),
+                    insecure_allow_plain_http,
+                    code_ttl: chrono::Duration::hours(i64::from(hours)),
+                    out: match out_file {
+                        Some(path) => Out::File(path),
+                        None => Out::Folder(admin.data_dir.join("provisioning")),
+                    },
+                },
+            )
+            .await?;
+            print(json, &provisioned, |p| {
+                format!(
+                    "kit {} provisioned\nenrolment code: {} (valid until {}, single use)\nprovisioning file: {}",
+                    p.kit_id,
+                    p.code,
+                    p.code_expires_at,
+                    p.file.as_ref().map_or_else(String::new, |f| f.display().to_string())
+                )
+            });
+            Ok(())
+        }
+        AdminCommand::Kit(KitCommand::List) => {
+            let list = admin::kit::list(admin).await?;
+            print(json, &list, |list| {
+                list.iter()
+                    .map(|k| {
+                        format!(
+                            "{}\t{}\t{}\t{}\tlast seen {}\tlast seq {}",
+                            k.kit_id,
+                            k.name,
+                            k.authority_id,
+                            k.state,
+                            or_dash(k.last_seen_at.as_deref()),
+                            k.last_seq.map_or_else(|| "-".to_owned(), |s| s.to_string())
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
+        AdminCommand::Kit(KitCommand::Revoke { kit_id, reason }) => {
+            admin::kit::revoke(admin, &kit_id, &reason).await?;
+            print(
+                json,
+                &serde_json::json!({"kit_id": kit_id, "revoked": true}),
+                |_| {
+                    format!(
+                        "kit {kit_id} revoked; it receives a wipe command when it next connects"
+                    )
+                },
+            );
+            Ok(())
+        }
+        AdminCommand::Kit(KitCommand::Release { kit_id }) => {
+            admin::kit::release(admin, &kit_id).await?;
+            print(
+                json,
+                &serde_json::json!({"kit_id": kit_id, "released": true}),
+                |_| format!("kit {kit_id} released from quarantine"),
+            );
+            Ok(())
+        }
+        AdminCommand::Catalog(CatalogCommand::Publish { path }) => {
+            let report = catalog::publish(admin, &path).await?;
+            print(json, &report, |r| {
+                let mut text = format!("catalog {} {} (ETag {})", r.version, r.outcome, r.etag);
+                if !r.authorities_without_keys.is_empty() {
+                    text.push_str(&format!(
+                        "\nwarning: not served here, kits cannot seal to: {}",
+                        r.authorities_without_keys.join(", ")
+                    ));
+                }
+                text
+            });
+            Ok(())
+        }
+        AdminCommand::Demo {
+            backend_url,
+            catalog,
+        } => {
+            let report = demo::demo(
+                admin,
+                &catalog,
+                &backend_url,
+                chrono::Duration::hours(i64::from(ttl_hours.max(1))),
+            )
+            .await?;
+            print(json, &report, |r| {
+                let mut lines = vec![format!("data folder: {}", admin.data_dir.display())];
+                if !r.authorities_added.is_empty() {
+                    lines.push(format!(
+                        "authorities added: {}",
+                        r.authorities_added.join(", ")
+                    ));
+                }
+                for u in &r.users {
+                    lines.push(match &u.password {
+                        Some(p) => format!("user {} ({}): password {p}", u.login, u.role.as_str()),
+                        None => format!("user {} ({}): exists already", u.login, u.role.as_str()),
+                    });
+                }
+                lines.push(format!(
+                    "catalog {} {}",
+                    r.catalog.version, r.catalog.outcome
+                ));
+                lines.push(format!("demo kit {}", r.kit.kit_id));
+                lines.push(format!(
+                    "enrolment code: {} (valid until {})",
+                    r.kit.code, r.kit.code_expires_at
+                ));
+                if let Some(f) = &r.kit.file {
+                    lines.push(format!("provisioning file: {}", f.display()));
+                }
+                lines.join("\n")
+            });
+            Ok(())
+        }
+    }
+}

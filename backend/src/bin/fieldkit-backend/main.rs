@@ -1,0 +1,391 @@
+//! The `fieldkit-backend` binary: `serve` runs the kit API; `admin …` are IT staff's
+//! commands against the database (see `backend/README.md` for every command and the
+//! exit codes). Argument parsing, logging set-up and printing live here; everything
+//! else is the library.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use fieldkit_backend::admin::{Admin, AdminError, Target};
+use fieldkit_backend::config::{
+    Config, ConfigError, ConfigLayer, DatabaseUrl, LogFormat, ENV_CONFIG,
+};
+use fieldkit_backend::keys::{
+    KeyError, MasterKey, MasterKeyOrigin, MasterKeySource, ENV_MASTER_KEY,
+};
+use fieldkit_backend::server::{load_tls, serve_on, shutdown_signal};
+use fieldkit_backend::state::{server_signing_key, AppState};
+use fieldkit_backend::storage::{self, Role, StoreError};
+use fieldkit_catalog::AuthorityKind;
+use zeroize::Zeroizing;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fieldkit-backend",
+    version,
+    about = "The Fieldkit municipal backend"
+)]
+struct Cli {
+    /// TOML configuration file (also `FIELDKIT_CONFIG`).
+    #[arg(long, global = true, env = ENV_CONFIG)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the kit API.
+    Serve(ConfigLayer),
+    /// IT staff's commands; they work on the database directly.
+    Admin(AdminArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct AdminArgs {
+    /// Data folder of an embedded setup (database, attachments, master key).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// `postgres://…` or `sqlite://PATH` instead of the data folder's database.
+    #[arg(long = "database", global = true)]
+    database_url: Option<String>,
+    /// File with the master key (base64); alternatively `FIELDKIT_MASTER_KEY`.
+    #[arg(long, global = true)]
+    master_key_file: Option<PathBuf>,
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Authorities (tenants) and their HPKE keys.
+    #[command(subcommand)]
+    Authority(AuthorityCommand),
+    /// Back-office users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Kits.
+    #[command(subcommand)]
+    Kit(KitCommand),
+    /// The service catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Demo authorities, users, catalog and a provisioned kit in the data folder.
+    Demo {
+        /// The URL the demo kit will use.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        backend_url: String,
+        /// The catalog folder to publish.
+        #[arg(long, default_value = fieldkit_catalog::CATALOG_DIR)]
+        catalog: PathBuf,
+    },
+    /// Print a new random master key (base64) for `FIELDKIT_MASTER_KEY`.
+    GenerateMasterKey,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuthorityCommand {
+    /// Add an authority with a new HPKE key pair.
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// Regionalschlüssel; omit only for a federal office.
+        #[arg(long)]
+        ars: Option<String>,
+        #[arg(long, value_parser = parse_kind)]
+        kind: AuthorityKind,
+    },
+    /// List authorities and their key ids.
+    List,
+    /// Retire the current HPKE key and make a new one current.
+    RotateKey { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password comes from FIELDKIT_PASSWORD or a prompt.
+    Add {
+        #[arg(long)]
+        authority: String,
+        #[arg(long)]
+        login: String,
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+    /// List users.
+    List,
+    /// Disable a user.
+    Disable { login: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum KitCommand {
+    /// Provision a kit: prints its one-time code, writes its provisioning file.
+    Provision {
+        #[arg(long)]
+        authority: String,
+        #[arg(long)]
+        name: String,
+        /// The public base URL kits use to reach the backend.
+        #[arg(long)]
+        backend_url: String,
+        /// The backend's TLS certificate (PEM) to pin.
+        #[arg(long)]
+        tls_cert: Option<PathBuf>,
+        /// Allow an http:// URL to a non-loopback host.
+        #[arg(long)]
+        insecure_allow_plain_http: bool,
+        /// Where to write the provisioning file (default: <data dir>/provisioning/<kit id>.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Hours the code stays valid (default: enrolment_code_ttl_hours, 72).
+        #[arg(long)]
+        valid_hours: Option<u32>,
+    },
+    /// List kits with their state, last contact and last seq.
+    List,
+    /// Revoke a kit; it wipes itself when it next connects.
+    Revoke {
+        kit_id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a kit's quarantine after the fork was investigated.
+    Release { kit_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogCommand {
+    /// Sign and publish the catalog folder at PATH as the current version.
+    Publish { path: PathBuf },
+}
+
+fn parse_kind(s: &str) -> Result<AuthorityKind, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| "one of gemeinde, kreis, land, bund".to_owned())
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn master_key_source(file: Option<PathBuf>) -> MasterKeySource {
+    MasterKeySource {
+        env: env(ENV_MASTER_KEY).map(Zeroizing::new),
+        file,
+        generate_in: None,
+    }
+}
+
+fn init_logging(format: LogFormat, default: &str, to_stderr: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let result = match (format, to_stderr) {
+        (LogFormat::Json, false) => builder.json().try_init(),
+        (LogFormat::Json, true) => builder.json().with_writer(std::io::stderr).try_init(),
+        (LogFormat::Text, false) => builder.try_init(),
+        (LogFormat::Text, true) => builder.with_writer(std::io::stderr).try_init(),
+    };
+    drop(result);
+}
+
+/// The exit code of a failed `serve` (documented in backend/README.md).
+fn serve_exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if cause.downcast_ref::<ConfigError>().is_some() {
+            return 5;
+        }
+        if cause.downcast_ref::<KeyError>().is_some() {
+            return 6;
+        }
+        if let Some(StoreError::Unavailable(_) | StoreError::Migration(_)) =
+            cause.downcast_ref::<StoreError>()
+        {
+            return 7;
+        }
+    }
+    1
+}
+
+async fn serve(config_file: Option<PathBuf>, flags: ConfigLayer) -> anyhow::Result<()> {
+    let layer = ConfigLayer::layered(config_file.as_deref(), env, flags)?;
+    let config = Config::resolve(layer)?;
+    init_logging(config.log_format, "info", false);
+    tracing::info!(
+        listen = %config.listen,
+        database = %config.database,
+        public_base_url = %config.public_base_url,
+        tls = config.tls.is_some(),
+        "starting fieldkit-backend"
+    );
+    let mut source = master_key_source(config.master_key_file.clone());
+    if config.database.is_embedded() {
+        source.generate_in = Some(config.data_dir.clone());
+    }
+    let (master, origin) = MasterKey::load(&source)?;
+    if let MasterKeyOrigin::Generated(path) = &origin {
+        tracing::warn!(
+            path = %path.display(),
+            "generated a new master key; back it up: without it the keys in the database cannot be opened"
+        );
+    }
+    let store = storage::open(&config.database, config.database_pool_size).await?;
+    let server_key = server_signing_key(store.as_ref(), &master)
+        .await
+        .context("loading the server signing key")?;
+    let app = AppState::new(
+        store,
+        server_key,
+        config.public_base_url.clone(),
+        &config.data_dir,
+    )
+    .with_context(|| format!("preparing {}", config.data_dir.display()))?;
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(load_tls(cert, key)?),
+        None => None,
+    };
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("binding {}", config.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    serve_on(listener, app, tls, config.shutdown_grace, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn read_password() -> Result<Zeroizing<String>, AdminError> {
+    if let Some(p) = env("FIELDKIT_PASSWORD") {
+        return Ok(Zeroizing::new(p));
+    }
+    let io = |source| AdminError::Io {
+        path: "terminal".into(),
+        source,
+    };
+    let first = Zeroizing::new(rpassword::prompt_password("Password: ").map_err(io)?);
+    let second = Zeroizing::new(rpassword::prompt_password("Repeat password: ").map_err(io)?);
+    if first != second {
+        return Err(AdminError::Invalid("the passwords differ".into()));
+    }
+    Ok(first)
+}
+
+fn out(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+fn print<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T) -> String) {
+    if json {
+        out(serde_json::to_string_pretty(value).unwrap_or_default());
+    } else {
+        let t = text(value);
+        if !t.is_empty() {
+            out(t);
+        }
+    }
+}
+
+async fn run_admin(config_file: Option<PathBuf>, args: AdminArgs) -> Result<(), AdminError> {
+    if let AdminCommand::GenerateMasterKey = args.command {
+        out(MasterKey::generate().to_text().as_str());
+        return Ok(());
+    }
+    let flags = ConfigLayer {
+        data_dir: args.data_dir.clone(),
+        database_url: args.database_url.clone(),
+        master_key_file: args.master_key_file.clone(),
+        ..ConfigLayer::default()
+    };
+    let layer = ConfigLayer::layered(config_file.as_deref(), env, flags)
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let data_dir = layer
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("fieldkit-data"));
+    let database = match &layer.database_url {
+        Some(url) => DatabaseUrl::parse(url).map_err(|e| AdminError::Invalid(e.to_string()))?,
+        None => DatabaseUrl::embedded(&data_dir),
+    };
+    let ttl_hours = layer.enrolment_code_ttl_hours.unwrap_or(72);
+    let target = Target {
+        database,
+        data_dir: data_dir.clone(),
+        master_key: master_key_source(layer.master_key_file.clone()),
+    };
+    let admin = Admin::open(&target).await?;
+    if let MasterKeyOrigin::Generated(path) = &admin.master_origin {
+        tracing::warn!(path = %path.display(), "generated a new master key; back it up");
+    }
+    commands::run(&admin, args.command, args.json, ttl_hours).await
+}
+
+mod commands;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "fieldkit-backend: cannot start the runtime: {e}"
+            );
+            return ExitCode::from(1);
+        }
+    };
+    match cli.command {
+        Command::Serve(flags) => match runtime.block_on(serve(cli.config, flags)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "fieldkit-backend failed");
+                let _ = writeln!(std::io::stderr(), "fieldkit-backend: {e:#}");
+                ExitCode::from(serve_exit_code(&e))
+            }
+        },
+        Command::Admin(args) => {
+            init_logging(LogFormat::Text, "warn", true);
+            match runtime.block_on(run_admin(cli.config, args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    let _ = writeln!(std::io::stderr(), "fieldkit-backend admin: {e}");
+                    ExitCode::from(e.exit_code())
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn authority_kinds_parse_from_their_catalog_names() {
+        assert_eq!(parse_kind("kreis"), Ok(AuthorityKind::Kreis));
+        assert!(parse_kind("Kreis").is_err());
+    }
+
+    #[test]
+    fn serve_errors_map_to_documented_exit_codes() {
+        let config: anyhow::Error = ConfigError::Invalid("x".into()).into();
+        assert_eq!(serve_exit_code(&config), 5);
+        let key: anyhow::Error = KeyError::NoMasterKey.into();
+        assert_eq!(serve_exit_code(&key.context("loading")), 6);
+    }
+}

@@ -1,0 +1,391 @@
+//! What happens to a pushed batch (PROTOCOL.md §6.3), written once for both stores.
+//!
+//! Two steps. [`prepare`] is pure and CPU-bound: it verifies every envelope against the
+//! kit's key (§4.6, `SignedRecord::verify`) and checks the record's routing against the
+//! catalog, before any database work. [`run_batch`] then walks the prepared items in
+//! request order inside ONE database transaction, through the small [`BatchTx`]
+//! interface each store implements: classify against the chain
+//! (`chain::classify_incoming`), answer duplicates with the original outcome, keep forks
+//! as evidence and quarantine the kit, stop at a gap, and for appended records check
+//! acceptance (§6.3 step 6), sign the receipt and store record, chain step, case and
+//! receipt together.
+
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use fieldkit_catalog::Catalog;
+use sync_protocol::api::{Outcome, Problem, ProblemCode, RecordResult};
+use sync_protocol::chain::{classify_incoming, ChainAnchor, ChainLink, Incoming};
+use sync_protocol::dsse::Envelope;
+use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
+use sync_protocol::receipt::Receipt;
+use sync_protocol::record::SignedRecord;
+use sync_protocol::ProtocolError;
+
+use crate::error::problem;
+use crate::storage::{KitStatus, StoreError};
+
+/// One envelope of a batch after [`prepare`].
+#[derive(Debug, Clone)]
+pub enum BatchItem {
+    /// The envelope failed §4.6; the problem is `bad-record-signature` or
+    /// `invalid-record`. Nothing of it is stored.
+    Unverified(Problem),
+    /// The envelope verified.
+    Verified {
+        /// The record with its exact payload bytes.
+        record: Box<SignedRecord>,
+        /// The catalog's verdict on its routing (§6.3 step 6, catalog part).
+        catalog: Result<(), String>,
+    },
+}
+
+/// The answer to a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// One result per envelope, in request order.
+    pub results: Vec<RecordResult>,
+    /// The kit's head after the batch.
+    pub head: Option<ChainAnchor>,
+}
+
+/// What the backend holds at a seq of a kit's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainEntry {
+    /// The record hash there.
+    pub hash: Sha256Hash,
+    /// What was answered when it arrived.
+    pub outcome: StoredOutcome,
+}
+
+/// The original outcome of a chained record, answered again for duplicates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredOutcome {
+    /// Accepted; the receipt envelope as signed then.
+    Accepted(Envelope),
+    /// Chained but rejected at acceptance (§6.3 step 6); the problem as answered then.
+    Rejected(Problem),
+}
+
+/// Whether a sealed key id belongs to an authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorityKey {
+    /// The backend does not serve this authority.
+    UnknownAuthority,
+    /// The authority exists but has no key with this id.
+    UnknownKey,
+    /// A current or retired key of the authority.
+    Known,
+}
+
+/// A record to append to its kit's chain.
+#[derive(Debug)]
+pub struct Appended<'a> {
+    /// The record.
+    pub record: &'a SignedRecord,
+    /// Accepted with a receipt, or chained as rejected evidence.
+    pub outcome: AppendOutcome,
+}
+
+/// How an appended record was judged.
+#[derive(Debug)]
+pub enum AppendOutcome {
+    /// A case with a receipt.
+    Accepted {
+        /// The signed receipt.
+        receipt: Envelope,
+        /// Its log position.
+        log_position: u64,
+    },
+    /// Kept in the chain, not a case.
+    Rejected(Problem),
+}
+
+/// The database operations [`run_batch`] needs, inside one open transaction.
+///
+/// The futures carry no `Send` bound on purpose: SQLite runs the batch on its blocking
+/// thread (its transaction is not `Sync`), and PostgreSQL calls [`run_batch`] with its
+/// concrete type, whose futures are `Send` — checked where it is called.
+#[allow(async_fn_in_trait)]
+pub trait BatchTx {
+    /// Locks the kit for the rest of the transaction; its status and head.
+    async fn kit_for_update(
+        &mut self,
+        kit: &KitId,
+    ) -> Result<Option<(KitStatus, Option<ChainAnchor>)>, StoreError>;
+    /// The chain entry at `seq`.
+    async fn chain_entry(
+        &mut self,
+        kit: &KitId,
+        seq: u64,
+    ) -> Result<Option<ChainEntry>, StoreError>;
+    /// Whether any chained record has this id.
+    async fn record_id_held(&mut self, id: &RecordId) -> Result<bool, StoreError>;
+    /// Whether `key_id` is a key of `authority`.
+    async fn authority_key(
+        &mut self,
+        authority: &AuthorityId,
+        key_id: &str,
+    ) -> Result<AuthorityKey, StoreError>;
+    /// `ciphertext_size` and `ciphertext_sha256` of a held attachment.
+    async fn attachment_held(
+        &mut self,
+        id: &AttachmentId,
+    ) -> Result<Option<(u64, Sha256Hash)>, StoreError>;
+    /// The next position of the append-only log.
+    async fn next_log_position(&mut self) -> Result<u64, StoreError>;
+    /// Stores the record and advances the head; for accepted records also the case,
+    /// the receipt and the manifest's attachments.
+    async fn append(
+        &mut self,
+        appended: &Appended<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Keeps a forking record as evidence (idempotent).
+    async fn keep_evidence(
+        &mut self,
+        record: &SignedRecord,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Sets the kit's standing to quarantined.
+    async fn quarantine(&mut self, kit: &KitId) -> Result<(), StoreError>;
+}
+
+fn is_signature_failure(e: &ProtocolError) -> bool {
+    // §4.6 steps 1–2: envelope shape, key id, payload type, base64 of sig and payload,
+    // and the signature itself. The key id was compared before verification, so a
+    // WrongKeyId from `SignedRecord::verify` comes from step 5 (the record's kit_id).
+    match e {
+        ProtocolError::WrongPayloadType { .. } | ProtocolError::BadSignature => true,
+        ProtocolError::Malformed { field, .. } => {
+            matches!(*field, "signatures" | "signatures[0].sig" | "payload")
+        }
+        _ => false,
+    }
+}
+
+/// Verifies one envelope as coming from `kit_id` (§4.6).
+///
+/// # Errors
+/// The per-record problem: `bad-record-signature` for steps 1–2, `invalid-record` for
+/// steps 3–6.
+pub fn verify_envelope(
+    envelope: &Envelope,
+    kit_id: KitId,
+    key: &VerifyingKey,
+) -> Result<SignedRecord, Box<Problem>> {
+    let refuse = |code, detail: String| Err(Box::new(problem(code, detail)));
+    match envelope.claimed_keyid() {
+        Ok(keyid) if keyid == kit_id.to_string() => {}
+        Ok(_) => {
+            return refuse(
+                ProblemCode::BadRecordSignature,
+                "the envelope's keyid is not the requesting kit".into(),
+            )
+        }
+        Err(e) => return refuse(ProblemCode::BadRecordSignature, e.to_string()),
+    }
+    match SignedRecord::verify(envelope, kit_id, key) {
+        Ok(record) => Ok(record),
+        Err(e) if is_signature_failure(&e) => {
+            refuse(ProblemCode::BadRecordSignature, e.to_string())
+        }
+        Err(e) => refuse(ProblemCode::InvalidRecord, e.to_string()),
+    }
+}
+
+/// Verifies every envelope and judges its routing against `catalog`. Pure; call it
+/// off the async runtime for large batches.
+pub fn prepare(
+    envelopes: &[Envelope],
+    kit_id: KitId,
+    key: &VerifyingKey,
+    catalog: Option<&Catalog>,
+) -> Vec<BatchItem> {
+    envelopes
+        .iter()
+        .map(|env| match verify_envelope(env, kit_id, key) {
+            Err(p) => BatchItem::Unverified(*p),
+            Ok(record) => {
+                let verdict = crate::routing::check(catalog, &record.record);
+                BatchItem::Verified {
+                    record: Box::new(record),
+                    catalog: verdict,
+                }
+            }
+        })
+        .collect()
+}
+
+fn result(index: usize, record_id: Option<RecordId>, outcome: Outcome) -> RecordResult {
+    RecordResult {
+        index,
+        record_id,
+        outcome,
+        receipt: None,
+        resend_from: None,
+        problem: None,
+    }
+}
+
+async fn acceptance<T: BatchTx>(
+    tx: &mut T,
+    record: &SignedRecord,
+    catalog: &Result<(), String>,
+) -> Result<Option<Problem>, StoreError> {
+    let r = &record.record;
+    let routing = |detail: String| Ok(Some(problem(ProblemCode::UnknownRouting, detail)));
+    let key = tx.authority_key(&r.authority_id, &r.sealed.key_id).await?;
+    if key == AuthorityKey::UnknownAuthority {
+        return routing(format!(
+            "authority {} is not served by this backend",
+            r.authority_id
+        ));
+    }
+    if let Err(detail) = catalog {
+        return routing(detail.clone());
+    }
+    if key == AuthorityKey::UnknownKey {
+        return routing(format!(
+            "sealed.key_id {} is not a key of authority {}",
+            r.sealed.key_id, r.authority_id
+        ));
+    }
+    for a in &r.attachments {
+        if let Some((size, hash)) = tx.attachment_held(&a.id).await? {
+            if size != a.ciphertext_size || hash != a.ciphertext_sha256 {
+                return Ok(Some(problem(
+                    ProblemCode::InvalidRecord,
+                    format!("attachment {} is held with another ciphertext", a.id),
+                )));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Runs the prepared batch inside the caller's open transaction (PROTOCOL.md §6.3
+/// steps 1–7). The caller commits when this returns `Ok`.
+///
+/// # Errors
+/// [`StoreError::KitNotActive`] if the kit was revoked or quarantined since the request
+/// was authenticated; otherwise storage errors (the caller rolls back).
+pub async fn run_batch<T: BatchTx>(
+    tx: &mut T,
+    kit_id: &KitId,
+    items: Vec<BatchItem>,
+    server_key: &SigningKey,
+    at: DateTime<Utc>,
+) -> Result<BatchOutcome, StoreError> {
+    let (status, mut head) = tx
+        .kit_for_update(kit_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("kit {kit_id}")))?;
+    if status != KitStatus::Active {
+        return Err(StoreError::KitNotActive(status));
+    }
+    let mut results = Vec::with_capacity(items.len());
+    let mut sticky_gap: Option<u64> = None;
+    for (index, item) in items.into_iter().enumerate() {
+        if let Some(resend_from) = sticky_gap {
+            results.push(RecordResult {
+                resend_from: Some(resend_from),
+                ..result(index, None, Outcome::Gap)
+            });
+            continue;
+        }
+        let (record, catalog) = match item {
+            BatchItem::Unverified(p) => {
+                results.push(RecordResult {
+                    problem: Some(p),
+                    ..result(index, None, Outcome::Rejected)
+                });
+                continue;
+            }
+            BatchItem::Verified { record, catalog } => (record, catalog),
+        };
+        let id = record.record.record_id;
+        let link = ChainLink::from(record.as_ref());
+        let stored = match head {
+            Some(h) if link.seq <= h.seq => tx.chain_entry(kit_id, link.seq).await?,
+            _ => None,
+        };
+        let conflict = |detail: String| RecordResult {
+            problem: Some(problem(ProblemCode::Conflict, detail)),
+            ..result(index, Some(id), Outcome::Conflict)
+        };
+        match classify_incoming(head, stored.as_ref().map(|s| s.hash), &link) {
+            Incoming::Duplicate => {
+                results.push(match stored.map(|s| s.outcome) {
+                    Some(StoredOutcome::Accepted(receipt)) => RecordResult {
+                        receipt: Some(receipt),
+                        ..result(index, Some(id), Outcome::Duplicate)
+                    },
+                    Some(StoredOutcome::Rejected(p)) => RecordResult {
+                        problem: Some(p),
+                        ..result(index, Some(id), Outcome::Rejected)
+                    },
+                    None => return Err(StoreError::Corrupt("duplicate without entry".into())),
+                });
+            }
+            Incoming::Fork => {
+                tx.keep_evidence(&record, at).await?;
+                tx.quarantine(kit_id).await?;
+                results.push(conflict(format!(
+                    "seq {} already holds another record; both are kept as evidence and \
+                     the kit is quarantined",
+                    link.seq
+                )));
+            }
+            Incoming::Gap { resend_from } => {
+                sticky_gap = Some(resend_from);
+                results.push(RecordResult {
+                    resend_from: Some(resend_from),
+                    ..result(index, Some(id), Outcome::Gap)
+                });
+            }
+            Incoming::WrongLink => results.push(conflict(format!(
+                "prev_hash does not name the record held at seq {}",
+                link.seq.saturating_sub(1)
+            ))),
+            Incoming::Append => {
+                if tx.record_id_held(&id).await? {
+                    results.push(conflict(
+                        "record_id is already held with other bytes".to_owned(),
+                    ));
+                    continue;
+                }
+                let outcome = match acceptance(tx, &record, &catalog).await? {
+                    Some(p) => AppendOutcome::Rejected(p),
+                    None => {
+                        let log_position = tx.next_log_position().await?;
+                        let receipt = Receipt::for_record(&record, at, log_position);
+                        AppendOutcome::Accepted {
+                            receipt: receipt.sign(server_key),
+                            log_position,
+                        }
+                    }
+                };
+                let appended = Appended {
+                    record: &record,
+                    outcome,
+                };
+                tx.append(&appended, at).await?;
+                head = Some(ChainAnchor {
+                    seq: link.seq,
+                    hash: link.hash,
+                });
+                results.push(match appended.outcome {
+                    AppendOutcome::Accepted { receipt, .. } => RecordResult {
+                        receipt: Some(receipt),
+                        ..result(index, Some(id), Outcome::Accepted)
+                    },
+                    AppendOutcome::Rejected(p) => RecordResult {
+                        problem: Some(p),
+                        ..result(index, Some(id), Outcome::Rejected)
+                    },
+                });
+            }
+        }
+    }
+    Ok(BatchOutcome { results, head })
+}

@@ -1,0 +1,165 @@
+//! The shared state of the HTTP layer: the store, the server signing key, the public
+//! base URL request signatures are checked against, attachment files, metrics, and two
+//! caches of database facts that never change once written (kit public keys) or are
+//! re-validated on every use (the parsed current catalog).
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::Utc;
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use sync_protocol::api::ServerKey;
+use sync_protocol::ids::{AttachmentId, KitId};
+
+use crate::blobs::BlobStore;
+use crate::keys::{KeyError, MasterKey, SealedServerKey};
+use crate::metrics::Metrics;
+use crate::routing::CatalogCache;
+use crate::storage::{Store, StoreError};
+
+/// Why the server key cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerKeyError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored key does not open with this master key.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// Loads the server signing key, creating it on first use (race-free across
+/// processes: the store keeps whichever candidate was stored first).
+///
+/// # Errors
+/// [`ServerKeyError`], notably a master key that does not match the database.
+pub async fn server_signing_key(
+    store: &dyn Store,
+    master: &MasterKey,
+) -> Result<SigningKey, ServerKeyError> {
+    let candidate = SealedServerKey::generate(master, Utc::now());
+    let stored = store.ensure_server_key(&candidate).await?;
+    Ok(stored.open(master)?)
+}
+
+/// What every handler shares; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The fields of [`AppState`].
+pub struct Inner {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Signs receipts and catalogs.
+    pub server_key: SigningKey,
+    /// The server key as published to kits at enrolment.
+    pub server_keys: Vec<ServerKey>,
+    /// Scheme and authority kits sign against (PROTOCOL.md §7.3).
+    pub public_base_url: String,
+    /// Attachment files.
+    pub blobs: BlobStore,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// The parsed current catalog.
+    pub catalog: CatalogCache,
+    kit_keys: RwLock<HashMap<KitId, VerifyingKey>>,
+    busy_uploads: Mutex<HashSet<AttachmentId>>,
+    shutting_down: AtomicBool,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store.kind())
+            .field("public_base_url", &self.public_base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Releases an upload claimed with [`AppState::claim_upload`] when dropped.
+pub struct UploadClaim {
+    state: AppState,
+    id: AttachmentId,
+}
+
+impl Drop for UploadClaim {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.state.busy_uploads.lock() {
+            busy.remove(&self.id);
+        }
+    }
+}
+
+impl AppState {
+    /// Builds the state; creates the attachment folders under `data_dir`.
+    ///
+    /// # Errors
+    /// When the folders cannot be created.
+    pub fn new(
+        store: Arc<dyn Store>,
+        server_key: SigningKey,
+        public_base_url: String,
+        data_dir: &Path,
+    ) -> std::io::Result<Self> {
+        let server_keys = vec![ServerKey::from_key(&server_key.verifying_key())];
+        Ok(Self(Arc::new(Inner {
+            store,
+            server_key,
+            server_keys,
+            public_base_url,
+            blobs: BlobStore::new(data_dir)?,
+            metrics: Metrics::new(),
+            catalog: CatalogCache::default(),
+            kit_keys: RwLock::new(HashMap::new()),
+            busy_uploads: Mutex::new(HashSet::new()),
+            shutting_down: AtomicBool::new(false),
+        })))
+    }
+
+    /// The public halves of the server keys, for verifying our own catalogs.
+    pub fn server_verifying_keys(&self) -> Vec<VerifyingKey> {
+        vec![self.server_key.verifying_key()]
+    }
+
+    /// A kit's public key if this process has seen it (a kit's key never changes).
+    pub fn cached_kit_key(&self, kit: &KitId) -> Option<VerifyingKey> {
+        self.kit_keys.read().ok()?.get(kit).copied()
+    }
+
+    /// Remembers a kit's public key.
+    pub fn cache_kit_key(&self, kit: KitId, key: VerifyingKey) {
+        if let Ok(mut keys) = self.kit_keys.write() {
+            keys.insert(kit, key);
+        }
+    }
+
+    /// Claims an upload for one request of this process; `None` while another
+    /// request works on it (the database offset check covers other processes).
+    pub fn claim_upload(&self, id: AttachmentId) -> Option<UploadClaim> {
+        let mut busy = self.busy_uploads.lock().ok()?;
+        busy.insert(id).then(|| UploadClaim {
+            state: self.clone(),
+            id,
+        })
+    }
+
+    /// Marks the server as shutting down: `/readyz` turns 503 so load balancers stop
+    /// sending new requests while in-flight ones finish.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether shutdown began.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,296 @@
+//! Storage: ONE trait, [`Store`], with two implementations that pass one conformance
+//! suite (`backend/tests/it/conformance.rs`): [`sqlite::SqliteStore`] (embedded default,
+//! one file) and [`postgres::PgStore`] (production; several backend processes may share
+//! one database). Chosen at start-up by the database URL ([`open`]).
+//!
+//! Every method is one transaction. Everything correctness depends on — chain heads,
+//! receipts, nonces, enrolment codes, upload offsets, feed cursors, log positions — is
+//! in the database; the batch algorithm itself lives once in [`crate::ingest`] and runs
+//! inside each store's transaction through [`crate::ingest::BatchTx`].
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
+use fieldkit_catalog::AuthorityKind;
+use sync_protocol::api::{CaseStatus, Change};
+use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
+use sync_protocol::record::RecordKind;
+
+use crate::config::DatabaseUrl;
+use crate::ingest::{BatchItem, BatchOutcome};
+use crate::keys::{SealedAuthorityKey, SealedServerKey};
+
+pub mod migrations;
+mod model;
+pub mod postgres;
+pub(crate) mod rows;
+pub mod sqlite;
+
+pub use model::*;
+
+/// What a store operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached (retryable).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The database refused an operation.
+    #[error("database error: {0}")]
+    Database(String),
+    /// The thing to add exists already.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// The thing named does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The operation contradicts what is stored.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The kit may not push records in its current standing.
+    #[error("the kit is {0}")]
+    KitNotActive(KitStatus),
+    /// A stored value does not parse (a bug or manual tampering).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// Migrations failed or the database is newer than this build.
+    #[error("migration: {0}")]
+    Migration(String),
+}
+
+/// The storage interface of the backend. One transaction per method.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgresql`, for logs and metrics.
+    fn kind(&self) -> &'static str;
+    /// Whether the database answers (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Adds an authority with its first HPKE key.
+    async fn add_authority(
+        &self,
+        authority: &NewAuthority,
+        key: &SealedAuthorityKey,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// All authorities, by id.
+    async fn authorities(&self) -> Result<Vec<AuthorityRow>, StoreError>;
+    /// The keys of an authority, current first, then retired ones newest first.
+    async fn authority_keys(
+        &self,
+        authority: &AuthorityId,
+    ) -> Result<Vec<AuthorityKeyRow>, StoreError>;
+    /// Retires the current key of an authority and makes `key` current.
+    async fn rotate_authority_key(
+        &self,
+        authority: &AuthorityId,
+        key: &SealedAuthorityKey,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Stores `candidate` as the server signing key unless one exists; returns the one
+    /// in use (safe when several processes start at once).
+    async fn ensure_server_key(
+        &self,
+        candidate: &SealedServerKey,
+    ) -> Result<SealedServerKey, StoreError>;
+
+    /// Adds a user.
+    async fn add_user(&self, user: &UserRow) -> Result<(), StoreError>;
+    /// All users, by login.
+    async fn users(&self) -> Result<Vec<UserRow>, StoreError>;
+    /// Disables a user; false if there is none with this login.
+    async fn disable_user(&self, login: &str) -> Result<bool, StoreError>;
+
+    /// Provisions a kit with its one-time code.
+    async fn provision_kit(&self, kit: &NewKit) -> Result<(), StoreError>;
+    /// Consumes an enrolment code for a public key (PROTOCOL.md §6.1 rules).
+    async fn enrol(
+        &self,
+        code_hash: &[u8; 32],
+        public_key: &[u8; 32],
+        reported_name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<EnrolOutcome, StoreError>;
+    /// One kit.
+    async fn kit(&self, kit_id: &KitId) -> Result<Option<KitRow>, StoreError>;
+    /// All kits, newest first.
+    async fn kits(&self) -> Result<Vec<KitRow>, StoreError>;
+    /// Revokes a kit and queues its wipe change; false if unknown.
+    async fn revoke_kit(
+        &self,
+        kit_id: &KitId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Lifts a quarantine (after IT staff investigated); false unless quarantined.
+    async fn clear_quarantine(&self, kit_id: &KitId) -> Result<bool, StoreError>;
+    /// Remembers a request nonce; false if the kit used it before (replay). Also
+    /// records the kit as seen.
+    async fn use_nonce(
+        &self,
+        kit_id: &KitId,
+        nonce: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Forgets nonces seen before `before`; returns how many.
+    async fn purge_nonces(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Runs a verified batch in one transaction ([`crate::ingest::run_batch`]).
+    async fn push_batch(
+        &self,
+        kit_id: &KitId,
+        items: Vec<BatchItem>,
+        server_key: &SigningKey,
+        at: DateTime<Utc>,
+    ) -> Result<BatchOutcome, StoreError>;
+    /// Pending uploads (up to `limit`) and the catalog version for `GET /v1/state`.
+    async fn kit_state(&self, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError>;
+    /// The cases in an authority's inbox, oldest first.
+    async fn inbox(&self, authority: &AuthorityId) -> Result<Vec<CaseRow>, StoreError>;
+    /// Fork evidence kept for a kit.
+    async fn fork_evidence(&self, kit_id: &KitId) -> Result<Vec<EvidenceRow>, StoreError>;
+    /// Sets a case's status with an audit entry and a change for the capturing kit.
+    async fn set_case_status(
+        &self,
+        record_id: &RecordId,
+        status: CaseStatus,
+        comment: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// The upload of `attachment_id` if it is in the manifest of a delivered record of
+    /// `kit_id` (and of `record_id`, when given).
+    async fn upload(
+        &self,
+        kit_id: &KitId,
+        attachment_id: &AttachmentId,
+        record_id: Option<&RecordId>,
+    ) -> Result<Option<UploadRow>, StoreError>;
+    /// Marks the upload created (tus creation); idempotent.
+    async fn create_upload(&self, attachment_id: &AttachmentId) -> Result<(), StoreError>;
+    /// Moves the offset from `from` to `to` (compare-and-set); false if it was not at
+    /// `from` or the upload is complete. `complete` marks the file verified.
+    async fn advance_upload(
+        &self,
+        attachment_id: &AttachmentId,
+        from: u64,
+        to: u64,
+        complete: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Discards the held bytes of an incomplete upload: offset 0, and `created` false
+    /// when `uncreate` (tus termination). False if complete or unknown.
+    async fn reset_upload(
+        &self,
+        attachment_id: &AttachmentId,
+        uncreate: bool,
+    ) -> Result<bool, StoreError>;
+
+    /// Publishes a catalog and announces it in every kit's feed; refuses another
+    /// content under a version published before.
+    async fn publish_catalog(
+        &self,
+        catalog: &PublishedCatalog,
+    ) -> Result<PublishOutcome, StoreError>;
+    /// The current catalog.
+    async fn current_catalog(&self) -> Result<Option<PublishedCatalog>, StoreError>;
+    /// The current catalog's version (cheap).
+    async fn current_catalog_version(&self) -> Result<Option<String>, StoreError>;
+
+    /// The kit's changes with `cursor > after`, at most `limit`, and whether more wait.
+    async fn changes(
+        &self,
+        kit_id: &KitId,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<Change>, bool), StoreError>;
+}
+
+/// Opens (creating and migrating as needed) the store a URL names.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Migration`].
+pub async fn open(url: &DatabaseUrl, pool_size: usize) -> Result<Arc<dyn Store>, StoreError> {
+    match url {
+        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(postgres::PgStore::open(url, pool_size).await?)),
+    }
+}
+
+/// Milliseconds since the epoch, as stored.
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// The stored milliseconds as a time.
+pub(crate) fn from_ms(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("time {ms}")))
+}
+
+/// A stored non-negative integer.
+pub(crate) fn to_u64(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative {v}")))
+}
+
+/// An integer to store (all of ours are ≤ 2^53 − 1).
+pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("too large {v}")))
+}
+
+/// 32 stored bytes.
+pub(crate) fn to_32(bytes: &[u8]) -> Result<[u8; 32], StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{} bytes where 32 belong", bytes.len())))
+}
+
+/// A stored id or other validated text.
+pub(crate) fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, StoreError> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("{what} {s:?}")))
+}
+
+/// The JSON of a case status, kind or change, as stored.
+pub(crate) fn json_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// A stored JSON value.
+pub(crate) fn from_json_text<T: serde::de::DeserializeOwned>(
+    what: &str,
+    s: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// The stored name of a case status (`"in_review"`) and back.
+pub(crate) fn status_name(s: CaseStatus) -> String {
+    json_text(&s).trim_matches('"').to_owned()
+}
+
+/// Parses a stored case status name.
+pub(crate) fn parse_status(s: &str) -> Result<CaseStatus, StoreError> {
+    from_json_text("case status", &format!("\"{s}\""))
+}
+
+/// The stored name of a record kind.
+pub(crate) fn kind_name(k: RecordKind) -> String {
+    json_text(&k).trim_matches('"').to_owned()
+}
+
+/// Parses a stored record kind.
+pub(crate) fn parse_kind(s: &str) -> Result<RecordKind, StoreError> {
+    from_json_text("record kind", &format!("\"{s}\""))
+}
+
+/// The stored name of an authority kind.
+pub(crate) fn authority_kind_name(k: AuthorityKind) -> String {
+    json_text(&k).trim_matches('"').to_owned()
+}
+
+/// Parses a stored authority kind.
+pub(crate) fn parse_authority_kind(s: &str) -> Result<AuthorityKind, StoreError> {
+    from_json_text("authority kind", &format!("\"{s}\""))
+}

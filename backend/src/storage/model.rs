@@ -1,0 +1,290 @@
+//! The values the [`super::Store`] trait takes and returns: authorities and their keys,
+//! users, kits and enrolment, catalogs, cases, uploads and fork evidence.
+
+use chrono::{DateTime, Utc};
+use fieldkit_catalog::AuthorityKind;
+use sync_protocol::api::{CaseStatus, PendingUpload};
+use sync_protocol::chain::ChainAnchor;
+use sync_protocol::ids::{Ars, AttachmentId, AuthorityId, FormId, KitId, RecordId, Sha256Hash};
+use sync_protocol::record::RecordKind;
+
+use crate::keys::SealedAuthorityKey;
+
+/// A new authority.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuthority {
+    /// Its id (slug).
+    pub id: AuthorityId,
+    /// Official name.
+    pub name: String,
+    /// Regionalschlüssel; none for federal offices.
+    pub ars: Option<Ars>,
+    /// Level.
+    pub kind: AuthorityKind,
+}
+
+/// An authority as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorityRow {
+    /// Id, name, ARS and kind.
+    pub authority: NewAuthority,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One HPKE key of an authority.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorityKeyRow {
+    /// The authority.
+    pub authority_id: AuthorityId,
+    /// The key.
+    pub key: SealedAuthorityKey,
+    /// When it stopped being current; `None` for the current key.
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// A back-office role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Works the cases of their authority.
+    Reviewer,
+    /// Manages users of their authority.
+    AuthorityAdmin,
+    /// Provisions kits and runs the service.
+    ItOperator,
+    /// Reads the audit trail.
+    Auditor,
+}
+
+impl Role {
+    /// The stored and printed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reviewer => "reviewer",
+            Self::AuthorityAdmin => "authority-admin",
+            Self::ItOperator => "it-operator",
+            Self::Auditor => "auditor",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Reviewer,
+            Self::AuthorityAdmin,
+            Self::ItOperator,
+            Self::Auditor,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// A back-office user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    /// Login name.
+    pub login: String,
+    /// The authority they act for.
+    pub authority_id: AuthorityId,
+    /// Their role.
+    pub role: Role,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Disabled users cannot log in.
+    pub disabled: bool,
+    /// When added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A kit's lifecycle state at the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KitStatus {
+    /// Provisioned, not yet enrolled.
+    Provisioned,
+    /// Enrolled and in good standing.
+    Active,
+    /// A fork was seen.
+    Quarantined,
+    /// Revoked by IT staff.
+    Revoked,
+}
+
+impl KitStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provisioned => "provisioned",
+            Self::Active => "active",
+            Self::Quarantined => "quarantined",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Provisioned,
+            Self::Active,
+            Self::Quarantined,
+            Self::Revoked,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for KitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A kit as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KitRow {
+    /// Its id (assigned at provisioning, revealed at enrolment).
+    pub kit_id: KitId,
+    /// The authority it belongs to.
+    pub authority_id: AuthorityId,
+    /// The name IT staff gave it.
+    pub name: String,
+    /// The name the kit reported at enrolment.
+    pub reported_name: Option<String>,
+    /// Its ed25519 public key, once enrolled.
+    pub public_key: Option<[u8; 32]>,
+    /// Lifecycle state.
+    pub status: KitStatus,
+    /// Why it was revoked.
+    pub revoked_reason: Option<String>,
+    /// When it was provisioned.
+    pub created_at: DateTime<Utc>,
+    /// When its enrolment code expires.
+    pub code_expires_at: DateTime<Utc>,
+    /// When it enrolled.
+    pub enrolled_at: Option<DateTime<Utc>>,
+    /// Its last authenticated request.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// The last record of its chain the backend holds.
+    pub head: Option<ChainAnchor>,
+}
+
+/// A kit to provision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewKit {
+    /// The id it will get.
+    pub kit_id: KitId,
+    /// Its authority.
+    pub authority_id: AuthorityId,
+    /// The name IT staff gave it.
+    pub name: String,
+    /// SHA-256 of the normalized one-time code (the code itself is never stored).
+    pub code_hash: [u8; 32],
+    /// When the code expires.
+    pub code_expires_at: DateTime<Utc>,
+    /// Now.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an enrolment attempt did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnrolOutcome {
+    /// The code was consumed now.
+    Enrolled(KitRow),
+    /// The code was consumed before by this same public key (idempotent repeat).
+    Repeated(KitRow),
+    /// Unknown, expired or used by another key.
+    CodeInvalid,
+    /// The public key is already enrolled for another kit.
+    KeyConflict,
+}
+
+/// A published catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedCatalog {
+    /// The catalog's version (`meta.version`).
+    pub version: String,
+    /// The signed DSSE envelope as JSON, served as is.
+    pub envelope_json: Vec<u8>,
+    /// Entity tag (quoted) for conditional requests.
+    pub etag: String,
+    /// When it was published.
+    pub published_at: DateTime<Utc>,
+}
+
+/// Whether publishing changed anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// Stored as the new current version, and announced in the changes feed.
+    Published,
+    /// This exact version and content was published before; nothing changed.
+    Unchanged,
+}
+
+/// A case in an authority's inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    /// The record.
+    pub record_id: RecordId,
+    /// The kit that captured it.
+    pub kit_id: KitId,
+    /// The authority whose inbox it is in.
+    pub authority_id: AuthorityId,
+    /// The form.
+    pub form_id: FormId,
+    /// The form version.
+    pub form_version: u32,
+    /// Application, correction or withdrawal.
+    pub kind: RecordKind,
+    /// The record it corrects or withdraws.
+    pub references: Option<RecordId>,
+    /// Current status.
+    pub status: CaseStatus,
+    /// The receipt's `received_at`.
+    pub received_at: DateTime<Utc>,
+    /// The receipt's log position.
+    pub log_position: u64,
+}
+
+/// An attachment as far as uploading it is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRow {
+    /// The attachment (and upload) id.
+    pub attachment_id: AttachmentId,
+    /// A delivered record of the asking kit that lists it.
+    pub record_id: RecordId,
+    /// `ciphertext_size` from the manifest.
+    pub length: u64,
+    /// `ciphertext_sha256` from the manifest.
+    pub ciphertext_sha256: Sha256Hash,
+    /// Whether tus creation happened.
+    pub created: bool,
+    /// Bytes held.
+    pub offset: u64,
+    /// Whether the whole file is held and verified.
+    pub complete: bool,
+}
+
+/// What `GET /v1/state` reports besides the kit row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KitStateRow {
+    /// Incomplete uploads of delivered records, oldest first.
+    pub pending_uploads: Vec<PendingUpload>,
+    /// The current catalog version.
+    pub catalog_version: Option<String>,
+}
+
+/// A record kept as fork evidence (outside the chain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceRow {
+    /// The kit.
+    pub kit_id: KitId,
+    /// The contested seq.
+    pub seq: u64,
+    /// The evidence record's hash.
+    pub hash: Sha256Hash,
+    /// Its envelope as received.
+    pub envelope_json: Vec<u8>,
+}

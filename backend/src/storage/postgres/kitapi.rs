@@ -1,0 +1,386 @@
+//! PostgreSQL: what the kit API reads and writes outside of record batches — enrolment,
+//! nonces, state, uploads, the changes feed — and the case operations behind them. The
+//! same statements as `sqlite/kitapi.rs` in PostgreSQL's dialect.
+
+use sync_protocol::api::{CaseStatus, Change, ChangeKind};
+use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
+use tokio_postgres::{GenericClient, Row};
+
+use super::admin::{add_change, current_catalog_version, kit, raw_kit};
+use super::{db_err, is_unique_violation};
+use crate::storage::rows::{
+    self, pending_uploads, RawCase, RawKit, RawUpload, CASE_COLUMNS, KIT_COLUMNS, UPLOAD_COLUMNS,
+};
+use crate::storage::{
+    parse, status_name, to_i64, to_u64, CaseRow, EnrolOutcome, EvidenceRow, KitStateRow, KitStatus,
+    StoreError, UploadRow,
+};
+
+pub async fn enrol<C: GenericClient + Sync>(
+    c: &C,
+    code_hash: &[u8; 32],
+    public_key: &[u8; 32],
+    reported_name: &str,
+    at: i64,
+) -> Result<EnrolOutcome, StoreError> {
+    let found = c
+        .query_opt(
+            &format!("SELECT {KIT_COLUMNS} FROM kits WHERE code_hash = $1 FOR UPDATE"),
+            &[&code_hash.as_slice()],
+        )
+        .await
+        .map_err(db_err)?
+        .map(|r| raw_kit(&r).and_then(RawKit::into_row))
+        .transpose()?;
+    let Some(kit_row) = found else {
+        return Ok(EnrolOutcome::CodeInvalid);
+    };
+    if let Some(enrolled) = kit_row.public_key {
+        return Ok(if enrolled == *public_key {
+            EnrolOutcome::Repeated(kit_row)
+        } else {
+            EnrolOutcome::CodeInvalid
+        });
+    }
+    if kit_row.status != KitStatus::Provisioned || kit_row.code_expires_at.timestamp_millis() <= at
+    {
+        return Ok(EnrolOutcome::CodeInvalid);
+    }
+    let updated = c
+        .execute(
+            "UPDATE kits SET public_key = $1, reported_name = $2, status = 'active', enrolled_at = $3
+             WHERE kit_id = $4",
+            &[
+                &public_key.as_slice(),
+                &reported_name,
+                &at,
+                &kit_row.kit_id.to_string(),
+            ],
+        )
+        .await;
+    match updated {
+        Ok(_) => {}
+        // The key is enrolled for another kit (the unique key decides, also between
+        // two enrolments racing with two codes).
+        Err(e) if is_unique_violation(&e) => return Ok(EnrolOutcome::KeyConflict),
+        Err(e) => return Err(db_err(e)),
+    }
+    let enrolled = kit(c, &kit_row.kit_id, false)
+        .await?
+        .ok_or_else(|| StoreError::Database("enrolled kit vanished".into()))?;
+    Ok(EnrolOutcome::Enrolled(enrolled))
+}
+
+/// Runs on every kit request, so its statements are prepared once per connection.
+pub async fn use_nonce(
+    tx: &deadpool_postgres::Transaction<'_>,
+    kit_id: &KitId,
+    nonce: &str,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let kit = kit_id.to_string();
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO nonces (kit_id, nonce, seen_at) VALUES ($1, $2, $3)
+             ON CONFLICT (kit_id, nonce) DO NOTHING",
+        )
+        .await
+        .map_err(db_err)?;
+    let fresh = tx
+        .execute(&insert, &[&kit, &nonce, &at])
+        .await
+        .map_err(db_err)?
+        == 1;
+    let touch = tx
+        .prepare_cached("UPDATE kits SET last_seen_at = $1 WHERE kit_id = $2")
+        .await
+        .map_err(db_err)?;
+    tx.execute(&touch, &[&at, &kit]).await.map_err(db_err)?;
+    Ok(fresh)
+}
+
+/// The kit lookup of every kit request, prepared once per connection.
+pub async fn kit_cached(
+    client: &deadpool_postgres::Client,
+    kit_id: &KitId,
+) -> Result<Option<crate::storage::KitRow>, StoreError> {
+    let stmt = client
+        .prepare_cached(&format!("SELECT {KIT_COLUMNS} FROM kits WHERE kit_id = $1"))
+        .await
+        .map_err(db_err)?;
+    client
+        .query_opt(&stmt, &[&kit_id.to_string()])
+        .await
+        .map_err(db_err)?
+        .map(|r| raw_kit(&r).and_then(RawKit::into_row))
+        .transpose()
+}
+
+pub async fn purge_nonces<C: GenericClient + Sync>(c: &C, before: i64) -> Result<u64, StoreError> {
+    c.execute("DELETE FROM nonces WHERE seen_at < $1", &[&before])
+        .await
+        .map_err(db_err)
+}
+
+pub async fn kit_state<C: GenericClient + Sync>(
+    c: &C,
+    kit_id: &KitId,
+    limit: usize,
+) -> Result<KitStateRow, StoreError> {
+    let found = c
+        .query(
+            "SELECT r.record_id, a.attachment_id, a.upload_offset, a.ciphertext_size
+             FROM records r
+             JOIN record_attachments ra ON ra.record_id = r.record_id
+             JOIN attachments a ON a.attachment_id = ra.attachment_id
+             WHERE r.kit_id = $1 AND r.outcome = 'accepted' AND NOT a.complete
+             ORDER BY r.log_position, ra.position
+             LIMIT $2",
+            &[&kit_id.to_string(), &(limit as i64)],
+        )
+        .await
+        .map_err(db_err)?;
+    let raw = found
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0).map_err(db_err)?,
+                r.try_get(1).map_err(db_err)?,
+                r.try_get(2).map_err(db_err)?,
+                r.try_get(3).map_err(db_err)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(KitStateRow {
+        pending_uploads: pending_uploads(raw)?,
+        catalog_version: current_catalog_version(c).await?,
+    })
+}
+
+fn raw_case(r: &Row) -> Result<RawCase, StoreError> {
+    Ok(RawCase {
+        record_id: r.try_get(0).map_err(db_err)?,
+        kit_id: r.try_get(1).map_err(db_err)?,
+        authority_id: r.try_get(2).map_err(db_err)?,
+        form_id: r.try_get(3).map_err(db_err)?,
+        form_version: r.try_get(4).map_err(db_err)?,
+        kind: r.try_get(5).map_err(db_err)?,
+        references: r.try_get(6).map_err(db_err)?,
+        status: r.try_get(7).map_err(db_err)?,
+        received_at: r.try_get(8).map_err(db_err)?,
+        log_position: r.try_get(9).map_err(db_err)?,
+    })
+}
+
+pub async fn inbox<C: GenericClient + Sync>(
+    c: &C,
+    authority: &AuthorityId,
+) -> Result<Vec<CaseRow>, StoreError> {
+    c.query(
+        &format!(
+            "SELECT {CASE_COLUMNS} FROM cases c JOIN records r ON r.record_id = c.record_id
+             WHERE c.authority_id = $1 ORDER BY r.log_position"
+        ),
+        &[&authority.as_str()],
+    )
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|r| raw_case(r).and_then(RawCase::into_row))
+    .collect()
+}
+
+pub async fn fork_evidence<C: GenericClient + Sync>(
+    c: &C,
+    kit_id: &KitId,
+) -> Result<Vec<EvidenceRow>, StoreError> {
+    c.query(
+        "SELECT seq, hash, envelope FROM fork_evidence WHERE kit_id = $1 ORDER BY seq, hash",
+        &[&kit_id.to_string()],
+    )
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|r| {
+        Ok(EvidenceRow {
+            kit_id: *kit_id,
+            seq: to_u64(r.try_get(0).map_err(db_err)?)?,
+            hash: rows::hash(r.try_get(1).map_err(db_err)?)?,
+            envelope_json: r.try_get(2).map_err(db_err)?,
+        })
+    })
+    .collect()
+}
+
+pub async fn set_case_status<C: GenericClient + Sync>(
+    c: &C,
+    record_id: &RecordId,
+    status: CaseStatus,
+    comment: Option<&str>,
+    actor: &str,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let id = record_id.to_string();
+    let Some(found) = c
+        .query_opt(
+            "SELECT r.kit_id, r.ref_record_id FROM cases c JOIN records r ON r.record_id = c.record_id
+             WHERE c.record_id = $1 FOR UPDATE OF c",
+            &[&id],
+        )
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(false);
+    };
+    let kit_id: String = found.try_get(0).map_err(db_err)?;
+    let references: Option<String> = found.try_get(1).map_err(db_err)?;
+    let name = status_name(status);
+    c.execute(
+        "UPDATE cases SET status = $1, updated_at = $2 WHERE record_id = $3",
+        &[&name, &at, &id],
+    )
+    .await
+    .map_err(db_err)?;
+    c.execute(
+        "INSERT INTO case_events (record_id, status, comment, actor, at) VALUES ($1, $2, $3, $4, $5)",
+        &[&id, &name, &comment, &actor, &at],
+    )
+    .await
+    .map_err(db_err)?;
+    let original = match references {
+        Some(r) => parse("record id", &r)?,
+        None => *record_id,
+    };
+    let change = ChangeKind::Status {
+        record_id: original,
+        status,
+        comment: comment.map(str::to_owned),
+    };
+    add_change(c, Some(&parse("kit id", &kit_id)?), &change, at).await?;
+    Ok(true)
+}
+
+pub async fn upload<C: GenericClient + Sync>(
+    c: &C,
+    kit_id: &KitId,
+    attachment_id: &AttachmentId,
+    record_id: Option<&RecordId>,
+) -> Result<Option<UploadRow>, StoreError> {
+    c.query_opt(
+        &format!(
+            "SELECT {UPLOAD_COLUMNS} FROM attachments a
+             JOIN record_attachments ra ON ra.attachment_id = a.attachment_id
+             JOIN records r ON r.record_id = ra.record_id
+             WHERE a.attachment_id = $1 AND r.kit_id = $2 AND r.outcome = 'accepted'
+               AND ($3::TEXT IS NULL OR r.record_id = $3::TEXT)
+             ORDER BY r.log_position LIMIT 1"
+        ),
+        &[
+            &attachment_id.to_string(),
+            &kit_id.to_string(),
+            &record_id.map(ToString::to_string),
+        ],
+    )
+    .await
+    .map_err(db_err)?
+    .map(|r| {
+        RawUpload {
+            attachment_id: r.try_get(0).map_err(db_err)?,
+            record_id: r.try_get(1).map_err(db_err)?,
+            length: r.try_get(2).map_err(db_err)?,
+            sha256: r.try_get(3).map_err(db_err)?,
+            created: r.try_get(4).map_err(db_err)?,
+            offset: r.try_get(5).map_err(db_err)?,
+            complete: r.try_get(6).map_err(db_err)?,
+        }
+        .into_row()
+    })
+    .transpose()
+}
+
+pub async fn create_upload<C: GenericClient + Sync>(
+    c: &C,
+    attachment_id: &AttachmentId,
+) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE attachments SET created = TRUE WHERE attachment_id = $1",
+        &[&attachment_id.to_string()],
+    )
+    .await
+    .map(drop)
+    .map_err(db_err)
+}
+
+pub async fn advance_upload<C: GenericClient + Sync>(
+    c: &C,
+    attachment_id: &AttachmentId,
+    from: u64,
+    to: u64,
+    complete: bool,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let completed_at = complete.then_some(at);
+    c.execute(
+        "UPDATE attachments SET upload_offset = $1, complete = $2, completed_at = $3
+         WHERE attachment_id = $4 AND upload_offset = $5 AND created AND NOT complete",
+        &[
+            &to_i64(to)?,
+            &complete,
+            &completed_at,
+            &attachment_id.to_string(),
+            &to_i64(from)?,
+        ],
+    )
+    .await
+    .map(|n| n == 1)
+    .map_err(db_err)
+}
+
+pub async fn reset_upload<C: GenericClient + Sync>(
+    c: &C,
+    attachment_id: &AttachmentId,
+    uncreate: bool,
+) -> Result<bool, StoreError> {
+    c.execute(
+        "UPDATE attachments SET upload_offset = 0, created = (created AND NOT $1)
+         WHERE attachment_id = $2 AND NOT complete",
+        &[&uncreate, &attachment_id.to_string()],
+    )
+    .await
+    .map(|n| n == 1)
+    .map_err(db_err)
+}
+
+pub async fn changes<C: GenericClient + Sync>(
+    c: &C,
+    kit_id: &KitId,
+    after: u64,
+    limit: u32,
+) -> Result<(Vec<Change>, bool), StoreError> {
+    let found = c
+        .query(
+            "SELECT cursor, at, change FROM changes
+             WHERE (kit_id = $1 OR kit_id IS NULL) AND cursor > $2
+             ORDER BY cursor LIMIT $3",
+            &[
+                &kit_id.to_string(),
+                &to_i64(after)?,
+                &(i64::from(limit) + 1),
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+    let more = found.len() > limit as usize;
+    found
+        .iter()
+        .take(limit as usize)
+        .map(|r| {
+            rows::change(
+                r.try_get(0).map_err(db_err)?,
+                r.try_get(1).map_err(db_err)?,
+                r.try_get(2).map_err(db_err)?,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(|changes| (changes, more))
+}

@@ -1,0 +1,288 @@
+//! `impl Store for PgStore`: each method takes a pooled connection, opens a transaction
+//! when it writes, and calls the function of `admin`, `kitapi` or (for batches) the
+//! shared [`crate::ingest::run_batch`].
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
+use sync_protocol::api::{CaseStatus, Change};
+use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
+
+use super::batch::PgTx;
+use super::{admin, db_err, kitapi, PgStore};
+use crate::ingest::{run_batch, BatchItem, BatchOutcome};
+use crate::keys::{SealedAuthorityKey, SealedServerKey};
+use crate::storage::{
+    to_ms, AuthorityKeyRow, AuthorityRow, CaseRow, EnrolOutcome, EvidenceRow, KitRow, KitStateRow,
+    NewAuthority, NewKit, PublishOutcome, PublishedCatalog, Store, StoreError, UploadRow, UserRow,
+};
+
+/// Runs `$body` with `$tx` bound to a new transaction and commits it.
+macro_rules! in_tx {
+    ($self:ident, |$tx:ident| $body:expr) => {{
+        let mut client = $self.client().await?;
+        let transaction = client.transaction().await.map_err(db_err)?;
+        let $tx = &*transaction;
+        let value = $body.await?;
+        transaction.commit().await.map_err(db_err)?;
+        Ok(value)
+    }};
+}
+
+/// Runs `$body` with `$c` bound to a pooled connection.
+macro_rules! on_client {
+    ($self:ident, |$c:ident| $body:expr) => {{
+        let client = $self.client().await?;
+        let $c = &**client;
+        $body.await
+    }};
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn kind(&self) -> &'static str {
+        "postgresql"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        on_client!(self, |c| async {
+            c.query_one("SELECT 1", &[]).await.map(drop).map_err(db_err)
+        })
+    }
+
+    async fn add_authority(
+        &self,
+        authority: &NewAuthority,
+        key: &SealedAuthorityKey,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, |tx| admin::add_authority(
+            tx,
+            authority,
+            key,
+            to_ms(at)
+        ))
+    }
+
+    async fn authorities(&self) -> Result<Vec<AuthorityRow>, StoreError> {
+        on_client!(self, |c| admin::authorities(c))
+    }
+
+    async fn authority_keys(
+        &self,
+        authority: &AuthorityId,
+    ) -> Result<Vec<AuthorityKeyRow>, StoreError> {
+        on_client!(self, |c| admin::authority_keys(c, authority))
+    }
+
+    async fn rotate_authority_key(
+        &self,
+        authority: &AuthorityId,
+        key: &SealedAuthorityKey,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, |tx| admin::rotate_authority_key(
+            tx,
+            authority,
+            key,
+            to_ms(at)
+        ))
+    }
+
+    async fn ensure_server_key(
+        &self,
+        candidate: &SealedServerKey,
+    ) -> Result<SealedServerKey, StoreError> {
+        in_tx!(self, |tx| admin::ensure_server_key(tx, candidate))
+    }
+
+    async fn add_user(&self, user: &UserRow) -> Result<(), StoreError> {
+        in_tx!(self, |tx| admin::add_user(tx, user))
+    }
+
+    async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+        on_client!(self, |c| admin::users(c))
+    }
+
+    async fn disable_user(&self, login: &str) -> Result<bool, StoreError> {
+        on_client!(self, |c| admin::disable_user(c, login))
+    }
+
+    async fn provision_kit(&self, kit: &NewKit) -> Result<(), StoreError> {
+        in_tx!(self, |tx| admin::provision_kit(tx, kit))
+    }
+
+    async fn enrol(
+        &self,
+        code_hash: &[u8; 32],
+        public_key: &[u8; 32],
+        reported_name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<EnrolOutcome, StoreError> {
+        in_tx!(self, |tx| kitapi::enrol(
+            tx,
+            code_hash,
+            public_key,
+            reported_name,
+            to_ms(at)
+        ))
+    }
+
+    async fn kit(&self, kit_id: &KitId) -> Result<Option<KitRow>, StoreError> {
+        let client = self.client().await?;
+        kitapi::kit_cached(&client, kit_id).await
+    }
+
+    async fn kits(&self) -> Result<Vec<KitRow>, StoreError> {
+        on_client!(self, |c| admin::kits(c))
+    }
+
+    async fn revoke_kit(
+        &self,
+        kit_id: &KitId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        in_tx!(self, |tx| admin::revoke_kit(tx, kit_id, reason, to_ms(at)))
+    }
+
+    async fn clear_quarantine(&self, kit_id: &KitId) -> Result<bool, StoreError> {
+        on_client!(self, |c| admin::clear_quarantine(c, kit_id))
+    }
+
+    async fn use_nonce(
+        &self,
+        kit_id: &KitId,
+        nonce: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(db_err)?;
+        let fresh = kitapi::use_nonce(&transaction, kit_id, nonce, to_ms(at)).await?;
+        transaction.commit().await.map_err(db_err)?;
+        Ok(fresh)
+    }
+
+    async fn purge_nonces(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        on_client!(self, |c| kitapi::purge_nonces(c, to_ms(before)))
+    }
+
+    async fn push_batch(
+        &self,
+        kit_id: &KitId,
+        items: Vec<BatchItem>,
+        server_key: &SigningKey,
+        at: DateTime<Utc>,
+    ) -> Result<BatchOutcome, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(db_err)?;
+        let outcome = run_batch(
+            &mut PgTx { tx: &transaction },
+            kit_id,
+            items,
+            server_key,
+            at,
+        )
+        .await?;
+        transaction.commit().await.map_err(db_err)?;
+        Ok(outcome)
+    }
+
+    async fn kit_state(&self, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError> {
+        on_client!(self, |c| kitapi::kit_state(c, kit_id, limit))
+    }
+
+    async fn inbox(&self, authority: &AuthorityId) -> Result<Vec<CaseRow>, StoreError> {
+        on_client!(self, |c| kitapi::inbox(c, authority))
+    }
+
+    async fn fork_evidence(&self, kit_id: &KitId) -> Result<Vec<EvidenceRow>, StoreError> {
+        on_client!(self, |c| kitapi::fork_evidence(c, kit_id))
+    }
+
+    async fn set_case_status(
+        &self,
+        record_id: &RecordId,
+        status: CaseStatus,
+        comment: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        in_tx!(self, |tx| kitapi::set_case_status(
+            tx,
+            record_id,
+            status,
+            comment,
+            actor,
+            to_ms(at)
+        ))
+    }
+
+    async fn upload(
+        &self,
+        kit_id: &KitId,
+        attachment_id: &AttachmentId,
+        record_id: Option<&RecordId>,
+    ) -> Result<Option<UploadRow>, StoreError> {
+        on_client!(self, |c| kitapi::upload(
+            c,
+            kit_id,
+            attachment_id,
+            record_id
+        ))
+    }
+
+    async fn create_upload(&self, attachment_id: &AttachmentId) -> Result<(), StoreError> {
+        on_client!(self, |c| kitapi::create_upload(c, attachment_id))
+    }
+
+    async fn advance_upload(
+        &self,
+        attachment_id: &AttachmentId,
+        from: u64,
+        to: u64,
+        complete: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        on_client!(self, |c| kitapi::advance_upload(
+            c,
+            attachment_id,
+            from,
+            to,
+            complete,
+            to_ms(at)
+        ))
+    }
+
+    async fn reset_upload(
+        &self,
+        attachment_id: &AttachmentId,
+        uncreate: bool,
+    ) -> Result<bool, StoreError> {
+        on_client!(self, |c| kitapi::reset_upload(c, attachment_id, uncreate))
+    }
+
+    async fn publish_catalog(
+        &self,
+        catalog: &PublishedCatalog,
+    ) -> Result<PublishOutcome, StoreError> {
+        in_tx!(self, |tx| admin::publish_catalog(tx, catalog))
+    }
+
+    async fn current_catalog(&self) -> Result<Option<PublishedCatalog>, StoreError> {
+        on_client!(self, |c| admin::current_catalog(c))
+    }
+
+    async fn current_catalog_version(&self) -> Result<Option<String>, StoreError> {
+        on_client!(self, |c| admin::current_catalog_version(c))
+    }
+
+    async fn changes(
+        &self,
+        kit_id: &KitId,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<Change>, bool), StoreError> {
+        on_client!(self, |c| kitapi::changes(c, kit_id, after, limit))
+    }
+}

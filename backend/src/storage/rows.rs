@@ -1,0 +1,261 @@
+//! Rows as both databases return them (plain integers, text and bytes) and their one
+//! conversion into the typed rows of [`super`], so that the SQLite and PostgreSQL
+//! stores cannot disagree about what a stored value means.
+
+use sync_protocol::api::{Change, ChangeKind, PendingUpload, Problem};
+use sync_protocol::chain::ChainAnchor;
+use sync_protocol::dsse::Envelope;
+use sync_protocol::ids::{AuthorityId, FormId, Sha256Hash};
+
+use super::{
+    from_json_text, from_ms, parse, parse_authority_kind, parse_kind, parse_status, to_32, to_u64,
+    AuthorityKeyRow, AuthorityRow, CaseRow, KitRow, KitStatus, NewAuthority, Role, StoreError,
+    UploadRow, UserRow,
+};
+use crate::ingest::{ChainEntry, StoredOutcome};
+use crate::keys::SealedAuthorityKey;
+
+/// The columns of a kit, in [`RawKit`] order.
+pub const KIT_COLUMNS: &str = "kit_id, authority_id, name, reported_name, public_key, status, \
+     revoked_reason, created_at, code_expires_at, enrolled_at, last_seen_at, head_seq, head_hash";
+
+/// A kit row as stored.
+pub struct RawKit {
+    pub kit_id: String,
+    pub authority_id: String,
+    pub name: String,
+    pub reported_name: Option<String>,
+    pub public_key: Option<Vec<u8>>,
+    pub status: String,
+    pub revoked_reason: Option<String>,
+    pub created_at: i64,
+    pub code_expires_at: i64,
+    pub enrolled_at: Option<i64>,
+    pub last_seen_at: Option<i64>,
+    pub head_seq: Option<i64>,
+    pub head_hash: Option<Vec<u8>>,
+}
+
+pub fn slug(s: &str) -> Result<AuthorityId, StoreError> {
+    AuthorityId::parse(s).map_err(|_| StoreError::Corrupt(format!("authority id {s:?}")))
+}
+
+pub fn hash(bytes: &[u8]) -> Result<Sha256Hash, StoreError> {
+    to_32(bytes).map(Sha256Hash)
+}
+
+impl RawKit {
+    pub fn into_row(self) -> Result<KitRow, StoreError> {
+        let head = match (self.head_seq, self.head_hash) {
+            (Some(seq), Some(h)) => Some(ChainAnchor {
+                seq: to_u64(seq)?,
+                hash: hash(&h)?,
+            }),
+            _ => None,
+        };
+        Ok(KitRow {
+            kit_id: parse("kit id", &self.kit_id)?,
+            authority_id: slug(&self.authority_id)?,
+            name: self.name,
+            reported_name: self.reported_name,
+            public_key: self.public_key.as_deref().map(to_32).transpose()?,
+            status: KitStatus::parse(&self.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("kit status {:?}", self.status)))?,
+            revoked_reason: self.revoked_reason,
+            created_at: from_ms(self.created_at)?,
+            code_expires_at: from_ms(self.code_expires_at)?,
+            enrolled_at: self.enrolled_at.map(from_ms).transpose()?,
+            last_seen_at: self.last_seen_at.map(from_ms).transpose()?,
+            head,
+        })
+    }
+}
+
+/// A chain entry from `hash, outcome, problem, receipt`.
+pub fn chain_entry(
+    hash_bytes: &[u8],
+    outcome: &str,
+    problem: Option<&str>,
+    receipt: Option<&[u8]>,
+) -> Result<ChainEntry, StoreError> {
+    let outcome = match (outcome, problem, receipt) {
+        ("accepted", _, Some(r)) => StoredOutcome::Accepted(
+            Envelope::from_json(r).map_err(|e| StoreError::Corrupt(format!("receipt: {e}")))?,
+        ),
+        ("rejected", Some(p), _) => {
+            StoredOutcome::Rejected(from_json_text::<Problem>("problem", p)?)
+        }
+        _ => return Err(StoreError::Corrupt(format!("record outcome {outcome:?}"))),
+    };
+    Ok(ChainEntry {
+        hash: hash(hash_bytes)?,
+        outcome,
+    })
+}
+
+/// The columns of an authority key, in [`authority_key`] order.
+pub const AUTHORITY_KEY_COLUMNS: &str =
+    "authority_id, key_id, public_key, sealed_secret, created_at, retired_at";
+
+pub fn authority_key(
+    authority_id: &str,
+    key_id: String,
+    public_key: &[u8],
+    sealed_secret: Vec<u8>,
+    created_at: i64,
+    retired_at: Option<i64>,
+) -> Result<AuthorityKeyRow, StoreError> {
+    Ok(AuthorityKeyRow {
+        authority_id: slug(authority_id)?,
+        key: SealedAuthorityKey {
+            key_id,
+            public_key: to_32(public_key)?,
+            sealed_secret,
+            created_at: from_ms(created_at)?,
+        },
+        retired_at: retired_at.map(from_ms).transpose()?,
+    })
+}
+
+/// The columns of an upload, in [`RawUpload`] order (records `r`, attachments `a`).
+pub const UPLOAD_COLUMNS: &str = "a.attachment_id, r.record_id, a.ciphertext_size, \
+     a.ciphertext_sha256, a.created, a.upload_offset, a.complete";
+
+/// An upload row as stored.
+pub struct RawUpload {
+    pub attachment_id: String,
+    pub record_id: String,
+    pub length: i64,
+    pub sha256: Vec<u8>,
+    pub created: bool,
+    pub offset: i64,
+    pub complete: bool,
+}
+
+impl RawUpload {
+    pub fn into_row(self) -> Result<UploadRow, StoreError> {
+        Ok(UploadRow {
+            attachment_id: parse("attachment id", &self.attachment_id)?,
+            record_id: parse("record id", &self.record_id)?,
+            length: to_u64(self.length)?,
+            ciphertext_sha256: hash(&self.sha256)?,
+            created: self.created,
+            offset: to_u64(self.offset)?,
+            complete: self.complete,
+        })
+    }
+}
+
+/// The columns of a case, in [`RawCase`] order (records `r`, cases `c`).
+pub const CASE_COLUMNS: &str = "r.record_id, r.kit_id, c.authority_id, r.form_id, \
+     r.form_version, r.kind, r.ref_record_id, c.status, r.received_at, r.log_position";
+
+/// A case row as stored.
+pub struct RawCase {
+    pub record_id: String,
+    pub kit_id: String,
+    pub authority_id: String,
+    pub form_id: String,
+    pub form_version: i64,
+    pub kind: String,
+    pub references: Option<String>,
+    pub status: String,
+    pub received_at: i64,
+    pub log_position: i64,
+}
+
+impl RawCase {
+    pub fn into_row(self) -> Result<CaseRow, StoreError> {
+        Ok(CaseRow {
+            record_id: parse("record id", &self.record_id)?,
+            kit_id: parse("kit id", &self.kit_id)?,
+            authority_id: slug(&self.authority_id)?,
+            form_id: FormId::parse(&self.form_id)
+                .map_err(|_| StoreError::Corrupt(format!("form id {:?}", self.form_id)))?,
+            form_version: u32::try_from(self.form_version)
+                .map_err(|_| StoreError::Corrupt("form version".into()))?,
+            kind: parse_kind(&self.kind)?,
+            references: self
+                .references
+                .as_deref()
+                .map(|r| parse("record id", r))
+                .transpose()?,
+            status: parse_status(&self.status)?,
+            received_at: from_ms(self.received_at)?,
+            log_position: to_u64(self.log_position)?,
+        })
+    }
+}
+
+/// A change from `cursor, at, change`.
+pub fn change(cursor: i64, at: i64, change: &str) -> Result<Change, StoreError> {
+    Ok(Change {
+        cursor: to_u64(cursor)?,
+        at: from_ms(at)?,
+        change: from_json_text::<ChangeKind>("change", change)?,
+    })
+}
+
+/// An authority from `id, name, ars, kind, created_at`.
+pub fn authority_row(
+    id: &str,
+    name: String,
+    ars: Option<String>,
+    kind: &str,
+    created_at: i64,
+) -> Result<AuthorityRow, StoreError> {
+    Ok(AuthorityRow {
+        authority: NewAuthority {
+            id: slug(id)?,
+            name,
+            ars: ars
+                .map(|a| {
+                    sync_protocol::ids::Ars::parse(&a)
+                        .map_err(|_| StoreError::Corrupt(format!("ars {a:?}")))
+                })
+                .transpose()?,
+            kind: parse_authority_kind(kind)?,
+        },
+        created_at: from_ms(created_at)?,
+    })
+}
+
+/// A user from `login, authority_id, role, password_hash, disabled, created_at`.
+pub fn user_row(
+    login: String,
+    authority: &str,
+    role: &str,
+    password_hash: String,
+    disabled: bool,
+    created_at: i64,
+) -> Result<UserRow, StoreError> {
+    Ok(UserRow {
+        login,
+        authority_id: slug(authority)?,
+        role: Role::parse(role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        password_hash,
+        disabled,
+        created_at: from_ms(created_at)?,
+    })
+}
+
+/// Pending uploads from `(record_id, attachment_id, offset, length)`, each attachment
+/// once (a shared attachment is listed with its oldest record).
+pub fn pending_uploads(
+    raw: Vec<(String, String, i64, i64)>,
+) -> Result<Vec<PendingUpload>, StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for (record_id, attachment_id, offset, length) in raw {
+        if !seen.insert(attachment_id.clone()) {
+            continue;
+        }
+        out.push(PendingUpload {
+            record_id: parse("record id", &record_id)?,
+            attachment_id: parse("attachment id", &attachment_id)?,
+            offset: to_u64(offset)?,
+            length: to_u64(length)?,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,248 @@
+//! SQLite: the [`BatchTx`] operations of [`crate::ingest::run_batch`] on an open
+//! `BEGIN IMMEDIATE` transaction. The methods are `async` only to fit the shared
+//! algorithm; they complete at once on the blocking thread that holds the connection.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Transaction};
+use sync_protocol::chain::ChainAnchor;
+use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
+use sync_protocol::record::SignedRecord;
+
+use super::{db_err, next_counter};
+use crate::ingest::{AppendOutcome, Appended, AuthorityKey, BatchTx, ChainEntry};
+use crate::storage::rows;
+use crate::storage::{json_text, kind_name, to_i64, to_u64, KitStatus, StoreError};
+
+/// An open SQLite transaction seen as a [`BatchTx`].
+pub struct SqliteTx<'a, 'c> {
+    pub tx: &'a Transaction<'c>,
+}
+
+impl BatchTx for SqliteTx<'_, '_> {
+    async fn kit_for_update(
+        &mut self,
+        kit: &KitId,
+    ) -> Result<Option<(KitStatus, Option<ChainAnchor>)>, StoreError> {
+        let raw: Option<(String, Option<i64>, Option<Vec<u8>>)> = self
+            .tx
+            .prepare_cached("SELECT status, head_seq, head_hash FROM kits WHERE kit_id = ?1")
+            .and_then(|mut s| {
+                s.query_row([kit.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+            })
+            .map_err(db_err)?;
+        let Some((status, seq, hash)) = raw else {
+            return Ok(None);
+        };
+        let status = KitStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("kit status {status:?}")))?;
+        let head = match (seq, hash) {
+            (Some(seq), Some(hash)) => Some(ChainAnchor {
+                seq: to_u64(seq)?,
+                hash: rows::hash(&hash)?,
+            }),
+            _ => None,
+        };
+        Ok(Some((status, head)))
+    }
+
+    async fn chain_entry(
+        &mut self,
+        kit: &KitId,
+        seq: u64,
+    ) -> Result<Option<ChainEntry>, StoreError> {
+        type Raw = (Vec<u8>, String, Option<String>, Option<Vec<u8>>);
+        let raw: Option<Raw> = self
+            .tx
+            .prepare_cached(
+                "SELECT hash, outcome, problem, receipt FROM records WHERE kit_id = ?1 AND seq = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![kit.to_string(), to_i64(seq).unwrap_or(-1)], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()
+            })
+            .map_err(db_err)?;
+        raw.map(|(h, o, p, r)| rows::chain_entry(&h, &o, p.as_deref(), r.as_deref()))
+            .transpose()
+    }
+
+    async fn record_id_held(&mut self, id: &RecordId) -> Result<bool, StoreError> {
+        self.tx
+            .prepare_cached("SELECT 1 FROM records WHERE record_id = ?1")
+            .and_then(|mut s| s.query_row([id.to_string()], |_| Ok(())).optional())
+            .map(|o| o.is_some())
+            .map_err(db_err)
+    }
+
+    async fn authority_key(
+        &mut self,
+        authority: &AuthorityId,
+        key_id: &str,
+    ) -> Result<AuthorityKey, StoreError> {
+        let (authority_known, key_known): (bool, bool) = self
+            .tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM authorities WHERE id = ?1),
+                        EXISTS (SELECT 1 FROM authority_keys WHERE authority_id = ?1 AND key_id = ?2)",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![authority.as_str(), key_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
+            .map_err(db_err)?;
+        Ok(match (authority_known, key_known) {
+            (false, _) => AuthorityKey::UnknownAuthority,
+            (true, false) => AuthorityKey::UnknownKey,
+            (true, true) => AuthorityKey::Known,
+        })
+    }
+
+    async fn attachment_held(
+        &mut self,
+        id: &AttachmentId,
+    ) -> Result<Option<(u64, Sha256Hash)>, StoreError> {
+        let raw: Option<(i64, Vec<u8>)> = self
+            .tx
+            .prepare_cached(
+                "SELECT ciphertext_size, ciphertext_sha256 FROM attachments WHERE attachment_id = ?1",
+            )
+            .and_then(|mut s| {
+                s.query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(db_err)?;
+        raw.map(|(size, hash)| Ok((to_u64(size)?, rows::hash(&hash)?)))
+            .transpose()
+    }
+
+    async fn next_log_position(&mut self) -> Result<u64, StoreError> {
+        next_counter(self.tx, "log_position")
+    }
+
+    async fn append(
+        &mut self,
+        appended: &Appended<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let rec = &appended.record.record;
+        let record_id = rec.record_id.to_string();
+        let kit_id = rec.kit_id.to_string();
+        let seq = to_i64(rec.seq)?;
+        let at = at.timestamp_millis();
+        let (outcome, problem, receipt, log_position) = match &appended.outcome {
+            AppendOutcome::Accepted {
+                receipt,
+                log_position,
+            } => (
+                "accepted",
+                None,
+                Some(receipt.to_json()),
+                Some(to_i64(*log_position)?),
+            ),
+            AppendOutcome::Rejected(p) => ("rejected", Some(json_text(p)), None, None),
+        };
+        self.tx
+            .prepare_cached(
+                "INSERT INTO records (kit_id, seq, record_id, hash, envelope, outcome, problem,
+                     receipt, log_position, received_at, authority_id, form_id, form_version,
+                     kind, ref_record_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    kit_id,
+                    seq,
+                    record_id,
+                    appended.record.hash.0.as_slice(),
+                    appended.record.envelope.to_json(),
+                    outcome,
+                    problem,
+                    receipt,
+                    log_position,
+                    at,
+                    rec.authority_id.as_str(),
+                    rec.form_id.as_str(),
+                    i64::from(rec.form_version),
+                    kind_name(rec.kind),
+                    rec.references.map(|r| r.to_string()),
+                ])
+            })
+            .map_err(db_err)?;
+        self.tx
+            .prepare_cached("UPDATE kits SET head_seq = ?1, head_hash = ?2 WHERE kit_id = ?3")
+            .and_then(|mut s| s.execute(params![seq, appended.record.hash.0.as_slice(), kit_id]))
+            .map_err(db_err)?;
+        if outcome != "accepted" {
+            return Ok(());
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO cases (record_id, authority_id, status, updated_at)
+                 VALUES (?1, ?2, 'received', ?3)",
+            )
+            .and_then(|mut s| s.execute(params![record_id, rec.authority_id.as_str(), at]))
+            .map_err(db_err)?;
+        for (position, a) in rec.attachments.iter().enumerate() {
+            let id = a.id.to_string();
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO attachments (attachment_id, ciphertext_size, ciphertext_sha256,
+                         created, upload_offset, complete)
+                     VALUES (?1, ?2, ?3, FALSE, 0, FALSE) ON CONFLICT (attachment_id) DO NOTHING",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        id,
+                        to_i64(a.ciphertext_size).unwrap_or(i64::MAX),
+                        a.ciphertext_sha256.0.as_slice()
+                    ])
+                })
+                .map_err(db_err)?;
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO record_attachments (record_id, attachment_id, position)
+                     VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut s| s.execute(params![record_id, id, position as i64]))
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    async fn keep_evidence(
+        &mut self,
+        record: &SignedRecord,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO fork_evidence (hash, kit_id, seq, record_id, envelope, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    record.hash.0.as_slice(),
+                    record.record.kit_id.to_string(),
+                    to_i64(record.record.seq).unwrap_or(i64::MAX),
+                    record.record.record_id.to_string(),
+                    record.envelope.to_json(),
+                    at.timestamp_millis()
+                ])
+            })
+            .map(drop)
+            .map_err(db_err)
+    }
+
+    async fn quarantine(&mut self, kit: &KitId) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "UPDATE kits SET status = 'quarantined' WHERE kit_id = ?1 AND status = 'active'",
+                [kit.to_string()],
+            )
+            .map(drop)
+            .map_err(db_err)
+    }
+}

@@ -1,0 +1,262 @@
+//! `impl Store for SqliteStore`: each method moves its arguments onto the blocking
+//! thread that holds the connection and calls the function of `admin`, `kitapi` or
+//! (for batches) the shared [`crate::ingest::run_batch`].
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
+use rusqlite::TransactionBehavior;
+use sync_protocol::api::{CaseStatus, Change};
+use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
+
+use super::batch::SqliteTx;
+use super::{admin, db_err, kitapi, SqliteStore};
+use crate::ingest::{run_batch, BatchItem, BatchOutcome};
+use crate::keys::{SealedAuthorityKey, SealedServerKey};
+use crate::storage::{
+    to_ms, AuthorityKeyRow, AuthorityRow, CaseRow, EnrolOutcome, EvidenceRow, KitRow, KitStateRow,
+    NewAuthority, NewKit, PublishOutcome, PublishedCatalog, Store, StoreError, UploadRow, UserRow,
+};
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
+            .await
+    }
+
+    async fn add_authority(
+        &self,
+        authority: &NewAuthority,
+        key: &SealedAuthorityKey,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (a, k) = (authority.clone(), key.clone());
+        self.run(move |c| admin::add_authority(c, &a, &k, to_ms(at)))
+            .await
+    }
+
+    async fn authorities(&self) -> Result<Vec<AuthorityRow>, StoreError> {
+        self.run(admin::authorities).await
+    }
+
+    async fn authority_keys(
+        &self,
+        authority: &AuthorityId,
+    ) -> Result<Vec<AuthorityKeyRow>, StoreError> {
+        let a = authority.clone();
+        self.run(move |c| admin::authority_keys(c, &a)).await
+    }
+
+    async fn rotate_authority_key(
+        &self,
+        authority: &AuthorityId,
+        key: &SealedAuthorityKey,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (a, k) = (authority.clone(), key.clone());
+        self.run(move |c| admin::rotate_authority_key(c, &a, &k, to_ms(at)))
+            .await
+    }
+
+    async fn ensure_server_key(
+        &self,
+        candidate: &SealedServerKey,
+    ) -> Result<SealedServerKey, StoreError> {
+        let k = candidate.clone();
+        self.run(move |c| admin::ensure_server_key(c, &k)).await
+    }
+
+    async fn add_user(&self, user: &UserRow) -> Result<(), StoreError> {
+        let u = user.clone();
+        self.run(move |c| admin::add_user(c, &u)).await
+    }
+
+    async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+        self.run(admin::users).await
+    }
+
+    async fn disable_user(&self, login: &str) -> Result<bool, StoreError> {
+        let l = login.to_owned();
+        self.run(move |c| admin::disable_user(c, &l)).await
+    }
+
+    async fn provision_kit(&self, kit: &NewKit) -> Result<(), StoreError> {
+        let k = kit.clone();
+        self.run(move |c| admin::provision_kit(c, &k)).await
+    }
+
+    async fn enrol(
+        &self,
+        code_hash: &[u8; 32],
+        public_key: &[u8; 32],
+        reported_name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<EnrolOutcome, StoreError> {
+        let (h, p, n) = (*code_hash, *public_key, reported_name.to_owned());
+        self.run(move |c| kitapi::enrol(c, &h, &p, &n, to_ms(at)))
+            .await
+    }
+
+    async fn kit(&self, kit_id: &KitId) -> Result<Option<KitRow>, StoreError> {
+        let k = *kit_id;
+        self.run(move |c| admin::kit(c, &k)).await
+    }
+
+    async fn kits(&self) -> Result<Vec<KitRow>, StoreError> {
+        self.run(admin::kits).await
+    }
+
+    async fn revoke_kit(
+        &self,
+        kit_id: &KitId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (k, r) = (*kit_id, reason.to_owned());
+        self.run(move |c| admin::revoke_kit(c, &k, &r, to_ms(at)))
+            .await
+    }
+
+    async fn clear_quarantine(&self, kit_id: &KitId) -> Result<bool, StoreError> {
+        let k = *kit_id;
+        self.run(move |c| admin::clear_quarantine(c, &k)).await
+    }
+
+    async fn use_nonce(
+        &self,
+        kit_id: &KitId,
+        nonce: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (k, n) = (*kit_id, nonce.to_owned());
+        self.run(move |c| kitapi::use_nonce(c, &k, &n, to_ms(at)))
+            .await
+    }
+
+    async fn purge_nonces(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.run(move |c| kitapi::purge_nonces(c, to_ms(before)))
+            .await
+    }
+
+    async fn push_batch(
+        &self,
+        kit_id: &KitId,
+        items: Vec<BatchItem>,
+        server_key: &SigningKey,
+        at: DateTime<Utc>,
+    ) -> Result<BatchOutcome, StoreError> {
+        let (kit, key) = (*kit_id, server_key.clone());
+        let handle = tokio::runtime::Handle::current();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            // The shared algorithm is async; on this blocking thread every step
+            // completes at once, so blocking on it is immediate.
+            let outcome =
+                handle.block_on(run_batch(&mut SqliteTx { tx: &tx }, &kit, items, &key, at))?;
+            tx.commit().map_err(db_err)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn kit_state(&self, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError> {
+        let k = *kit_id;
+        self.run(move |c| kitapi::kit_state(c, &k, limit)).await
+    }
+
+    async fn inbox(&self, authority: &AuthorityId) -> Result<Vec<CaseRow>, StoreError> {
+        let a = authority.clone();
+        self.run(move |c| kitapi::inbox(c, &a)).await
+    }
+
+    async fn fork_evidence(&self, kit_id: &KitId) -> Result<Vec<EvidenceRow>, StoreError> {
+        let k = *kit_id;
+        self.run(move |c| kitapi::fork_evidence(c, &k)).await
+    }
+
+    async fn set_case_status(
+        &self,
+        record_id: &RecordId,
+        status: CaseStatus,
+        comment: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (r, cm, a) = (*record_id, comment.map(str::to_owned), actor.to_owned());
+        self.run(move |c| kitapi::set_case_status(c, &r, status, cm.as_deref(), &a, to_ms(at)))
+            .await
+    }
+
+    async fn upload(
+        &self,
+        kit_id: &KitId,
+        attachment_id: &AttachmentId,
+        record_id: Option<&RecordId>,
+    ) -> Result<Option<UploadRow>, StoreError> {
+        let (k, a, r) = (*kit_id, *attachment_id, record_id.copied());
+        self.run(move |c| kitapi::upload(c, &k, &a, r.as_ref()))
+            .await
+    }
+
+    async fn create_upload(&self, attachment_id: &AttachmentId) -> Result<(), StoreError> {
+        let a = *attachment_id;
+        self.run(move |c| kitapi::create_upload(c, &a)).await
+    }
+
+    async fn advance_upload(
+        &self,
+        attachment_id: &AttachmentId,
+        from: u64,
+        to: u64,
+        complete: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let a = *attachment_id;
+        self.run(move |c| kitapi::advance_upload(c, &a, from, to, complete, to_ms(at)))
+            .await
+    }
+
+    async fn reset_upload(
+        &self,
+        attachment_id: &AttachmentId,
+        uncreate: bool,
+    ) -> Result<bool, StoreError> {
+        let a = *attachment_id;
+        self.run(move |c| kitapi::reset_upload(c, &a, uncreate))
+            .await
+    }
+
+    async fn publish_catalog(
+        &self,
+        catalog: &PublishedCatalog,
+    ) -> Result<PublishOutcome, StoreError> {
+        let p = catalog.clone();
+        self.run(move |c| admin::publish_catalog(c, &p)).await
+    }
+
+    async fn current_catalog(&self) -> Result<Option<PublishedCatalog>, StoreError> {
+        self.run(admin::current_catalog).await
+    }
+
+    async fn current_catalog_version(&self) -> Result<Option<String>, StoreError> {
+        self.run(|c| admin::current_catalog_version(c)).await
+    }
+
+    async fn changes(
+        &self,
+        kit_id: &KitId,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<Change>, bool), StoreError> {
+        let k = *kit_id;
+        self.run(move |c| kitapi::changes(c, &k, after, limit))
+            .await
+    }
+}

@@ -1,0 +1,18 @@
+//! The backend's integration tests, one binary (`cargo test -p fieldkit-backend --test
+//! it`). Kits are built from `sync-protocol` alone (`support::kit`); backends run on a
+//! temporary data folder with SQLite, and with PostgreSQL as well wherever a test says
+//! so and `FIELDKIT_TEST_DATABASE_URL` is set.
+
+mod support;
+
+mod admin;
+mod auth;
+mod changes;
+mod config;
+mod conformance;
+mod enrol;
+mod ops;
+mod props;
+mod records;
+mod server;
+mod uploads;

@@ -1,0 +1,143 @@
+//! Operations and bad input: health, readiness, metrics, the OpenAPI document matching
+//! the router's routes, body limits on every route, unknown paths and methods.
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use fieldkit_backend::api::{Access, ROUTES};
+
+use crate::records::push;
+use crate::support::kit::Spec;
+use crate::support::{Backend, Db};
+
+const OPENAPI: &str = include_str!("../../openapi.json");
+
+fn get(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).expect("request")
+}
+
+#[test]
+fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            if method == "parameters" {
+                continue;
+            }
+            assert!(
+                op["operationId"].is_string(),
+                "{method} {path} has an operationId"
+            );
+            assert!(op["responses"].is_object(), "{method} {path} has responses");
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let routed: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    assert_eq!(documented, routed);
+    for r in ROUTES {
+        let op = &doc["paths"][r.path][r.method.to_lowercase()];
+        let secured = op["security"].as_array().is_none_or(|s| !s.is_empty());
+        assert_eq!(
+            secured,
+            matches!(r.access, Access::Kit(_)),
+            "{} {}: security matches the route's access",
+            r.method,
+            r.path
+        );
+    }
+}
+
+#[tokio::test]
+async fn operations_endpoints_answer_without_the_kit_protocol() {
+    let backend = Backend::new(&Db::Sqlite).await;
+    assert_eq!(backend.send(get("/healthz")).await.status, StatusCode::OK);
+    assert_eq!(backend.send(get("/readyz")).await.status, StatusCode::OK);
+    let doc = backend.send(get("/api/openapi.json")).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert_eq!(doc.body.as_ref(), OPENAPI.as_bytes());
+    backend.app.begin_shutdown();
+    assert_eq!(
+        backend.send(get("/readyz")).await.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a stopping server is not ready"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_records_by_outcome_batches_and_upload_bytes() {
+    let backend = Backend::new(&Db::Sqlite).await;
+    let mut kit = backend.kit().await;
+    let good = kit.next(&Spec::anmeldung());
+    let bad = kit.next(&Spec {
+        form_version: 9,
+        ..Spec::anmeldung()
+    });
+    push(&backend, &kit, &[&good, &bad]).await;
+    let text = String::from_utf8(backend.send(get("/metrics")).await.body.to_vec()).expect("utf-8");
+    assert!(
+        text.contains(r#"fieldkit_records_total{outcome="accepted",reason="none"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"fieldkit_records_total{outcome="rejected",reason="unknown-routing"} 1"#)
+    );
+    assert!(text.contains("fieldkit_batch_duration_seconds_count 1"));
+    assert!(text.contains("fieldkit_upload_bytes_total 0"));
+    assert!(text.contains(r#"fieldkit_http_requests_total{route="/v1/records",status="200"} 1"#));
+    assert!(!text.contains(&kit.kit_id.to_string()), "no ids in metrics");
+}
+
+#[tokio::test]
+async fn every_route_has_a_body_limit() {
+    let backend = Backend::new(&Db::Sqlite).await;
+    let kit = backend.kit().await;
+    for route in ROUTES {
+        let path = route
+            .path
+            .replace("{attachment_id}", "5f0c2a9e-3b7d-4c81-a6e2-9d4f1b8c7e30");
+        let body = vec![b' '; route.body_limit + 1];
+        let req = match route.access {
+            Access::Kit(_) => kit.signed(route.method, &path, body),
+            _ => Request::builder()
+                .method(route.method)
+                .uri(&path)
+                .header("fieldkit-protocol", "1")
+                .body(Body::from(body))
+                .expect("request"),
+        };
+        let resp = backend.send(req).await;
+        assert_eq!(
+            resp.status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{} {}",
+            route.method,
+            path
+        );
+        if route.method != "HEAD" {
+            assert_eq!(resp.code(), "too-large");
+        }
+    }
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_are_problems() {
+    let backend = Backend::new(&Db::Sqlite).await;
+    let resp = backend.send(get("/v1/nothing")).await;
+    assert_eq!(resp.status, StatusCode::NOT_FOUND);
+    assert_eq!(resp.code(), "not-found");
+    let resp = backend
+        .send(
+            Request::delete("/v1/state")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(resp.code(), "malformed-request");
+}
