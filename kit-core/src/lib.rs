@@ -1,17 +1,38 @@
 //! `kit-core` is everything a Fieldkit kit does without a GUI, so that the desktop app,
 //! the `fieldkit` CLI and the tests all drive the same code: the encrypted local store,
-//! the kit key and clerks, the service catalog and form validation, capture of sealed and
-//! signed records, the outbox, the sync engine and retention.
+//! the kit key and clerks, the installed service catalog, capture of sealed and signed
+//! records, the outbox, retention, and (with the sync issue) the sync engine.
+//!
+//! Start with [`Kit`] (a kit folder): `init` it once, `unlock` it with a clerk's PIN to
+//! get a [`Session`], and work through the session's methods (drafts, attachments,
+//! finalize, outbox, purge). Dropping the session locks the kit.
 //!
 //! # Boundaries
 //!
-//! - Depends on `sync-protocol` for every wire format and cryptographic construction;
-//!   it never defines its own.
+//! - Depends on `sync-protocol` for every wire format and cryptographic construction and
+//!   on `fieldkit-catalog` for forms and routing; it defines neither.
 //! - Never depends on `fieldkit-backend` (kit and backend meet only through the
 //!   protocol), on Tauri or any GUI toolkit, or on HTTP *server* crates.
 //! - Sync planning is a pure function; the I/O that carries it out lives beside it.
-//!
-//! The store, capture and CLI arrive with the "Kit core" issue, the sync engine with the
-//! "Sync engine" issue; until then this crate only re-exports the protocol it builds on.
 
+mod capture;
+mod catalog;
+pub mod codes;
+mod enrolment;
+mod error;
+pub mod home;
+pub mod keyslots;
+mod kit;
+pub mod net;
+mod outbox;
+mod retention;
+pub mod store;
+
+pub use capture::{AttachmentInfo, DraftSummary, Finalized, MAX_REASON_CHARS};
+pub use catalog::compare_versions;
+pub use enrolment::{Enrolment, Provisioning};
+pub use error::KitError;
+pub use kit::{clerk_id_from_name, Clerk, Initialized, Kit, Session};
+pub use outbox::{ChainReport, PendingRecord, PendingUpload, RecordState, RecordSummary, Status};
+pub use retention::{PurgeReport, DEFAULT_RETENTION_DAYS};
 pub use sync_protocol as protocol;

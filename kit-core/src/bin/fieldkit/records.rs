@@ -1,0 +1,271 @@
+//! `fieldkit record …`: capture from JSON files (one application, or many as JSON
+//! lines), finalize, list, show, withdraw.
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use clap::Subcommand;
+use kit_core::{Finalized, RecordState, Session};
+use serde::Serialize;
+
+use crate::exit;
+use crate::output::Output;
+use crate::unlock::{Context, UsageError};
+
+#[derive(Subcommand)]
+pub enum RecordCommand {
+    /// Capture one application from a JSON file of form data.
+    New {
+        /// Service id (see `fieldkit catalog list`).
+        #[arg(long)]
+        service: String,
+        /// The form data, a JSON object.
+        #[arg(long)]
+        data: PathBuf,
+        /// An attachment as KIND=PATH, e.g. signed-printout=scan.pdf (repeatable).
+        #[arg(long = "attach", value_name = "KIND=PATH")]
+        attach: Vec<String>,
+        /// Finalize at once (otherwise it stays a draft).
+        #[arg(long)]
+        finalize: bool,
+    },
+    /// Capture many applications, one JSON object of form data per line.
+    Import {
+        /// Service id.
+        #[arg(long)]
+        service: String,
+        /// The JSON-lines file.
+        #[arg(long)]
+        jsonl: PathBuf,
+        /// Finalize each at once.
+        #[arg(long)]
+        finalize: bool,
+    },
+    /// Records (newest first) and open drafts.
+    List {
+        /// Only this state: pending, delivered, complete, rejected, purged.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// One record by id or case number.
+    Show {
+        /// Record id or case number.
+        id: String,
+    },
+    /// Finalize a draft.
+    Finalize {
+        /// Draft id.
+        id: String,
+    },
+    /// Withdraw a finalized record (a new record that references it).
+    Withdraw {
+        /// Record id or case number.
+        id: String,
+        /// Why, for the back office.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// Media type from a file name, for `--attach`.
+pub fn media_type_of(path: &Path) -> Result<&'static str> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    Ok(match ext.as_deref() {
+        Some("pdf") => "application/pdf",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("tif" | "tiff") => "image/tiff",
+        _ => bail!(UsageError(format!(
+            "cannot tell the type of {} (use .pdf, .jpg, .png or .tif)",
+            path.display()
+        ))),
+    })
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| UsageError(format!("{} is not JSON: {e}", path.display())).into())
+}
+
+#[derive(Serialize)]
+struct Captured {
+    draft_id: Option<String>,
+    #[serde(flatten)]
+    finalized: Option<Finalized>,
+}
+
+fn human(c: &Captured) -> String {
+    match (&c.finalized, &c.draft_id) {
+        (Some(f), _) => format!(
+            "Abgeschlossen: Vorgang {}  Prüfcode {}  (Datensatz {})",
+            f.case_number, f.verification_code, f.record_id
+        ),
+        (None, Some(d)) => format!("Entwurf gespeichert: {d}"),
+        _ => String::new(),
+    }
+}
+
+fn capture(
+    session: &mut Session,
+    service: &str,
+    data: &serde_json::Value,
+    attach: &[String],
+    finalize: bool,
+) -> Result<Captured> {
+    let draft = session.create_draft(service, data)?;
+    for spec in attach {
+        let (kind, path) = spec
+            .split_once('=')
+            .ok_or_else(|| UsageError(format!("--attach expects KIND=PATH, got {spec}")))?;
+        let path = PathBuf::from(path);
+        let media = media_type_of(&path)?;
+        let file =
+            std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        session.attach(&draft, kind, media, file)?;
+    }
+    if finalize {
+        Ok(Captured {
+            draft_id: None,
+            finalized: Some(session.finalize(&draft)?),
+        })
+    } else {
+        Ok(Captured {
+            draft_id: Some(draft),
+            finalized: None,
+        })
+    }
+}
+
+pub fn run(ctx: &Context, out: &Output, cmd: RecordCommand) -> Result<u8> {
+    let mut session = ctx.session()?;
+    match cmd {
+        RecordCommand::New {
+            service,
+            data,
+            attach,
+            finalize,
+        } => {
+            let data = read_json(&data)?;
+            let captured = capture(&mut session, &service, &data, &attach, finalize)?;
+            out.print(&captured, human);
+        }
+        RecordCommand::Import {
+            service,
+            jsonl,
+            finalize,
+        } => {
+            let file = std::fs::File::open(&jsonl)
+                .with_context(|| format!("opening {}", jsonl.display()))?;
+            let mut done = 0u64;
+            let mut failed = 0u64;
+            for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+                let line = line.with_context(|| format!("reading {}", jsonl.display()))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let result = serde_json::from_str::<serde_json::Value>(&line)
+                    .map_err(|e| {
+                        anyhow::Error::from(UsageError(format!("line {}: not JSON: {e}", n + 1)))
+                    })
+                    .and_then(|data| capture(&mut session, &service, &data, &[], finalize));
+                match result {
+                    Ok(c) => {
+                        done += 1;
+                        if out.json {
+                            out.print(&serde_json::json!({"line": n + 1, "result": c}), |_| {
+                                String::new()
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("fieldkit: line {}: {e:#}", n + 1);
+                    }
+                }
+            }
+            if !out.json {
+                println!("{done} übernommen, {failed} fehlerhaft.");
+            }
+            if failed > 0 {
+                return Ok(exit::VALIDATION);
+            }
+        }
+        RecordCommand::List { state, limit } => {
+            let state = match state.as_deref() {
+                None => None,
+                Some("pending") => Some(RecordState::Pending),
+                Some("delivered") => Some(RecordState::Delivered),
+                Some("complete") => Some(RecordState::Complete),
+                Some("rejected") => Some(RecordState::Rejected),
+                Some("purged") => Some(RecordState::Purged),
+                Some(other) => bail!(UsageError(format!("unknown state {other}"))),
+            };
+            let records = session.records(state, limit)?;
+            let drafts = if state.is_none() {
+                session.drafts()?
+            } else {
+                Vec::new()
+            };
+            out.print(
+                &serde_json::json!({"records": records, "drafts": drafts}),
+                |_| {
+                    let mut lines: Vec<String> = records
+                        .iter()
+                        .map(|r| {
+                            format!(
+                                "{}  {:<10} {:<28} {}  {}",
+                                r.case_number,
+                                r.state.as_str(),
+                                r.service_id,
+                                r.visit_date,
+                                r.verification_code
+                            )
+                        })
+                        .collect();
+                    lines.extend(drafts.iter().map(|d| {
+                        format!(
+                            "Entwurf {}  {}  zuletzt {}",
+                            d.id, d.service_id, d.updated_at
+                        )
+                    }));
+                    lines.join("\n")
+                },
+            );
+        }
+        RecordCommand::Show { id } => {
+            let r = session.record(&id)?;
+            out.print(&r, |r| serde_json::to_string_pretty(r).unwrap_or_default());
+        }
+        RecordCommand::Finalize { id } => {
+            let f = session.finalize(&id)?;
+            out.print(
+                &Captured {
+                    draft_id: None,
+                    finalized: Some(f),
+                },
+                human,
+            );
+        }
+        RecordCommand::Withdraw { id, reason } => {
+            let record_id = session.record(&id)?.record_id;
+            let f = session.withdraw(&record_id, &reason)?;
+            out.print(
+                &Captured {
+                    draft_id: None,
+                    finalized: Some(f),
+                },
+                human,
+            );
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,211 @@
+//! Enrolment: the kit proves possession of its key with a one-time code and learns its
+//! id, its authority and the server keys it will trust for receipts and catalogs. The
+//! HTTP exchange is the sync engine's; this module builds the signed request and stores
+//! the answer.
+
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+use sync_protocol::api::{EnrolRequest, EnrolResponse, ServerKey};
+use sync_protocol::dsse::Envelope;
+use sync_protocol::ids::{AuthorityId, KitId};
+
+use crate::kit::{now_text, Session};
+use crate::KitError;
+
+/// What a kit knows about its enrolment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enrolment {
+    /// The id the backend assigned.
+    pub kit_id: KitId,
+    /// The authority the kit belongs to.
+    pub authority_id: AuthorityId,
+    /// The kit's name at the backend.
+    pub kit_name: String,
+    /// Where the backend is.
+    pub backend_url: String,
+    /// Keys trusted for receipts and catalogs.
+    pub server_keys: Vec<ServerKey>,
+    /// When the kit enrolled.
+    pub enrolled_at: String,
+}
+
+/// The provisioning file IT hands out with a kit (`fieldkit-backend admin kit provision`,
+/// format `fieldkit-provisioning/1`). It is not secret; the one-time code travels
+/// separately.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provisioning {
+    /// `fieldkit-provisioning/1`.
+    pub format: String,
+    /// The authority the kit belongs to.
+    #[serde(default)]
+    pub authority_id: Option<AuthorityId>,
+    /// The name IT staff gave the kit.
+    #[serde(default)]
+    pub kit_name: Option<String>,
+    /// Where the backend is.
+    pub backend_url: String,
+    /// The backend's signing keys, as IT's trust anchor: enrolment fails if the server
+    /// answers with other keys.
+    pub server_keys: Vec<ServerKey>,
+    /// The server certificate's pin, or `None` for plain HTTP on loopback.
+    #[serde(default)]
+    pub tls_pin: Option<crate::net::TlsPin>,
+    /// The one-time code, when IT put it into the file.
+    #[serde(default)]
+    pub enrolment_code: Option<String>,
+}
+
+/// The provisioning format this build reads.
+pub const PROVISIONING_FORMAT: &str = "fieldkit-provisioning/1";
+
+impl Provisioning {
+    /// Parses a provisioning file.
+    ///
+    /// # Errors
+    /// [`KitError::Conflict`] naming what is wrong.
+    pub fn from_json(text: &str) -> Result<Self, KitError> {
+        let p: Self = serde_json::from_str(text)
+            .map_err(|e| KitError::Conflict(format!("not a provisioning file: {e}")))?;
+        if p.format != PROVISIONING_FORMAT {
+            return Err(KitError::Conflict(format!(
+                "provisioning format {:?} is not {PROVISIONING_FORMAT:?}: update Fieldkit",
+                p.format
+            )));
+        }
+        if p.server_keys.is_empty() {
+            return Err(KitError::Conflict(
+                "the provisioning file names no server key".into(),
+            ));
+        }
+        Ok(p)
+    }
+}
+
+impl Session {
+    /// Enrols with a backend: sends the signed request, stores the answer (checking the
+    /// server keys against the provisioning file's), then fetches and installs the
+    /// current catalog with a signed request.
+    ///
+    /// # Errors
+    /// [`KitError::Backend`] with the backend's reason (unknown, expired or used code);
+    /// [`KitError::Network`]; [`KitError::Conflict`] when the keys do not match.
+    pub fn enrol(
+        &mut self,
+        backend: &crate::net::Backend,
+        backend_url: &str,
+        code: &str,
+        kit_name: &str,
+        provisioned_keys: Option<&[ServerKey]>,
+    ) -> Result<Enrolment, KitError> {
+        let response = backend.enrol(&self.enrol_request(code, kit_name))?;
+        let enrolment = self.apply_enrolment(backend_url, &response, provisioned_keys)?;
+        self.update_catalog(backend)?;
+        Ok(enrolment)
+    }
+
+    /// Fetches `GET /v1/catalog/current` and installs it if it is newer.
+    ///
+    /// # Errors
+    /// Network, backend and catalog verification errors.
+    pub fn update_catalog(
+        &mut self,
+        backend: &crate::net::Backend,
+    ) -> Result<fieldkit_catalog::CatalogMeta, KitError> {
+        let envelope: Envelope = backend.get_signed(self, "/v1/catalog/current")?;
+        self.install_catalog(&envelope)
+    }
+
+    /// The stored enrolment, if any.
+    ///
+    /// # Errors
+    /// Database errors; [`KitError::Corrupted`] if the stored value does not parse.
+    pub fn enrolment(&self) -> Result<Option<Enrolment>, KitError> {
+        self.meta("enrolment")?
+            .map(|json| {
+                serde_json::from_str(&json)
+                    .map_err(|e| KitError::Corrupted(format!("enrolment: {e}")))
+            })
+            .transpose()
+    }
+
+    pub(crate) fn require_enrolment(&self) -> Result<Enrolment, KitError> {
+        self.enrolment()?.ok_or(KitError::NotEnrolled)
+    }
+
+    /// The signed enrolment request for `code`; the kit key signs it here and never
+    /// leaves the store.
+    pub fn enrol_request(&self, code: &str, kit_name: &str) -> Envelope {
+        EnrolRequest {
+            v: sync_protocol::PROTOCOL_VERSION,
+            code: code.to_owned(),
+            kit_public_key: sync_protocol::b64::encode(self.kit_key.verifying_key().as_bytes()),
+            kit_name: kit_name.to_owned(),
+            device_time: chrono::Utc::now(),
+        }
+        .sign(&self.kit_key)
+    }
+
+    /// Stores the backend's answer to an enrolment. When a provisioning file named the
+    /// server keys, the answer must carry the same keys.
+    ///
+    /// # Errors
+    /// [`KitError::Conflict`] if the kit is already enrolled as another kit, or the keys
+    /// differ from the provisioning file; protocol errors for malformed keys.
+    pub fn apply_enrolment(
+        &mut self,
+        backend_url: &str,
+        response: &EnrolResponse,
+        provisioned_keys: Option<&[ServerKey]>,
+    ) -> Result<Enrolment, KitError> {
+        if response.server_keys.is_empty() {
+            return Err(KitError::Conflict("the backend sent no server keys".into()));
+        }
+        for key in &response.server_keys {
+            key.to_key()?;
+        }
+        if let Some(expected) = provisioned_keys {
+            let mut a: Vec<_> = expected.iter().map(|k| &k.key_id).collect();
+            let mut b: Vec<_> = response.server_keys.iter().map(|k| &k.key_id).collect();
+            a.sort();
+            b.sort();
+            if a != b {
+                return Err(KitError::Conflict(
+                    "the backend's keys differ from the provisioning file: do not trust this server".into(),
+                ));
+            }
+        }
+        if let Some(existing) = self.enrolment()? {
+            if existing.kit_id != response.kit_id {
+                return Err(KitError::Conflict(format!(
+                    "this kit is already enrolled as {}",
+                    existing.kit_id
+                )));
+            }
+        }
+        let enrolment = Enrolment {
+            kit_id: response.kit_id,
+            authority_id: response.authority_id.clone(),
+            kit_name: response.kit_name.clone(),
+            backend_url: backend_url.trim_end_matches('/').to_owned(),
+            server_keys: response.server_keys.clone(),
+            enrolled_at: now_text(),
+        };
+        let json =
+            serde_json::to_string(&enrolment).map_err(|e| KitError::Corrupted(e.to_string()))?;
+        Session::set_meta(&self.conn, "enrolment", &json)?;
+        Ok(enrolment)
+    }
+
+    /// The server keys this kit trusts.
+    ///
+    /// # Errors
+    /// [`KitError::NotEnrolled`].
+    pub fn trusted_server_keys(&self) -> Result<Vec<VerifyingKey>, KitError> {
+        self.require_enrolment()?
+            .server_keys
+            .iter()
+            .map(|k| k.to_key().map_err(KitError::from))
+            .collect()
+    }
+}

@@ -1,0 +1,316 @@
+//! The kit's HTTP client: rustls with the ring provider, trusting either the platform's
+//! roots or — when IT's provisioning file carries one — exactly the pinned certificate
+//! (by certificate or by public-key hash, so a renewed certificate with the same key
+//! still works). Plain HTTP is allowed only to loopback addresses. Every request carries
+//! `Fieldkit-Protocol`; every request after enrolment is signed with the kit key
+//! (RFC 9421) without the key leaving the session.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sync_protocol::api::{EnrolResponse, Problem};
+use sync_protocol::dsse::Envelope;
+use sync_protocol::httpsig::{self, RequestParts};
+use x509_cert::der::{Decode as _, Encode as _};
+
+use crate::kit::Session;
+use crate::KitError;
+
+/// What a kit pins to trust the backend's TLS certificate (from provisioning).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsPin {
+    /// SHA-256 of the leaf certificate's DER SubjectPublicKeyInfo, lower-case hex.
+    pub spki_sha256: String,
+    /// SHA-256 of the leaf certificate's DER encoding, lower-case hex.
+    pub cert_sha256: String,
+}
+
+#[derive(Debug)]
+struct PinVerifier {
+    pin: TlsPin,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+fn leaf_matches(pin: &TlsPin, der: &[u8]) -> bool {
+    if hex_lower(&Sha256::digest(der)) == pin.cert_sha256 {
+        return true;
+    }
+    x509_cert::Certificate::from_der(der)
+        .ok()
+        .and_then(|c| c.tbs_certificate().subject_public_key_info().to_der().ok())
+        .is_some_and(|spki| hex_lower(&Sha256::digest(spki)) == pin.spki_sha256)
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl ServerCertVerifier for PinVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if leaf_matches(&self.pin, end_entity.as_ref()) {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(
+                "the server certificate does not match the provisioned pin".into(),
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A connection to one backend.
+pub struct Backend {
+    client: reqwest::blocking::Client,
+    base: String,
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn network(e: impl std::fmt::Display) -> KitError {
+    KitError::Network(e.to_string())
+}
+
+impl Backend {
+    /// A client for `base_url`, pinned to `pin` when given.
+    ///
+    /// # Errors
+    /// [`KitError::Conflict`] for plain HTTP to a non-loopback host or a malformed URL.
+    pub fn new(base_url: &str, pin: Option<&TlsPin>) -> Result<Self, KitError> {
+        let url = reqwest::Url::parse(base_url)
+            .map_err(|e| KitError::Conflict(format!("backend URL: {e}")))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&url) => {}
+            "http" => {
+                return Err(KitError::Conflict(
+                    "plain HTTP is only allowed to this machine (loopback); use https".into(),
+                ))
+            }
+            other => {
+                return Err(KitError::Conflict(format!(
+                    "unsupported URL scheme {other}"
+                )))
+            }
+        }
+        // reqwest's rustls backend also wants a process-wide provider; ring, as the
+        // backend uses. Installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut builder = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("fieldkit-kit/", env!("CARGO_PKG_VERSION")));
+        let tls = match pin {
+            Some(pin) => rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .map_err(network)?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(PinVerifier {
+                    pin: pin.clone(),
+                    provider,
+                }))
+                .with_no_client_auth(),
+            None => {
+                let verifier =
+                    rustls_platform_verifier::Verifier::new(provider.clone()).map_err(network)?;
+                rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .map_err(network)?
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(verifier))
+                    .with_no_client_auth()
+            }
+        };
+        builder = builder.tls_backend_preconfigured(tls);
+        Ok(Self {
+            client: builder.build().map_err(network)?,
+            base: base_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn read<T: serde::de::DeserializeOwned>(
+        response: reqwest::blocking::Response,
+    ) -> Result<T, KitError> {
+        let status = response.status();
+        let body = response.bytes().map_err(network)?;
+        if status.is_success() {
+            // A 2xx that is not the expected body (a captive portal's page) is a failure.
+            serde_json::from_slice(&body).map_err(|e| {
+                KitError::Network(format!(
+                    "the answer is not from a Fieldkit backend ({status}): {e}"
+                ))
+            })
+        } else {
+            let problem: Option<Problem> = serde_json::from_slice(&body).ok();
+            Err(KitError::Backend {
+                status: status.as_u16(),
+                detail: problem.as_ref().map_or_else(
+                    || format!("HTTP {status}"),
+                    |p| format!("{}: {}", p.title, p.detail),
+                ),
+                problem: problem.map(Box::new),
+            })
+        }
+    }
+
+    /// `POST /v1/enrol` with a signed enrolment request.
+    ///
+    /// # Errors
+    /// [`KitError::Backend`] with the backend's problem; [`KitError::Network`].
+    pub fn enrol(&self, request: &Envelope) -> Result<EnrolResponse, KitError> {
+        let response = self
+            .client
+            .post(self.url("/v1/enrol"))
+            .header("content-type", "application/json")
+            .header(
+                sync_protocol::PROTOCOL_HEADER,
+                sync_protocol::PROTOCOL_VERSION.to_string(),
+            )
+            .body(request.to_json())
+            .send()
+            .map_err(network)?;
+        Self::read(response)
+    }
+
+    /// A signed `GET` of `path` as the enrolled kit.
+    ///
+    /// # Errors
+    /// As [`Backend::enrol`].
+    pub fn get_signed<T: serde::de::DeserializeOwned>(
+        &self,
+        session: &Session,
+        path: &str,
+    ) -> Result<T, KitError> {
+        let target = self.url(path);
+        let headers = session.signed_headers("GET", &target, b"")?;
+        let mut request = self.client.get(&target);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        Self::read(request.send().map_err(network)?)
+    }
+}
+
+impl Session {
+    /// The headers that authenticate one request as this kit: `Fieldkit-Protocol`,
+    /// `Content-Digest` and the RFC 9421 signature, made with the kit key inside the
+    /// session.
+    ///
+    /// # Errors
+    /// [`KitError::NotEnrolled`]; protocol errors for an unusable URI.
+    pub fn signed_headers(
+        &self,
+        method: &str,
+        target_uri: &str,
+        body: &[u8],
+    ) -> Result<Vec<(String, String)>, KitError> {
+        let kit_id = self.require_enrolment()?.kit_id;
+        let mut headers = vec![
+            ("content-digest".to_owned(), httpsig::content_digest(body)),
+            (
+                sync_protocol::PROTOCOL_HEADER.to_owned(),
+                sync_protocol::PROTOCOL_VERSION.to_string(),
+            ),
+        ];
+        let mut nonce = [0u8; 16];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+        let skew: i64 = self
+            .meta("clock_skew_secs")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let signed = httpsig::sign_request(
+            &RequestParts {
+                method,
+                target_uri,
+                headers: &headers,
+            },
+            &kit_id,
+            &self.kit_key,
+            chrono::Utc::now().timestamp() - skew,
+            &hex_lower(&nonce),
+        )?;
+        headers.push(("signature-input".to_owned(), signed.signature_input));
+        headers.push(("signature".to_owned(), signed.signature));
+        Ok(headers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_refused_except_to_loopback() {
+        assert!(Backend::new("http://127.0.0.1:8080", None).is_ok());
+        assert!(Backend::new("http://localhost:8080", None).is_ok());
+        assert!(Backend::new("http://[::1]:8080", None).is_ok());
+        assert!(matches!(
+            Backend::new("http://fieldkit.musterstadt.de", None),
+            Err(KitError::Conflict(_))
+        ));
+        assert!(matches!(
+            Backend::new("ftp://x", None),
+            Err(KitError::Conflict(_))
+        ));
+        assert!(matches!(
+            Backend::new("not a url", None),
+            Err(KitError::Conflict(_))
+        ));
+    }
+}

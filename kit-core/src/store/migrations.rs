@@ -1,0 +1,155 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`. Each step runs in its
+//! own transaction; a store written by a newer program is refused, never downgraded.
+//! Steps are append-only: a released step is never edited.
+
+use rusqlite::Connection;
+
+use crate::KitError;
+
+/// The schema steps, in order; step *n* brings the store to version *n*.
+const STEPS: &[&str] = &[
+    // 1: kit identity, clerks, catalogs, drafts, the record log and its attachments.
+    r"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE kit_key (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        secret     BLOB NOT NULL,
+        public     BLOB NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE clerks (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT
+    );
+    CREATE TABLE catalogs (
+        version      TEXT PRIMARY KEY,
+        envelope     TEXT NOT NULL,
+        installed_at TEXT NOT NULL
+    );
+    CREATE TABLE drafts (
+        id           TEXT PRIMARY KEY,
+        service_id   TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('application', 'correction', 'withdrawal')),
+        references_record TEXT,
+        data         TEXT NOT NULL,
+        clerk_id     TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL
+    );
+    CREATE TABLE draft_attachments (
+        id                TEXT PRIMARY KEY,
+        draft_id          TEXT NOT NULL REFERENCES drafts(id) ON DELETE CASCADE,
+        spec_id           TEXT NOT NULL,
+        purpose           TEXT NOT NULL,
+        media_type        TEXT NOT NULL,
+        size              INTEGER NOT NULL,
+        sha256            TEXT NOT NULL,
+        ciphertext_size   INTEGER NOT NULL,
+        ciphertext_sha256 TEXT NOT NULL,
+        secret            BLOB NOT NULL,
+        created_at        TEXT NOT NULL
+    );
+    CREATE INDEX draft_attachments_by_draft ON draft_attachments(draft_id);
+    CREATE TABLE records (
+        seq               INTEGER PRIMARY KEY,
+        record_id         TEXT NOT NULL UNIQUE,
+        hash              TEXT NOT NULL,
+        prev_hash         TEXT NOT NULL,
+        envelope          TEXT,
+        service_id        TEXT NOT NULL,
+        form_version      INTEGER NOT NULL,
+        authority_id      TEXT NOT NULL,
+        leika             TEXT NOT NULL,
+        ars               TEXT NOT NULL,
+        kind              TEXT NOT NULL,
+        references_record TEXT,
+        case_number       TEXT NOT NULL UNIQUE,
+        verification_code TEXT NOT NULL,
+        visit_date        TEXT NOT NULL,
+        clerk_id          TEXT NOT NULL,
+        finalized_at      TEXT NOT NULL,
+        state             TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'complete', 'rejected', 'purged')),
+        receipt           TEXT,
+        received_at       TEXT,
+        delivered_at      TEXT,
+        completed_at      TEXT,
+        rejection         TEXT,
+        case_status       TEXT,
+        case_comment      TEXT
+    );
+    CREATE INDEX records_pending ON records(seq) WHERE state = 'pending';
+    CREATE INDEX records_by_state ON records(state, seq);
+    CREATE TABLE record_attachments (
+        attachment_id     TEXT PRIMARY KEY,
+        record_seq        INTEGER NOT NULL REFERENCES records(seq),
+        spec_id           TEXT NOT NULL,
+        purpose           TEXT NOT NULL,
+        media_type        TEXT NOT NULL,
+        size              INTEGER NOT NULL,
+        ciphertext_size   INTEGER NOT NULL,
+        ciphertext_sha256 TEXT NOT NULL,
+        uploaded          INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX record_attachments_not_uploaded ON record_attachments(record_seq) WHERE uploaded = 0;
+    ",
+    // 2: retention — purges leave a metadata-only log entry.
+    r"
+    CREATE TABLE purge_log (
+        id            INTEGER PRIMARY KEY,
+        record_id     TEXT NOT NULL,
+        case_number   TEXT NOT NULL,
+        service_id    TEXT NOT NULL,
+        finalized_at  TEXT NOT NULL,
+        completed_at  TEXT,
+        purged_at     TEXT NOT NULL,
+        attachments   INTEGER NOT NULL
+    );
+    CREATE INDEX records_complete ON records(completed_at) WHERE state = 'complete';
+    ",
+];
+
+/// The newest schema version this build knows.
+pub const CURRENT: u32 = STEPS.len() as u32;
+
+/// The store's schema version.
+///
+/// # Errors
+/// Database errors.
+pub fn version(conn: &Connection) -> Result<u32, KitError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Brings the schema to `target` (at most [`CURRENT`]), one transaction per step.
+///
+/// # Errors
+/// [`KitError::SchemaTooNew`] for a store from a newer program; database errors (the
+/// failed step is rolled back, earlier steps stay).
+pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<(), KitError> {
+    let found = version(conn)?;
+    if found > CURRENT {
+        return Err(KitError::SchemaTooNew {
+            found,
+            known: CURRENT,
+        });
+    }
+    for step in found..target.min(CURRENT) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(STEPS[step as usize])?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", step + 1))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Brings the schema to [`CURRENT`].
+///
+/// # Errors
+/// As [`migrate_to`].
+pub fn migrate(conn: &mut Connection) -> Result<(), KitError> {
+    migrate_to(conn, CURRENT)
+}

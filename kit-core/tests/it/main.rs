@@ -1,0 +1,10 @@
+//! Integration tests of kit-core: the library through its public API on real SQLCipher
+//! stores in temp folders, and the `fieldkit` binary as scripts use it (including
+//! SIGKILL during finalize and a full disk).
+
+mod capture;
+mod cli;
+mod outbox;
+mod retention;
+mod store;
+mod support;
