@@ -1,12 +1,83 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian/Ubuntu machine: installs what is missing, builds, and
-# runs Fieldkit. Today that is the protocol walkthrough (enrol a kit, capture a sealed
-# and signed application, deliver it with a receipt, open it as the authority); the
-# backend demo and the kit app join this script as their issues land.
+# runs Fieldkit — the backend on its embedded database with the demo authorities (two
+# municipalities and their county, plus the Bundesamt für Justiz), one user per role,
+# and a provisioned demo kit; then a kit is set up, enrolled with the one-time code and
+# the provisioning file, and captures a sealed, signed Anmeldung offline.
+# The backend keeps running until Ctrl+C (FIELDKIT_DEMO_NO_WAIT=1: stop at the end).
+# The desktop app joins this script with its issue.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 
 ensure_rust
-step "building and running the protocol walkthrough"
-cargo run --quiet --locked -p sync-protocol --example walkthrough
+PORT="${FIELDKIT_DEMO_PORT:-8080}"
+DEMO="${FIELDKIT_DEMO_DIR:-$PWD/demo-data}"
+URL="http://127.0.0.1:$PORT"
+PIN="${FIELDKIT_DEMO_PIN:-739251}"
+
+step "building fieldkit-backend and fieldkit"
+cargo build --quiet --locked -p fieldkit-backend -p kit-core --bins
+BIN="$PWD/target/debug"
+
+step "fresh demo data in $DEMO"
+rm -rf "$DEMO"
+mkdir -p "$DEMO"
+"$BIN/fieldkit-backend" admin --data-dir "$DEMO/backend" --json demo --backend-url "$URL" > "$DEMO/demo.json"
+read -r CODE PROVISIONING < <(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(d["kit"]["code"], d["kit"]["file"])' "$DEMO/demo.json")
+python3 - "$DEMO/demo.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("Back-office users (passwords are shown only now):")
+for u in d["users"]:
+    print(f"  {u['login']:<28} {u['role']:<16} {u.get('password') or '(existed)'}")
+PY
+
+step "starting the backend on $URL"
+"$BIN/fieldkit-backend" serve --data-dir "$DEMO/backend" --listen "127.0.0.1:$PORT" --log-format text \
+  > "$DEMO/backend.log" 2>&1 &
+BACKEND_PID=$!
+trap 'kill $BACKEND_PID 2>/dev/null || true; wait $BACKEND_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$URL/healthz" 2>/dev/null; then
+    break
+  fi
+  kill -0 "$BACKEND_PID" 2>/dev/null || { cat "$DEMO/backend.log"; exit 1; }
+  sleep 0.2
+done
+
+step "setting up the kit (fieldkit --home $DEMO/kit)"
+fk() { "$BIN/fieldkit" --home "$DEMO/kit" "$@"; }
+RECOVERY=$(fk --json init | python3 -c 'import json, sys; print(json.load(sys.stdin)["recovery_secret"])')
+echo "Recovery secret for IT: $RECOVERY"
+FIELDKIT_RECOVERY_SECRET="$RECOVERY" FIELDKIT_NEW_PIN="$PIN" fk clerk add --name "Clara Müller"
+export FIELDKIT_PIN="$PIN"
+fk enrol --provisioning "$PROVISIONING" --code "$CODE"
+
+step "capturing an Anmeldung offline (sealed to the municipality, signed by the kit)"
+python3 - "$DEMO" <<'PY'
+import json, sys
+golden = json.load(open("catalog/tests/golden/anmeldung/valid-family-of-three-moving-together.json"))
+json.dump(golden["data"], open(f"{sys.argv[1]}/anmeldung.json", "w"), ensure_ascii=False)
+open(f"{sys.argv[1]}/printout.pdf", "wb").write(b"%PDF-1.7\n% signed printout of the captured data\n")
+open(f"{sys.argv[1]}/landlord.pdf", "wb").write(b"%PDF-1.7\n% Wohnungsgeberbestaetigung\n")
+PY
+fk record new --service anmeldung --data "$DEMO/anmeldung.json" \
+  --attach "signed-printout=$DEMO/printout.pdf" --attach "landlord-confirmation=$DEMO/landlord.pdf" --finalize
+fk status
+fk verify
+
+cat <<MSG
+
+Fieldkit demo is running.
+  Backend:  $URL   (data and log in $DEMO/backend, $DEMO/backend.log)
+  Kit:      target/debug/fieldkit --home $DEMO/kit …   (PIN $PIN for Clara Müller)
+Try:  target/debug/fieldkit --home $DEMO/kit record list
+MSG
+if [ -z "${FIELDKIT_DEMO_NO_WAIT:-}" ]; then
+  echo "Press Ctrl+C to stop the backend."
+  wait "$BACKEND_PID"
+fi

@@ -27,6 +27,14 @@ bash scripts/check-boundaries.sh
 step "cargo test (all crates)"
 cargo test --workspace --locked
 
+step "the README's main command, end to end (backend demo, kit enrol, capture)"
+demo_dir=$(mktemp -d /tmp/fieldkit-demo.XXXXXX)
+demo_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+FIELDKIT_DEMO_NO_WAIT=1 FIELDKIT_DEMO_DIR="$demo_dir" FIELDKIT_DEMO_PORT="$demo_port" bash scripts/run.sh > "$demo_dir.log" 2>&1 \
+  || { cat "$demo_dir.log"; exit 1; }
+grep -q "Kette in Ordnung: 1 Datensätze" "$demo_dir.log" || { cat "$demo_dir.log"; exit 1; }
+rm -rf "$demo_dir" "$demo_dir.log"
+
 step "test vectors, checked independently in Python (PyNaCl, pyhpke)"
 "$VENV/bin/python" tests/python/check_vectors.py sync-protocol/test-vectors
 

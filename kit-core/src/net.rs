@@ -247,6 +247,30 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// A signed `POST` of a JSON body to `path` as the enrolled kit.
+    ///
+    /// # Errors
+    /// As [`Backend::enrol`].
+    pub fn post_signed<T: serde::de::DeserializeOwned>(
+        &self,
+        session: &Session,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<T, KitError> {
+        let target = self.url(path);
+        let headers = session.signed_headers("POST", &target, &body)?;
+        let mut request = self
+            .client
+            .post(&target)
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        Self::read(request.body(body).send().map_err(network)?)
+    }
+}
+
 impl Session {
     /// The headers that authenticate one request as this kit: `Fieldkit-Protocol`,
     /// `Content-Digest` and the RFC 9421 signature, made with the kit key inside the

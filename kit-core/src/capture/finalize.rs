@@ -42,11 +42,12 @@ impl Session {
         let enrolment = self.require_enrolment()?;
         let (service_id, kind, references, data_text): (String, String, Option<String>, String) =
             self.conn
-                .query_row(
+                .prepare_cached(
                     "SELECT service_id, kind, references_record, data FROM drafts WHERE id = ?1",
-                    [draft_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
+                )?
+                .query_row([draft_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
                 .optional()?
                 .ok_or_else(|| KitError::NotFound(format!("draft {draft_id}")))?;
         let kind = parse_kind(&kind)?;
@@ -91,11 +92,8 @@ impl Session {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let head: Option<(u64, String)> = tx
-            .query_row(
-                "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let (seq, prev_hash) = match head {
             Some((seq, hash)) => (seq + 1, Sha256Hash::try_from(hash)?),
@@ -125,12 +123,13 @@ impl Session {
         let verification_code = codes::verification_code(&signed.hash);
         let envelope = String::from_utf8(signed.envelope.to_json())
             .map_err(|e| KitError::Corrupted(e.to_string()))?;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO records (seq, record_id, hash, prev_hash, envelope, service_id, form_version,
                  authority_id, leika, ars, kind, references_record, case_number, verification_code,
                  visit_date, clerk_id, finalized_at, state)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'pending')",
-            params![
+        )?
+        .execute(params![
                 seq,
                 record_id.to_string(),
                 signed.hash.to_hex(),
@@ -148,14 +147,14 @@ impl Session {
                 visit_date.to_string(),
                 clerk.as_str(),
                 now_text()
-            ],
-        )?;
+        ])?;
         for a in &attachments {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO record_attachments (attachment_id, record_seq, spec_id, purpose, media_type, size,
                      ciphertext_size, ciphertext_sha256)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
+            )?
+            .execute(params![
                     a.entry.id.to_string(),
                     seq,
                     a.spec_id,
@@ -164,11 +163,11 @@ impl Session {
                     a.entry.size,
                     a.entry.ciphertext_size,
                     a.entry.ciphertext_sha256.to_hex()
-                ],
-            )?;
+            ])?;
         }
         // secure_delete overwrites the draft's plaintext pages.
-        tx.execute("DELETE FROM drafts WHERE id = ?1", [draft_id])?;
+        tx.prepare_cached("DELETE FROM drafts WHERE id = ?1")?
+            .execute([draft_id])?;
         tx.commit()?;
         Ok(Finalized {
             record_id: record_id.to_string(),
