@@ -19,7 +19,6 @@ use chrono::Utc;
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use x509_cert::der::{Decode as _, Encode as _};
 
@@ -79,15 +78,8 @@ pub fn load_tls(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> 
     Ok(Arc::new(config))
 }
 
-/// What a kit pins to trust this backend's TLS certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsPin {
-    /// SHA-256 of the leaf certificate's DER SubjectPublicKeyInfo, lower-case hex.
-    pub spki_sha256: String,
-    /// SHA-256 of the leaf certificate's DER encoding, lower-case hex.
-    pub cert_sha256: String,
-}
+/// What a kit pins to trust this backend's TLS certificate (a protocol type).
+pub use sync_protocol::api::TlsPin;
 
 /// The pin of the first (leaf) certificate of a PEM chain.
 ///

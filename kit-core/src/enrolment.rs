@@ -30,58 +30,6 @@ pub struct Enrolment {
     pub enrolled_at: String,
 }
 
-/// The provisioning file IT hands out with a kit (`fieldkit-backend admin kit provision`,
-/// format `fieldkit-provisioning/1`). It is not secret; the one-time code travels
-/// separately.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Provisioning {
-    /// `fieldkit-provisioning/1`.
-    pub format: String,
-    /// The authority the kit belongs to.
-    #[serde(default)]
-    pub authority_id: Option<AuthorityId>,
-    /// The name IT staff gave the kit.
-    #[serde(default)]
-    pub kit_name: Option<String>,
-    /// Where the backend is.
-    pub backend_url: String,
-    /// The backend's signing keys, as IT's trust anchor: enrolment fails if the server
-    /// answers with other keys.
-    pub server_keys: Vec<ServerKey>,
-    /// The server certificate's pin, or `None` for plain HTTP on loopback.
-    #[serde(default)]
-    pub tls_pin: Option<crate::net::TlsPin>,
-    /// The one-time code, when IT put it into the file.
-    #[serde(default)]
-    pub enrolment_code: Option<String>,
-}
-
-/// The provisioning format this build reads.
-pub const PROVISIONING_FORMAT: &str = "fieldkit-provisioning/1";
-
-impl Provisioning {
-    /// Parses a provisioning file.
-    ///
-    /// # Errors
-    /// [`KitError::Conflict`] naming what is wrong.
-    pub fn from_json(text: &str) -> Result<Self, KitError> {
-        let p: Self = serde_json::from_str(text)
-            .map_err(|e| KitError::Conflict(format!("not a provisioning file: {e}")))?;
-        if p.format != PROVISIONING_FORMAT {
-            return Err(KitError::Conflict(format!(
-                "provisioning format {:?} is not {PROVISIONING_FORMAT:?}: update Fieldkit",
-                p.format
-            )));
-        }
-        if p.server_keys.is_empty() {
-            return Err(KitError::Conflict(
-                "the provisioning file names no server key".into(),
-            ));
-        }
-        Ok(p)
-    }
-}
-
 impl Session {
     /// Enrols with a backend: sends the signed request, stores the answer (checking the
     /// server keys against the provisioning file's), then fetches and installs the

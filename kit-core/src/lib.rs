@@ -30,9 +30,10 @@ pub mod store;
 
 pub use capture::{AttachmentInfo, DraftSummary, Finalized, MAX_REASON_CHARS};
 pub use catalog::compare_versions;
-pub use enrolment::{Enrolment, Provisioning};
+pub use enrolment::Enrolment;
 pub use error::KitError;
 pub use kit::{clerk_id_from_name, Clerk, Initialized, Kit, Session};
 pub use outbox::{ChainReport, PendingRecord, PendingUpload, RecordState, RecordSummary, Status};
 pub use retention::{PurgeReport, DEFAULT_RETENTION_DAYS};
 pub use sync_protocol as protocol;
+pub use sync_protocol::api::Provisioning;

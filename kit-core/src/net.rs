@@ -11,7 +11,6 @@ use std::time::Duration;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sync_protocol::api::{EnrolResponse, Problem};
 use sync_protocol::dsse::Envelope;
@@ -21,14 +20,7 @@ use x509_cert::der::{Decode as _, Encode as _};
 use crate::kit::Session;
 use crate::KitError;
 
-/// What a kit pins to trust the backend's TLS certificate (from provisioning).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TlsPin {
-    /// SHA-256 of the leaf certificate's DER SubjectPublicKeyInfo, lower-case hex.
-    pub spki_sha256: String,
-    /// SHA-256 of the leaf certificate's DER encoding, lower-case hex.
-    pub cert_sha256: String,
-}
+pub use sync_protocol::api::TlsPin;
 
 #[derive(Debug)]
 struct PinVerifier {

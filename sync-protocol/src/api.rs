@@ -123,6 +123,75 @@ impl ServerKey {
     }
 }
 
+/// The `format` of provisioning files (PROTOCOL.md §6.1.1).
+pub const PROVISIONING_FORMAT: &str = "fieldkit-provisioning/1";
+
+/// What a kit pins to trust the backend's TLS certificate: either hash may match, so a
+/// renewed certificate with the same key keeps working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsPin {
+    /// SHA-256 of the leaf certificate's DER SubjectPublicKeyInfo, lower-case hex.
+    pub spki_sha256: String,
+    /// SHA-256 of the leaf certificate's DER encoding, lower-case hex.
+    pub cert_sha256: String,
+}
+
+/// The provisioning file IT staff hand out with a kit. Not secret: the one-time
+/// enrolment code travels separately.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provisioning {
+    /// Always [`PROVISIONING_FORMAT`].
+    pub format: String,
+    /// The public base URL of the backend (scheme and authority).
+    pub backend_url: String,
+    /// The authority the kit belongs to.
+    pub authority_id: AuthorityId,
+    /// The name IT staff gave the kit.
+    pub kit_name: String,
+    /// When the enrolment code expires (timestamp, §1.3).
+    pub code_expires_at: String,
+    /// The keys that sign receipts and catalogs; the enrolment answer must carry the same.
+    pub server_keys: Vec<ServerKey>,
+    /// The backend's TLS certificate pin; `null` only for plain HTTP on loopback.
+    pub tls_pin: Option<TlsPin>,
+}
+
+impl Provisioning {
+    /// Parses and checks a provisioning file.
+    ///
+    /// # Errors
+    /// [`ProtocolError::Malformed`] naming what is wrong (another format version, no
+    /// or malformed server keys, a bad timestamp).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        let p: Self = serde_json::from_slice(bytes)
+            .map_err(|e| ProtocolError::malformed("provisioning", e.to_string()))?;
+        if p.format != PROVISIONING_FORMAT {
+            return Err(ProtocolError::malformed(
+                "provisioning.format",
+                format!("{:?} is not {PROVISIONING_FORMAT:?}", p.format),
+            ));
+        }
+        if p.server_keys.is_empty() {
+            return Err(ProtocolError::malformed(
+                "provisioning.server_keys",
+                "no server key",
+            ));
+        }
+        for key in &p.server_keys {
+            key.to_key()?;
+        }
+        if crate::time::parse(&p.code_expires_at).is_none() {
+            return Err(ProtocolError::malformed(
+                "provisioning.code_expires_at",
+                "not a timestamp",
+            ));
+        }
+        Ok(p)
+    }
+}
+
 /// Response of `POST /v1/enrol`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -517,6 +586,52 @@ mod tests {
         let (back, vk) = EnrolRequest::verify(&good.sign(&key)).expect("verifies");
         assert_eq!(back, good);
         assert_eq!(vk, key.verifying_key());
+    }
+
+    #[test]
+    fn provisioning_files_are_checked_before_a_kit_trusts_them() {
+        let key = ServerKey::from_key(&SigningKey::from_bytes(&[5; 32]).verifying_key());
+        let good = Provisioning {
+            format: PROVISIONING_FORMAT.into(),
+            backend_url: "https://fieldkit.musterstadt.example".into(),
+            authority_id: AuthorityId::parse("gemeinde-musterstadt").expect("id"),
+            kit_name: "Bürgerkoffer 1".into(),
+            code_expires_at: "2026-11-24T09:00:00.000Z".into(),
+            server_keys: vec![key.clone()],
+            tls_pin: None,
+        };
+        let json = |p: &Provisioning| serde_json::to_vec(p).expect("json");
+        assert_eq!(
+            Provisioning::from_json(&json(&good)).ok(),
+            Some(good.clone())
+        );
+        let bad = [
+            Provisioning {
+                format: "fieldkit-provisioning/2".into(),
+                ..good.clone()
+            },
+            Provisioning {
+                server_keys: vec![],
+                ..good.clone()
+            },
+            Provisioning {
+                server_keys: vec![ServerKey {
+                    key_id: "0000000000000000".into(),
+                    ..key
+                }],
+                ..good.clone()
+            },
+            Provisioning {
+                code_expires_at: "next week".into(),
+                ..good.clone()
+            },
+        ];
+        for p in bad {
+            assert!(Provisioning::from_json(&json(&p)).is_err(), "{p:?}");
+        }
+        let mut extra: serde_json::Value = serde_json::to_value(&good).expect("value");
+        extra["enrolment_code"] = "7KQ4-M2XP".into();
+        assert!(Provisioning::from_json(&serde_json::to_vec(&extra).expect("json")).is_err());
     }
 
     #[test]

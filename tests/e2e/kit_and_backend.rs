@@ -80,7 +80,7 @@ fn start_backend_demo() -> RunningBackend {
         let file = serde_json::to_string(&report.kit.provisioning).expect("provisioning JSON");
         (
             report.kit.code,
-            kit_core::Provisioning::from_json(&file)
+            kit_core::Provisioning::from_json(file.as_bytes())
                 .expect("the kit reads the backend's provisioning file"),
         )
     });

@@ -8,38 +8,19 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sync_protocol::api::ServerKey;
 use sync_protocol::ids::{AuthorityId, KitId};
 use uuid::Uuid;
 
 use super::{timestamp, Admin, AdminError};
 use crate::config::normalize_base_url;
-use crate::server::{tls_pin, TlsPin};
+use crate::server::tls_pin;
 use crate::storage::{KitStatus, NewKit, StoreError};
 
-/// The `format` of provisioning files this build writes.
-pub const PROVISIONING_FORMAT: &str = "fieldkit-provisioning/1";
-
-/// What a kit is set up with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProvisioningFile {
-    /// Always [`PROVISIONING_FORMAT`].
-    pub format: String,
-    /// The public base URL of the backend (scheme and authority).
-    pub backend_url: String,
-    /// The authority the kit belongs to.
-    pub authority_id: AuthorityId,
-    /// The name IT staff gave the kit.
-    pub kit_name: String,
-    /// When the enrolment code expires (timestamp, PROTOCOL.md §1.3).
-    pub code_expires_at: String,
-    /// The keys that sign receipts and catalogs; must equal the enrolment answer's.
-    pub server_keys: Vec<ServerKey>,
-    /// The backend's TLS certificate pin; `null` for plain HTTP on loopback.
-    pub tls_pin: Option<TlsPin>,
-}
+/// The provisioning file and its format version live in the protocol crate: kits read
+/// what this writes.
+pub use sync_protocol::api::{Provisioning as ProvisioningFile, PROVISIONING_FORMAT};
 
 /// The result of provisioning.
 #[derive(Debug, Clone, Serialize)]

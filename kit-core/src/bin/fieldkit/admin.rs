@@ -93,13 +93,11 @@ pub fn enrol(
             "give --provisioning FILE, or --backend URL and --code CODE".into()
         )),
     };
-    let code = code
-        .or_else(|| provisioning.as_ref().and_then(|p| p.enrolment_code.clone()))
-        .ok_or_else(|| {
-            UsageError("no enrolment code: give --code or FIELDKIT_ENROLMENT_CODE".into())
-        })?;
+    let code = code.ok_or_else(|| {
+        UsageError("no enrolment code: give --code or FIELDKIT_ENROLMENT_CODE".into())
+    })?;
     let name = name
-        .or_else(|| provisioning.as_ref().and_then(|p| p.kit_name.clone()))
+        .or_else(|| provisioning.as_ref().map(|p| p.kit_name.clone()))
         .or_else(|| std::env::var("HOSTNAME").ok())
         .or_else(|| {
             std::fs::read_to_string("/etc/hostname")
