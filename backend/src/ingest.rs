@@ -19,7 +19,6 @@ use sync_protocol::dsse::Envelope;
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
 use sync_protocol::receipt::Receipt;
 use sync_protocol::record::SignedRecord;
-use sync_protocol::ProtocolError;
 
 use crate::error::problem;
 use crate::storage::{KitStatus, StoreError};
@@ -150,19 +149,6 @@ pub trait BatchTx {
     async fn quarantine(&mut self, kit: &KitId) -> Result<(), StoreError>;
 }
 
-fn is_signature_failure(e: &ProtocolError) -> bool {
-    // §4.6 steps 1–2: envelope shape, key id, payload type, base64 of sig and payload,
-    // and the signature itself. The key id was compared before verification, so a
-    // WrongKeyId from `SignedRecord::verify` comes from step 5 (the record's kit_id).
-    match e {
-        ProtocolError::WrongPayloadType { .. } | ProtocolError::BadSignature => true,
-        ProtocolError::Malformed { field, .. } => {
-            matches!(*field, "signatures" | "signatures[0].sig" | "payload")
-        }
-        _ => false,
-    }
-}
-
 /// Verifies one envelope as coming from `kit_id` (§4.6).
 ///
 /// # Errors
@@ -174,21 +160,14 @@ pub fn verify_envelope(
     key: &VerifyingKey,
 ) -> Result<SignedRecord, Box<Problem>> {
     let refuse = |code, detail: String| Err(Box::new(problem(code, detail)));
-    match envelope.claimed_keyid() {
-        Ok(keyid) if keyid == kit_id.to_string() => {}
-        Ok(_) => {
-            return refuse(
-                ProblemCode::BadRecordSignature,
-                "the envelope's keyid is not the requesting kit".into(),
-            )
-        }
+    // The protocol crate separates §4.6 steps 1–2 (the envelope and its signature) from
+    // steps 3–6 (the signed content), so the problem code follows the stage.
+    let payload = match SignedRecord::verify_envelope(envelope, kit_id, key) {
+        Ok(payload) => payload,
         Err(e) => return refuse(ProblemCode::BadRecordSignature, e.to_string()),
-    }
-    match SignedRecord::verify(envelope, kit_id, key) {
+    };
+    match SignedRecord::parse_verified(payload, envelope, kit_id) {
         Ok(record) => Ok(record),
-        Err(e) if is_signature_failure(&e) => {
-            refuse(ProblemCode::BadRecordSignature, e.to_string())
-        }
         Err(e) => refuse(ProblemCode::InvalidRecord, e.to_string()),
     }
 }

@@ -246,7 +246,8 @@ impl Record {
 impl SignedRecord {
     /// Verifies a record envelope against the kit's key, then parses and validates the
     /// signed bytes. The envelope's key id and the record's `kit_id` must both name the
-    /// kit whose key verified it.
+    /// kit whose key verified it. This is [`SignedRecord::verify_envelope`] followed by
+    /// [`SignedRecord::parse_verified`].
     ///
     /// # Errors
     /// Any [`ProtocolError`]; nothing is parsed before the signature holds.
@@ -255,6 +256,22 @@ impl SignedRecord {
         kit_id: KitId,
         kit_key: &VerifyingKey,
     ) -> Result<Self, ProtocolError> {
+        let payload = Self::verify_envelope(envelope, kit_id, kit_key)?;
+        Self::parse_verified(payload, envelope, kit_id)
+    }
+
+    /// PROTOCOL.md §4.6 steps 1–2: the envelope names this kit, has the record type and
+    /// one strictly encoded signature that verifies. Returns the signed payload bytes.
+    /// A failure here is a bad signature (`bad-record-signature`).
+    ///
+    /// # Errors
+    /// [`ProtocolError::WrongKeyId`], [`ProtocolError::WrongPayloadType`],
+    /// [`ProtocolError::Malformed`] (envelope encoding) or [`ProtocolError::BadSignature`].
+    pub fn verify_envelope(
+        envelope: &Envelope,
+        kit_id: KitId,
+        kit_key: &VerifyingKey,
+    ) -> Result<Vec<u8>, ProtocolError> {
         let expected_keyid = kit_id.to_string();
         let claimed = envelope.claimed_keyid()?;
         if claimed != expected_keyid {
@@ -263,8 +280,22 @@ impl SignedRecord {
                 found: claimed.to_owned(),
             });
         }
-        let verified = envelope.verify(RECORD_PAYLOAD_TYPE, kit_key)?;
-        Self::from_verified_payload(verified.payload, envelope.clone(), kit_id)
+        Ok(envelope.verify(RECORD_PAYLOAD_TYPE, kit_key)?.payload)
+    }
+
+    /// PROTOCOL.md §4.6 steps 3–6, on payload bytes whose signature already verified:
+    /// size, JSON shape, `kit_id`, and every rule of the record model. A failure here is
+    /// an invalid record (`invalid-record`).
+    ///
+    /// # Errors
+    /// [`ProtocolError::TooLarge`], [`ProtocolError::Malformed`],
+    /// [`ProtocolError::WrongKeyId`] or [`ProtocolError::Invalid`].
+    pub fn parse_verified(
+        payload: Vec<u8>,
+        envelope: &Envelope,
+        kit_id: KitId,
+    ) -> Result<Self, ProtocolError> {
+        Self::from_verified_payload(payload, envelope.clone(), kit_id)
     }
 
     fn from_verified_payload(
