@@ -9,7 +9,7 @@ use std::time::Instant;
 use kit_core::{Kit, KitError, RecordState};
 use rand_core::{OsRng, RngCore};
 
-use crate::support::{anmeldung, enrolled_kit, printout, CLERK, PIN};
+use crate::support::{anmeldung, anmeldung_draft, enrolled_kit, printout, CLERK, PIN};
 
 fn fieldkit(home: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldkit"));
@@ -275,14 +275,7 @@ fn sigkill_at_random_points_of_finalize_never_loses_or_half_writes_an_applicatio
 
     // How long one finalize takes through the CLI, to spread the kills over it.
     let mut s = f.unlock();
-    let draft = s.create_draft("anmeldung", &anmeldung()).expect("draft");
-    s.attach(
-        &draft,
-        "signed-printout",
-        "application/pdf",
-        printout().as_slice(),
-    )
-    .expect("attach");
+    let draft = anmeldung_draft(&mut s);
     drop(s);
     let started = Instant::now();
     let out = run(&mut fieldkit(&home, &["record", "finalize", &draft]));
@@ -296,14 +289,7 @@ fn sigkill_at_random_points_of_finalize_never_loses_or_half_writes_an_applicatio
     let (mut finalized, mut interrupted) = (1usize, 0usize);
     for i in 0..ITERATIONS {
         let mut s = f.unlock();
-        let draft = s.create_draft("anmeldung", &anmeldung()).expect("draft");
-        s.attach(
-            &draft,
-            "signed-printout",
-            "application/pdf",
-            printout().as_slice(),
-        )
-        .expect("attach");
+        let draft = anmeldung_draft(&mut s);
         let records_before = s.records(None, 100_000).expect("records").len();
         drop(s);
 
@@ -397,22 +383,21 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn a_full_disk_during_finalize_changes_nothing_and_the_store_stays_valid() {
+/// An enrolled kit copied onto a fresh 24 MB tmpfs, with a draft ready to finalize.
+fn kit_on_tmpfs() -> (Tmpfs, Kit, kit_core::Session, String) {
     let f = enrolled_kit();
     let fs = Tmpfs::mount("24m");
     let home = fs.path().join("kit");
     copy_dir(f.kit.home().root(), &home);
     let kit = Kit::at(&home);
     let mut s = kit.unlock(CLERK, PIN.as_bytes()).expect("unlock on tmpfs");
-    let draft = s.create_draft("anmeldung", &anmeldung()).expect("draft");
-    s.attach(
-        &draft,
-        "signed-printout",
-        "application/pdf",
-        printout().as_slice(),
-    )
-    .expect("attach");
+    let draft = anmeldung_draft(&mut s);
+    (fs, kit, s, draft)
+}
+
+#[test]
+fn a_full_disk_during_finalize_changes_nothing_and_the_store_stays_valid() {
+    let (fs, kit, mut s, draft) = kit_on_tmpfs();
 
     // Fill the disk to the last byte.
     let filler = fs.path().join("filler");
@@ -445,20 +430,7 @@ fn a_full_disk_during_finalize_changes_nothing_and_the_store_stays_valid() {
 
 #[test]
 fn a_read_only_store_refuses_finalize_with_a_clear_error_and_keeps_the_draft() {
-    let f = enrolled_kit();
-    let fs = Tmpfs::mount("24m");
-    let home = fs.path().join("kit");
-    copy_dir(f.kit.home().root(), &home);
-    let kit = Kit::at(&home);
-    let mut s = kit.unlock(CLERK, PIN.as_bytes()).expect("unlock");
-    let draft = s.create_draft("anmeldung", &anmeldung()).expect("draft");
-    s.attach(
-        &draft,
-        "signed-printout",
-        "application/pdf",
-        printout().as_slice(),
-    )
-    .expect("attach");
+    let (fs, kit, s, draft) = kit_on_tmpfs();
     // The kernel refuses to remount while a file is open for writing, so the medium
     // turns read-only between sessions (as an SD card does after I/O errors).
     drop(s);

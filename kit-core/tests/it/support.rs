@@ -113,8 +113,8 @@ pub fn printout() -> Vec<u8> {
     b"%PDF-1.7\n% signed printout of the captured data\n".repeat(200)
 }
 
-/// Captures and finalizes one Anmeldung with its printout.
-pub fn finalize_anmeldung(session: &mut Session) -> kit_core::Finalized {
+/// An Anmeldung draft with its signed printout attached, ready to finalize.
+pub fn anmeldung_draft(session: &mut Session) -> String {
     let draft = session
         .create_draft("anmeldung", &anmeldung())
         .expect("draft");
@@ -126,5 +126,11 @@ pub fn finalize_anmeldung(session: &mut Session) -> kit_core::Finalized {
             printout().as_slice(),
         )
         .expect("attach");
+    draft
+}
+
+/// Captures and finalizes one Anmeldung with its printout.
+pub fn finalize_anmeldung(session: &mut Session) -> kit_core::Finalized {
+    let draft = anmeldung_draft(session);
     session.finalize(&draft).expect("finalize")
 }
