@@ -41,13 +41,7 @@ step "starting the backend on $URL"
   > "$DEMO/backend.log" 2>&1 &
 BACKEND_PID=$!
 trap 'kill $BACKEND_PID 2>/dev/null || true; wait $BACKEND_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$URL/healthz" 2>/dev/null; then
-    break
-  fi
-  kill -0 "$BACKEND_PID" 2>/dev/null || { cat "$DEMO/backend.log"; exit 1; }
-  sleep 0.2
-done
+wait_for_url "$URL/healthz" || { cat "$DEMO/backend.log"; exit 1; }
 
 step "setting up the kit (fieldkit --home $DEMO/kit)"
 fk() { "$BIN/fieldkit" --home "$DEMO/kit" "$@"; }

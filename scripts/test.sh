@@ -29,11 +29,25 @@ cargo test --workspace --locked
 
 step "the README's main command, end to end (backend demo, kit enrol, capture)"
 demo_dir=$(mktemp -d /tmp/fieldkit-demo.XXXXXX)
-demo_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+demo_port=$(free_port)
 FIELDKIT_DEMO_NO_WAIT=1 FIELDKIT_DEMO_DIR="$demo_dir" FIELDKIT_DEMO_PORT="$demo_port" bash scripts/run.sh > "$demo_dir.log" 2>&1 \
   || { cat "$demo_dir.log"; exit 1; }
 grep -q "Kette in Ordnung: 1 Datensätze" "$demo_dir.log" || { cat "$demo_dir.log"; exit 1; }
 rm -rf "$demo_dir" "$demo_dir.log"
+
+step "schemathesis against the kit API's OpenAPI document: no request may cause a 5xx"
+st_dir=$(mktemp -d /tmp/fieldkit-st.XXXXXX)
+st_port=$(free_port)
+target/debug/fieldkit-backend admin --data-dir "$st_dir" demo --backend-url "http://127.0.0.1:$st_port" > /dev/null
+target/debug/fieldkit-backend serve --data-dir "$st_dir" --listen "127.0.0.1:$st_port" > "$st_dir/backend.log" 2>&1 &
+st_pid=$!
+wait_for_url "http://127.0.0.1:$st_port/healthz"
+st_bin="$PWD/$VENV/bin/schemathesis"
+(cd tests/schemathesis && SCHEMATHESIS_HOOKS=hooks "$st_bin" run \
+  "http://127.0.0.1:$st_port/api/openapi.json" --url "http://127.0.0.1:$st_port" \
+  --checks not_a_server_error --max-examples 50) || { kill "$st_pid"; cat "$st_dir/backend.log"; exit 1; }
+kill "$st_pid"; wait "$st_pid" 2>/dev/null || true
+rm -rf "$st_dir"
 
 step "test vectors, checked independently in Python (PyNaCl, pyhpke)"
 "$VENV/bin/python" tests/python/check_vectors.py sync-protocol/test-vectors

@@ -37,11 +37,30 @@ ensure_python_venv() {
     step "creating Python virtualenv in $VENV"
     python3 -m venv "$VENV"
   fi
-  if ! cmp -s tests/python/requirements.txt "$VENV/.requirements"; then
-    step "installing Python test packages"
-    "$VENV/bin/pip" install -q --disable-pip-version-check -r tests/python/requirements.txt
-    cp tests/python/requirements.txt "$VENV/.requirements"
+  local wanted
+  wanted=$(cat tests/python/requirements.txt tests/schemathesis/requirements.txt)
+  if [ "$wanted" != "$(cat "$VENV/.requirements" 2>/dev/null)" ]; then
+    step "installing Python test packages (vector check, schemathesis)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check \
+      -r tests/python/requirements.txt -r tests/schemathesis/requirements.txt
+    printf '%s' "$wanted" > "$VENV/.requirements"
   fi
+}
+
+# Waits until a local URL answers (up to 20 s).
+wait_for_url() {
+  for _ in $(seq 1 100); do
+    if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$1" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "$1 did not answer" >&2
+  return 1
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # --- PostgreSQL for the backend's store tests ------------------------------------------
