@@ -112,6 +112,9 @@ pub enum ApiError {
     /// 404 `not-found`.
     #[error("{0}")]
     NotFound(String),
+    /// 429 `rate-limited`, with `Retry-After` in seconds.
+    #[error("too many failed enrolments; retry in {0} s")]
+    RateLimited(u64),
     /// 503 `unavailable`.
     #[error("the server is shutting down")]
     Unavailable,
@@ -153,6 +156,7 @@ impl ApiError {
             Self::AttachmentHashMismatch => C::AttachmentHashMismatch,
             Self::UnknownAttachment => C::UnknownAttachment,
             Self::NotFound(_) => C::NotFound,
+            Self::RateLimited(_) => C::RateLimited,
             Self::Unavailable => C::Unavailable,
             Self::Internal(_) => C::Internal,
         }
@@ -202,11 +206,20 @@ impl IntoResponse for ApiError {
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if matches!(self, Self::Unavailable) {
-            headers.insert(
-                axum::http::header::RETRY_AFTER,
-                HeaderValue::from_static("5"),
-            );
+        match self {
+            Self::Unavailable => {
+                headers.insert(
+                    axum::http::header::RETRY_AFTER,
+                    HeaderValue::from_static("5"),
+                );
+            }
+            Self::RateLimited(secs) => {
+                headers.insert(
+                    axum::http::header::RETRY_AFTER,
+                    HeaderValue::from(secs.max(1)),
+                );
+            }
+            _ => {}
         }
         response.extensions_mut().insert(problem.code);
         response

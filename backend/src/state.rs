@@ -66,8 +66,18 @@ pub struct Inner {
     pub catalog: CatalogCache,
     kit_keys: RwLock<HashMap<KitId, VerifyingKey>>,
     busy_uploads: Mutex<HashSet<AttachmentId>>,
+    enrol_failures: Mutex<std::collections::VecDeque<std::time::Instant>>,
     shutting_down: AtomicBool,
 }
+
+/// Failed enrolments (unknown, expired or used codes) accepted per
+/// [`ENROL_FAILURE_WINDOW`] before further enrolments get 429. The limit is for the whole
+/// process, not per client address: behind a proxy addresses are not reliable. Codes
+/// have 60 random bits, so guessing is hopeless anyway; the limit caps the work and the
+/// log noise such attempts cause. Kept in memory on purpose: it guards no data.
+pub const ENROL_FAILURES_PER_WINDOW: usize = 30;
+/// The window of [`ENROL_FAILURES_PER_WINDOW`].
+pub const ENROL_FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl std::ops::Deref for AppState {
     type Target = Inner;
@@ -121,6 +131,7 @@ impl AppState {
             catalog: CatalogCache::default(),
             kit_keys: RwLock::new(HashMap::new()),
             busy_uploads: Mutex::new(HashSet::new()),
+            enrol_failures: Mutex::new(std::collections::VecDeque::new()),
             shutting_down: AtomicBool::new(false),
         })))
     }
@@ -161,5 +172,31 @@ impl AppState {
     /// Whether shutdown began.
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
+    }
+}
+
+impl Inner {
+    /// Seconds to wait before the next enrolment, while too many recent ones failed.
+    pub fn enrol_retry_after(&self) -> Option<u64> {
+        let mut failures = self.enrol_failures.lock().ok()?;
+        let now = std::time::Instant::now();
+        while failures
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= ENROL_FAILURE_WINDOW)
+        {
+            failures.pop_front();
+        }
+        if failures.len() < ENROL_FAILURES_PER_WINDOW {
+            return None;
+        }
+        let oldest = *failures.front()?;
+        Some((ENROL_FAILURE_WINDOW - now.duration_since(oldest)).as_secs() + 1)
+    }
+
+    /// Counts a failed enrolment.
+    pub fn note_enrol_failure(&self) {
+        if let Ok(mut failures) = self.enrol_failures.lock() {
+            failures.push_back(std::time::Instant::now());
+        }
     }
 }

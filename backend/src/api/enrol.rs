@@ -27,6 +27,9 @@ pub async fn enrol(
         }
         other => ApiError::Malformed(other.to_string()),
     })?;
+    if let Some(secs) = app.enrol_retry_after() {
+        return Err(ApiError::RateLimited(secs));
+    }
     let now = Utc::now();
     let outcome = app
         .store
@@ -44,6 +47,7 @@ pub async fn enrol(
         }
         EnrolOutcome::Repeated(kit) => kit,
         EnrolOutcome::CodeInvalid => {
+            app.note_enrol_failure();
             tracing::warn!("enrolment with an unknown, expired or used code");
             return Err(ApiError::EnrolmentCodeInvalid);
         }

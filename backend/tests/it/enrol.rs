@@ -125,3 +125,22 @@ async fn an_enrolment_for_a_key_other_than_the_signing_one_is_a_bad_signature() 
     assert_eq!(resp.status, StatusCode::BAD_REQUEST);
     assert_eq!(resp.code(), "malformed-request");
 }
+
+#[tokio::test]
+async fn many_failed_enrolments_are_answered_with_429_and_retry_after() {
+    let backend = Backend::new(&Db::Sqlite).await;
+    let kit = TestKit::new(&backend).await;
+    let limit = fieldkit_backend::state::ENROL_FAILURES_PER_WINDOW;
+    for _ in 0..limit {
+        let resp = backend.send(kit.enrol_request("ZZZZ-ZZZZ-ZZZZ")).await;
+        assert_eq!(resp.status, StatusCode::FORBIDDEN);
+    }
+    let resp = backend.send(kit.enrol_request("ZZZZ-ZZZZ-ZZZZ")).await;
+    assert_eq!(resp.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.code(), "rate-limited");
+    let retry: u64 = resp
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&retry), "{retry}");
+}
