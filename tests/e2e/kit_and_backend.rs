@@ -13,6 +13,43 @@ use zeroize::Zeroizing;
 
 const PIN: &str = "739251";
 
+/// The backend's log output, captured in memory.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut v) = self.0.lock() {
+            v.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    /// Captures every log line of this process as JSON, at debug level (more than a
+    /// production backend writes).
+    fn install() -> Self {
+        let buffer = Self::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("the only subscriber in this test binary");
+        buffer
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().map(|v| v.clone()).unwrap_or_default()).into_owned()
+    }
+}
+
 struct RunningBackend {
     url: String,
     code: String,
@@ -104,6 +141,7 @@ fn anmeldung() -> serde_json::Value {
 
 #[test]
 fn a_kit_enrols_with_the_demo_captures_offline_and_delivers_with_a_verified_receipt() {
+    let logs = LogBuffer::install();
     let backend = start_backend_demo();
     let kit_dir = tempfile::tempdir().expect("temp dir");
     let kit = Kit::at(kit_dir.path().join("kit"));
@@ -193,5 +231,35 @@ fn a_kit_enrols_with_the_demo_captures_offline_and_delivers_with_a_verified_rece
         .expect("push again");
     assert_eq!(again.results[0].outcome, Outcome::Duplicate);
     assert_eq!(again.results[0].receipt.as_ref(), Some(&receipt));
+    let code = backend.code.clone();
     drop(backend);
+
+    // Nothing personal and nothing secret reached the backend's logs.
+    let logs = logs.text();
+    assert!(logs.contains("kit enrolled"), "the log capture works");
+    let data = anmeldung().to_string();
+    let mut forbidden = vec![
+        code.as_str(),
+        PIN,
+        init.recovery_secret.as_str(),
+        init2.recovery_secret.as_str(),
+    ];
+    for needle in [
+        "Özdemir",
+        "Ayşe",
+        "Lindenweg",
+        "1984-02-29",
+        "Müller-Lüdenscheidt",
+        "İzmir",
+        "L01X00T47",
+    ] {
+        assert!(
+            data.contains(needle),
+            "{needle} is in the captured form data"
+        );
+        forbidden.push(needle);
+    }
+    for needle in forbidden {
+        assert!(!logs.contains(needle), "the backend logged {needle:?}");
+    }
 }
