@@ -21,6 +21,11 @@ cargo build --quiet --locked -p fieldkit-backend -p kit-core --bins
 BIN="$PWD/target/debug"
 
 step "fresh demo data in $DEMO"
+# Only ever delete a folder this script made (it holds demo.json) or an empty one.
+if [ -d "$DEMO" ] && [ -n "$(ls -A "$DEMO")" ] && [ ! -f "$DEMO/demo.json" ]; then
+  echo "$DEMO exists and is not a Fieldkit demo folder; choose another FIELDKIT_DEMO_DIR" >&2
+  exit 2
+fi
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
 "$BIN/fieldkit-backend" admin --data-dir "$DEMO/backend" --json demo --backend-url "$URL" > "$DEMO/demo.json"
