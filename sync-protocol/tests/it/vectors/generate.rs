@@ -1,64 +1,19 @@
-//! The committed test vectors: generated here from fixed seeds and external references
-//! (RFC 8032, RFC 9180, RFC 9421), then checked against the implementation. With
-//! `FIELDKIT_REGENERATE_VECTORS=1` the files are rewritten; without it, a generator
-//! change that would alter a committed file fails the suite.
+//! Building the vector files from fixed seeds and the RFCs' own values.
 
-use std::path::PathBuf;
-
-use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
-use sync_protocol::attachment::{decrypt_all, encrypt_all, AttachmentSecret};
+use sync_protocol::attachment::{encrypt_all, AttachmentSecret};
+use sync_protocol::b64;
 use sync_protocol::chain::{verify_run, ChainAnchor, ChainLink};
 use sync_protocol::dsse::{self, Envelope};
 use sync_protocol::httpsig::{self, RequestParts};
-use sync_protocol::ids::{KitId, Sha256Hash};
+use sync_protocol::ids::Sha256Hash;
 use sync_protocol::record::{RecordKind, SignedRecord, RECORD_PAYLOAD_TYPE};
 use sync_protocol::seal::{self, CasePayload};
-use sync_protocol::{b64, ProtocolError};
 
 use crate::support::{self, attachment_id, kit_id, kit_key, make_chain, make_record};
 
-fn vector_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("test-vectors")
-        .join(name)
-}
-
-fn load(name: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(vector_path(name)).expect("vector file is committed");
-    serde_json::from_str(&text).expect("vector file is JSON")
-}
-
-fn hex_field(case: &Value, field: &str) -> Vec<u8> {
-    hex::decode(case[field].as_str().expect("hex field")).expect("valid hex")
-}
-
-fn str_field<'a>(case: &'a Value, field: &str) -> &'a str {
-    case[field].as_str().expect("string field")
-}
-
-/// An RNG that yields fixed bytes: how RFC 9180 vectors pin the ephemeral key.
-struct FixedRng(Vec<u8>);
-
-impl rand_core::RngCore for FixedRng {
-    fn next_u32(&mut self) -> u32 {
-        rand_core::impls::next_u32_via_fill(self)
-    }
-    fn next_u64(&mut self) -> u64 {
-        rand_core::impls::next_u64_via_fill(self)
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        assert!(self.0.len() >= dest.len(), "fixed RNG exhausted");
-        let rest = self.0.split_off(dest.len());
-        dest.copy_from_slice(&self.0);
-        self.0 = rest;
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
-        Ok(())
-    }
-}
-impl rand_core::CryptoRng for FixedRng {}
+use super::{received_base, FixedRng};
 
 // ---------------------------------------------------------------- generation
 
@@ -100,7 +55,7 @@ fn malleate(sig: &[u8; 64]) -> [u8; 64] {
     out
 }
 
-fn generate_envelopes() -> Value {
+pub(super) fn envelopes() -> Value {
     let chain = make_chain(2);
     let correction = make_record(3, chain[1].hash, RecordKind::Correction, false, 0);
     let withdrawal = make_record(4, correction.hash, RecordKind::Withdrawal, false, 0);
@@ -287,7 +242,7 @@ fn chain_case(name: &str, anchor: Option<ChainAnchor>, records: &[&SignedRecord]
     })
 }
 
-fn generate_chains() -> Value {
+pub(super) fn chains() -> Value {
     let c = make_chain(5);
     let wrong4 = make_record(4, c[1].hash, RecordKind::Application, false, 1);
     let after_wrong4 = make_record(5, wrong4.hash, RecordKind::Application, false, 1);
@@ -337,7 +292,7 @@ const RFC9180_PT: &str = "4265617574792069732074727574682c2074727574682062656175
 const RFC9180_CT: &str =
     "1c5250d8034ec2b784ba2cfd69dbdb8af406cfe3ff938e131f0def8c8b60b4db21993c62ce81883d2dd1b51a28";
 
-fn generate_hpke() -> Value {
+pub(super) fn hpke() -> Value {
     let unhex = |s: &str| hex::decode(s).expect("constant hex");
     let (sk, pk) = seal::derive_authority_keypair(&unhex(RFC9180_IKM_R));
     let (enc, ct) = seal::seal_with_info(
@@ -399,7 +354,7 @@ fn sha2_of(bytes: &[u8]) -> [u8; 32] {
     Sha256Hash::of(bytes).0
 }
 
-fn generate_attachments() -> Value {
+pub(super) fn attachments() -> Value {
     let cases = [
         ("empty", 0usize),
         ("one-byte", 1),
@@ -463,29 +418,6 @@ fn rfc9421_case(name: &str, signature: &str, valid: bool, reason: &str) -> Value
 }
 
 /// The signature base for `label` built from a request's own `Signature-Input`.
-fn received_base(
-    method: &str,
-    target_uri: &str,
-    headers: &[(String, String)],
-    label: &str,
-) -> String {
-    let input = &headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("signature-input"))
-        .expect("signature-input header")
-        .1;
-    let dict = sfv::Parser::parse_dictionary(input.as_bytes()).expect("structured field");
-    let Some(sfv::ListEntry::InnerList(inner)) = dict.get(label) else {
-        panic!("no signature labelled {label}");
-    };
-    let req = RequestParts {
-        method,
-        target_uri,
-        headers,
-    };
-    httpsig::signature_base(&req, inner).expect("base").0
-}
-
 const FK_CREATED: i64 = 1_763_716_200;
 const FK_NONCE: &str = "5f0c3a9e1d2b47c68a9e0f1d2c3b4a59";
 
@@ -530,7 +462,7 @@ fn fieldkit_case(
     })
 }
 
-fn generate_http_signatures() -> Value {
+pub(super) fn http_signatures() -> Value {
     let post = (
         "POST",
         "https://fieldkit.musterstadt.example/v1/records",
@@ -632,7 +564,7 @@ fn generate_http_signatures() -> Value {
 }
 
 // RFC 8032 §7.1, TEST 1–3.
-fn generate_ed25519() -> Value {
+pub(super) fn ed25519() -> Value {
     json!([
         {"name": "rfc8032-test-1",
          "secret_key": "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
@@ -650,212 +582,4 @@ fn generate_ed25519() -> Value {
          "message": "af82",
          "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"}
     ])
-}
-
-#[test]
-fn committed_vectors_are_what_the_generator_produces() {
-    let regenerate = std::env::var_os("FIELDKIT_REGENERATE_VECTORS").is_some();
-    let files = [
-        ("envelopes.json", generate_envelopes()),
-        ("chains.json", generate_chains()),
-        ("hpke.json", generate_hpke()),
-        ("attachments.json", generate_attachments()),
-        ("http-signatures.json", generate_http_signatures()),
-        ("ed25519.json", generate_ed25519()),
-    ];
-    for (name, value) in files {
-        let text = serde_json::to_string_pretty(&value).expect("serializes") + "\n";
-        let path = vector_path(name);
-        if regenerate {
-            std::fs::write(&path, &text).expect("writes vector file");
-        } else {
-            let committed = std::fs::read_to_string(&path).expect("vector file is committed");
-            assert!(
-                committed == text,
-                "{name} differs from what the generator produces; if the change is intended, \
-                 rerun with FIELDKIT_REGENERATE_VECTORS=1 and review the diff"
-            );
-        }
-    }
-}
-
-// ---------------------------------------------------------------- checking
-
-fn public_key(case: &Value) -> VerifyingKey {
-    let bytes: [u8; 32] = hex_field(case, "public_key_hex")
-        .try_into()
-        .expect("32 bytes");
-    VerifyingKey::from_bytes(&bytes).expect("valid key")
-}
-
-fn verify_envelope_case(case: &Value, env: &Value) -> Result<SignedRecord, ProtocolError> {
-    let envelope = Envelope::from_json(&serde_json::to_vec(env).expect("serializes"))?;
-    let kit: KitId = str_field(case, "kit_id").parse()?;
-    SignedRecord::verify(&envelope, kit, &public_key(case))
-}
-
-#[test]
-fn envelope_vectors_verify_exactly_when_marked_valid() {
-    let cases = load("envelopes.json");
-    assert!(cases.len() >= 15);
-    for case in &cases {
-        let verdict = verify_envelope_case(case, &case["envelope"]);
-        assert_eq!(
-            verdict.is_ok(),
-            case["valid"].as_bool().expect("valid flag"),
-            "{}: {:?}",
-            str_field(case, "name"),
-            verdict.err()
-        );
-    }
-}
-
-#[test]
-fn chain_vectors_give_exactly_the_recorded_findings() {
-    for case in load("chains.json") {
-        let links: Vec<ChainLink> = case["envelopes"]
-            .as_array()
-            .expect("envelopes")
-            .iter()
-            .map(|env| {
-                ChainLink::from(
-                    &verify_envelope_case(&case, env).expect("chain vectors are validly signed"),
-                )
-            })
-            .collect();
-        let anchor: Option<ChainAnchor> =
-            serde_json::from_value(case["anchor"].clone()).expect("anchor");
-        let findings = serde_json::to_value(verify_run(anchor, &links)).expect("serializes");
-        assert_eq!(findings, case["findings"], "{}", str_field(&case, "name"));
-    }
-    let names: Vec<String> = load("chains.json")
-        .iter()
-        .map(|c| str_field(c, "name").to_owned())
-        .collect();
-    for kind in ["ok", "gap", "wrong-link", "fork"] {
-        assert!(names.iter().any(|n| n.starts_with(kind)), "no {kind} case");
-    }
-}
-
-#[test]
-fn hpke_vectors_open_to_their_plaintext_and_reseal_identically() {
-    for case in load("hpke.json") {
-        let (sk, pk) = seal::derive_authority_keypair(&hex_field(&case, "ikmR"));
-        assert_eq!(pk.0.to_vec(), hex_field(&case, "pkRm"));
-        assert_eq!(sk.to_bytes().to_vec(), hex_field(&case, "skRm"));
-        let (enc, ct) = seal::seal_with_info(
-            &pk,
-            &hex_field(&case, "info"),
-            &hex_field(&case, "aad"),
-            &hex_field(&case, "pt"),
-            &mut FixedRng(hex_field(&case, "ikmE")),
-        )
-        .expect("seals");
-        assert_eq!(
-            enc.to_vec(),
-            hex_field(&case, "enc"),
-            "{}",
-            str_field(&case, "name")
-        );
-        assert_eq!(ct, hex_field(&case, "ct"), "{}", str_field(&case, "name"));
-        if str_field(&case, "source") == "fieldkit" {
-            let sealed: seal::SealedPayload =
-                serde_json::from_value(case["sealed"].clone()).expect("sealed");
-            let opened = seal::open(&sk, &sealed, &hex_field(&case, "aad")).expect("opens");
-            assert_eq!(opened.to_vec(), hex_field(&case, "pt"));
-            CasePayload::from_json(&opened).expect("a case payload");
-            assert!(seal::open(&sk, &sealed, b"another record").is_err());
-        }
-    }
-}
-
-#[test]
-fn attachment_vectors_decrypt_to_the_pattern_with_their_hashes() {
-    for case in load("attachments.json") {
-        let secret = AttachmentSecret::from_parts(
-            hex_field(&case, "key").try_into().expect("32"),
-            hex_field(&case, "nonce_prefix").try_into().expect("7"),
-        );
-        let id = str_field(&case, "attachment_id").parse().expect("id");
-        let ct = hex_field(&case, "ciphertext");
-        let (pt, d) = decrypt_all(&secret, id, &ct).expect("decrypts");
-        let len = case["plaintext_len"].as_u64().expect("len") as usize;
-        assert_eq!(pt, support::attachment_plaintext(len));
-        assert_eq!(d.sha256.to_hex(), str_field(&case, "plaintext_sha256"));
-        assert_eq!(
-            d.ciphertext_sha256.to_hex(),
-            str_field(&case, "ciphertext_sha256")
-        );
-        assert_eq!(encrypt_all(&secret, id, &pt).expect("encrypts").0, ct);
-    }
-}
-
-#[test]
-fn http_signature_vectors_verify_exactly_when_marked_valid() {
-    for case in load("http-signatures.json") {
-        let name = str_field(&case, "name");
-        let headers: Vec<(String, String)> = case["headers"]
-            .as_array()
-            .expect("headers")
-            .iter()
-            .map(|h| {
-                (
-                    h[0].as_str().expect("name").to_owned(),
-                    h[1].as_str().expect("value").to_owned(),
-                )
-            })
-            .collect();
-        let req = RequestParts {
-            method: str_field(&case, "method"),
-            target_uri: str_field(&case, "target_uri"),
-            headers: &headers,
-        };
-        let key = public_key(&case);
-        let verdict = match str_field(&case, "profile") {
-            "rfc9421" => {
-                httpsig::verify_with_key(&req, str_field(&case, "label"), &key).map(|_| ())
-            }
-            _ => httpsig::verify_request(
-                &req,
-                str_field(&case, "body").as_bytes(),
-                case["now"].as_i64().expect("now"),
-                |id| (*id == kit_id()).then_some(key),
-            )
-            .map(|_| ()),
-        };
-        assert_eq!(
-            verdict.is_ok(),
-            case["valid"].as_bool().expect("valid"),
-            "{name}: {verdict:?}"
-        );
-        let base = received_base(
-            req.method,
-            req.target_uri,
-            &headers,
-            str_field(&case, "label"),
-        );
-        assert_eq!(base, str_field(&case, "signature_base"), "{name}");
-    }
-}
-
-#[test]
-fn ed25519_vectors_sign_and_verify_as_rfc_8032_says() {
-    for case in load("ed25519.json") {
-        let key = SigningKey::from_bytes(&hex_field(&case, "secret_key").try_into().expect("32"));
-        assert_eq!(
-            key.verifying_key().as_bytes().to_vec(),
-            hex_field(&case, "public_key")
-        );
-        let sig = key.sign(&hex_field(&case, "message"));
-        assert_eq!(
-            sig.to_bytes().to_vec(),
-            hex_field(&case, "signature"),
-            "{}",
-            str_field(&case, "name")
-        );
-        assert!(key
-            .verifying_key()
-            .verify_strict(&hex_field(&case, "message"), &sig)
-            .is_ok());
-    }
 }
