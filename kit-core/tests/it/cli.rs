@@ -78,14 +78,10 @@ fn init_and_clerk_add_work_from_a_script() {
     assert_eq!(json(&listed).as_array().map(Vec::len), Some(1));
 }
 
-#[test]
-fn capture_from_the_command_line_prints_case_number_and_verification_code() {
-    let f = enrolled_kit();
-    let home = f.kit.home().root().to_owned();
-    let (data, pdf) = write_inputs(f.dir.path());
-    let attach = format!("signed-printout={}", pdf.display());
-    let out = run(&mut fieldkit(
-        &home,
+/// `fieldkit --json record new --service anmeldung --data DATA --attach ATTACH --finalize`.
+fn record_new_finalized(home: &Path, data: &Path, attach: &str) -> Output {
+    run(&mut fieldkit(
+        home,
         &[
             "--json",
             "record",
@@ -95,10 +91,19 @@ fn capture_from_the_command_line_prints_case_number_and_verification_code() {
             "--data",
             data.to_str().expect("utf8"),
             "--attach",
-            &attach,
+            attach,
             "--finalize",
         ],
-    ));
+    ))
+}
+
+#[test]
+fn capture_from_the_command_line_prints_case_number_and_verification_code() {
+    let f = enrolled_kit();
+    let home = f.kit.home().root().to_owned();
+    let (data, pdf) = write_inputs(f.dir.path());
+    let attach = format!("signed-printout={}", pdf.display());
+    let out = record_new_finalized(&home, &data, &attach);
     assert!(
         out.status.success(),
         "{}",
@@ -132,21 +137,7 @@ fn bad_input_gets_the_documented_exit_codes_and_stores_nothing() {
     std::fs::write(&bad, data.to_string()).expect("write");
     let attach = format!("signed-printout={}", pdf.display());
 
-    let out = run(&mut fieldkit(
-        &home,
-        &[
-            "--json",
-            "record",
-            "new",
-            "--service",
-            "anmeldung",
-            "--data",
-            bad.to_str().expect("utf8"),
-            "--attach",
-            &attach,
-            "--finalize",
-        ],
-    ));
+    let out = record_new_finalized(&home, &bad, &attach);
     assert_eq!(out.status.code(), Some(4), "validation failed");
     let err: serde_json::Value = serde_json::from_slice(&out.stderr).expect("JSON error on stderr");
     assert_eq!(err["fields"][0]["pointer"], "/new_address/postal_code");
