@@ -28,6 +28,9 @@ pub struct Enrolment {
     pub server_keys: Vec<ServerKey>,
     /// When the kit enrolled.
     pub enrolled_at: String,
+    /// The TLS pin from the provisioning file, enforced on every later connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_pin: Option<sync_protocol::api::TlsPin>,
 }
 
 impl Session {
@@ -47,7 +50,11 @@ impl Session {
         provisioned_keys: Option<&[ServerKey]>,
     ) -> Result<Enrolment, KitError> {
         let response = backend.enrol(&self.enrol_request(code, kit_name))?;
-        let enrolment = self.apply_enrolment(backend_url, &response, provisioned_keys)?;
+        let mut enrolment = self.apply_enrolment(backend_url, &response, provisioned_keys)?;
+        if let Some(pin) = backend.pin() {
+            enrolment.tls_pin = Some(pin.clone());
+            self.store_enrolment(&enrolment)?;
+        }
         self.update_catalog(backend)?;
         Ok(enrolment)
     }
@@ -138,11 +145,25 @@ impl Session {
             backend_url: backend_url.trim_end_matches('/').to_owned(),
             server_keys: response.server_keys.clone(),
             enrolled_at: now_text(),
+            tls_pin: None,
         };
-        let json =
-            serde_json::to_string(&enrolment).map_err(|e| KitError::Corrupted(e.to_string()))?;
-        Session::set_meta(&self.conn, "enrolment", &json)?;
+        self.store_enrolment(&enrolment)?;
         Ok(enrolment)
+    }
+
+    fn store_enrolment(&self, enrolment: &Enrolment) -> Result<(), KitError> {
+        let json =
+            serde_json::to_string(enrolment).map_err(|e| KitError::Corrupted(e.to_string()))?;
+        Session::set_meta(&self.conn, "enrolment", &json)
+    }
+
+    /// A client for the backend this kit is enrolled with, enforcing its TLS pin.
+    ///
+    /// # Errors
+    /// [`KitError::NotEnrolled`]; as [`crate::net::Backend::new`].
+    pub fn backend(&self) -> Result<crate::net::Backend, KitError> {
+        let enrolment = self.require_enrolment()?;
+        crate::net::Backend::new(&enrolment.backend_url, enrolment.tls_pin.as_ref())
     }
 
     /// The server keys this kit trusts.

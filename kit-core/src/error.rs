@@ -100,6 +100,12 @@ pub enum KitError {
         /// The full problem, when the body was one (boxed: errors stay small).
         problem: Option<Box<sync_protocol::api::Problem>>,
     },
+    /// Another sync of this kit is running (in this or another process).
+    #[error("another sync of this kit is running; wait for it to finish")]
+    SyncInProgress,
+    /// The sync was cancelled; everything done so far is kept and the next run resumes.
+    #[error("sync cancelled; nothing is lost, the next sync continues")]
+    Cancelled,
     /// SQLite failed in a way none of the variants above covers.
     #[error("database error: {0}")]
     Database(rusqlite::Error),

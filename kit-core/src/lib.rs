@@ -1,7 +1,7 @@
 //! `kit-core` is everything a Fieldkit kit does without a GUI, so that the desktop app,
 //! the `fieldkit` CLI and the tests all drive the same code: the encrypted local store,
 //! the kit key and clerks, the installed service catalog, capture of sealed and signed
-//! records, the outbox, retention, and (with the sync issue) the sync engine.
+//! records, the outbox, retention, and the sync engine ([`sync`]).
 //!
 //! Start with [`Kit`] (a kit folder): `init` it once, `unlock` it with a clerk's PIN to
 //! get a [`Session`], and work through the session's methods (drafts, attachments,
@@ -27,13 +27,16 @@ pub mod net;
 mod outbox;
 mod retention;
 pub mod store;
+pub mod sync;
 
 pub use capture::{AttachmentInfo, DraftSummary, Finalized, MAX_REASON_CHARS};
 pub use catalog::compare_versions;
 pub use enrolment::Enrolment;
 pub use error::KitError;
 pub use kit::{clerk_id_from_name, Clerk, Initialized, Kit, Session};
-pub use outbox::{ChainReport, PendingRecord, PendingUpload, RecordState, RecordSummary, Status};
+pub use outbox::{
+    ChainReport, PendingRecord, PendingUpload, RecordAttachment, RecordState, RecordSummary, Status,
+};
 pub use retention::{PurgeReport, DEFAULT_RETENTION_DAYS};
 pub use sync_protocol as protocol;
 pub use sync_protocol::api::Provisioning;

@@ -99,6 +99,28 @@ impl ServerCertVerifier for PinVerifier {
 pub struct Backend {
     client: reqwest::blocking::Client,
     base: String,
+    pin: Option<TlsPin>,
+}
+
+/// A backend's answer as it came: status, the headers the sync engine reads, the body.
+/// Interpreting it (a problem? a captive portal's page?) is the caller's business.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// `Retry-After`, as sent.
+    pub retry_after: Option<String>,
+    /// `Upload-Offset`, as sent (tus).
+    pub upload_offset: Option<String>,
+    /// The body (empty for `HEAD`).
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The body as a problem, when it is one.
+    pub fn problem(&self) -> Option<Problem> {
+        serde_json::from_slice(&self.body).ok()
+    }
 }
 
 fn is_loopback(url: &reqwest::Url) -> bool {
@@ -169,7 +191,18 @@ impl Backend {
         Ok(Self {
             client: builder.build().map_err(network)?,
             base: base_url.trim_end_matches('/').to_owned(),
+            pin: pin.cloned(),
         })
+    }
+
+    /// The backend's base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The TLS pin this client enforces, if any.
+    pub fn pin(&self) -> Option<&TlsPin> {
+        self.pin.as_ref()
     }
 
     fn url(&self, path: &str) -> String {
@@ -260,6 +293,55 @@ impl Backend {
             request = request.header(name, value);
         }
         Self::read(request.body(body).send().map_err(network)?)
+    }
+}
+
+impl Backend {
+    /// One signed request as the enrolled kit, answered with whatever came back. Only a
+    /// failure to get any HTTP answer (DNS, connect, TLS, reset, timeout, a cut body)
+    /// is an error.
+    ///
+    /// # Errors
+    /// [`KitError::Network`]; [`KitError::NotEnrolled`].
+    pub fn send_signed(
+        &self,
+        session: &Session,
+        method: reqwest::Method,
+        path: &str,
+        extra_headers: &[(&str, String)],
+        body: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> Result<RawResponse, KitError> {
+        let target = self.url(path);
+        let headers = session.signed_headers(method.as_str(), &target, &body)?;
+        let mut request = self.client.request(method, &target);
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        for (name, value) in extra_headers {
+            request = request.header(*name, value);
+        }
+        let response = request.body(body).send().map_err(network)?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let status = response.status().as_u16();
+        let retry_after = header("retry-after");
+        let upload_offset = header("upload-offset");
+        let body = response.bytes().map_err(network)?.to_vec();
+        Ok(RawResponse {
+            status,
+            retry_after,
+            upload_offset,
+            body,
+        })
     }
 }
 

@@ -1,6 +1,10 @@
 //! End-to-end: the real backend (embedded SQLite, served on a loopback port) and a real
 //! kit (SQLCipher store in a temp folder) talking the protocol over HTTP — enrolment
 //! with the demo's one-time code and provisioning file, the signed catalog, capture,
-//! delivery with a verified receipt, and the case in the right authority's inbox.
+//! delivery with a verified receipt, and the case in the right authority's inbox; and
+//! the sync engine under faults (`sync_faults`): resets, truncated answers, captive
+//! portals, a killed backend, a kit killed a hundred times, two backend nodes on one
+//! PostgreSQL database.
 
 mod kit_and_backend;
+mod sync_faults;

@@ -111,6 +111,16 @@ const STEPS: &[&str] = &[
     );
     CREATE INDEX records_complete ON records(completed_at) WHERE state = 'complete';
     ",
+    r"
+    CREATE TABLE case_updates (
+        cursor      INTEGER PRIMARY KEY,
+        record_id   TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        comment     TEXT,
+        at          TEXT NOT NULL
+    );
+    CREATE INDEX case_updates_by_record ON case_updates(record_id, cursor);
+    ",
 ];
 
 /// The newest schema version this build knows.

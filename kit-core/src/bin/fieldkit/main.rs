@@ -1,6 +1,7 @@
 //! `fieldkit`: the kit's command line for clerks, IT staff and scripts. A contract:
 //! command and flag names may grow, never change. Exit codes: 0 ok, 1 error, 2 usage,
-//! 3 locked or wrong PIN, 4 validation failed. `--json` prints machine-readable output
+//! 3 locked or wrong PIN, 4 validation failed, 5 sync incomplete (backend unreachable,
+//! gave up, or sending blocked — nothing is lost; run `fieldkit sync` again). `--json` prints machine-readable output
 //! on stdout; messages go to stderr. PINs come from `FIELDKIT_PIN` or a prompt, never
 //! from a flag (flags end up in shell history and process lists).
 
@@ -10,6 +11,7 @@
 mod admin;
 mod output;
 mod records;
+mod sync;
 mod unlock;
 
 use std::path::PathBuf;
@@ -69,6 +71,9 @@ enum Command {
     Record(records::RecordCommand),
     /// Counts per state, last sync, clock skew.
     Status,
+    /// Deliver the queue to the backend and fetch decisions (progress on stderr; with
+    /// `--json` one event per line on stdout).
+    Sync(sync::SyncArgs),
     /// Walk the local chain and check every signature and link.
     Verify,
     /// Delete sealed data of records complete for longer than the retention period.
@@ -91,6 +96,8 @@ pub mod exit {
     pub const LOCKED: u8 = 3;
     /// Form data or attachments do not validate.
     pub const VALIDATION: u8 = 4;
+    /// The sync did not finish (unreachable, gave up, blocked); the queue is kept.
+    pub const INCOMPLETE: u8 = 5;
 }
 
 fn exit_code(err: &anyhow::Error) -> u8 {
@@ -136,6 +143,7 @@ fn main() -> ExitCode {
         Command::Catalog(c) => admin::catalog(&ctx, &out, c),
         Command::Record(c) => records::run(&ctx, &out, c),
         Command::Status => admin::status(&ctx, &out),
+        Command::Sync(args) => sync::run(&ctx, &out, args),
         Command::Verify => admin::verify(&ctx, &out),
         Command::Purge { days } => admin::purge(&ctx, &out, days),
     };

@@ -1,0 +1,218 @@
+//! Auto-sync: a background thread that probes the *backend* (a signed `GET /v1/state`
+//! that must parse as the backend's answer — an OS "online" flag or a captive portal's
+//! 200 says nothing about it) and runs a sync when it answers: at once when it comes
+//! back, then every `interval`, and whenever the app asks ([`AutoSync::sync_now`]).
+//! While the backend is unreachable it probes with full-jitter backoff. Stopping cancels
+//! a running sync at its next step and wakes every sleep.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::Serialize;
+use sync_protocol::api::{KitState, ProblemCode};
+
+use super::retry::{Backoff, BackoffPolicy};
+use super::{sync, CancelToken, SyncEvent, SyncOptions, SyncReport};
+use crate::kit::Session;
+use crate::net::Backend;
+use crate::KitError;
+
+/// How the loop paces itself.
+#[derive(Debug, Clone)]
+pub struct AutoSyncOptions {
+    /// Between syncs while the backend is reachable (to pull decisions).
+    pub interval: Duration,
+    /// Backoff between probes while it is not.
+    pub probe_backoff: BackoffPolicy,
+    /// Time limit of one probe.
+    pub probe_timeout: Duration,
+    /// For each run.
+    pub sync: SyncOptions,
+}
+
+impl Default for AutoSyncOptions {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(120),
+            probe_backoff: BackoffPolicy {
+                base: Duration::from_secs(5),
+                cap: Duration::from_secs(120),
+            },
+            probe_timeout: Duration::from_secs(10),
+            sync: SyncOptions::default(),
+        }
+    }
+}
+
+/// What the loop reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AutoSyncEvent {
+    /// The backend answered a probe.
+    Online,
+    /// It did not.
+    Offline {
+        /// Why (no personal data).
+        reason: String,
+    },
+    /// An event of the running sync.
+    Sync {
+        /// The event.
+        inner: SyncEvent,
+    },
+    /// A run ended.
+    Finished {
+        /// Its report.
+        report: SyncReport,
+    },
+    /// A run failed; the loop goes on.
+    Failed {
+        /// Why.
+        error: String,
+    },
+    /// The kit was wiped; the loop has ended.
+    Wiped,
+}
+
+/// The running loop; [`AutoSync::stop`] (or dropping it) ends it.
+pub struct AutoSync {
+    cancel: CancelToken,
+    wake: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl AutoSync {
+    /// Starts the loop on its own thread. The session is locked only while a run uses it.
+    pub fn spawn(
+        session: Arc<Mutex<Session>>,
+        backend: Backend,
+        options: AutoSyncOptions,
+        mut on_event: impl FnMut(&AutoSyncEvent) + Send + 'static,
+    ) -> Self {
+        let cancel = CancelToken::new();
+        let (wake, woken) = mpsc::channel::<()>();
+        let token = cancel.clone();
+        let thread = std::thread::spawn(move || {
+            let mut probe_backoff = Backoff::new(options.probe_backoff);
+            let mut online = None;
+            while !token.is_cancelled() {
+                let wait = match probe(&session, &backend, options.probe_timeout) {
+                    Ok(()) => {
+                        probe_backoff.reset();
+                        if online != Some(true) {
+                            online = Some(true);
+                            on_event(&AutoSyncEvent::Online);
+                        }
+                        let Ok(mut guard) = session.lock() else {
+                            return;
+                        };
+                        let result = sync(&mut guard, &backend, &options.sync, &token, &mut |e| {
+                            on_event(&AutoSyncEvent::Sync { inner: e.clone() });
+                        });
+                        drop(guard);
+                        match result {
+                            Ok(report) if report.wiped => {
+                                on_event(&AutoSyncEvent::Wiped);
+                                return;
+                            }
+                            Ok(report) => on_event(&AutoSyncEvent::Finished { report }),
+                            Err(KitError::Cancelled) => return,
+                            Err(e) => on_event(&AutoSyncEvent::Failed {
+                                error: e.to_string(),
+                            }),
+                        }
+                        options.interval
+                    }
+                    Err(reason) => {
+                        if online != Some(false) {
+                            online = Some(false);
+                            on_event(&AutoSyncEvent::Offline { reason });
+                        }
+                        probe_backoff.next_delay(None)
+                    }
+                };
+                match woken.recv_timeout(wait) {
+                    Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+        });
+        Self {
+            cancel,
+            wake: Some(wake),
+            thread: Some(thread),
+        }
+    }
+
+    /// Probes and syncs at once instead of waiting for the next turn.
+    pub fn sync_now(&self) {
+        if let Some(wake) = &self.wake {
+            let _ = wake.send(());
+        }
+    }
+
+    /// Whether the loop has ended (stopped, or the kit was wiped).
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Cancels a running sync at its next step and waits for the thread to end.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.cancel.cancel();
+        self.wake.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for AutoSync {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// One signed `GET /v1/state` without retries: reachable when it is the backend's
+/// answer (or the backend's `kit-revoked`, so that the wipe is fetched).
+fn probe(session: &Mutex<Session>, backend: &Backend, timeout: Duration) -> Result<(), String> {
+    let response = {
+        let guard = session
+            .lock()
+            .map_err(|_| "session unavailable".to_owned())?;
+        backend
+            .send_signed(
+                &guard,
+                reqwest::Method::GET,
+                "/v1/state",
+                &[],
+                Vec::new(),
+                Some(timeout),
+            )
+            .map_err(|e| e.to_string())?
+    };
+    match response.status {
+        200 => serde_json::from_slice::<KitState>(&response.body)
+            .map(|_| ())
+            .map_err(|_| "the answer is not from the Fieldkit backend (captive portal?)".into()),
+        403 if response
+            .problem()
+            .is_some_and(|p| p.code == ProblemCode::KitRevoked) =>
+        {
+            Ok(())
+        }
+        // A skewed clock is repaired by the sync itself.
+        401 if response
+            .problem()
+            .is_some_and(|p| p.code == ProblemCode::ClockSkew) =>
+        {
+            Ok(())
+        }
+        status => Err(format!("HTTP {status}")),
+    }
+}

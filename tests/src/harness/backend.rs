@@ -1,0 +1,183 @@
+//! `fieldkit-backend` as a child process: the demo set up with the admin CLI, `serve`
+//! started on a loopback port, killed with SIGKILL or stopped with SIGTERM, and started
+//! again on the same port and data.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::bins::bin;
+
+/// What the demo set up for the kit.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    /// The one-time enrolment code.
+    pub code: String,
+    /// The provisioning file.
+    pub provisioning: PathBuf,
+}
+
+/// One backend node.
+pub struct BackendProcess {
+    data_dir: PathBuf,
+    database: Option<String>,
+    public_url: Option<String>,
+    port: u16,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+/// Sets up the demo (authorities, users, catalog, one provisioned kit) in `data_dir`,
+/// for kits that will reach the backend at `url`.
+///
+/// # Panics
+/// When the admin command fails.
+pub fn demo(data_dir: &Path, database: Option<&str>, url: &str) -> Demo {
+    std::fs::create_dir_all(data_dir).expect("data dir");
+    let mut cmd = Command::new(bin("fieldkit-backend"));
+    cmd.arg("admin").arg("--data-dir").arg(data_dir);
+    if let Some(db) = database {
+        cmd.arg("--database").arg(db);
+    }
+    let out = cmd
+        .args(["--json", "demo", "--backend-url", url])
+        .output()
+        .expect("admin demo runs");
+    assert!(
+        out.status.success(),
+        "admin demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("demo JSON");
+    Demo {
+        code: report["kit"]["code"].as_str().expect("code").to_owned(),
+        provisioning: PathBuf::from(report["kit"]["file"].as_str().expect("file")),
+    }
+}
+
+impl BackendProcess {
+    /// Starts `serve` on `port` and waits until it answers `/readyz`. `public_url` is
+    /// the URL kits use when it is not the node's own (a proxy or load balancer in
+    /// front): request signatures cover it.
+    ///
+    /// # Panics
+    /// When it does not become ready within 30 s.
+    pub fn start(
+        data_dir: &Path,
+        database: Option<&str>,
+        port: u16,
+        public_url: Option<&str>,
+    ) -> Self {
+        let mut node = Self {
+            data_dir: data_dir.to_path_buf(),
+            database: database.map(str::to_owned),
+            public_url: public_url.map(str::to_owned),
+            port,
+            child: None,
+            log: data_dir.join(format!("serve-{port}.log")),
+        };
+        node.restart();
+        node
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The data folder (attachment files live here).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Starts the process again (after [`BackendProcess::kill9`] or
+    /// [`BackendProcess::stop`]).
+    ///
+    /// # Panics
+    /// When it does not become ready within 30 s.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the node is running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let mut cmd = Command::new(bin("fieldkit-backend"));
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port));
+        if let Some(db) = &self.database {
+            cmd.arg("--database").arg(db);
+        }
+        if let Some(url) = &self.public_url {
+            cmd.arg("--public-base-url").arg(url);
+        }
+        let child = cmd
+            .env("FIELDKIT_SHUTDOWN_GRACE_SECONDS", "2")
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("fieldkit-backend serve starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if ready(self.port) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "the backend did not become ready; log:\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+    }
+
+    /// SIGKILL: no graceful shutdown, in-flight requests are cut.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait (graceful shutdown).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for BackendProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Whether `/readyz` answers 200 (a raw HTTP/1.1 request; no client library needed).
+fn ready(port: u16) -> bool {
+    use std::io::{Read as _, Write as _};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
+}

@@ -1,0 +1,135 @@
+//! The end state every fault scenario must reach: every finalized record of the kit is
+//! on the backend exactly once, every receipt the kit stored verifies, every
+//! attachment's bytes at the backend hash to the signed manifest, and the kit's chain
+//! verifies end to end.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use fieldkit_backend::config::DatabaseUrl;
+use kit_core::RecordState;
+use sha2::{Digest as _, Sha256};
+
+use super::kit::TestKit;
+
+/// What the check saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// Records finalized on the kit.
+    pub records: usize,
+    /// Attachments checked at the backend.
+    pub attachments: usize,
+}
+
+/// Asserts the exactly-once end state for `kit` against the backend's database and data
+/// folder (where attachment files live).
+///
+/// # Panics
+/// On any violation, naming it.
+pub fn assert_exactly_once(kit: &TestKit, database: &DatabaseUrl, data_dir: &Path) -> Settled {
+    let session = kit.session();
+    let kit_id = session
+        .enrolment()
+        .expect("enrolment")
+        .expect("enrolled")
+        .kit_id;
+    let chain = session.verify_chain().expect("verify");
+    assert!(
+        chain.ok(),
+        "the kit's chain or receipts do not verify: {chain:?}"
+    );
+    let records = session.records(None, usize::MAX >> 1).expect("records");
+    assert_eq!(
+        chain.receipts_checked as usize,
+        records.len(),
+        "every record has a stored, verified receipt"
+    );
+    let mut attachments = Vec::new();
+    for r in &records {
+        assert_eq!(
+            r.state,
+            RecordState::Complete,
+            "record {} is {:?}",
+            r.seq,
+            r.state
+        );
+        for a in session
+            .record_attachments(&r.record_id)
+            .expect("attachments")
+        {
+            assert!(a.uploaded, "attachment {} not uploaded", a.attachment_id);
+            attachments.push((r.record_id.clone(), a));
+        }
+    }
+    drop(session);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let cases = runtime.block_on(async {
+        let store = fieldkit_backend::storage::open(database, 2)
+            .await
+            .expect("backend store opens");
+        let mut cases = Vec::new();
+        for authority in store.authorities().await.expect("authorities") {
+            for case in store.inbox(&authority.authority.id).await.expect("inbox") {
+                if case.kit_id == kit_id {
+                    cases.push(case.record_id.to_string());
+                }
+            }
+        }
+        for (record_id, a) in &attachments {
+            let upload = store
+                .upload(
+                    &kit_id,
+                    &a.attachment_id.parse().expect("attachment id"),
+                    Some(&record_id.parse().expect("record id")),
+                )
+                .await
+                .expect("upload row")
+                .unwrap_or_else(|| panic!("the backend has no upload {}", a.attachment_id));
+            assert!(
+                upload.complete,
+                "upload {} incomplete at the backend",
+                a.attachment_id
+            );
+            assert_eq!(upload.offset, a.ciphertext_size);
+            assert_eq!(upload.ciphertext_sha256.to_hex(), a.ciphertext_sha256);
+        }
+        cases
+    });
+    let mut seen = HashMap::new();
+    for id in &cases {
+        *seen.entry(id.clone()).or_insert(0) += 1;
+    }
+    let dupes: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(dupes.is_empty(), "records stored more than once: {dupes:?}");
+    let on_server: BTreeSet<_> = cases.into_iter().collect();
+    let on_kit: BTreeSet<_> = records.iter().map(|r| r.record_id.clone()).collect();
+    assert_eq!(
+        on_server, on_kit,
+        "the backend holds exactly the kit's records"
+    );
+
+    let blobs = fieldkit_backend::blobs::BlobStore::new(data_dir).expect("blob store");
+    for (_, a) in &attachments {
+        let hash = a.ciphertext_sha256.clone().try_into().expect("hash");
+        let bytes = std::fs::read(blobs.path_of(&hash))
+            .unwrap_or_else(|e| panic!("attachment {} file: {e}", a.attachment_id));
+        assert_eq!(
+            hex(&Sha256::digest(&bytes)),
+            a.ciphertext_sha256,
+            "attachment {} bytes at the backend",
+            a.attachment_id
+        );
+    }
+    Settled {
+        records: records.len(),
+        attachments: attachments.len(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,24 @@
+//! The harness of the sync fault tests and benchmarks: the real `fieldkit-backend` and
+//! `fieldkit` binaries as child processes (so they can be killed with SIGKILL and
+//! restarted), a kit driven through its library for fast setup, and the end-state check
+//! every scenario ends with ([`check::assert_exactly_once`]).
+
+pub mod backend;
+pub mod bins;
+pub mod check;
+pub mod kit;
+pub mod pg;
+
+/// The demo clerk's PIN (as `scripts/run.sh`).
+pub const PIN: &str = "739251";
+
+/// A free TCP port on loopback (bound once and released; fine for tests).
+///
+/// # Panics
+/// When loopback cannot be bound.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
