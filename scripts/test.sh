@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this script):
 # installs what is missing, then formatting, lints, dependency boundaries, every Rust
-# test (the backend's store tests against SQLite and a throwaway PostgreSQL cluster),
+# test (the backend's store tests against SQLite and a throwaway PostgreSQL cluster; the
+# sync engine's fault scenarios with killed processes, a fault proxy and two backend nodes),
 # and the independent Python check of the protocol's test vectors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,9 @@ ensure_python_venv
 ensure_postgres
 start_test_postgres
 trap stop_test_postgres EXIT
+
+# The sync fault tests run a backend under libfaketime to skew its clock for real.
+apt_install faketime
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -306,12 +306,16 @@ impl Backend {
     pub fn send_signed(
         &self,
         session: &Session,
-        method: reqwest::Method,
-        path: &str,
-        extra_headers: &[(&str, String)],
-        body: Vec<u8>,
-        timeout: Option<Duration>,
+        request: SignedRequest<'_>,
     ) -> Result<RawResponse, KitError> {
+        let SignedRequest {
+            method,
+            path,
+            headers: extra_headers,
+            body,
+            timeout,
+            cancel,
+        } = request;
         let target = self.url(path);
         let headers = session.signed_headers(method.as_str(), &target, &body)?;
         let mut request = self.client.request(method, &target);
@@ -324,7 +328,21 @@ impl Backend {
         for (name, value) in extra_headers {
             request = request.header(*name, value);
         }
-        let response = request.body(body).send().map_err(network)?;
+        let request = match cancel {
+            // A body read through the token: cancelling aborts a long upload mid-way.
+            Some(token) if !body.is_empty() => {
+                let len = body.len() as u64;
+                request.body(reqwest::blocking::Body::sized(
+                    CancellableBody {
+                        body: std::io::Cursor::new(body),
+                        cancel: token.clone(),
+                    },
+                    len,
+                ))
+            }
+            _ => request.body(body),
+        };
+        let response = request.send().map_err(network)?;
         let header = |name: &str| {
             response
                 .headers()
@@ -342,6 +360,39 @@ impl Backend {
             upload_offset,
             body,
         })
+    }
+}
+
+/// One request for [`Backend::send_signed`].
+pub struct SignedRequest<'a> {
+    /// The method.
+    pub method: reqwest::Method,
+    /// Path and query below the base URL.
+    pub path: &'a str,
+    /// Headers besides the signature's own.
+    pub headers: &'a [(&'a str, String)],
+    /// The body (signed through `Content-Digest`).
+    pub body: Vec<u8>,
+    /// Time limit of the whole request, instead of the client's.
+    pub timeout: Option<Duration>,
+    /// Aborts the upload of the body when cancelled.
+    pub cancel: Option<&'a crate::sync::CancelToken>,
+}
+
+/// A request body that stops with an error once its token is cancelled.
+struct CancellableBody {
+    body: std::io::Cursor<Vec<u8>>,
+    cancel: crate::sync::CancelToken,
+}
+
+impl std::io::Read for CancellableBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancel.is_cancelled() {
+            return Err(std::io::Error::other("sync cancelled"));
+        }
+        // Small reads, so a cancellation is noticed within a few KiB.
+        let n = buf.len().min(16 * 1024);
+        self.body.read(&mut buf[..n])
     }
 }
 

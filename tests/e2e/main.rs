@@ -7,4 +7,7 @@
 //! PostgreSQL database.
 
 mod kit_and_backend;
+mod sync_auto;
+mod sync_changes;
 mod sync_faults;
+mod sync_two_nodes;

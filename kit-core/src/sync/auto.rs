@@ -16,7 +16,7 @@ use sync_protocol::api::{KitState, ProblemCode};
 use super::retry::{Backoff, BackoffPolicy};
 use super::{sync, CancelToken, SyncEvent, SyncOptions, SyncReport};
 use crate::kit::Session;
-use crate::net::Backend;
+use crate::net::{Backend, SignedRequest};
 use crate::KitError;
 
 /// How the loop paces itself.
@@ -188,11 +188,14 @@ fn probe(session: &Mutex<Session>, backend: &Backend, timeout: Duration) -> Resu
         backend
             .send_signed(
                 &guard,
-                reqwest::Method::GET,
-                "/v1/state",
-                &[],
-                Vec::new(),
-                Some(timeout),
+                SignedRequest {
+                    method: reqwest::Method::GET,
+                    path: "/v1/state",
+                    headers: &[],
+                    body: Vec::new(),
+                    timeout: Some(timeout),
+                    cancel: None,
+                },
             )
             .map_err(|e| e.to_string())?
     };

@@ -22,6 +22,7 @@ mod changes;
 mod lock;
 pub mod plan;
 mod push;
+mod response;
 pub mod retry;
 mod run;
 mod store;

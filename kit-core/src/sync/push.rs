@@ -5,8 +5,8 @@
 use sync_protocol::api::PushBatchResponse;
 
 use super::plan::{next_batch, BatchLimits, BatchPlan};
+use super::response::{check_push_response, Applied};
 use super::run::{json_body, Failure, Request, Run};
-use super::store::{check_push_response, Applied};
 use super::{Phase, SyncEvent};
 use crate::KitError;
 

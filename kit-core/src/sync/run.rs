@@ -9,7 +9,7 @@ use super::lock::SyncLock;
 use super::retry::{classify, Backoff, Verdict};
 use super::{CancelToken, Phase, SyncEvent, SyncOptions, SyncReport, CLOCK_SKEW_WARNING_SECS};
 use crate::kit::Session;
-use crate::net::{Backend, RawResponse};
+use crate::net::{Backend, RawResponse, SignedRequest};
 use crate::KitError;
 
 /// Why one attempt of a request did not succeed.
@@ -133,11 +133,14 @@ impl Run<'_> {
                 .collect();
             let failure = match self.backend.send_signed(
                 self.session,
-                request.method.clone(),
-                &request.path,
-                &headers,
-                request.body.clone(),
-                Some(request.timeout),
+                SignedRequest {
+                    method: request.method.clone(),
+                    path: &request.path,
+                    headers: &headers,
+                    body: request.body.clone(),
+                    timeout: Some(request.timeout),
+                    cancel: Some(self.cancel),
+                },
             ) {
                 Err(KitError::Network(reason)) => Failure::Retry {
                     reason,

@@ -1,50 +1,19 @@
 //! The sync engine's reads and writes of the kit store: the planner's candidates, the
-//! batch bodies exactly as signed, applying a batch's verified results in one
-//! transaction, the change cursor with the changes it covers, the case history the clerk
-//! sees, and the wipe. Checking a push response (one result per envelope, receipts that
-//! verify and match) is a pure function here, run *before* anything is written, so a
-//! captive portal's or proxy's answer changes nothing.
+//! batch bodies exactly as signed, applying a batch's checked results (see `response`)
+//! in one transaction, the change cursor with the changes it covers, the case history
+//! the clerk sees, and the wipe.
 
-use ed25519_dalek::VerifyingKey;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
-use sync_protocol::api::{Change, ChangeKind, Outcome, PushBatchResponse};
+use sync_protocol::api::{Change, ChangeKind};
 use sync_protocol::dsse::Envelope;
-use sync_protocol::ids::{KitId, Sha256Hash};
-use sync_protocol::receipt::Receipt;
+use sync_protocol::ids::Sha256Hash;
 
 use super::plan::Candidate;
+use super::response::{Applied, SentRecord};
 use crate::kit::{now_text, sync_protocol_time, Session};
 use crate::outbox::RecordState;
 use crate::KitError;
-
-/// A record in a batch on its way out.
-#[derive(Debug, Clone)]
-pub(crate) struct SentRecord {
-    pub seq: u64,
-    pub record_id: String,
-    pub case_number: String,
-    pub hash: Sha256Hash,
-}
-
-/// What one result means for its record, after checking.
-#[derive(Debug, Clone)]
-pub(crate) enum Applied {
-    Delivered {
-        seq: u64,
-        receipt_json: String,
-        received_at: String,
-    },
-    Rejected {
-        seq: u64,
-        record_id: String,
-        case_number: String,
-        code: String,
-        detail: String,
-    },
-    /// `gap`: stays pending, resent from the new head.
-    Waiting,
-}
 
 /// A status the back office set on one of this kit's cases, as the clerk sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,78 +26,6 @@ pub struct CaseUpdate {
     pub comment: Option<String>,
     /// When (server time).
     pub at: String,
-}
-
-/// Checks a push response against what was sent: one result per envelope in order,
-/// record ids as sent, and for `accepted`/`duplicate` a receipt that verifies against a
-/// trusted server key and names exactly the record sent (§6.3 "Kit side", §8.2).
-pub(crate) fn check_push_response(
-    kit_id: KitId,
-    trusted: &[VerifyingKey],
-    sent: &[SentRecord],
-    response: &PushBatchResponse,
-) -> Result<Vec<Applied>, String> {
-    if response.results.len() != sent.len() {
-        return Err(format!(
-            "{} results for {} records",
-            response.results.len(),
-            sent.len()
-        ));
-    }
-    sent.iter()
-        .zip(&response.results)
-        .enumerate()
-        .map(|(i, (record, result))| {
-            if result.index != i {
-                return Err(format!("result {i} has index {}", result.index));
-            }
-            if let Some(id) = &result.record_id {
-                if id.to_string() != record.record_id {
-                    return Err(format!("result {i} names another record"));
-                }
-            }
-            match result.outcome {
-                Outcome::Accepted | Outcome::Duplicate => {
-                    let envelope = result
-                        .receipt
-                        .as_ref()
-                        .ok_or_else(|| format!("result {i} is missing its receipt"))?;
-                    let receipt = Receipt::verify(envelope, trusted)
-                        .map_err(|e| format!("receipt {i} does not verify: {e}"))?;
-                    let matches = receipt.record_id.to_string() == record.record_id
-                        && receipt.record_hash == record.hash
-                        && receipt.kit_id == kit_id
-                        && receipt.seq == record.seq;
-                    if !matches {
-                        return Err(format!("receipt {i} is for another record"));
-                    }
-                    Ok(Applied::Delivered {
-                        seq: record.seq,
-                        receipt_json: String::from_utf8_lossy(&envelope.to_json()).into_owned(),
-                        received_at: sync_protocol_time(receipt.received_at),
-                    })
-                }
-                Outcome::Rejected | Outcome::Conflict => {
-                    let problem = result
-                        .problem
-                        .as_ref()
-                        .ok_or_else(|| format!("result {i} is missing its problem"))?;
-                    let code = serde_json::to_value(problem.code)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_else(|| "unknown".into());
-                    Ok(Applied::Rejected {
-                        seq: record.seq,
-                        record_id: record.record_id.clone(),
-                        case_number: record.case_number.clone(),
-                        code,
-                        detail: problem.detail.clone(),
-                    })
-                }
-                Outcome::Gap => Ok(Applied::Waiting),
-            }
-        })
-        .collect()
 }
 
 impl Session {

@@ -22,9 +22,25 @@ pub struct BackendProcess {
     data_dir: PathBuf,
     database: Option<String>,
     public_url: Option<String>,
+    clock_offset_secs: i64,
     port: u16,
     child: Option<Child>,
     log: PathBuf,
+}
+
+/// With an external database the backend does not generate a master key: the harness
+/// keeps one in the data folder, shared by every node using that folder.
+fn master_key_file(data_dir: &Path) -> PathBuf {
+    let path = data_dir.join("master.key");
+    if !path.exists() {
+        let out = Command::new(bin("fieldkit-backend"))
+            .args(["admin", "generate-master-key"])
+            .output()
+            .expect("generate-master-key runs");
+        assert!(out.status.success(), "generate-master-key failed");
+        std::fs::write(&path, &out.stdout).expect("master key written");
+    }
+    path
 }
 
 /// Sets up the demo (authorities, users, catalog, one provisioned kit) in `data_dir`,
@@ -37,7 +53,9 @@ pub fn demo(data_dir: &Path, database: Option<&str>, url: &str) -> Demo {
     let mut cmd = Command::new(bin("fieldkit-backend"));
     cmd.arg("admin").arg("--data-dir").arg(data_dir);
     if let Some(db) = database {
-        cmd.arg("--database").arg(db);
+        cmd.arg("--database")
+            .arg(db)
+            .env("FIELDKIT_MASTER_KEY_FILE", master_key_file(data_dir));
     }
     let out = cmd
         .args(["--json", "demo", "--backend-url", url])
@@ -72,12 +90,45 @@ impl BackendProcess {
             data_dir: data_dir.to_path_buf(),
             database: database.map(str::to_owned),
             public_url: public_url.map(str::to_owned),
+            clock_offset_secs: 0,
             port,
             child: None,
             log: data_dir.join(format!("serve-{port}.log")),
         };
         node.restart();
         node
+    }
+
+    /// Restarts the node with its wall clock `secs` ahead of this machine's (through
+    /// libfaketime; the monotonic clock is left alone), to test clock skew for real.
+    ///
+    /// # Panics
+    /// As [`BackendProcess::restart`].
+    pub fn restart_with_clock_offset(&mut self, secs: i64) {
+        self.kill9();
+        self.clock_offset_secs = secs;
+        self.restart();
+    }
+
+    /// Runs `fieldkit-backend admin ARGS` on this node's data and requires success.
+    ///
+    /// # Panics
+    /// When the command fails.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = Command::new(bin("fieldkit-backend"));
+        cmd.arg("admin").arg("--data-dir").arg(&self.data_dir);
+        if let Some(db) = &self.database {
+            cmd.arg("--database")
+                .arg(db)
+                .env("FIELDKIT_MASTER_KEY_FILE", master_key_file(&self.data_dir));
+        }
+        let out = cmd.args(args).output().expect("admin runs");
+        assert!(
+            out.status.success(),
+            "admin {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -107,14 +158,26 @@ impl BackendProcess {
             .append(true)
             .open(&self.log)
             .expect("log file");
-        let mut cmd = Command::new(bin("fieldkit-backend"));
+        let mut cmd = if self.clock_offset_secs == 0 {
+            Command::new(bin("fieldkit-backend"))
+        } else {
+            let mut faked = Command::new("faketime");
+            faked
+                .arg("-f")
+                .arg(format!("{:+}s", self.clock_offset_secs))
+                .arg(bin("fieldkit-backend"))
+                .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+            faked
+        };
         cmd.arg("serve")
             .arg("--data-dir")
             .arg(&self.data_dir)
             .arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port));
         if let Some(db) = &self.database {
-            cmd.arg("--database").arg(db);
+            cmd.arg("--database")
+                .arg(db)
+                .env("FIELDKIT_MASTER_KEY_FILE", master_key_file(&self.data_dir));
         }
         if let Some(url) = &self.public_url {
             cmd.arg("--public-base-url").arg(url);
