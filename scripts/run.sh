@@ -66,8 +66,11 @@ open(f"{sys.argv[1]}/landlord.pdf", "wb").write(b"%PDF-1.7\n% Wohnungsgeberbesta
 PY
 fk record new --service anmeldung --data "$DEMO/anmeldung.json" \
   --attach "signed-printout=$DEMO/printout.pdf" --attach "landlord-confirmation=$DEMO/landlord.pdf" --finalize
-fk status
 fk verify
+
+step "syncing: the record with a verified receipt, its attachments over resumable uploads"
+fk sync
+fk status
 
 cat <<MSG
 

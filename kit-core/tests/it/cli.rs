@@ -445,3 +445,74 @@ fn a_read_only_store_refuses_finalize_with_a_clear_error_and_keeps_the_draft() {
     assert!(s.records(None, 10).expect("records").is_empty());
     assert!(s.verify_chain().expect("verify").ok());
 }
+
+#[test]
+fn sync_refuses_bad_flags_and_keeps_the_queue_when_the_backend_is_unreachable() {
+    let fixture = enrolled_kit();
+    let home = fixture.kit.home().root().to_path_buf();
+    {
+        let mut session = fixture.kit.unlock(CLERK, PIN.as_bytes()).expect("unlock");
+        let draft = anmeldung_draft(&mut session);
+        session.finalize(&draft).expect("finalize");
+    }
+    for bad in [
+        &["sync", "--chunk-kib", "0"][..],
+        &["sync", "--chunk-kib", "5000"],
+        &["sync", "--chunk-kib", "many"],
+        &["sync", "--retry-for", "-1"],
+        &["sync", "--no-such-flag"],
+    ] {
+        let out = run(&mut fieldkit(&home, bad));
+        assert_eq!(out.status.code(), Some(2), "{bad:?} is a usage error");
+    }
+    let out = run(&mut fieldkit(
+        &home,
+        &["sync", "--backend", "ftp://example.org"],
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported URL scheme"));
+    let out = run(&mut fieldkit(
+        &home,
+        &["sync", "--backend", "http://fieldkit.example.org"],
+    ));
+    assert_eq!(out.status.code(), Some(1), "plain HTTP only to loopback");
+    let out = run(fieldkit(&home, &["sync"]).env("FIELDKIT_PIN", "000000"));
+    assert_eq!(out.status.code(), Some(3), "wrong PIN");
+
+    // The enrolled backend (port 9 on loopback) does not answer: give up, keep all.
+    let started = Instant::now();
+    let out = run(&mut fieldkit(
+        &home,
+        &["--json", "sync", "--retry-for", "1", "--backoff-ms", "10"],
+    ));
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed().as_secs() < 30);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.lines().any(|l| l.contains("\"retrying\"")),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gave up"));
+    let session = fixture.kit.unlock(CLERK, PIN.as_bytes()).expect("unlock");
+    assert_eq!(session.status().expect("status").pending, 1, "nothing lost");
+}
+
+#[test]
+fn sync_on_a_kit_that_is_not_enrolled_says_so() {
+    let dir = tempfile::tempdir().expect("temp");
+    let home = dir.path().join("kit");
+    let kit = Kit::at(&home);
+    let init = kit.init(None).expect("init");
+    kit.unlock_recovery(&init.recovery_secret)
+        .expect("recovery")
+        .add_clerk("Clara Müller", PIN.as_bytes())
+        .expect("clerk");
+    let out = run(&mut fieldkit(&home, &["sync"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not enrolled"));
+}

@@ -250,7 +250,12 @@ pub fn status(ctx: &Context, out: &Output) -> Result<u8> {
             s.rejected,
             s.purged,
             s.last_sync.as_deref().unwrap_or("noch nie")
-        )
+        ) + &match s.clock_skew_secs {
+            Some(skew) if skew.abs() > kit_core::sync::CLOCK_SKEW_WARNING_SECS => format!(
+                "\nWARNUNG: Die Geräteuhr weicht um {skew} s von der Serverzeit ab. Bitte Uhrzeit korrigieren lassen."
+            ),
+            _ => String::new(),
+        }
     });
     Ok(exit::OK)
 }
@@ -262,13 +267,13 @@ pub fn verify(ctx: &Context, out: &Output) -> Result<u8> {
     out.print(&serde_json::json!({"ok": ok, "report": report}), |_| {
         if ok {
             format!(
-                "Kette in Ordnung: {} Datensätze, {} Signaturen geprüft.",
-                report.records, report.signatures_checked
+                "Kette in Ordnung: {} Datensätze, {} Signaturen und {} Empfangsbestätigungen geprüft.",
+                report.records, report.signatures_checked, report.receipts_checked
             )
         } else {
             format!(
-                "Kette BESCHÄDIGT: fehlerhafte Datensätze {:?}, Befunde {:?}",
-                report.bad_records, report.findings
+                "Kette BESCHÄDIGT: fehlerhafte Datensätze {:?}, Befunde {:?}, ungültige Empfangsbestätigungen {:?}",
+                report.bad_records, report.findings, report.bad_receipts
             )
         }
     });
