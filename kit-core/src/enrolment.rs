@@ -50,11 +50,8 @@ impl Session {
         provisioned_keys: Option<&[ServerKey]>,
     ) -> Result<Enrolment, KitError> {
         let response = backend.enrol(&self.enrol_request(code, kit_name))?;
-        let mut enrolment = self.apply_enrolment(backend_url, &response, provisioned_keys)?;
-        if let Some(pin) = backend.pin() {
-            enrolment.tls_pin = Some(pin.clone());
-            self.store_enrolment(&enrolment)?;
-        }
+        let enrolment =
+            self.apply_enrolment_pinned(backend_url, &response, provisioned_keys, backend.pin())?;
         self.update_catalog(backend)?;
         Ok(enrolment)
     }
@@ -113,6 +110,18 @@ impl Session {
         response: &EnrolResponse,
         provisioned_keys: Option<&[ServerKey]>,
     ) -> Result<Enrolment, KitError> {
+        self.apply_enrolment_pinned(backend_url, response, provisioned_keys, None)
+    }
+
+    /// As [`Session::apply_enrolment`], storing the TLS pin in the same write (a crash
+    /// can never leave an enrolment without its pin).
+    fn apply_enrolment_pinned(
+        &mut self,
+        backend_url: &str,
+        response: &EnrolResponse,
+        provisioned_keys: Option<&[ServerKey]>,
+        tls_pin: Option<&sync_protocol::api::TlsPin>,
+    ) -> Result<Enrolment, KitError> {
         if response.server_keys.is_empty() {
             return Err(KitError::Conflict("the backend sent no server keys".into()));
         }
@@ -145,7 +154,7 @@ impl Session {
             backend_url: backend_url.trim_end_matches('/').to_owned(),
             server_keys: response.server_keys.clone(),
             enrolled_at: now_text(),
-            tls_pin: None,
+            tls_pin: tls_pin.cloned(),
         };
         self.store_enrolment(&enrolment)?;
         Ok(enrolment)

@@ -192,7 +192,11 @@ impl Kit {
         self.open_session(key, None)
     }
 
-    fn open_session(&self, db_key: DbKey, clerk: Option<ClerkId>) -> Result<Session, KitError> {
+    pub(crate) fn open_session(
+        &self,
+        db_key: DbKey,
+        clerk: Option<ClerkId>,
+    ) -> Result<Session, KitError> {
         let mut conn = store::open(&self.home.database(), &db_key, false)?;
         migrations::migrate(&mut conn)?;
         let secret: Option<Zeroizing<Vec<u8>>> = conn
@@ -343,6 +347,19 @@ impl Session {
             .ok_or_else(|| KitError::Conflict("a recovery session has no PIN to change".into()))?;
         let mut slots = KeySlots::load(&self.home.keyslots())?;
         slots.set_clerk(clerk.as_str(), &self.db_key, new_pin)
+    }
+
+    /// A second session of the same clerk on its own database connection (SQLite WAL
+    /// lets both work at once): the auto-sync thread uses one, so the clerk's session is
+    /// never blocked by a long upload. Locking either locks only that one.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn reopen(&self) -> Result<Session, KitError> {
+        Kit {
+            home: self.home.clone(),
+        }
+        .open_session(self.db_key.clone(), self.clerk.clone())
     }
 
     /// Locks the kit: closes the store and zeroizes the kit key and database key.

@@ -5,6 +5,7 @@
 //! `Fieldkit-Protocol`; every request after enrolment is signed with the kit key
 //! (RFC 9421) without the key leaving the session.
 
+use std::io::Read as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -165,6 +166,9 @@ impl Backend {
         let mut builder = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(10))
+            // A redirect could lead to plain HTTP or past the pin with signed headers
+            // and a body: the kit API never redirects, so none are followed.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("fieldkit-kit/", env!("CARGO_PKG_VERSION")));
         let tls = match pin {
             Some(pin) => rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -342,7 +346,7 @@ impl Backend {
             }
             _ => request.body(body),
         };
-        let response = request.send().map_err(network)?;
+        let mut response = request.send().map_err(network)?;
         let header = |name: &str| {
             response
                 .headers()
@@ -353,7 +357,15 @@ impl Backend {
         let status = response.status().as_u16();
         let retry_after = header("retry-after");
         let upload_offset = header("upload-offset");
-        let body = response.bytes().map_err(network)?.to_vec();
+        let mut body = Vec::new();
+        std::io::Read::take(&mut response, MAX_ANSWER_BYTES + 1)
+            .read_to_end(&mut body)
+            .map_err(network)?;
+        if body.len() as u64 > MAX_ANSWER_BYTES {
+            return Err(KitError::Network(format!(
+                "HTTP {status}: the answer is larger than {MAX_ANSWER_BYTES} bytes; not a Fieldkit answer"
+            )));
+        }
         Ok(RawResponse {
             status,
             retry_after,
@@ -362,6 +374,10 @@ impl Backend {
         })
     }
 }
+
+/// The largest answer the kit reads: the largest Fieldkit answer is a push batch
+/// response (100 receipts) or a catalog (2 MiB).
+pub const MAX_ANSWER_BYTES: u64 = 16 * 1024 * 1024;
 
 /// One request for [`Backend::send_signed`].
 pub struct SignedRequest<'a> {

@@ -3,7 +3,6 @@
 //! syncs on demand, and stops at once when asked — also in the middle of a slow upload.
 
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fieldkit_e2e::fault_proxy::{FaultProxy, Faults};
@@ -57,25 +56,28 @@ fn auto_sync_waits_for_the_backend_then_delivers_and_stops_on_request() {
         refuse_connections: true,
         ..Faults::default()
     });
-    let session = kit.session();
+    // The clerk's session and the loop's own (a second connection to the same store).
+    let mut session = kit.session();
     let client = session.backend().expect("client");
-    let shared = Arc::new(Mutex::new(session));
-    capture_in(&mut shared.lock().expect("session"), 2, 50_000);
+    capture_in(&mut session, 2, 50_000);
     let (tx, events) = mpsc::channel();
-    let auto = AutoSync::spawn(Arc::clone(&shared), client, options(), move |e| {
-        let _ = tx.send(e.clone());
-    });
+    let auto = AutoSync::spawn(
+        session.reopen().expect("reopen"),
+        client,
+        options(),
+        move |e| {
+            let _ = tx.send(e.clone());
+        },
+    );
     wait_for(&events, "offline", |e| {
         matches!(e, AutoSyncEvent::Offline { .. })
     });
-    assert!(
-        shared
-            .lock()
-            .expect("session")
+    assert_eq!(
+        session
             .records(Some(RecordState::Pending), 10)
             .expect("records")
-            .len()
-            == 2,
+            .len(),
+        2,
         "nothing is sent while offline"
     );
 
@@ -92,7 +94,7 @@ fn auto_sync_waits_for_the_backend_then_delivers_and_stops_on_request() {
     assert_eq!(report.attachments_uploaded, 4);
 
     // A new application and "sync now": delivered without waiting for the interval.
-    capture_in(&mut shared.lock().expect("session"), 1, 1_000);
+    capture_in(&mut session, 1, 1_000);
     auto.sync_now();
     let finished = wait_for(&events, "finished", |e| {
         matches!(e, AutoSyncEvent::Finished { .. })
@@ -107,7 +109,7 @@ fn auto_sync_waits_for_the_backend_then_delivers_and_stops_on_request() {
         bandwidth_bytes_per_sec: Some(50_000),
         ..Faults::default()
     });
-    capture_in(&mut shared.lock().expect("session"), 1, 2_000_000);
+    capture_in(&mut session, 1, 2_000_000);
     auto.sync_now();
     wait_for(
         &events,
@@ -121,7 +123,6 @@ fn auto_sync_waits_for_the_backend_then_delivers_and_stops_on_request() {
         "stopped in {:?}",
         stopping.elapsed()
     );
-    let session = shared.lock().expect("session");
     assert_eq!(
         session.status().expect("status").delivered,
         1,
@@ -142,7 +143,7 @@ fn a_captive_portal_does_not_count_as_online() {
     let session = kit.session();
     let client = kit_core::net::Backend::new(&portal.url(), None).expect("client");
     let (tx, events) = mpsc::channel();
-    let auto = AutoSync::spawn(Arc::new(Mutex::new(session)), client, options(), move |e| {
+    let auto = AutoSync::spawn(session, client, options(), move |e| {
         let _ = tx.send(e.clone());
     });
     let offline = wait_for(&events, "offline", |e| {

@@ -35,9 +35,10 @@ fn setup() -> Setup {
 fn events(out: &std::process::Output) -> Vec<serde_json::Value> {
     assert!(
         out.status.success(),
-        "sync failed ({}): {}",
+        "sync failed ({}): {}\n{}",
         out.status,
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stdout)
         .lines()

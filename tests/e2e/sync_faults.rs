@@ -132,6 +132,20 @@ fn a_captive_portals_200_is_never_a_delivery() {
 }
 
 #[test]
+fn a_proxys_413_page_never_rejects_a_record() {
+    let s = Scenario::new();
+    s.kit.capture(1, 1_000);
+    // A reverse proxy's HTML "413 Request Entity Too Large", not the backend's problem
+    // (here for every request, so the run stops at the handshake already).
+    let proxy_page = CaptivePortal::start_with_status(413).expect("proxy page");
+    let out = s.kit.sync(Some(&proxy_page.url()), &[]);
+    assert!(!out.status.success());
+    assert_eq!(s.states(), vec![RecordState::Pending], "kept, not rejected");
+    report(&s.kit.sync(None, &[]));
+    s.check();
+}
+
+#[test]
 fn a_reset_in_the_middle_of_a_batch_is_retried_into_exactly_once() {
     let s = Scenario::new();
     s.kit.capture(30, 1_000);

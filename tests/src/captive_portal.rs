@@ -62,6 +62,18 @@ impl CaptivePortal {
     ///
     /// If the port cannot be bound, or the runtime or thread cannot be started.
     pub fn start() -> io::Result<CaptivePortal> {
+        Self::start_with_status(200)
+    }
+
+    /// As [`CaptivePortal::start`], answering with `status` instead of 200 — a proxy's
+    /// HTML error page (e.g. 413 from a reverse proxy's body limit).
+    ///
+    /// # Errors
+    ///
+    /// As [`CaptivePortal::start`]; an invalid status code.
+    pub fn start_with_status(status: u16) -> io::Result<CaptivePortal> {
+        let status = axum::http::StatusCode::from_u16(status)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let std_listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
@@ -75,7 +87,7 @@ impl CaptivePortal {
         let requests = Arc::new(AtomicU64::new(0));
         let app = Router::new()
             .fallback(login_page)
-            .with_state(Arc::clone(&requests));
+            .with_state((Arc::clone(&requests), status));
         let (shutdown, shutdown_rx) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(format!("captive-portal-{}", addr.port()))
@@ -136,10 +148,14 @@ impl Drop for CaptivePortal {
 
 /// Answers anything with the login page, after reading (at most
 /// [`MAX_DRAINED_BODY`] of) the request body so that clients can finish sending it.
-async fn login_page(State(requests): State<Arc<AtomicU64>>, body: Body) -> impl IntoResponse {
+async fn login_page(
+    State((requests, status)): State<(Arc<AtomicU64>, axum::http::StatusCode)>,
+    body: Body,
+) -> impl IntoResponse {
     requests.fetch_add(1, Ordering::SeqCst);
     drain(body).await;
     (
+        status,
         [
             (CONTENT_TYPE, "text/html; charset=utf-8"),
             (CACHE_CONTROL, "no-store"),

@@ -6,7 +6,6 @@
 //! a running sync at its next step and wakes every sleep.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -84,9 +83,9 @@ pub struct AutoSync {
 }
 
 impl AutoSync {
-    /// Starts the loop on its own thread. The session is locked only while a run uses it.
+    /// Starts the loop on its own thread with its own session.
     pub fn spawn(
-        session: Arc<Mutex<Session>>,
+        mut session: Session,
         backend: Backend,
         options: AutoSyncOptions,
         mut on_event: impl FnMut(&AutoSyncEvent) + Send + 'static,
@@ -99,19 +98,23 @@ impl AutoSync {
             let mut online = None;
             while !token.is_cancelled() {
                 let wait = match probe(&session, &backend, options.probe_timeout) {
+                    Err(Probe::Permanent(error)) => {
+                        // unknown-kit, unsupported protocol version: retrying cannot help.
+                        on_event(&AutoSyncEvent::Failed { error });
+                        return;
+                    }
                     Ok(()) => {
                         probe_backoff.reset();
                         if online != Some(true) {
                             online = Some(true);
                             on_event(&AutoSyncEvent::Online);
                         }
-                        let Ok(mut guard) = session.lock() else {
-                            return;
-                        };
-                        let result = sync(&mut guard, &backend, &options.sync, &token, &mut |e| {
-                            on_event(&AutoSyncEvent::Sync { inner: e.clone() });
-                        });
-                        drop(guard);
+                        let result =
+                            sync(&mut session, &backend, &options.sync, &token, &mut |e| {
+                                on_event(&AutoSyncEvent::Sync { inner: e.clone() });
+                            });
+                        // Requests made during the run are served by it.
+                        while woken.try_recv().is_ok() {}
                         match result {
                             Ok(report) if report.wiped => {
                                 on_event(&AutoSyncEvent::Wiped);
@@ -125,7 +128,7 @@ impl AutoSync {
                         }
                         options.interval
                     }
-                    Err(reason) => {
+                    Err(Probe::Unreachable(reason)) => {
                         if online != Some(false) {
                             online = Some(false);
                             on_event(&AutoSyncEvent::Offline { reason });
@@ -178,16 +181,21 @@ impl Drop for AutoSync {
     }
 }
 
+/// Why a probe failed.
+enum Probe {
+    /// Try again later.
+    Unreachable(String),
+    /// The backend answered that this kit cannot sync at all.
+    Permanent(String),
+}
+
 /// One signed `GET /v1/state` without retries: reachable when it is the backend's
 /// answer (or the backend's `kit-revoked`, so that the wipe is fetched).
-fn probe(session: &Mutex<Session>, backend: &Backend, timeout: Duration) -> Result<(), String> {
+fn probe(session: &Session, backend: &Backend, timeout: Duration) -> Result<(), Probe> {
     let response = {
-        let guard = session
-            .lock()
-            .map_err(|_| "session unavailable".to_owned())?;
         backend
             .send_signed(
-                &guard,
+                session,
                 SignedRequest {
                     method: reqwest::Method::GET,
                     path: "/v1/state",
@@ -197,25 +205,31 @@ fn probe(session: &Mutex<Session>, backend: &Backend, timeout: Duration) -> Resu
                     cancel: None,
                 },
             )
-            .map_err(|e| e.to_string())?
+            .map_err(|e| Probe::Unreachable(e.to_string()))?
     };
+    let code = response.problem().map(|p| p.code);
     match response.status {
         200 => serde_json::from_slice::<KitState>(&response.body)
             .map(|_| ())
-            .map_err(|_| "the answer is not from the Fieldkit backend (captive portal?)".into()),
-        403 if response
-            .problem()
-            .is_some_and(|p| p.code == ProblemCode::KitRevoked) =>
+            .map_err(|_| {
+                Probe::Unreachable(
+                    "the answer is not from the Fieldkit backend (captive portal?)".into(),
+                )
+            }),
+        // Revoked: the sync fetches the wipe order. A skewed clock: the sync repairs it.
+        403 if code == Some(ProblemCode::KitRevoked) => Ok(()),
+        401 if code == Some(ProblemCode::ClockSkew) => Ok(()),
+        400 | 401
+            if matches!(
+                code,
+                Some(ProblemCode::UnknownKit | ProblemCode::UnsupportedProtocolVersion)
+            ) =>
         {
-            Ok(())
+            Err(Probe::Permanent(format!(
+                "the backend refuses this kit for good (HTTP {}): contact IT",
+                response.status
+            )))
         }
-        // A skewed clock is repaired by the sync itself.
-        401 if response
-            .problem()
-            .is_some_and(|p| p.code == ProblemCode::ClockSkew) =>
-        {
-            Ok(())
-        }
-        status => Err(format!("HTTP {status}")),
+        status => Err(Probe::Unreachable(format!("HTTP {status}"))),
     }
 }

@@ -29,9 +29,9 @@ impl Run<'_> {
                 self.options.request_timeout,
             );
             let page: ChangesPage = self.call(&request, |_, r| json_body(r, "changes"))?;
-            if page.next_cursor < cursor {
+            if page.next_cursor < cursor || (page.more && page.next_cursor == cursor) {
                 return Err(KitError::Conflict(format!(
-                    "the backend's change feed went back from {cursor} to {}",
+                    "the backend's change feed does not advance (from {cursor} to {})",
                     page.next_cursor
                 )));
             }
@@ -97,8 +97,18 @@ impl Run<'_> {
     fn install_current_catalog(&mut self) -> Result<(), KitError> {
         let request = Request::get("/v1/catalog/current", self.options.request_timeout);
         let envelope: Envelope = self.call(&request, |_, r| json_body(r, "catalog"))?;
-        // A catalog that does not verify is refused and the current one kept (§6.6).
-        let meta = self.session.install_catalog(&envelope)?;
+        // A catalog that does not verify (or is older, from a lagging node) is refused
+        // and the current one kept (§6.6); the run goes on.
+        let meta = match self.session.install_catalog(&envelope) {
+            Ok(meta) => meta,
+            Err(e @ (KitError::Protocol(_) | KitError::Catalog(_) | KitError::Conflict(_))) => {
+                self.emit(SyncEvent::CatalogRefused {
+                    detail: e.to_string(),
+                });
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         self.report.catalog_installed = Some(meta.version.clone());
         self.emit(SyncEvent::CatalogInstalled {
             version: meta.version,

@@ -154,7 +154,14 @@ pub enum SyncEvent {
         /// Its version.
         version: String,
     },
-    /// An attachment could not be uploaded and needs IT staff.
+    /// The backend's catalog was refused (does not verify, or older than the installed
+    /// one); the installed catalog stays.
+    CatalogRefused {
+        /// Why.
+        detail: String,
+    },
+    /// An attachment could not be uploaded in this run (it is retried at the next; if
+    /// it keeps failing, IT staff must look at it).
     UploadProblem {
         /// The attachment.
         attachment_id: String,

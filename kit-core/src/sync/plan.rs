@@ -43,6 +43,35 @@ pub enum Blocked {
         /// The purged record.
         seq: u64,
     },
+    /// The backend lost `seq` (it holds a receipt the backend issued) and now refuses it:
+    /// IT staff must reconcile the backend.
+    ResentRecordRefused {
+        /// The record.
+        seq: u64,
+    },
+    /// The backend quarantined this kit after a fork; IT staff must clear it.
+    Quarantined,
+    /// The backend revoked this kit.
+    Revoked,
+}
+
+impl Blocked {
+    /// What the clerk is told, in German: what happened and what to do.
+    pub fn message_de(&self) -> String {
+        match self {
+            Self::ChainBroken { seq } => format!(
+                "Der Server vermisst Datensatz {seq}, der hier als abgelehnt gilt. Weitere Anträge werden nicht gesendet, bleiben aber gespeichert. Bitte die IT verständigen."
+            ),
+            Self::CannotResend { seq } => format!(
+                "Der Server vermisst Datensatz {seq}, der hier bereits bereinigt ist. Weitere Anträge bleiben gespeichert. Bitte die IT verständigen."
+            ),
+            Self::ResentRecordRefused { seq } => format!(
+                "Der Server hat Datensatz {seq} verloren und nimmt ihn nicht erneut an. Die Empfangsbestätigung ist hier gespeichert. Bitte die IT verständigen."
+            ),
+            Self::Quarantined => "Dieses Gerät ist vom Server gesperrt (Verdacht auf doppelte Datensätze). Anträge bleiben gespeichert. Bitte die IT verständigen.".into(),
+            Self::Revoked => "Dieses Gerät ist vom Server zurückgezogen. Bitte die IT verständigen.".into(),
+        }
+    }
 }
 
 /// What to do next in the push phase.

@@ -113,7 +113,7 @@ impl Backoff {
     }
 
     /// The wait before the next retry: uniform in `[0, min(cap, base · 2^attempt))`, at
-    /// least `at_least`.
+    /// least `at_least` — but never more than the cap, whatever a `Retry-After` asks.
     pub fn next_delay(&mut self, at_least: Option<Duration>) -> Duration {
         let ceiling = self.schedule.next().unwrap_or(self.policy.cap);
         self.attempt += 1;
@@ -121,7 +121,9 @@ impl Backoff {
             .unwrap_or(u64::MAX)
             .max(1);
         let jittered = Duration::from_millis(rand_core::OsRng.next_u64() % ceiling_ms);
-        jittered.max(at_least.unwrap_or_default())
+        jittered
+            .max(at_least.unwrap_or_default())
+            .min(self.policy.cap.max(ceiling))
     }
 }
 
@@ -210,8 +212,18 @@ mod tests {
         backoff.reset();
         assert_eq!(backoff.attempt(), 0);
         assert!(backoff.next_delay(None) < Duration::from_millis(100));
-        // Retry-After is a lower bound.
+        // Retry-After is a lower bound, up to the cap.
+        let policy = BackoffPolicy {
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(5),
+        };
+        let mut backoff = Backoff::new(policy);
         assert!(backoff.next_delay(Some(Duration::from_secs(3))) >= Duration::from_secs(3));
+        assert_eq!(
+            backoff.next_delay(Some(Duration::from_secs(86_400))),
+            Duration::from_secs(5),
+            "a day-long Retry-After is capped"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use sync_protocol::api::{KitStanding, KitState, ProblemCode};
 
 use super::lock::SyncLock;
+use super::plan::Blocked;
 use super::retry::{classify, Backoff, Verdict};
 use super::{CancelToken, Phase, SyncEvent, SyncOptions, SyncReport, CLOCK_SKEW_WARNING_SECS};
 use crate::kit::Session;
@@ -177,7 +178,11 @@ impl Run<'_> {
                     )));
                 }
             }
-            let delay = self.backoff.next_delay(at_least);
+            let mut delay = self.backoff.next_delay(at_least);
+            if let Some(limit) = self.options.give_up_after {
+                // Wake for one last attempt when the budget runs out, not after it.
+                delay = delay.min(limit.saturating_sub(since.elapsed()));
+            }
             self.report.retries += 1;
             let attempt = self.backoff.attempt();
             self.emit(SyncEvent::Retrying {
@@ -271,28 +276,35 @@ pub fn sync(
             ));
         }
     }
-    let may_send = state
-        .as_ref()
-        .is_some_and(|s| s.standing == KitStanding::Active);
-    if may_send {
-        let head = state
-            .as_ref()
-            .and_then(|s| s.head.as_ref())
-            .map_or(0, |h| h.seq);
-        run.push(head)?;
-        let offsets = state
-            .as_ref()
-            .map(|s| {
-                s.pending_uploads
-                    .iter()
-                    .map(|u| (u.attachment_id.to_string(), u.offset))
-                    .collect()
-            })
-            .unwrap_or_default();
-        run.upload(&offsets)?;
+    match state.as_ref().map(|s| s.standing) {
+        Some(KitStanding::Quarantined) => run.block(Blocked::Quarantined),
+        None | Some(KitStanding::Revoked) => run.block(Blocked::Revoked),
+        Some(KitStanding::Active) => {}
     }
-    let catalog_version = state.as_ref().and_then(|s| s.catalog_version.clone());
-    run.changes(catalog_version.as_deref())?;
+    let mut first_error = None;
+    if let Some(state) = state.as_ref().filter(|s| s.standing == KitStanding::Active) {
+        let head = state.head.as_ref().map_or(0, |h| h.seq);
+        let offsets = state
+            .pending_uploads
+            .iter()
+            .map(|u| (u.attachment_id.to_string(), u.offset))
+            .collect();
+        first_error = run.push(head).and_then(|()| run.upload(&offsets)).err();
+    }
+    match first_error {
+        Some(e @ (KitError::Cancelled | KitError::Network(_))) => return Err(e),
+        // Decisions, catalogs and a wipe order still come home when sending failed
+        // for another reason (e.g. a quarantine learnt mid-run).
+        _ => {
+            let catalog_version = state.as_ref().and_then(|s| s.catalog_version.clone());
+            run.changes(catalog_version.as_deref())?;
+        }
+    }
+    if let Some(e) = first_error {
+        if !run.report.wiped {
+            return Err(e);
+        }
+    }
     if run.report.wiped {
         return Ok(run.report);
     }

@@ -104,9 +104,11 @@ impl Session {
 
     /// Stores a checked batch result in one transaction: receipts with the delivered
     /// mark (complete at once without attachments), rejections with their reason.
-    /// Records already delivered keep their first receipt.
-    pub(crate) fn apply_push(&mut self, applied: &[Applied]) -> Result<(), KitError> {
+    /// Records already delivered keep their first receipt. Says, per result, whether it
+    /// changed the record (a newly delivered or newly rejected record).
+    pub(crate) fn apply_push(&mut self, applied: &[Applied]) -> Result<Vec<bool>, KitError> {
         let now = now_text();
+        let mut changed = Vec::with_capacity(applied.len());
         let tx = self.conn.transaction()?;
         {
             let mut deliver = tx.prepare_cached(
@@ -124,25 +126,22 @@ impl Session {
                 "UPDATE records SET state = 'rejected', rejection = ?2 WHERE seq = ?1 AND state = 'pending'",
             )?;
             for a in applied {
-                match a {
+                let n = match a {
                     Applied::Delivered {
                         seq,
                         receipt_json,
                         received_at,
-                    } => {
-                        deliver.execute(params![seq, receipt_json, received_at, now])?;
-                    }
+                    } => deliver.execute(params![seq, receipt_json, received_at, now])?,
                     Applied::Rejected {
                         seq, code, detail, ..
-                    } => {
-                        reject.execute(params![seq, format!("{code}: {detail}")])?;
-                    }
-                    Applied::Waiting => {}
-                }
+                    } => reject.execute(params![seq, format!("{code}: {detail}")])?,
+                    Applied::Waiting => 0,
+                };
+                changed.push(n > 0);
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(changed)
     }
 
     /// Records pending now.
@@ -271,11 +270,17 @@ impl Session {
     pub fn wipe(&mut self) -> Result<(), KitError> {
         let home = self.home.clone();
         let slots = home.keyslots();
-        if slots.exists() {
-            std::fs::remove_file(&slots)
-                .map_err(KitError::io(format!("removing {}", slots.display())))?;
-            crate::home::sync_dir(home.root())?;
+        // The live file and a replacement an interrupted write may have left behind.
+        for file in [slots.clone(), slots.with_extension("tmp")] {
+            if file.exists() {
+                std::fs::remove_file(&file)
+                    .map_err(KitError::io(format!("removing {}", file.display())))?;
+            }
         }
+        crate::home::sync_dir(home.root())?;
+        // The keys in memory go too (the old ones are zeroized on drop).
+        *self.db_key = [0; 32];
+        self.kit_key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
         let tables: Vec<String> = {
             let mut stmt = self
                 .conn
@@ -296,7 +301,7 @@ impl Session {
             std::fs::remove_dir_all(&attachments)
                 .map_err(KitError::io(format!("removing {}", attachments.display())))?;
         }
-        for suffix in ["", "-wal", "-shm", "-journal"] {
+        for suffix in ["", "-wal", "-shm", "-journal", ".tmp"] {
             let file = std::path::PathBuf::from(format!("{}{suffix}", home.database().display()));
             if file.exists() {
                 std::fs::remove_file(&file)

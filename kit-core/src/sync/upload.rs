@@ -20,6 +20,10 @@ use crate::KitError;
 
 const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
 
+/// Answers in a row that leave an upload's offset where it was (offset disputes, a
+/// proxy that loses `PATCH`es) before the upload is set aside for this run.
+const MAX_STALLED_STEPS: u32 = 8;
+
 /// What the backend said about an upload after one step.
 enum Step {
     /// It holds this many bytes.
@@ -77,7 +81,18 @@ impl Run<'_> {
             if self.cancel.is_cancelled() {
                 return Err(KitError::Cancelled);
             }
-            self.upload_one(upload, start, &mut sent, total)?;
+            match self.upload_one(upload, start, &mut sent, total) {
+                Ok(()) => {}
+                // One attachment's trouble (its file unreadable, an upload that makes no
+                // progress) must not hold back the others or the changes feed.
+                Err(e @ (KitError::Io { .. } | KitError::Conflict(_) | KitError::NotFound(_))) => {
+                    self.emit(SyncEvent::UploadProblem {
+                        attachment_id: upload.attachment_id.clone(),
+                        detail: e.to_string(),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
@@ -99,7 +114,23 @@ impl Run<'_> {
             "opening attachment {}",
             upload.attachment_id
         )))?;
+        let mut best = None;
+        let mut stalled = 0u32;
         loop {
+            if let Step::At(offset) = step {
+                if best.is_none_or(|b| offset > b) {
+                    best = Some(offset);
+                    stalled = 0;
+                } else {
+                    stalled += 1;
+                }
+            }
+            if stalled >= MAX_STALLED_STEPS {
+                return Err(KitError::Conflict(format!(
+                    "the upload of attachment {} makes no progress; it is retried at the next sync",
+                    upload.attachment_id
+                )));
+            }
             let offset = match step {
                 Step::Complete => break,
                 Step::Unknown(detail) => {

@@ -2,7 +2,6 @@
 //! line on stdout and the report last), or `--watch` to keep syncing whenever the
 //! backend is reachable.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -118,9 +117,9 @@ impl Progress {
             } => self
                 .bar
                 .println(format!("Anhang {attachment_id}: {detail}")),
-            SyncEvent::Blocked { blocked } => self.bar.println(format!(
-                "Senden angehalten, bitte IT verständigen: {}",
-                serde_json::to_string(blocked).unwrap_or_default()
+            SyncEvent::Blocked { blocked } => self.bar.println(blocked.message_de()),
+            SyncEvent::CatalogRefused { detail } => self.bar.println(format!(
+                "Der Leistungskatalog des Servers wurde nicht übernommen ({detail}); der bisherige bleibt in Gebrauch."
             )),
             SyncEvent::Wiped { reason } => self.bar.println(format!(
                 "Dieses Gerät wurde von der IT gesperrt und gelöscht: {reason}"
@@ -133,6 +132,11 @@ fn summary(r: &SyncReport) -> String {
     if r.wiped {
         return "Alle Daten dieses Geräts wurden auf Anordnung der IT gelöscht.".into();
     }
+    let blocked = r
+        .blocked
+        .as_ref()
+        .map(|b| format!("\n{}", b.message_de()))
+        .unwrap_or_default();
     format!(
         "Synchronisiert: {} zugestellt, {} abgelehnt, {} Anhänge ({} Bytes), {} Änderungen. Offen: {} Anträge, {} mit Anhängen im Upload.",
         r.delivered,
@@ -142,7 +146,7 @@ fn summary(r: &SyncReport) -> String {
         r.changes_applied,
         r.pending,
         r.uploads_open
-    )
+    ) + &blocked
 }
 
 pub fn run(ctx: &Context, out: &Output, args: SyncArgs) -> Result<u8> {
@@ -178,10 +182,9 @@ pub fn run(ctx: &Context, out: &Output, args: SyncArgs) -> Result<u8> {
         }
     };
     if args.watch {
-        let shared = Arc::new(Mutex::new(session));
         let progress = Progress::new();
         let auto = AutoSync::spawn(
-            shared,
+            session,
             backend,
             AutoSyncOptions {
                 sync: options,
@@ -241,15 +244,10 @@ pub fn run(ctx: &Context, out: &Output, args: SyncArgs) -> Result<u8> {
     } else {
         println!("{}", summary(&report));
     }
-    Ok(
-        if report.blocked.is_some()
-            || report.pending > 0 && report.delivered == 0 && report.rejected == 0
-        {
-            exit::INCOMPLETE
-        } else {
-            exit::OK
-        },
-    )
+    // Done means: wiped on order, or nothing left to send or upload.
+    let finished = report.wiped
+        || (report.blocked.is_none() && report.pending == 0 && report.uploads_open == 0);
+    Ok(if finished { exit::OK } else { exit::INCOMPLETE })
 }
 
 /// One JSON line per event for `--json`.
