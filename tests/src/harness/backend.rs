@@ -158,17 +158,14 @@ impl BackendProcess {
             .append(true)
             .open(&self.log)
             .expect("log file");
-        let mut cmd = if self.clock_offset_secs == 0 {
-            Command::new(bin("fieldkit-backend"))
-        } else {
-            let mut faked = Command::new("faketime");
-            faked
-                .arg("-f")
-                .arg(format!("{:+}s", self.clock_offset_secs))
-                .arg(bin("fieldkit-backend"))
+        let mut cmd = Command::new(bin("fieldkit-backend"));
+        if self.clock_offset_secs != 0 {
+            // libfaketime preloaded into the backend itself (not the `faketime` wrapper,
+            // which would stay the parent and leave the backend behind on SIGKILL).
+            cmd.env("LD_PRELOAD", libfaketime())
+                .env("FAKETIME", format!("{:+}s", self.clock_offset_secs))
                 .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
-            faked
-        };
+        }
         cmd.arg("serve")
             .arg("--data-dir")
             .arg(&self.data_dir)
@@ -226,6 +223,18 @@ impl Drop for BackendProcess {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// The multi-threaded libfaketime (Debian package `faketime`, installed by
+/// `scripts/test.sh`).
+fn libfaketime() -> PathBuf {
+    let found = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|dir| dir.path().join("faketime/libfaketimeMT.so.1"))
+        .find(|p| p.exists());
+    found.expect("libfaketime is installed (Debian package faketime; scripts/test.sh installs it)")
 }
 
 /// Whether `/readyz` answers 200 (a raw HTTP/1.1 request; no client library needed).
