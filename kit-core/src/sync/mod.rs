@@ -45,7 +45,9 @@ pub struct SyncOptions {
     pub batch_max_records: usize,
     /// Envelope bytes per batch (below the 8 MiB body limit).
     pub batch_max_bytes: usize,
-    /// Bytes per upload `PATCH` (§6.4: about 1 MiB; at most 4 MiB).
+    /// Bytes per upload `PATCH` at most (§6.4: about 1 MiB; at most 4 MiB). On a flaky
+    /// link the engine halves it, down to 64 KiB, and grows it back when chunks go
+    /// through cleanly.
     pub chunk_size: usize,
     /// Backoff between retries.
     pub backoff: BackoffPolicy,

@@ -109,6 +109,7 @@ pub(crate) struct Run<'a> {
     backoff: Backoff,
     failing_since: Option<Instant>,
     skew_warned: bool,
+    pub(crate) chunk: super::upload::ChunkSizing,
 }
 
 impl Run<'_> {
@@ -267,6 +268,7 @@ pub fn sync(
         backoff: Backoff::new(options.backoff),
         failing_since: None,
         skew_warned: false,
+        chunk: super::upload::ChunkSizing::new(options.chunk_size as u64),
     };
     let state = run.handshake()?;
     if let Some(state) = &state {

@@ -20,6 +20,52 @@ use crate::KitError;
 
 const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
 
+/// The smallest chunk the sizing shrinks to.
+pub(crate) const MIN_CHUNK: u64 = 64 * 1024;
+
+/// Clean chunks in a row before the chunk size doubles again.
+const CLEAN_CHUNKS_TO_GROW: u32 = 8;
+
+/// Chunk sizing for one run: the backend keeps only whole, checksummed chunks, so a cut
+/// connection costs the part of the chunk already sent. When a chunk needed a retry the
+/// size halves (down to [`MIN_CHUNK`]); after a run of clean chunks it doubles back up
+/// to the configured size — on a good link chunks stay large (fewer requests), on a
+/// flaky one little is resent.
+#[derive(Debug, Clone)]
+pub(crate) struct ChunkSizing {
+    max: u64,
+    size: u64,
+    clean: u32,
+}
+
+impl ChunkSizing {
+    pub(crate) fn new(max: u64) -> Self {
+        let max = max.max(MIN_CHUNK.min(max.max(1)));
+        Self {
+            max,
+            size: max,
+            clean: 0,
+        }
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub(crate) fn after_chunk(&mut self, needed_retry: bool) {
+        if needed_retry {
+            self.size = (self.size / 2).max(MIN_CHUNK).min(self.max);
+            self.clean = 0;
+        } else {
+            self.clean += 1;
+            if self.clean >= CLEAN_CHUNKS_TO_GROW {
+                self.size = (self.size * 2).min(self.max);
+                self.clean = 0;
+            }
+        }
+    }
+}
+
 /// Answers in a row that leave an upload's offset where it was (offset disputes, a
 /// proxy that loses `PATCH`es) before the upload is set aside for this run.
 const MAX_STALLED_STEPS: u32 = 8;
@@ -153,8 +199,7 @@ impl Run<'_> {
                 }
                 Step::At(offset) => offset,
             };
-            let Some((from, len)) = next_chunk(offset, length, self.options.chunk_size as u64)
-            else {
+            let Some((from, len)) = next_chunk(offset, length, self.chunk.size()) else {
                 // The backend holds every byte but did not say "complete": ask it.
                 step = self.create(upload)?;
                 if matches!(step, Step::At(o) if o >= length) {
@@ -172,7 +217,9 @@ impl Run<'_> {
                     "reading attachment {}",
                     upload.attachment_id
                 )))?;
+            let retries_before = self.report.retries;
             step = self.patch(upload, from, chunk)?;
+            self.chunk.after_chunk(self.report.retries > retries_before);
             let acknowledged = match step {
                 Step::At(at) => at.saturating_sub(from).min(len),
                 Step::Complete => len,
@@ -309,5 +356,41 @@ impl Run<'_> {
             Some(step) => Ok(step),
             None => self.head(upload),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_shrink_on_trouble_and_grow_back_on_a_clean_link() {
+        let mut sizing = ChunkSizing::new(1024 * 1024);
+        assert_eq!(sizing.size(), 1024 * 1024);
+        sizing.after_chunk(true);
+        assert_eq!(sizing.size(), 512 * 1024);
+        for _ in 0..10 {
+            sizing.after_chunk(true);
+        }
+        assert_eq!(sizing.size(), MIN_CHUNK, "never below the minimum");
+        for _ in 0..CLEAN_CHUNKS_TO_GROW {
+            sizing.after_chunk(false);
+        }
+        assert_eq!(sizing.size(), 2 * MIN_CHUNK);
+        for _ in 0..100 {
+            sizing.after_chunk(false);
+        }
+        assert_eq!(
+            sizing.size(),
+            1024 * 1024,
+            "never above the configured size"
+        );
+    }
+
+    #[test]
+    fn a_configured_size_below_the_minimum_is_kept() {
+        let mut sizing = ChunkSizing::new(1024);
+        sizing.after_chunk(true);
+        assert_eq!(sizing.size(), 1024);
     }
 }
