@@ -1,7 +1,7 @@
 //! `fieldkit-backend` receives what kits capture and serves the people who decide it:
 //! the kit-facing sync API of `docs/PROTOCOL.md`, the admin commands for IT staff, and
-//! storage (embedded SQLite by default, PostgreSQL for production). Back-office pages
-//! for reviewers come with a later issue.
+//! storage (embedded SQLite by default, PostgreSQL for production), and the back-office
+//! pages where reviewers open and decide the cases of their authority.
 //!
 //! # Map
 //!
@@ -15,6 +15,9 @@
 //!   implementations with their migrations; [`blobs`]: attachment files.
 //! - [`keys`]: the master key and the server and authority keys sealed with it;
 //!   [`codes`]: one-time enrolment codes; [`password`]: Argon2id for back-office users.
+//! - [`office`]: the back office under `/office`: sessions, CSRF, login throttling, the
+//!   inbox, the case view (the only place a case is decrypted, each time logged) and the
+//!   workflow; askama templates in `backend/templates/`.
 //! - [`admin`]: what the admin commands do (the binary only parses and prints).
 //! - [`server`]: TLS, graceful shutdown, TLS pins; [`state`]: what handlers share;
 //!   [`metrics`]: Prometheus counters.
@@ -24,8 +27,9 @@
 //! - Depends on `sync-protocol` for every wire format, verification, receipt and request
 //!   signature; never on `kit-core` (kit and backend meet only through the protocol).
 //! - Reads the service catalog only through `fieldkit-catalog`.
-//! - Stores sealed case payloads and attachment ciphertext as they arrive; nothing here
-//!   opens a case (that needs a reviewer of the responsible authority, a later issue).
+//! - Stores sealed case payloads and attachment ciphertext as they arrive; only
+//!   [`office`] opens a case, for a reviewer of the responsible authority, after logging
+//!   the decryption.
 //! - No correctness-relevant state lives only in process memory: chain heads, nonces,
 //!   upload offsets and enrolment codes are in the database, so several processes can
 //!   share one PostgreSQL database (and one data directory for attachment files).
@@ -39,6 +43,7 @@ pub mod error;
 pub mod ingest;
 pub mod keys;
 pub mod metrics;
+pub mod office;
 pub mod password;
 pub mod routing;
 pub mod server;

@@ -1,7 +1,7 @@
 //! Serving: TLS with rustls (ring provider) or plain HTTP, graceful shutdown that stops
 //! accepting, turns `/readyz` to 503 and lets in-flight requests — a batch is one
-//! transaction — finish within the grace period; and the background task that forgets
-//! expired nonces.
+//! transaction — finish within the grace period; the background task that forgets
+//! expired nonces and sessions; and [`app_router`], the kit API plus the back office.
 //!
 //! Also the TLS pin that provisioning files carry: SHA-256 of the certificate's
 //! SubjectPublicKeyInfo (survives certificate renewal with the same key) and of the
@@ -100,6 +100,12 @@ pub fn tls_pin(cert: &Path) -> Result<TlsPin, TlsError> {
     })
 }
 
+/// Everything the backend serves: the kit API ([`api::router`], unchanged) and the back
+/// office under `/office` ([`crate::office::router`]).
+pub fn app_router(app: AppState) -> axum::Router {
+    api::router(app.clone()).merge(crate::office::router(app))
+}
+
 async fn forget_old_nonces(app: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -110,6 +116,11 @@ async fn forget_old_nonces(app: AppState) {
             Ok(n) if n > 0 => tracing::debug!(nonces = n, "old nonces forgotten"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not forget old nonces"),
+        }
+        match app.store.purge_sessions(Utc::now()).await {
+            Ok(n) if n > 0 => tracing::debug!(sessions = n, "ended sessions forgotten"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not forget ended sessions"),
         }
     }
 }
@@ -138,7 +149,7 @@ pub async fn serve_on(
         })
     };
     let purger = tokio::spawn(forget_old_nonces(app.clone()));
-    let service = api::router(app).into_make_service();
+    let service = app_router(app).into_make_service();
     let served = match tls {
         Some(config) => {
             axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(config))?

@@ -64,6 +64,9 @@ pub struct Inner {
     pub metrics: Metrics,
     /// The parsed current catalog.
     pub catalog: CatalogCache,
+    /// Opens the authorities' sealed HPKE keys for the back office's case view; `None`
+    /// when the process serves only the kit API (the case view then answers 503).
+    pub master_key: Option<MasterKey>,
     kit_keys: RwLock<HashMap<KitId, VerifyingKey>>,
     busy_uploads: Mutex<HashSet<AttachmentId>>,
     enrol_failures: Mutex<std::collections::VecDeque<std::time::Instant>>,
@@ -120,6 +123,36 @@ impl AppState {
         public_base_url: String,
         data_dir: &Path,
     ) -> std::io::Result<Self> {
+        Self::build(store, server_key, public_base_url, data_dir, None)
+    }
+
+    /// [`AppState::new`] with the master key, so that reviewers can open cases.
+    ///
+    /// # Errors
+    /// When the folders cannot be created.
+    pub fn with_master_key(
+        store: Arc<dyn Store>,
+        server_key: SigningKey,
+        public_base_url: String,
+        data_dir: &Path,
+        master_key: MasterKey,
+    ) -> std::io::Result<Self> {
+        Self::build(
+            store,
+            server_key,
+            public_base_url,
+            data_dir,
+            Some(master_key),
+        )
+    }
+
+    fn build(
+        store: Arc<dyn Store>,
+        server_key: SigningKey,
+        public_base_url: String,
+        data_dir: &Path,
+        master_key: Option<MasterKey>,
+    ) -> std::io::Result<Self> {
         let server_keys = vec![ServerKey::from_key(&server_key.verifying_key())];
         Ok(Self(Arc::new(Inner {
             store,
@@ -129,6 +162,7 @@ impl AppState {
             blobs: BlobStore::new(data_dir)?,
             metrics: Metrics::new(),
             catalog: CatalogCache::default(),
+            master_key,
             kit_keys: RwLock::new(HashMap::new()),
             busy_uploads: Mutex::new(HashSet::new()),
             enrol_failures: Mutex::new(std::collections::VecDeque::new()),

@@ -24,11 +24,16 @@ use crate::keys::{SealedAuthorityKey, SealedServerKey};
 
 pub mod migrations;
 mod model;
+mod office;
 pub mod postgres;
 pub(crate) mod rows;
 pub mod sqlite;
 
 pub use model::*;
+pub use office::{
+    CaseDetail, CaseEventRow, DecryptionEntry, InboxCursor, InboxFilter, InboxOrder, InboxPage,
+    InboxQuery, LoginFailures, NewSession, SessionRow,
+};
 
 /// What a store operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +164,55 @@ pub trait Store: Send + Sync + 'static {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// Moves a case from `from` to `to` like [`Store::set_case_status`], but only if it
+    /// is still in `from` (compare-and-set); false otherwise or if unknown.
+    async fn transition_case(
+        &self,
+        record_id: &RecordId,
+        from: CaseStatus,
+        to: CaseStatus,
+        comment: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// A page of an authority's inbox with counts per status.
+    async fn inbox_page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError>;
+    /// One case with its record, receipt and kit key.
+    async fn case_detail(&self, record_id: &RecordId) -> Result<Option<CaseDetail>, StoreError>;
+    /// A case's history, oldest first.
+    async fn case_events(&self, record_id: &RecordId) -> Result<Vec<CaseEventRow>, StoreError>;
+    /// Appends to the decryption log.
+    async fn log_decryption(&self, entry: &DecryptionEntry) -> Result<(), StoreError>;
+    /// The decryptions of a case, oldest first.
+    async fn decryptions(&self, record_id: &RecordId) -> Result<Vec<DecryptionEntry>, StoreError>;
+
+    /// One user.
+    async fn user(&self, login: &str) -> Result<Option<UserRow>, StoreError>;
+    /// Stores a new back-office session.
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
+    /// The session with this token hash if it is live at `now` (not past its end, used
+    /// within `idle`, user not disabled); marks it used now.
+    async fn touch_session(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+    ) -> Result<Option<SessionRow>, StoreError>;
+    /// Ends a session (logout); idempotent.
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError>;
+    /// Forgets sessions that ended before `before`; returns how many.
+    async fn purge_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// The failed logins counted for a login name.
+    async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>, StoreError>;
+    /// Counts a failed login; returns the new count.
+    async fn note_login_failure(
+        &self,
+        login: &str,
+        at: DateTime<Utc>,
+    ) -> Result<LoginFailures, StoreError>;
+    /// Forgets the failures of a login (after a successful one).
+    async fn clear_login_failures(&self, login: &str) -> Result<(), StoreError>;
 
     /// The upload of `attachment_id` if it is in the manifest of a delivered record of
     /// `kit_id` (and of `record_id`, when given).

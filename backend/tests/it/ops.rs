@@ -40,6 +40,17 @@ fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
         .map(|r| (r.method.to_owned(), r.path.to_owned()))
         .collect();
     assert_eq!(documented, routed);
+    // The back-office pages are HTML for browsers, not part of the kit API: they are
+    // left out of the OpenAPI document on purpose, and live only under `/office`.
+    for r in fieldkit_backend::office::OFFICE_ROUTES {
+        assert!(r.path.starts_with("/office"), "{}", r.path);
+        assert!(
+            doc["paths"].get(r.path).is_none(),
+            "{} is an office page",
+            r.path
+        );
+    }
+    assert!(ROUTES.iter().all(|r| !r.path.starts_with("/office")));
     for r in ROUTES {
         let op = &doc["paths"][r.path][r.method.to_lowercase()];
         let secured = op["security"].as_array().is_none_or(|s| !s.is_empty());

@@ -242,11 +242,12 @@ async fn serve(config_file: Option<PathBuf>, flags: ConfigLayer) -> anyhow::Resu
     let server_key = server_signing_key(store.as_ref(), &master)
         .await
         .context("loading the server signing key")?;
-    let app = AppState::new(
+    let app = AppState::with_master_key(
         store,
         server_key,
         config.public_base_url.clone(),
         &config.data_dir,
+        master,
     )
     .with_context(|| format!("preparing {}", config.data_dir.display()))?;
     let tls = match &config.tls {

@@ -202,9 +202,16 @@ impl BatchTx for PgTx<'_, '_> {
             return Ok(());
         }
         self.exec(
-            "INSERT INTO cases (record_id, authority_id, status, updated_at)
-                 VALUES ($1, $2, 'received', $3)",
-            &[&record_id, &rec.authority_id.as_str(), &at],
+            "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
+                                received_at)
+                 VALUES ($1, $2, 'received', $3, $4, $5, $3)",
+            &[
+                &record_id,
+                &rec.authority_id.as_str(),
+                &at,
+                &kit_id,
+                &rec.form_id.as_str(),
+            ],
         )
         .await?;
         for (position, a) in rec.attachments.iter().enumerate() {

@@ -157,7 +157,7 @@ pub async fn kit_state<C: GenericClient + Sync>(
     })
 }
 
-fn raw_case(r: &Row) -> Result<RawCase, StoreError> {
+pub(super) fn raw_case(r: &Row) -> Result<RawCase, StoreError> {
     Ok(RawCase {
         record_id: r.try_get(0).map_err(db_err)?,
         kit_id: r.try_get(1).map_err(db_err)?,
@@ -212,9 +212,11 @@ pub async fn fork_evidence<C: GenericClient + Sync>(
     .collect()
 }
 
+/// Sets a case's status; with `expected`, only if the case is in that status.
 pub async fn set_case_status<C: GenericClient + Sync>(
     c: &C,
     record_id: &RecordId,
+    expected: Option<CaseStatus>,
     status: CaseStatus,
     comment: Option<&str>,
     actor: &str,
@@ -223,7 +225,8 @@ pub async fn set_case_status<C: GenericClient + Sync>(
     let id = record_id.to_string();
     let Some(found) = c
         .query_opt(
-            "SELECT r.kit_id, r.ref_record_id FROM cases c JOIN records r ON r.record_id = c.record_id
+            "SELECT r.kit_id, r.ref_record_id, c.status
+             FROM cases c JOIN records r ON r.record_id = c.record_id
              WHERE c.record_id = $1 FOR UPDATE OF c",
             &[&id],
         )
@@ -234,6 +237,10 @@ pub async fn set_case_status<C: GenericClient + Sync>(
     };
     let kit_id: String = found.try_get(0).map_err(db_err)?;
     let references: Option<String> = found.try_get(1).map_err(db_err)?;
+    let current: String = found.try_get(2).map_err(db_err)?;
+    if expected.is_some_and(|e| status_name(e) != current) {
+        return Ok(false);
+    }
     let name = status_name(status);
     c.execute(
         "UPDATE cases SET status = $1, updated_at = $2 WHERE record_id = $3",

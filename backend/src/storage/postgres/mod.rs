@@ -17,6 +17,7 @@ use super::StoreError;
 mod admin;
 mod batch;
 mod kitapi;
+mod office;
 mod store;
 
 /// An arbitrary, fixed key for the migration advisory lock.

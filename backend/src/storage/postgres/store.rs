@@ -9,12 +9,14 @@ use sync_protocol::api::{CaseStatus, Change};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
 use super::batch::PgTx;
-use super::{admin, db_err, kitapi, PgStore};
+use super::{admin, db_err, kitapi, office, PgStore};
 use crate::ingest::{run_batch, BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
-    to_ms, AuthorityKeyRow, AuthorityRow, CaseRow, EnrolOutcome, EvidenceRow, KitRow, KitStateRow,
-    NewAuthority, NewKit, PublishOutcome, PublishedCatalog, Store, StoreError, UploadRow, UserRow,
+    to_ms, AuthorityKeyRow, AuthorityRow, CaseDetail, CaseEventRow, CaseRow, DecryptionEntry,
+    EnrolOutcome, EvidenceRow, InboxPage, InboxQuery, KitRow, KitStateRow, LoginFailures,
+    NewAuthority, NewKit, NewSession, PublishOutcome, PublishedCatalog, SessionRow, Store,
+    StoreError, UploadRow, UserRow,
 };
 
 /// Runs `$body` with `$tx` bound to a new transaction and commits it.
@@ -211,11 +213,98 @@ impl Store for PgStore {
         in_tx!(self, |tx| kitapi::set_case_status(
             tx,
             record_id,
+            None,
             status,
             comment,
             actor,
             to_ms(at)
         ))
+    }
+
+    async fn transition_case(
+        &self,
+        record_id: &RecordId,
+        from: CaseStatus,
+        to: CaseStatus,
+        comment: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        in_tx!(self, |tx| kitapi::set_case_status(
+            tx,
+            record_id,
+            Some(from),
+            to,
+            comment,
+            actor,
+            to_ms(at)
+        ))
+    }
+
+    async fn inbox_page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
+        on_client!(self, |c| office::inbox_page(c, query))
+    }
+
+    async fn case_detail(&self, record_id: &RecordId) -> Result<Option<CaseDetail>, StoreError> {
+        on_client!(self, |c| office::case_detail(c, record_id))
+    }
+
+    async fn case_events(&self, record_id: &RecordId) -> Result<Vec<CaseEventRow>, StoreError> {
+        on_client!(self, |c| office::case_events(c, record_id))
+    }
+
+    async fn log_decryption(&self, entry: &DecryptionEntry) -> Result<(), StoreError> {
+        on_client!(self, |c| office::log_decryption(c, entry))
+    }
+
+    async fn decryptions(&self, record_id: &RecordId) -> Result<Vec<DecryptionEntry>, StoreError> {
+        on_client!(self, |c| office::decryptions(c, record_id))
+    }
+
+    async fn user(&self, login: &str) -> Result<Option<UserRow>, StoreError> {
+        on_client!(self, |c| office::user(c, login))
+    }
+
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        on_client!(self, |c| office::create_session(c, session))
+    }
+
+    async fn touch_session(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        on_client!(self, |c| office::touch_session(
+            c,
+            token_hash,
+            to_ms(now),
+            idle.num_milliseconds()
+        ))
+    }
+
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError> {
+        on_client!(self, |c| office::delete_session(c, token_hash))
+    }
+
+    async fn purge_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        on_client!(self, |c| office::purge_sessions(c, to_ms(before)))
+    }
+
+    async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>, StoreError> {
+        on_client!(self, |c| office::login_failures(c, login))
+    }
+
+    async fn note_login_failure(
+        &self,
+        login: &str,
+        at: DateTime<Utc>,
+    ) -> Result<LoginFailures, StoreError> {
+        on_client!(self, |c| office::note_login_failure(c, login, to_ms(at)))
+    }
+
+    async fn clear_login_failures(&self, login: &str) -> Result<(), StoreError> {
+        on_client!(self, |c| office::clear_login_failures(c, login))
     }
 
     async fn upload(

@@ -180,10 +180,19 @@ impl BatchTx for SqliteTx<'_, '_> {
         }
         self.tx
             .prepare_cached(
-                "INSERT INTO cases (record_id, authority_id, status, updated_at)
-                 VALUES (?1, ?2, 'received', ?3)",
+                "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
+                                    received_at)
+                 VALUES (?1, ?2, 'received', ?3, ?4, ?5, ?3)",
             )
-            .and_then(|mut s| s.execute(params![record_id, rec.authority_id.as_str(), at]))
+            .and_then(|mut s| {
+                s.execute(params![
+                    record_id,
+                    rec.authority_id.as_str(),
+                    at,
+                    kit_id,
+                    rec.form_id.as_str()
+                ])
+            })
             .map_err(db_err)?;
         for (position, a) in rec.attachments.iter().enumerate() {
             let id = a.id.to_string();

@@ -197,9 +197,11 @@ pub fn fork_evidence(c: &mut Connection, kit_id: &KitId) -> Result<Vec<EvidenceR
         .collect()
 }
 
+/// Sets a case's status; with `expected`, only if the case is in that status.
 pub fn set_case_status(
     c: &mut Connection,
     record_id: &RecordId,
+    expected: Option<CaseStatus>,
     status: CaseStatus,
     comment: Option<&str>,
     actor: &str,
@@ -208,18 +210,22 @@ pub fn set_case_status(
     let tx = c
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_err)?;
-    let found: Option<(String, Option<String>)> = tx
+    let found: Option<(String, Option<String>, String)> = tx
         .query_row(
-            "SELECT r.kit_id, r.ref_record_id FROM cases c JOIN records r ON r.record_id = c.record_id
+            "SELECT r.kit_id, r.ref_record_id, c.status
+             FROM cases c JOIN records r ON r.record_id = c.record_id
              WHERE c.record_id = ?1",
             [record_id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()
         .map_err(db_err)?;
-    let Some((kit_id, references)) = found else {
+    let Some((kit_id, references, current)) = found else {
         return Ok(false);
     };
+    if expected.is_some_and(|e| status_name(e) != current) {
+        return Ok(false);
+    }
     let name = status_name(status);
     tx.execute(
         "UPDATE cases SET status = ?1, updated_at = ?2 WHERE record_id = ?3",

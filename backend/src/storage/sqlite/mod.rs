@@ -19,6 +19,7 @@ use super::StoreError;
 mod admin;
 mod batch;
 mod kitapi;
+mod office;
 mod store;
 
 /// The SQLite implementation of [`super::Store`].

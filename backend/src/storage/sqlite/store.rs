@@ -10,12 +10,14 @@ use sync_protocol::api::{CaseStatus, Change};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
 use super::batch::SqliteTx;
-use super::{admin, db_err, kitapi, SqliteStore};
+use super::{admin, db_err, kitapi, office, SqliteStore};
 use crate::ingest::{run_batch, BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
-    to_ms, AuthorityKeyRow, AuthorityRow, CaseRow, EnrolOutcome, EvidenceRow, KitRow, KitStateRow,
-    NewAuthority, NewKit, PublishOutcome, PublishedCatalog, Store, StoreError, UploadRow, UserRow,
+    to_ms, AuthorityKeyRow, AuthorityRow, CaseDetail, CaseEventRow, CaseRow, DecryptionEntry,
+    EnrolOutcome, EvidenceRow, InboxPage, InboxQuery, KitRow, KitStateRow, LoginFailures,
+    NewAuthority, NewKit, NewSession, PublishOutcome, PublishedCatalog, SessionRow, Store,
+    StoreError, UploadRow, UserRow,
 };
 
 #[async_trait]
@@ -190,8 +192,102 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let (r, cm, a) = (*record_id, comment.map(str::to_owned), actor.to_owned());
-        self.run(move |c| kitapi::set_case_status(c, &r, status, cm.as_deref(), &a, to_ms(at)))
+        self.run(move |c| {
+            kitapi::set_case_status(c, &r, None, status, cm.as_deref(), &a, to_ms(at))
+        })
+        .await
+    }
+
+    async fn transition_case(
+        &self,
+        record_id: &RecordId,
+        from: CaseStatus,
+        to: CaseStatus,
+        comment: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (r, cm, a) = (*record_id, comment.map(str::to_owned), actor.to_owned());
+        self.run(move |c| {
+            kitapi::set_case_status(c, &r, Some(from), to, cm.as_deref(), &a, to_ms(at))
+        })
+        .await
+    }
+
+    async fn inbox_page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
+        let q = query.clone();
+        self.run(move |c| office::inbox_page(c, &q)).await
+    }
+
+    async fn case_detail(&self, record_id: &RecordId) -> Result<Option<CaseDetail>, StoreError> {
+        let r = *record_id;
+        self.run(move |c| office::case_detail(c, &r)).await
+    }
+
+    async fn case_events(&self, record_id: &RecordId) -> Result<Vec<CaseEventRow>, StoreError> {
+        let r = *record_id;
+        self.run(move |c| office::case_events(c, &r)).await
+    }
+
+    async fn log_decryption(&self, entry: &DecryptionEntry) -> Result<(), StoreError> {
+        let e = entry.clone();
+        self.run(move |c| office::log_decryption(c, &e)).await
+    }
+
+    async fn decryptions(&self, record_id: &RecordId) -> Result<Vec<DecryptionEntry>, StoreError> {
+        let r = *record_id;
+        self.run(move |c| office::decryptions(c, &r)).await
+    }
+
+    async fn user(&self, login: &str) -> Result<Option<UserRow>, StoreError> {
+        let l = login.to_owned();
+        self.run(move |c| office::user(c, &l)).await
+    }
+
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        let s = session.clone();
+        self.run(move |c| office::create_session(c, &s)).await
+    }
+
+    async fn touch_session(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        let h = *token_hash;
+        self.run(move |c| office::touch_session(c, &h, to_ms(now), idle.num_milliseconds()))
             .await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError> {
+        let h = *token_hash;
+        self.run(move |c| office::delete_session(c, &h)).await
+    }
+
+    async fn purge_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.run(move |c| office::purge_sessions(c, to_ms(before)))
+            .await
+    }
+
+    async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>, StoreError> {
+        let l = login.to_owned();
+        self.run(move |c| office::login_failures(c, &l)).await
+    }
+
+    async fn note_login_failure(
+        &self,
+        login: &str,
+        at: DateTime<Utc>,
+    ) -> Result<LoginFailures, StoreError> {
+        let l = login.to_owned();
+        self.run(move |c| office::note_login_failure(c, &l, to_ms(at)))
+            .await
+    }
+
+    async fn clear_login_failures(&self, login: &str) -> Result<(), StoreError> {
+        let l = login.to_owned();
+        self.run(move |c| office::clear_login_failures(c, &l)).await
     }
 
     async fn upload(

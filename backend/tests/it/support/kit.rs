@@ -44,6 +44,8 @@ pub struct Spec {
     pub references: Option<RecordId>,
     /// Plaintext sizes of attachments.
     pub attachments: Vec<usize>,
+    /// The form data to seal (default `{"test": seq}`).
+    pub form_data: Option<serde_json::Value>,
 }
 
 impl Spec {
@@ -59,6 +61,7 @@ impl Spec {
             kind: RecordKind::Application,
             references: None,
             attachments: Vec::new(),
+            form_data: None,
         }
     }
 
@@ -71,6 +74,11 @@ impl Spec {
             authority: "landkreis-musterkreis",
             ..Self::anmeldung()
         }
+    }
+
+    pub fn with_form_data(mut self, data: serde_json::Value) -> Self {
+        self.form_data = Some(data);
+        self
     }
 
     pub fn with_attachments(mut self, sizes: &[usize]) -> Self {
@@ -252,7 +260,10 @@ impl TestKit {
             self.ciphertexts.insert(id, ciphertext);
         }
         let case = CasePayload {
-            form_data: serde_json::json!({"test": seq}),
+            form_data: spec
+                .form_data
+                .clone()
+                .unwrap_or_else(|| serde_json::json!({"test": seq})),
             attachment_keys: keys,
         };
         let recipient = match spec.seal_to {

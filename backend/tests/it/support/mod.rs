@@ -1,11 +1,13 @@
 //! Test support: a backend on a temporary data folder (SQLite, or PostgreSQL in a
 //! throwaway schema when `FIELDKIT_TEST_DATABASE_URL` is set), driven either through the
-//! router without a port or over loopback on `127.0.0.1:0`; and [`kit::TestKit`], a kit
-//! built from `sync-protocol` alone that enrols, makes records and signs requests.
+//! router without a port or over loopback on `127.0.0.1:0`; [`kit::TestKit`], a kit
+//! built from `sync-protocol` alone that enrols, makes records and signs requests; and
+//! [`office::Browser`], a cookie-keeping client for the back-office pages.
 
 #![allow(dead_code)]
 
 pub mod kit;
+pub mod office;
 pub mod pg;
 
 use std::sync::Arc;
@@ -14,9 +16,9 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use fieldkit_backend::admin::{self, kit::ProvisionArgs, Admin, Target};
-use fieldkit_backend::api::router;
 use fieldkit_backend::config::DatabaseUrl;
 use fieldkit_backend::keys::{MasterKey, MasterKeySource};
+use fieldkit_backend::server::app_router;
 use fieldkit_backend::state::AppState;
 use fieldkit_backend::storage::Store;
 use sync_protocol::api::Problem;
@@ -187,11 +189,13 @@ impl Backend {
             .await
             .expect("catalog published");
         let server_key = admin.server_key().await.expect("server key");
-        let app = AppState::new(
+        let master = MasterKey::from_text(&admin.master.to_text()).expect("master key");
+        let app = AppState::with_master_key(
             Arc::clone(&admin.store),
             server_key,
             base_url.clone(),
             dir.path(),
+            master,
         )
         .expect("state");
         let served = listener.map(|listener| {
@@ -243,7 +247,7 @@ impl Backend {
     /// Sends a request (its URI is a path and query) through the router or over HTTP.
     pub async fn send(&self, req: Request<Body>) -> Resp {
         if self.served.is_none() {
-            let response = router(self.app.clone())
+            let response = app_router(self.app.clone())
                 .oneshot(req)
                 .await
                 .expect("router is infallible");

@@ -1,0 +1,329 @@
+//! One case: `GET /office/cases/{record_id}` opens it for a reviewer of the responsible
+//! authority, `POST …/status` moves it along the workflow.
+//!
+//! Opening a case, in this order: the case must belong to the reviewer's authority (a
+//! foreign or unknown id is the same 404); the kit's signature over the stored record
+//! is verified again (a record that no longer verifies is not opened); the decryption is
+//! written to the append-only decryption log — if that fails, nothing is decrypted; only
+//! then the authority's sealed HPKE key is opened with the master key and the case with
+//! it (`sync_protocol::seal::open`, the record's identity as associated data). The
+//! plaintext lives only in this request and is never logged.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Extension;
+use chrono::Utc;
+use ed25519_dalek::VerifyingKey;
+use fieldkit_catalog::Catalog;
+use sync_protocol::dsse::Envelope;
+use sync_protocol::ids::RecordId;
+use sync_protocol::receipt::Receipt;
+use sync_protocol::record::SignedRecord;
+use sync_protocol::seal::{self, CasePayload};
+
+use super::error::{see_other, OfficeError};
+use super::form_view::{self, Section};
+use super::inbox::{parse_status, status_value};
+use super::views::{html, time, AttachmentView, CasePage, EventView, Layout, Opt};
+use super::workflow::{self, CommentProblem};
+use super::Ctx;
+use crate::state::AppState;
+use crate::storage::{CaseDetail, DecryptionEntry, SessionRow};
+
+/// The case if it exists and belongs to the session's authority; else 404.
+async fn own_case(
+    app: &AppState,
+    session: &SessionRow,
+    record_id: &str,
+) -> Result<CaseDetail, OfficeError> {
+    let id: RecordId = record_id.parse().map_err(|_| OfficeError::NotFound)?;
+    let detail = app
+        .store
+        .case_detail(&id)
+        .await?
+        .ok_or(OfficeError::NotFound)?;
+    if detail.case.authority_id != session.user.authority_id {
+        return Err(OfficeError::NotFound);
+    }
+    Ok(detail)
+}
+
+/// `GET /office/cases/{record_id}`.
+pub async fn view(
+    State(app): State<AppState>,
+    Path(record_id): Path<String>,
+    Extension(ctx): Extension<Ctx>,
+) -> Response {
+    match try_view(&app, &record_id, &ctx).await {
+        Ok(response) => response,
+        Err(e) => ctx.error(e),
+    }
+}
+
+fn verified_record(detail: &CaseDetail) -> Option<SignedRecord> {
+    let key = VerifyingKey::from_bytes(detail.kit_public_key.as_ref()?).ok()?;
+    let envelope = Envelope::from_json(&detail.envelope_json).ok()?;
+    SignedRecord::verify(&envelope, detail.case.kit_id, &key)
+        .ok()
+        .filter(|r| r.hash == detail.hash && r.record.record_id == detail.case.record_id)
+}
+
+async fn decrypt(
+    app: &AppState,
+    session: &SessionRow,
+    record: &SignedRecord,
+) -> Result<CasePayload, OfficeError> {
+    let master = app
+        .master_key
+        .as_ref()
+        .ok_or(OfficeError::KeysUnavailable)?;
+    let r = &record.record;
+    app.store
+        .log_decryption(&DecryptionEntry {
+            record_id: r.record_id,
+            authority_id: session.user.authority_id.clone(),
+            actor: session.user.login.clone(),
+            purpose: "view".to_owned(),
+            at: Utc::now(),
+        })
+        .await?;
+    let keys = app.store.authority_keys(&session.user.authority_id).await?;
+    let key = keys
+        .iter()
+        .find(|k| k.key.key_id == r.sealed.key_id)
+        .ok_or_else(|| OfficeError::Internal("no authority key with the case's key id".into()))?;
+    let secret = key
+        .key
+        .open(master, &session.user.authority_id)
+        .map_err(|e| OfficeError::Internal(e.to_string()))?;
+    let aad = seal::case_aad(&r.record_id, &r.kit_id, &r.authority_id);
+    let plain = seal::open(&secret, &r.sealed, &aad)
+        .map_err(|e| OfficeError::Internal(format!("case does not open: {e}")))?;
+    CasePayload::from_json(&plain).map_err(|e| OfficeError::Internal(e.to_string()))
+}
+
+async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response, OfficeError> {
+    let session = ctx.session()?;
+    let (lang, t) = (ctx.lang, ctx.lang.texts());
+    let detail = own_case(app, session, record_id).await?;
+    let catalog = app
+        .catalog
+        .current(app.store.as_ref(), &app.server_verifying_keys())
+        .await
+        .map_err(|e| OfficeError::Internal(e.to_string()))?;
+    let service = catalog
+        .as_deref()
+        .and_then(|c: &Catalog| c.service(detail.case.form_id.as_str()).ok());
+    let record = verified_record(&detail);
+    let receipt = detail
+        .receipt_json
+        .as_deref()
+        .and_then(|r| Envelope::from_json(r).ok())
+        .and_then(|env| Receipt::verify(&env, &app.server_verifying_keys()).ok())
+        .filter(|r| r.record_id == detail.case.record_id && r.record_hash == detail.hash);
+    let mut evidence = vec![
+        (
+            t.signature.to_owned(),
+            if record.is_some() {
+                t.signature_ok
+            } else {
+                t.signature_bad
+            }
+            .to_owned(),
+        ),
+        (
+            t.receipt.to_owned(),
+            if receipt.is_some() {
+                t.receipt_ok
+            } else {
+                t.receipt_bad
+            }
+            .to_owned(),
+        ),
+        (
+            t.kit.to_owned(),
+            format!("{} ({})", detail.case.kit_id, detail.kit_name),
+        ),
+        (t.chain_position.to_owned(), detail.seq.to_string()),
+        (
+            t.log_position.to_owned(),
+            detail.case.log_position.to_string(),
+        ),
+        (t.server_time.to_owned(), time(detail.case.received_at)),
+    ];
+    let (mut sections, mut form_known, mut attachments) =
+        (Vec::<Section>::new(), false, Vec::new());
+    if let Some(record) = &record {
+        let r = &record.record;
+        let skew = (detail.case.received_at - r.device_time).num_seconds();
+        evidence.push((t.device_time.to_owned(), time(r.device_time)));
+        evidence.push((t.clock_skew.to_owned(), format!("{skew} s")));
+        evidence.push((t.visit_date.to_owned(), r.visit_date.to_string()));
+        let case = decrypt(app, session, record).await?;
+        match service.and_then(|s| s.form(r.form_version)) {
+            Some(form) => {
+                form_known = true;
+                sections = form_view::render(&form.ui, &case.form_data, lang);
+            }
+            None => sections = form_view::render(&serde_json::Value::Null, &case.form_data, lang),
+        }
+        attachments = r
+            .attachments
+            .iter()
+            .map(|a| AttachmentView {
+                purpose: serde_json::to_value(a.purpose)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                media_type: a.media_type.to_string(),
+                size: a.size,
+            })
+            .collect();
+    }
+    let events = app
+        .store
+        .case_events(&detail.case.record_id)
+        .await?
+        .into_iter()
+        .map(|e| EventView {
+            at: time(e.at),
+            status: lang.status(e.status).to_owned(),
+            actor: e.actor,
+            comment: e.comment.unwrap_or_default(),
+        })
+        .collect();
+    let next = workflow::next(detail.case.status)
+        .iter()
+        .map(|s| Opt {
+            value: status_value(*s),
+            label: lang.status(*s).to_owned(),
+            selected: false,
+        })
+        .collect();
+    let id = detail.case.record_id.to_string();
+    let page = CasePage {
+        layout: Layout::new(lang, Some(session)),
+        service: service.map_or_else(
+            || detail.case.form_id.to_string(),
+            |s| lang.pick(&s.name.de, &s.name.en).to_owned(),
+        ),
+        status: lang.status(detail.case.status).to_owned(),
+        evidence,
+        signature_ok: record.is_some(),
+        form_known,
+        sections,
+        attachments,
+        events,
+        next,
+        action: format!("/office/cases/{id}/status"),
+        record_id: id,
+    };
+    Ok(html(StatusCode::OK, &page))
+}
+
+/// `POST /office/cases/{record_id}/status`: fields `status` and `comment`.
+pub async fn set_status(
+    State(app): State<AppState>,
+    Path(record_id): Path<String>,
+    Extension(ctx): Extension<Ctx>,
+) -> Response {
+    match try_set_status(&app, &record_id, &ctx).await {
+        Ok(response) => response,
+        Err(e) => ctx.error(e),
+    }
+}
+
+async fn try_set_status(
+    app: &AppState,
+    record_id: &str,
+    ctx: &Ctx,
+) -> Result<Response, OfficeError> {
+    let session = ctx.session()?;
+    let lang = ctx.lang;
+    let detail = own_case(app, session, record_id).await?;
+    let mut errors = Vec::new();
+    let to = match ctx.field("status")?.map(|s| (s, parse_status(s))) {
+        Some((_, Some(to))) => Some(to),
+        Some((_, None)) => {
+            errors.push(
+                lang.pick("Unbekannter Status.", "Unknown status.")
+                    .to_owned(),
+            );
+            None
+        }
+        None => {
+            errors.push(
+                lang.pick("Bitte wählen Sie einen Status.", "Please choose a status.")
+                    .to_owned(),
+            );
+            None
+        }
+    };
+    let comment = ctx
+        .field("comment")?
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    match comment.and_then(workflow::comment_problem) {
+        Some(CommentProblem::TooLong) => errors.push(
+            lang.pick(
+                "Der Kommentar ist länger als 1000 Zeichen.",
+                "The comment is longer than 1000 characters.",
+            )
+            .to_owned(),
+        ),
+        Some(CommentProblem::ControlCharacters) => errors.push(
+            lang.pick(
+                "Der Kommentar enthält Steuerzeichen.",
+                "The comment contains control characters.",
+            )
+            .to_owned(),
+        ),
+        None => {}
+    }
+    if !errors.is_empty() {
+        return Err(OfficeError::BadRequest(errors));
+    }
+    let Some(to) = to else {
+        return Err(OfficeError::BadRequest(errors));
+    };
+    let from = detail.case.status;
+    if !workflow::allowed(from, to) {
+        return Err(OfficeError::Unprocessable(vec![format!(
+            "{}: {} → {}",
+            lang.pick(
+                "Dieser Statuswechsel ist nicht vorgesehen",
+                "This status change is not allowed"
+            ),
+            lang.status(from),
+            lang.status(to)
+        )]));
+    }
+    if workflow::needs_comment(to) && comment.is_none() {
+        return Err(OfficeError::Unprocessable(vec![lang
+            .pick(
+                "Für diesen Status ist ein Kommentar erforderlich.",
+                "This status needs a comment.",
+            )
+            .to_owned()]));
+    }
+    let moved = app
+        .store
+        .transition_case(
+            &detail.case.record_id,
+            from,
+            to,
+            comment,
+            &session.user.login,
+            Utc::now(),
+        )
+        .await?;
+    if !moved {
+        return Err(OfficeError::Conflict);
+    }
+    tracing::info!(record_id = %detail.case.record_id, status = %status_value(to), "case status changed");
+    Ok(see_other(&format!(
+        "/office/cases/{}",
+        detail.case.record_id
+    )))
+}

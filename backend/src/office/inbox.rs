@@ -1,0 +1,345 @@
+//! `GET /office/cases`: the inbox of the reviewer's own authority — filters (service,
+//! status, kit, received date range), sorting, counts per status, and keyset pages of
+//! [`PAGE_SIZE`] cases. The authority always comes from the session, never from the
+//! query. Every parameter is validated; a bad one is a 400 page naming it.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use axum::Extension;
+use chrono::{NaiveDate, TimeZone as _, Utc};
+use fieldkit_catalog::Catalog;
+use sync_protocol::api::CaseStatus;
+use sync_protocol::ids::{FormId, KitId};
+
+use super::error::OfficeError;
+use super::i18n::Lang;
+use super::views::{html, time, CountView, InboxView, Layout, Opt, RowView};
+use super::Ctx;
+use crate::state::AppState;
+use crate::storage::{InboxCursor, InboxFilter, InboxOrder, InboxQuery};
+
+/// Cases per page.
+pub const PAGE_SIZE: u32 = 50;
+
+/// Every case status, in workflow order.
+pub const STATUSES: [CaseStatus; 6] = [
+    CaseStatus::Received,
+    CaseStatus::InReview,
+    CaseStatus::NeedsInformation,
+    CaseStatus::Approved,
+    CaseStatus::Rejected,
+    CaseStatus::Completed,
+];
+
+/// The stored and submitted name of a status (`in_review`).
+pub fn status_value(s: CaseStatus) -> String {
+    crate::storage::status_name(s)
+}
+
+/// Parses a submitted status name.
+pub fn parse_status(s: &str) -> Option<CaseStatus> {
+    STATUSES.into_iter().find(|st| status_value(*st) == s)
+}
+
+/// The validated query, and the raw values to show in the form again.
+#[derive(Debug, Default)]
+struct Params {
+    service: String,
+    status: String,
+    kit: String,
+    from: String,
+    to: String,
+    sort: String,
+    after: String,
+}
+
+impl Params {
+    /// The filter part as a query string (for links), with `extra` appended.
+    fn link(&self, status: Option<&str>, after: Option<&str>) -> String {
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("service", &self.service),
+            ("status", status.unwrap_or(&self.status)),
+            ("kit", &self.kit),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("sort", &self.sort),
+        ];
+        if let Some(after) = after {
+            pairs.push(("after", after));
+        }
+        pairs.retain(|(_, v)| !v.is_empty());
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        if query.is_empty() {
+            "/office/cases".to_owned()
+        } else {
+            format!("/office/cases?{query}")
+        }
+    }
+}
+
+fn parse_params(query: Option<&str>, lang: Lang) -> Result<Params, OfficeError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
+        .map_err(|_| {
+            OfficeError::BadRequest(vec![lang
+                .pick("Ungültige Anfrage.", "Malformed query.")
+                .to_owned()])
+        })?;
+    let mut p = Params::default();
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (k, v) in pairs {
+        if !seen.insert(k.clone()) {
+            errors.push(format!(
+                "{k}: {}",
+                lang.pick("mehrfach angegeben", "given more than once")
+            ));
+            continue;
+        }
+        let slot = match k.as_str() {
+            "service" => &mut p.service,
+            "status" => &mut p.status,
+            "kit" => &mut p.kit,
+            "from" => &mut p.from,
+            "to" => &mut p.to,
+            "sort" => &mut p.sort,
+            "after" => &mut p.after,
+            "lang" => continue,
+            other => {
+                let other: String = other.chars().take(40).collect();
+                errors.push(format!(
+                    "{other}: {}",
+                    lang.pick("unbekannter Parameter", "unknown parameter")
+                ));
+                continue;
+            }
+        };
+        *slot = v.trim().to_owned();
+    }
+    if errors.is_empty() {
+        Ok(p)
+    } else {
+        Err(OfficeError::BadRequest(errors))
+    }
+}
+
+fn date(value: &str, label: &str, lang: Lang, errors: &mut Vec<String>) -> Option<NaiveDate> {
+    if value.is_empty() {
+        return None;
+    }
+    let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .filter(|_| value.len() == 10);
+    if parsed.is_none() {
+        errors.push(format!(
+            "{label}: {}",
+            lang.pick(
+                "kein gültiges Datum (JJJJ-MM-TT)",
+                "not a valid date (YYYY-MM-DD)"
+            )
+        ));
+    }
+    parsed
+}
+
+fn build_query(
+    p: &Params,
+    ctx: &Ctx,
+    catalog: Option<&Catalog>,
+    authority: &sync_protocol::ids::AuthorityId,
+) -> Result<InboxQuery, OfficeError> {
+    let (lang, t) = (ctx.lang, ctx.lang.texts());
+    let mut errors = Vec::new();
+    let bad = |label: &str, errors: &mut Vec<String>| {
+        errors.push(format!(
+            "{label}: {}",
+            lang.pick("ungültiger Wert", "invalid value")
+        ));
+    };
+    let form_id = match p.service.as_str() {
+        "" => None,
+        s => match FormId::parse(s) {
+            Ok(id) if catalog.is_none_or(|c| c.service(s).is_ok()) => Some(id),
+            _ => {
+                bad(t.service, &mut errors);
+                None
+            }
+        },
+    };
+    let status = match p.status.as_str() {
+        "" => None,
+        s => parse_status(s).or_else(|| {
+            bad(t.status, &mut errors);
+            None
+        }),
+    };
+    let kit_id = match p.kit.as_str() {
+        "" => None,
+        s => s.parse::<KitId>().ok().or_else(|| {
+            bad(t.kit, &mut errors);
+            None
+        }),
+    };
+    let from = date(&p.from, t.received_from, lang, &mut errors);
+    let to = date(&p.to, t.received_to, lang, &mut errors);
+    if let (Some(f), Some(to)) = (from, to) {
+        if f > to {
+            errors.push(
+                lang.pick(
+                    "Der Zeitraum endet vor seinem Beginn.",
+                    "The date range ends before it starts.",
+                )
+                .to_owned(),
+            );
+        }
+    }
+    let order = match p.sort.as_str() {
+        "" | "oldest" => InboxOrder::OldestFirst,
+        "newest" => InboxOrder::NewestFirst,
+        _ => {
+            bad(t.sort, &mut errors);
+            InboxOrder::OldestFirst
+        }
+    };
+    let after = match p.after.as_str() {
+        "" => None,
+        s => InboxCursor::parse(s).or_else(|| {
+            bad("after", &mut errors);
+            None
+        }),
+    };
+    if !errors.is_empty() {
+        return Err(OfficeError::BadRequest(errors));
+    }
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| Utc.from_utc_datetime(&t));
+    Ok(InboxQuery {
+        filter: InboxFilter {
+            authority_id: authority.clone(),
+            form_id,
+            status,
+            kit_id,
+            received_from: from.and_then(midnight),
+            received_before: to.and_then(|d| d.succ_opt()).and_then(midnight),
+        },
+        order,
+        after,
+        limit: PAGE_SIZE,
+    })
+}
+
+fn service_name(catalog: Option<&Catalog>, form: &str, lang: Lang) -> String {
+    catalog.and_then(|c| c.service(form).ok()).map_or_else(
+        || form.to_owned(),
+        |s| lang.pick(&s.name.de, &s.name.en).to_owned(),
+    )
+}
+
+/// `GET /office/cases`.
+pub async fn inbox(
+    State(app): State<AppState>,
+    uri: Uri,
+    Extension(ctx): Extension<Ctx>,
+) -> Response {
+    match try_inbox(&app, &uri, &ctx).await {
+        Ok(response) => response,
+        Err(e) => ctx.error(e),
+    }
+}
+
+async fn try_inbox(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, OfficeError> {
+    let session = ctx.session()?;
+    let (lang, t) = (ctx.lang, ctx.lang.texts());
+    let params = parse_params(uri.query(), lang)?;
+    let catalog: Option<Arc<Catalog>> = app
+        .catalog
+        .current(app.store.as_ref(), &app.server_verifying_keys())
+        .await
+        .map_err(|e| OfficeError::Internal(e.to_string()))?;
+    let catalog = catalog.as_deref();
+    let authority = &session.user.authority_id;
+    let query = build_query(&params, ctx, catalog, authority)?;
+    let page = app.store.inbox_page(&query).await?;
+    let all = |value: &str, selected: bool| Opt {
+        value: value.to_owned(),
+        label: t.all.to_owned(),
+        selected,
+    };
+    let mut services = vec![all("", params.service.is_empty())];
+    for s in catalog.map(|c| c.services.as_slice()).unwrap_or_default() {
+        services.push(Opt {
+            value: s.id.to_string(),
+            label: lang.pick(&s.name.de, &s.name.en).to_owned(),
+            selected: params.service == s.id.as_str(),
+        });
+    }
+    let mut statuses = vec![all("", params.status.is_empty())];
+    let mut counts = Vec::new();
+    for s in STATUSES {
+        let value = status_value(s);
+        counts.push(CountView {
+            label: lang.status(s).to_owned(),
+            count: page
+                .counts
+                .iter()
+                .find(|(st, _)| *st == s)
+                .map_or(0, |(_, n)| *n),
+            link: params.link(Some(&value), None),
+        });
+        statuses.push(Opt {
+            selected: params.status == value,
+            label: lang.status(s).to_owned(),
+            value,
+        });
+    }
+    let sorts = vec![
+        Opt {
+            value: "oldest".into(),
+            label: t.oldest_first.into(),
+            selected: params.sort != "newest",
+        },
+        Opt {
+            value: "newest".into(),
+            label: t.newest_first.into(),
+            selected: params.sort == "newest",
+        },
+    ];
+    let rows = page
+        .cases
+        .iter()
+        .map(|c| {
+            let id = c.record_id.to_string();
+            RowView {
+                link: format!("/office/cases/{id}"),
+                short_id: id.chars().skip(id.len().saturating_sub(12)).collect(),
+                received_at: time(c.received_at),
+                service: service_name(catalog, c.form_id.as_str(), lang),
+                status: lang.status(c.status).to_owned(),
+                kit: c.kit_id.to_string(),
+            }
+        })
+        .collect();
+    let authority_name = app
+        .store
+        .authorities()
+        .await?
+        .into_iter()
+        .find(|a| &a.authority.id == authority)
+        .map_or_else(|| authority.to_string(), |a| a.authority.name);
+    let view = InboxView {
+        layout: Layout::new(lang, Some(session)),
+        authority: authority_name,
+        services,
+        statuses,
+        sorts,
+        kit: params.kit.clone(),
+        from: params.from.clone(),
+        to: params.to.clone(),
+        counts,
+        rows,
+        next_link: page.next.map(|c| params.link(None, Some(&c.to_text()))),
+        first_link: (!params.after.is_empty()).then(|| params.link(None, None)),
+    };
+    Ok(html(StatusCode::OK, &view))
+}

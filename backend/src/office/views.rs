@@ -1,0 +1,241 @@
+//! The back-office pages as askama templates (`backend/templates/*.html`, checked at
+//! compile time) and the view models they show. Handlers compute every text here
+//! (labels, dates, statuses in the page language), so templates only lay it out.
+
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+
+use super::form_view::Section;
+use super::i18n::{Lang, Texts};
+use crate::storage::{Role, SessionRow};
+
+/// What every page's frame shows.
+#[derive(Debug)]
+pub struct Layout {
+    /// The texts of the page language.
+    pub t: &'static Texts,
+    /// `de` or `en`.
+    pub lang: &'static str,
+    /// The code of the other language (for the switch).
+    pub other: &'static str,
+    /// The signed-in user, if any.
+    pub user: Option<UserView>,
+}
+
+impl Layout {
+    /// The frame for `lang` and the session, if any.
+    pub fn new(lang: Lang, session: Option<&SessionRow>) -> Self {
+        Self {
+            t: lang.texts(),
+            lang: lang.code(),
+            other: lang.other().code(),
+            user: session.map(|s| UserView {
+                login: s.user.login.clone(),
+                csrf: s.csrf_token.clone(),
+                reviewer: s.user.role == Role::Reviewer,
+            }),
+        }
+    }
+}
+
+/// The signed-in user as the frame shows them.
+#[derive(Debug)]
+pub struct UserView {
+    /// Login name.
+    pub login: String,
+    /// The session's CSRF token for the logout form.
+    pub csrf: String,
+    /// Whether the inbox link is shown.
+    pub reviewer: bool,
+}
+
+/// An option of a select or radio group.
+#[derive(Debug)]
+pub struct Opt {
+    /// The submitted value.
+    pub value: String,
+    /// What people read.
+    pub label: String,
+    /// Pre-selected.
+    pub selected: bool,
+}
+
+/// `GET /office/login`.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    /// Frame.
+    pub layout: Layout,
+    /// The pre-login CSRF token.
+    pub csrf: String,
+    /// The login typed before (after a failure).
+    pub login: String,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+}
+
+/// `GET /office`.
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    /// Frame.
+    pub layout: Layout,
+    /// Login name.
+    pub login: String,
+    /// Role in the page language.
+    pub role: String,
+    /// The authority's name.
+    pub authority: String,
+    /// Whether the user works cases.
+    pub reviewer: bool,
+}
+
+/// Any error.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    /// Frame.
+    pub layout: Layout,
+    /// Heading.
+    pub title: String,
+    /// What went wrong, one line each.
+    pub messages: Vec<String>,
+}
+
+/// A status and its count in the inbox.
+#[derive(Debug)]
+pub struct CountView {
+    /// Status label.
+    pub label: String,
+    /// Cases.
+    pub count: u64,
+    /// The inbox filtered to it.
+    pub link: String,
+}
+
+/// A case row in the inbox.
+#[derive(Debug)]
+pub struct RowView {
+    /// The case page.
+    pub link: String,
+    /// Short case id for the link text.
+    pub short_id: String,
+    /// Received, formatted.
+    pub received_at: String,
+    /// Service name.
+    pub service: String,
+    /// Status label.
+    pub status: String,
+    /// The capturing kit.
+    pub kit: String,
+}
+
+/// `GET /office/cases`.
+#[derive(Template)]
+#[template(path = "inbox.html")]
+pub struct InboxView {
+    /// Frame.
+    pub layout: Layout,
+    /// The authority's name.
+    pub authority: String,
+    /// Service filter options (first: all).
+    pub services: Vec<Opt>,
+    /// Status filter options (first: all).
+    pub statuses: Vec<Opt>,
+    /// Sort options.
+    pub sorts: Vec<Opt>,
+    /// Kit filter value.
+    pub kit: String,
+    /// Date filter values.
+    pub from: String,
+    /// Date filter values.
+    pub to: String,
+    /// Counts per status.
+    pub counts: Vec<CountView>,
+    /// The page's cases.
+    pub rows: Vec<RowView>,
+    /// The next page, if any.
+    pub next_link: Option<String>,
+    /// The first page, when not on it.
+    pub first_link: Option<String>,
+}
+
+/// An attachment listed on the case page.
+#[derive(Debug)]
+pub struct AttachmentView {
+    /// FIT-Connect purpose.
+    pub purpose: String,
+    /// Media type.
+    pub media_type: String,
+    /// Plaintext size.
+    pub size: u64,
+}
+
+/// One history entry.
+#[derive(Debug)]
+pub struct EventView {
+    /// When.
+    pub at: String,
+    /// Status label.
+    pub status: String,
+    /// Who.
+    pub actor: String,
+    /// Comment, or empty.
+    pub comment: String,
+}
+
+/// `GET /office/cases/{record_id}`.
+#[derive(Template)]
+#[template(path = "case.html")]
+pub struct CasePage {
+    /// Frame.
+    pub layout: Layout,
+    /// The record id.
+    pub record_id: String,
+    /// Service name.
+    pub service: String,
+    /// Current status label.
+    pub status: String,
+    /// Evidence rows (label, value).
+    pub evidence: Vec<(String, String)>,
+    /// Whether the kit signature verified (else no data is shown).
+    pub signature_ok: bool,
+    /// Whether the form version is in the catalog.
+    pub form_known: bool,
+    /// The form data.
+    pub sections: Vec<Section>,
+    /// The manifest.
+    pub attachments: Vec<AttachmentView>,
+    /// The history.
+    pub events: Vec<EventView>,
+    /// Statuses the case may move to.
+    pub next: Vec<Opt>,
+    /// Where the transition form posts.
+    pub action: String,
+}
+
+/// An HTML answer.
+pub fn html(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(body) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
+        }
+    }
+}
+
+/// A time for pages: `2026-11-21 09:30:05 UTC`.
+pub fn time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}

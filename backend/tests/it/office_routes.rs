@@ -1,0 +1,116 @@
+//! Tenant isolation of the back office, proven over its whole route table: every route
+//! of [`OFFICE_ROUTES`] is tried as an anonymous visitor, as a reviewer of another
+//! authority (with a valid CSRF token of their own, so only authorization can stop
+//! them) and as the case authority's IT operator. None of them sees the case's data or
+//! changes anything. A new route is walked automatically; a new kind of access does
+//! not compile until this test says what it expects.
+
+use axum::http::StatusCode;
+use fieldkit_backend::office::{OfficeAccess, OFFICE_ROUTES};
+use fieldkit_backend::storage::Role;
+use sync_protocol::api::CaseStatus;
+
+use crate::office_cases::anmeldung_data;
+use crate::records::push;
+use crate::support::kit::Spec;
+use crate::support::office::{add_user, Browser};
+use crate::support::{Backend, Db, Resp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Actor {
+    Anonymous,
+    OtherReviewer,
+    ItOperator,
+}
+
+#[tokio::test]
+async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewers() {
+    let backend = Backend::new(&Db::Sqlite).await;
+    let mut kit = backend.kit().await;
+    let record = kit.next(&Spec::anmeldung().with_form_data(anmeldung_data()));
+    push(&backend, &kit, &[&record]).await;
+    let id = record.record.record_id;
+    let id_text = id.to_string();
+    let other_pw = add_user(&backend, "landkreis-musterkreis", "k.klein", Role::Reviewer).await;
+    let it_pw = add_user(&backend, "gemeinde-musterstadt", "it.ops", Role::ItOperator).await;
+
+    let leaks = |resp: &Resp| {
+        let text = resp.text();
+        text.contains("Özdemir") || text.contains(&id_text)
+    };
+    let mut checked = 0;
+    for route in OFFICE_ROUTES {
+        let path = route.path.replace("{record_id}", &id_text);
+        for actor in [Actor::Anonymous, Actor::OtherReviewer, Actor::ItOperator] {
+            let mut browser = match actor {
+                Actor::Anonymous => {
+                    let mut b = Browser::new();
+                    b.get(&backend, "/office/login").await;
+                    b
+                }
+                Actor::OtherReviewer => Browser::signed_in(&backend, "k.klein", &other_pw).await,
+                Actor::ItOperator => Browser::signed_in(&backend, "it.ops", &it_pw).await,
+            };
+            let resp = if route.method == "POST" {
+                let fields = [("status", "in_review"), ("comment", "x")];
+                if actor == Actor::Anonymous {
+                    // No session, no token: must not matter which check refuses it.
+                    browser.post(&backend, &path, &fields).await
+                } else {
+                    browser.submit(&backend, &path, &fields).await
+                }
+            } else {
+                browser.get(&backend, &path).await
+            };
+            let what = format!("{actor:?} {} {}", route.method, route.path);
+            assert!(!leaks(&resp), "{what} leaked case data: {}", resp.text());
+            assert!(!resp.status.is_server_error(), "{what}: {}", resp.status);
+            match (route.access, actor) {
+                (OfficeAccess::Public, _) => {}
+                (OfficeAccess::Session | OfficeAccess::Reviewer, Actor::Anonymous) => {
+                    if route.method == "GET" {
+                        assert_eq!(resp.status, StatusCode::SEE_OTHER, "{what}");
+                        assert_eq!(resp.header("location"), Some("/office/login"), "{what}");
+                    } else {
+                        assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{what}");
+                    }
+                }
+                (OfficeAccess::Session, Actor::OtherReviewer | Actor::ItOperator) => {}
+                (OfficeAccess::Reviewer, Actor::OtherReviewer) => {
+                    if route.path.contains("{record_id}") {
+                        assert_eq!(resp.status, StatusCode::NOT_FOUND, "{what}");
+                    } else {
+                        assert_eq!(resp.status, StatusCode::OK, "{what}: own inbox");
+                    }
+                }
+                (OfficeAccess::Reviewer, Actor::ItOperator) => {
+                    assert_eq!(resp.status, StatusCode::FORBIDDEN, "{what}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, OFFICE_ROUTES.len() * 3);
+    let case = backend
+        .store()
+        .case_detail(&id)
+        .await
+        .expect("store")
+        .expect("case");
+    assert_eq!(case.case.status, CaseStatus::Received);
+    assert!(backend
+        .store()
+        .case_events(&id)
+        .await
+        .expect("events")
+        .is_empty());
+    assert!(
+        backend
+            .store()
+            .decryptions(&id)
+            .await
+            .expect("log")
+            .is_empty(),
+        "nobody decrypted the case"
+    );
+}
