@@ -24,7 +24,7 @@ const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
 pub(crate) const MIN_CHUNK: u64 = 64 * 1024;
 
 /// Clean chunks in a row before the chunk size doubles again.
-const CLEAN_CHUNKS_TO_GROW: u32 = 8;
+const CLEAN_CHUNKS_TO_GROW: u32 = 16;
 
 /// Chunk sizing for one run: the backend keeps only whole, checksummed chunks, so a cut
 /// connection costs the part of the chunk already sent. When a chunk needed a retry the

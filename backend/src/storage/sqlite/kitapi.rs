@@ -258,9 +258,12 @@ pub fn upload(
     record_id: Option<&RecordId>,
 ) -> Result<Option<UploadRow>, StoreError> {
     c.prepare_cached(&format!(
+        // CROSS JOIN fixes the join order (attachment → its records), which SQLite
+        // honours: left to itself, without statistics, it walked every record of the
+        // kit by `kit_id` for each lookup — O(records) per tus request.
         "SELECT {UPLOAD_COLUMNS} FROM attachments a
-         JOIN record_attachments ra ON ra.attachment_id = a.attachment_id
-         JOIN records r ON r.record_id = ra.record_id
+         CROSS JOIN record_attachments ra ON ra.attachment_id = a.attachment_id
+         CROSS JOIN records r ON r.record_id = ra.record_id
          WHERE a.attachment_id = ?1 AND r.kit_id = ?2 AND r.outcome = 'accepted'
            AND (?3 IS NULL OR r.record_id = ?3)
          ORDER BY r.log_position LIMIT 1"
