@@ -30,32 +30,51 @@ pub struct CaseUpdate {
 
 impl Session {
     /// What the planner looks at: pending records and every record after `head`, in
-    /// seq order.
+    /// seq order, at most `limit`. Two index range reads merged here — one `OR` query
+    /// would scan (and decrypt) the whole table for every batch.
     pub(crate) fn sync_candidates(
         &self,
         head: u64,
         limit: usize,
     ) -> Result<Vec<Candidate>, KitError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, state, length(envelope) FROM records
-             WHERE state = 'pending' OR seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![head, limit as i64], |r| {
-            Ok((
-                r.get::<_, u64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<u64>>(2)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (seq, state, len) = row?;
-            Ok(Candidate {
-                seq,
-                state: RecordState::parse(&state)?,
-                envelope_len: len.map(|l| l as usize),
+        let read = |sql: &str, param: Option<u64>| -> Result<Vec<Candidate>, KitError> {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let map = |r: &rusqlite::Row<'_>| {
+                Ok((
+                    r.get::<_, u64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<u64>>(2)?,
+                ))
+            };
+            let rows = match param {
+                Some(head) => stmt.query_map(params![head, limit as i64], map)?,
+                None => stmt.query_map(params![limit as i64], map)?,
+            };
+            rows.map(|row| {
+                let (seq, state, len) = row?;
+                Ok(Candidate {
+                    seq,
+                    state: RecordState::parse(&state)?,
+                    envelope_len: len.map(|l| l as usize),
+                })
             })
-        })
-        .collect()
+            .collect()
+        };
+        let pending = read(
+            "SELECT seq, state, length(envelope) FROM records
+             WHERE state = 'pending' ORDER BY seq LIMIT ?1",
+            None,
+        )?;
+        let after_head = read(
+            "SELECT seq, state, length(envelope) FROM records
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            Some(head),
+        )?;
+        let mut merged: Vec<Candidate> = pending.into_iter().chain(after_head).collect();
+        merged.sort_by_key(|c| c.seq);
+        merged.dedup_by_key(|c| c.seq);
+        merged.truncate(limit);
+        Ok(merged)
     }
 
     /// The batch body for `seqs` (ascending), built from the stored envelope JSON, and
