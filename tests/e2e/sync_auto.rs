@@ -5,10 +5,9 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use fieldkit_e2e::fault_proxy::{FaultProxy, Faults};
-use fieldkit_e2e::harness::backend::{demo, BackendProcess};
-use fieldkit_e2e::harness::free_port;
-use fieldkit_e2e::harness::kit::{capture_in, TestKit};
+use fieldkit_e2e::fault_proxy::Faults;
+use fieldkit_e2e::harness::kit::capture_in;
+use fieldkit_e2e::harness::scenario::Scenario;
 use kit_core::sync::auto::{AutoSync, AutoSyncEvent, AutoSyncOptions};
 use kit_core::sync::BackoffPolicy;
 use kit_core::RecordState;
@@ -43,13 +42,8 @@ fn wait_for(
 
 #[test]
 fn auto_sync_waits_for_the_backend_then_delivers_and_stops_on_request() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let proxy = FaultProxy::start(([127, 0, 0, 1], port).into()).expect("proxy");
-    let data = dir.path().join("backend");
-    let demo = demo(&data, None, &proxy.url());
-    let _backend = BackendProcess::start(&data, None, port, Some(&proxy.url()));
-    let kit = TestKit::enrolled(&dir.path().join("kit"), &demo);
+    let scenario = Scenario::new();
+    let (proxy, kit) = (&scenario.proxy, &scenario.kit);
 
     // The basement: connections are refused.
     proxy.set_faults(Faults {
@@ -132,13 +126,8 @@ fn auto_sync_waits_for_the_backend_then_delivers_and_stops_on_request() {
 
 #[test]
 fn a_captive_portal_does_not_count_as_online() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let proxy = FaultProxy::start(([127, 0, 0, 1], port).into()).expect("proxy");
-    let data = dir.path().join("backend");
-    let demo = demo(&data, None, &proxy.url());
-    let _backend = BackendProcess::start(&data, None, port, Some(&proxy.url()));
-    let kit = TestKit::enrolled(&dir.path().join("kit"), &demo);
+    let scenario = Scenario::new();
+    let kit = &scenario.kit;
     let portal = fieldkit_e2e::captive_portal::CaptivePortal::start().expect("portal");
     let session = kit.session();
     let client = kit_core::net::Backend::new(&portal.url(), None).expect("client");

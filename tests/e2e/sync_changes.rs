@@ -2,35 +2,8 @@
 //! the wipe order for a revoked kit; and the clock: a kit whose clock is off by ten
 //! minutes is corrected, warned, and the receipt's time is the one that counts.
 
-use fieldkit_backend::config::DatabaseUrl;
-use fieldkit_e2e::fault_proxy::FaultProxy;
-use fieldkit_e2e::harness::backend::{demo, BackendProcess};
-use fieldkit_e2e::harness::free_port;
-use fieldkit_e2e::harness::kit::TestKit;
+use fieldkit_e2e::harness::scenario::Scenario;
 use sync_protocol::api::CaseStatus;
-
-struct Setup {
-    kit: TestKit,
-    backend: BackendProcess,
-    _proxy: FaultProxy,
-    dir: tempfile::TempDir,
-}
-
-fn setup() -> Setup {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let proxy = FaultProxy::start(([127, 0, 0, 1], port).into()).expect("proxy");
-    let data = dir.path().join("backend");
-    let demo = demo(&data, None, &proxy.url());
-    let backend = BackendProcess::start(&data, None, port, Some(&proxy.url()));
-    let kit = TestKit::enrolled(&dir.path().join("kit"), &demo);
-    Setup {
-        kit,
-        backend,
-        _proxy: proxy,
-        dir,
-    }
-}
 
 fn events(out: &std::process::Output) -> Vec<serde_json::Value> {
     assert!(
@@ -52,7 +25,7 @@ fn report(events: &[serde_json::Value]) -> serde_json::Value {
 
 #[test]
 fn decisions_and_comments_flow_back_once() {
-    let s = setup();
+    let s = Scenario::new();
     let ids = s.kit.capture(2, 1_000);
     events(&s.kit.sync(None, &[]));
     let comment = "Wohnungsgeberbestätigung fehlt.";
@@ -61,10 +34,9 @@ fn decisions_and_comments_flow_back_once() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let store =
-            fieldkit_backend::storage::open(&DatabaseUrl::embedded(s.backend.data_dir()), 1)
-                .await
-                .expect("store");
+        let store = fieldkit_backend::storage::open(&s.database(), 1)
+            .await
+            .expect("store");
         let decided = store
             .set_case_status(
                 &ids[0].parse().expect("record id"),
@@ -103,7 +75,7 @@ fn decisions_and_comments_flow_back_once() {
 
 #[test]
 fn a_newer_catalog_published_at_the_backend_is_installed_by_sync() {
-    let s = setup();
+    let s = Scenario::new();
     let catalog = s.dir.path().join("catalog-next");
     copy_dir(
         std::path::Path::new(fieldkit_catalog::CATALOG_DIR),
@@ -147,7 +119,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 #[test]
 fn a_revoked_kit_wipes_everything_including_undelivered_records() {
-    let s = setup();
+    let s = Scenario::new();
     s.kit.capture(1, 1_000);
     let kit_id = s
         .kit
@@ -181,7 +153,7 @@ fn a_revoked_kit_wipes_everything_including_undelivered_records() {
 
 #[test]
 fn a_kit_clock_ten_minutes_off_is_corrected_warned_and_the_receipt_time_counts() {
-    let mut s = setup();
+    let mut s = Scenario::new();
     // The backend's clock runs 10 minutes ahead of the kit's.
     s.backend.restart_with_clock_offset(600);
     let ids = s.kit.capture(1, 1_000);

@@ -6,63 +6,13 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fieldkit_backend::config::DatabaseUrl;
 use fieldkit_e2e::captive_portal::CaptivePortal;
-use fieldkit_e2e::fault_proxy::{FaultProxy, Faults};
-use fieldkit_e2e::harness::backend::{demo, BackendProcess};
-use fieldkit_e2e::harness::check::assert_exactly_once;
-use fieldkit_e2e::harness::free_port;
-use fieldkit_e2e::harness::kit::TestKit;
+use fieldkit_e2e::fault_proxy::Faults;
+use fieldkit_e2e::harness::scenario::Scenario;
 use kit_core::RecordState;
 
 /// Exit code of `fieldkit sync` when it did not finish (the queue is kept).
 const INCOMPLETE: i32 = 5;
-
-/// A backend (embedded SQLite) behind a fault proxy, and a kit enrolled through the
-/// proxy: the proxy's URL is the backend's public URL, as a load balancer's would be
-/// (request signatures cover it), so every request of the kit crosses the proxy.
-struct Scenario {
-    kit: TestKit,
-    proxy: FaultProxy,
-    backend: BackendProcess,
-    dir: tempfile::TempDir,
-}
-
-impl Scenario {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let proxy = FaultProxy::start(([127, 0, 0, 1], port).into()).expect("proxy");
-        let data = dir.path().join("backend");
-        let demo = demo(&data, None, &proxy.url());
-        let backend = BackendProcess::start(&data, None, port, Some(&proxy.url()));
-        let kit = TestKit::enrolled(&dir.path().join("kit"), &demo);
-        Self {
-            kit,
-            proxy,
-            backend,
-            dir,
-        }
-    }
-
-    fn database(&self) -> DatabaseUrl {
-        DatabaseUrl::embedded(self.backend.data_dir())
-    }
-
-    fn check(&self) -> fieldkit_e2e::harness::check::Settled {
-        assert_exactly_once(&self.kit, &self.database(), self.backend.data_dir())
-    }
-
-    fn states(&self) -> Vec<RecordState> {
-        self.kit
-            .session()
-            .records(None, 10_000)
-            .expect("records")
-            .into_iter()
-            .map(|r| r.state)
-            .collect()
-    }
-}
 
 fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&out.stdout)

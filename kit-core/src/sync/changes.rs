@@ -56,10 +56,7 @@ impl Run<'_> {
                     } => {
                         let record_id = record_id.to_string();
                         let case_number = self.session.case_number_of(&record_id)?;
-                        let status = serde_json::to_value(status)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default();
+                        let status = super::wire_name(status);
                         self.emit(SyncEvent::CaseStatus {
                             record_id,
                             case_number,

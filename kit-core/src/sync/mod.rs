@@ -251,6 +251,15 @@ impl CancelToken {
     }
 }
 
+/// The wire name of a protocol enum (`needs_information`, `unknown-routing`, …), as the
+/// clerk's events and the store show it.
+pub(crate) fn wire_name(value: &impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// The threshold of §8.3 above which the clerk is warned.
 pub const CLOCK_SKEW_WARNING_SECS: i64 = 300;
 

@@ -41,6 +41,8 @@ impl Run<'_> {
             max_bytes: self.options.batch_max_bytes,
         };
         let mut fruitless = 0;
+        let kit_id = self.session.require_enrolment()?.kit_id;
+        let trusted = self.session.trusted_server_keys()?;
         loop {
             if self.cancel.is_cancelled() {
                 return Err(KitError::Cancelled);
@@ -66,8 +68,6 @@ impl Run<'_> {
                 body,
                 timeout: self.options.request_timeout,
             };
-            let kit_id = self.session.require_enrolment()?.kit_id;
-            let trusted = self.session.trusted_server_keys()?;
             let answer = self.call(&request, |_, response| {
                 if response.status == 413 {
                     let from_backend = response

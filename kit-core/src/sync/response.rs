@@ -93,10 +93,7 @@ pub(crate) fn check_push_response(
                         .problem
                         .as_ref()
                         .ok_or_else(|| format!("result {i} is missing its problem"))?;
-                    let code = serde_json::to_value(problem.code)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_else(|| "unknown".into());
+                    let code = super::wire_name(&problem.code);
                     Ok(Applied::Rejected {
                         seq: record.seq,
                         record_id: record.record_id.clone(),

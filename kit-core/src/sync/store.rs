@@ -218,10 +218,7 @@ impl Session {
                 comment,
             } = &change.change
             {
-                let status = serde_json::to_value(status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
+                let status = super::wire_name(status);
                 let id = record_id.to_string();
                 tx.execute(
                     "INSERT INTO case_updates (cursor, record_id, status, comment, at)

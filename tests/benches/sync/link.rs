@@ -36,7 +36,7 @@ pub(crate) fn upload_run(s: &Scenario, k: usize, faults: Faults) -> UploadRun {
 
 pub(crate) fn bench_b(k: usize) {
     let load_before = load();
-    let s = Scenario::new(None);
+    let s = Scenario::new();
     let paced = Faults {
         bandwidth_bytes_per_sec: Some(LINK_RATE),
         ..Faults::default()

@@ -47,10 +47,11 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::Signature;
 use fieldkit_e2e::fault_proxy::{FaultProxy, Faults, Stats};
-use fieldkit_e2e::harness::backend::{demo, BackendProcess};
+use fieldkit_e2e::harness::backend::BackendProcess;
 use fieldkit_e2e::harness::check::assert_exactly_once;
 use fieldkit_e2e::harness::free_port;
 use fieldkit_e2e::harness::kit::{anmeldung, capture_in, scan, TestKit};
+use fieldkit_e2e::harness::scenario::Scenario;
 use kit_core::sync::{self, CancelToken, Phase, SyncEvent, SyncOptions, SyncReport};
 use kit_core::Session;
 
@@ -101,35 +102,6 @@ pub(crate) fn load() -> String {
 
 // ---------------------------------------------------------------------------------------
 // Setup
-
-/// A backend (embedded SQLite, release binary) behind a fault proxy, and a kit enrolled
-/// through the proxy (its URL is the backend's public URL), as in `e2e/sync_faults.rs`.
-pub(crate) struct Scenario {
-    pub(crate) proxy: FaultProxy,
-    pub(crate) backend: BackendProcess,
-    pub(crate) kit: TestKit,
-    pub(crate) dir: tempfile::TempDir,
-}
-
-impl Scenario {
-    /// The kit in `kit_home`, or in the scenario's folder.
-    pub(crate) fn new(kit_home: Option<&Path>) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let proxy = FaultProxy::start(([127, 0, 0, 1], port).into()).expect("proxy");
-        let data = dir.path().join("backend");
-        let demo = demo(&data, None, &proxy.url());
-        let backend = BackendProcess::start(&data, None, port, Some(&proxy.url()));
-        let home = kit_home.map_or_else(|| dir.path().join("kit"), Path::to_path_buf);
-        let kit = TestKit::enrolled(&home, &demo);
-        Self {
-            proxy,
-            backend,
-            kit,
-            dir,
-        }
-    }
-}
 
 /// Finalizes `n` Anmeldungen with tiny attachments in one session.
 pub(crate) fn fill(session: &mut Session, n: usize) -> Duration {

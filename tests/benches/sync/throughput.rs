@@ -20,7 +20,7 @@ pub(crate) fn bench_a_and_c(n: usize, run_a: bool, run_c: bool) {
         mut backend,
         kit: filling,
         dir,
-    } = Scenario::new(Some(&filled_home));
+    } = Scenario::with_kit_home(Some(&filled_home));
     let mut session = filling.session();
     let filled = fill(&mut session, n);
     let (verify_rate, message_bytes) = verify_strict_rate(&session);

@@ -8,6 +8,7 @@ pub mod bins;
 pub mod check;
 pub mod kit;
 pub mod pg;
+pub mod scenario;
 
 /// The demo clerk's PIN (as `scripts/run.sh`).
 pub const PIN: &str = "739251";
