@@ -1,0 +1,266 @@
+import { useCallback, useEffect, useReducer, useRef, useState } from "react";
+import { api } from "./api/commands";
+import { onConnectivity, onLocked, onSync, subscribe } from "./api/events";
+import type { AppError, AppStatus, ConnectivityDto, FinalizedDto, FormDto, InitResult, ServiceDto } from "./api/types";
+import { ErrorBox } from "./components/ErrorBox";
+import { ConnectivityIndicator, syncText } from "./components/Status";
+import { useI18n } from "./i18n/i18n";
+import { initialSync, syncReducer } from "./lib/syncProgress";
+import { useIdleTouch } from "./lib/useIdleTouch";
+import { Home } from "./screens/Home";
+import { Queue, RecordDetail } from "./screens/Queue";
+import { Receipt } from "./screens/Receipt";
+import { Services } from "./screens/Services";
+import { AddClerks, Enrol, FirstRun, RecoverySecret } from "./screens/Setup";
+import { Unlock } from "./screens/Unlock";
+import { Wizard } from "./screens/wizard/Wizard";
+
+type View =
+  | { name: "home" }
+  | { name: "services" }
+  | { name: "draft"; draftId: string }
+  | { name: "receipt"; result: FinalizedDto; form: FormDto }
+  | { name: "queue" }
+  | { name: "record"; recordId: string };
+
+/** Which top-level screen the status asks for. */
+export function stageOf(status: AppStatus | null, init: InitResult | null, setupDone: boolean) {
+  if (!status) return "loading" as const;
+  if (init) return "secret" as const;
+  if (!status.initialized) return "first-run" as const;
+  if (status.session === "setup") {
+    if (!status.enrolled) return "enrol" as const;
+    if (!setupDone || status.clerks.length === 0) return "clerks" as const;
+    return "unlock" as const;
+  }
+  if (status.session === "clerk") return "work" as const;
+  return "unlock" as const;
+}
+
+export function App() {
+  const { t, lang, setLang } = useI18n();
+  const [status, setStatus] = useState<AppStatus | null>(null);
+  const [fatal, setFatal] = useState<AppError | null>(null);
+  const [init, setInit] = useState<InitResult | null>(null);
+  const [setupDone, setSetupDone] = useState(false);
+  const [view, setView] = useState<View>({ name: "home" });
+  const [conn, setConn] = useState<ConnectivityDto | null>(null);
+  const [sync, dispatchSync] = useReducer(syncReducer, initialSync);
+  const [refreshKey, setRefreshKey] = useState(0);
+  const [announcement, setAnnouncement] = useState("");
+  const mainRef = useRef<HTMLElement>(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      setStatus(await api.appStatus());
+      setFatal(null);
+    } catch (e) {
+      setFatal(e as AppError);
+    }
+  }, []);
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  useEffect(() => subscribe(onConnectivity(setConn)), []);
+  useEffect(
+    () =>
+      subscribe(
+        onSync((e) => {
+          dispatchSync(e);
+          if (e.type === "finished" || e.type === "case_status" || e.type === "rejected") setRefreshKey((k) => k + 1);
+        }),
+      ),
+    [],
+  );
+  useEffect(
+    () =>
+      subscribe(
+        onLocked(() => {
+          setStatus((s) => (s ? { ...s, session: "none", clerk: null } : s));
+          void refresh();
+        }),
+      ),
+    [refresh],
+  );
+
+  const stage = stageOf(status, init, setupDone);
+  useIdleTouch(stage === "work", api.touch);
+
+  // Sync progress is announced politely (phase changes, outcome), not every byte.
+  const syncAnnouncement = sync.running ? (sync.phase ? t(`sync.phase.${sync.phase}`) : t("sync.running")) : syncText(sync, t, lang);
+
+  const go = (v: View) => {
+    setView(v);
+    requestAnimationFrame(() => mainRef.current?.querySelector<HTMLElement>("h1")?.focus());
+  };
+
+  const lock = async () => {
+    try {
+      setStatus(await api.lock());
+    } catch {
+      await refresh();
+    }
+  };
+
+  const startSync = async () => {
+    dispatchSync({ type: "requested" });
+    try {
+      await api.syncNow();
+    } catch (e) {
+      const err = e as AppError;
+      dispatchSync({ type: "failed", message: err.kind === "network" ? t("err.network") : err.detail || err.kind });
+    }
+  };
+
+  const newDraft = async (s: ServiceDto) => {
+    try {
+      const id = await api.createDraft(s.id, {});
+      go({ name: "draft", draftId: id });
+    } catch (e) {
+      setFatal(e as AppError);
+    }
+  };
+
+  let content: React.ReactNode;
+  switch (stage) {
+    case "loading":
+      content = fatal ? null : <p role="status">{t("app.loading")}</p>;
+      break;
+    case "first-run":
+      content = <FirstRun onInitialized={setInit} />;
+      break;
+    case "secret":
+      content = (
+        <RecoverySecret
+          init={init!}
+          onConfirmed={() => {
+            setInit(null);
+            void refresh();
+          }}
+        />
+      );
+      break;
+    case "enrol":
+      content = <Enrol onEnrolled={setStatus} />;
+      break;
+    case "clerks":
+      content = (
+        <AddClerks
+          clerks={status!.clerks}
+          onDone={async () => {
+            setSetupDone(true);
+            try {
+              setStatus(await api.lock());
+            } catch {
+              await refresh();
+            }
+          }}
+        />
+      );
+      break;
+    case "unlock":
+      content = (
+        <Unlock
+          status={status!}
+          onUnlocked={(s) => {
+            setStatus(s);
+            if (s.session === "setup") setSetupDone(false);
+          }}
+        />
+      );
+      break;
+    case "work":
+      switch (view.name) {
+        case "home":
+          content = (
+            <Home
+              sync={sync}
+              refreshKey={refreshKey}
+              onSync={() => void startSync()}
+              onNew={() => go({ name: "services" })}
+              onResume={(id) => go({ name: "draft", draftId: id })}
+              onQueue={() => go({ name: "queue" })}
+              onRecord={(id) => go({ name: "record", recordId: id })}
+            />
+          );
+          break;
+        case "services":
+          content = <Services onPick={(s) => void newDraft(s)} onBack={() => go({ name: "home" })} />;
+          break;
+        case "draft":
+          content = (
+            <Wizard
+              key={view.draftId}
+              draftId={view.draftId}
+              announce={setAnnouncement}
+              onExit={() => go({ name: "home" })}
+              onFinalized={(result, form) => {
+                setRefreshKey((k) => k + 1);
+                go({ name: "receipt", result, form });
+              }}
+            />
+          );
+          break;
+        case "receipt":
+          content = (
+            <Receipt
+              result={view.result}
+              form={view.form}
+              onNext={() => go({ name: "services" })}
+              onHome={() => go({ name: "home" })}
+            />
+          );
+          break;
+        case "queue":
+          content = <Queue refreshKey={refreshKey} onOpen={(id) => go({ name: "record", recordId: id })} onBack={() => go({ name: "home" })} />;
+          break;
+        case "record":
+          content = <RecordDetail recordId={view.recordId} onBack={() => go({ name: "queue" })} />;
+          break;
+      }
+      break;
+  }
+
+  return (
+    <>
+      <a className="skip-link no-print" href="#main">{t("app.skip")}</a>
+      <header className="app-header no-print">
+        <span className="brand">Fieldkit</span>
+        {stage === "work" ? (
+          <nav aria-label={t("nav.main")} className="main-nav">
+            <button type="button" className="link" data-testid="nav-home" onClick={() => go({ name: "home" })}>{t("header.home")}</button>
+            <button type="button" className="link" data-testid="nav-queue" onClick={() => go({ name: "queue" })}>{t("header.queue")}</button>
+          </nav>
+        ) : null}
+        <div className="header-right">
+          <ConnectivityIndicator conn={conn} />
+          {stage === "work" && status?.clerk ? <span className="small">{t("header.clerk", { name: status.clerk.name })}</span> : null}
+          <button
+            type="button"
+            className="btn btn--secondary btn--small"
+            lang={lang === "de" ? "en" : "de"}
+            aria-label={t("lang.switchLabel")}
+            data-testid="lang-switch"
+            onClick={() => setLang(lang === "de" ? "en" : "de")}
+          >
+            {t("lang.switch")}
+          </button>
+          {stage === "work" ? (
+            <button type="button" className="btn btn--secondary btn--small" data-testid="lock" onClick={() => void lock()}>
+              🔒 {t("header.lock")}
+            </button>
+          ) : null}
+        </div>
+      </header>
+      <main id="main" ref={mainRef} tabIndex={-1}>
+        <ErrorBox error={fatal} testId="fatal-error" />
+        {content}
+      </main>
+      <div className="visually-hidden" role="status" aria-live="polite" data-testid="live-region">
+        {syncAnnouncement}
+        {announcement ? ` ${announcement}` : ""}
+      </div>
+    </>
+  );
+}

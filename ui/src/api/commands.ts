@@ -1,0 +1,138 @@
+// Typed wrappers over the Tauri commands of ui/CONTRACT.md. The only module that calls invoke().
+import { invoke } from "@tauri-apps/api/core";
+import type {
+  AppError,
+  AppStatus,
+  AttachmentDto,
+  CheckResult,
+  ClerkDto,
+  DraftDto,
+  DraftSummaryDto,
+  EnrolInput,
+  ErrorKind,
+  FinalizedDto,
+  FormDto,
+  InitResult,
+  QueueStatusDto,
+  RecordDetailDto,
+  RecordDto,
+  ServiceDto,
+} from "./types";
+
+const KINDS: readonly ErrorKind[] = [
+  "network",
+  "wrong_pin",
+  "too_many_attempts",
+  "disk_full",
+  "read_only",
+  "corrupted",
+  "not_enrolled",
+  "invalid",
+  "missing_attachments",
+  "attachment_refused",
+  "unavailable_offline",
+  "backend",
+  "internal",
+];
+
+export function isAppError(e: unknown): e is AppError {
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    typeof (e as { kind?: unknown }).kind === "string" &&
+    KINDS.includes((e as { kind: ErrorKind }).kind)
+  );
+}
+
+/** Anything a command rejects with, as an AppError (unknown shapes become `internal`). */
+export function toAppError(e: unknown): AppError {
+  if (isAppError(e)) {
+    return {
+      ...e,
+      field_errors: e.field_errors ?? [],
+      missing_attachments: e.missing_attachments ?? [],
+      retry_after_secs: e.retry_after_secs ?? null,
+      attempts: e.attempts ?? null,
+    };
+  }
+  const detail = e instanceof Error ? e.message : typeof e === "string" ? e : JSON.stringify(e);
+  return {
+    kind: "internal",
+    detail,
+    field_errors: [],
+    missing_attachments: [],
+    retry_after_secs: null,
+    attempts: null,
+  };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw toAppError(e);
+  }
+}
+
+export const api = {
+  appStatus: () => call<AppStatus>("app_status"),
+  initKit: () => call<InitResult>("init_kit"),
+  unlockRecovery: (secret: string) => call<AppStatus>("unlock_recovery", { secret }),
+  enrol: (input: EnrolInput) => call<AppStatus>("enrol", { input }),
+  addClerk: (name: string, pin: string) => call<ClerkDto>("add_clerk", { name, pin }),
+  unlock: (clerkId: string, pin: string) => call<AppStatus>("unlock", { clerkId, pin }),
+  lock: () => call<AppStatus>("lock"),
+  touch: () => call<null>("touch"),
+  services: () => call<ServiceDto[]>("services"),
+  serviceForm: (serviceId: string) => call<FormDto>("service_form", { serviceId }),
+  drafts: () => call<DraftSummaryDto[]>("drafts"),
+  createDraft: (serviceId: string, data: unknown) =>
+    call<string>("create_draft", { serviceId, data }),
+  openDraft: (draftId: string) => call<DraftDto>("open_draft", { draftId }),
+  saveDraft: (draftId: string, data: unknown) => call<null>("save_draft", { draftId, data }),
+  discardDraft: (draftId: string) => call<null>("discard_draft", { draftId }),
+  checkDraft: (draftId: string) => call<CheckResult>("check_draft", { draftId }),
+  attachFile: async (draftId: string, specId: string, file: File | Blob, fileName: string) => {
+    const buf = await readAsArrayBuffer(file);
+    try {
+      return await invoke<AttachmentDto>("attach_file", new Uint8Array(buf), {
+        headers: {
+          "fieldkit-draft-id": draftId,
+          "fieldkit-spec-id": specId,
+          "fieldkit-media-type": file.type,
+          "fieldkit-file-name": encodeURIComponent(fileName),
+        },
+      });
+    } catch (e) {
+      throw toAppError(e);
+    }
+  },
+  detach: (draftId: string, attachmentId: string) =>
+    call<null>("detach", { draftId, attachmentId }),
+  finalize: (draftId: string) => call<FinalizedDto>("finalize", { draftId }),
+  records: () => call<RecordDto[]>("records"),
+  recordDetail: (recordId: string) => call<RecordDetailDto>("record_detail", { recordId }),
+  queueStatus: () => call<QueueStatusDto>("queue_status"),
+  syncNow: () => call<null>("sync_now"),
+};
+
+/** Blob.arrayBuffer where available, FileReader otherwise (older WebKit, jsdom). */
+export function readAsArrayBuffer(file: Blob): Promise<ArrayBuffer> {
+  if (typeof file.arrayBuffer === "function") return file.arrayBuffer();
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result as ArrayBuffer);
+    r.onerror = () => reject(r.error);
+    r.readAsArrayBuffer(file);
+  });
+}
+
+export function readAsText(file: Blob): Promise<string> {
+  if (typeof file.text === "function") return file.text();
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result as string);
+    r.onerror = () => reject(r.error);
+    r.readAsText(file);
+  });
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { createFormAjv } from "./ajv";
+import { ageOn, isArs, isCountryCode, isPastDate, isPersonName, isPostcodeDe, parseIsoDate } from "./formats";
+
+describe("custom formats (same rules as catalog/src/rules.rs)", () => {
+  it("postcode-de: five digits, not starting with 00", () => {
+    for (const good of ["01067", "64342", "99999", "10115"]) expect(isPostcodeDe(good), good).toBe(true);
+    for (const bad of ["00123", "6434", "643420", "6434a", "", " 64342", "64 342", "６４３４２"]) expect(isPostcodeDe(bad), bad).toBe(false);
+  });
+
+  it("past-date: a real date not after today", () => {
+    const today = "2026-11-21";
+    for (const good of ["2026-11-21", "1950-02-28", "2000-02-29"]) expect(isPastDate(good, today), good).toBe(true);
+    for (const bad of ["2026-11-22", "2030-01-01", "2001-02-29", "2020-13-01", "21.11.2020", "2020-1-1", "", "2020-11-31"]) {
+      expect(isPastDate(bad, today), bad).toBe(false);
+    }
+  });
+
+  it("person-name: letters of any script, space, - ' ’ . ; starts with a letter", () => {
+    for (const good of ["Müller-Lüdenscheidt", "Zoë", "O'Connor", "de la Cruz", "Şahin", "Dr. h.c.", "Ó Súilleabháin", "Łukasz", "Иванов", "N’Diaye"]) {
+      expect(isPersonName(good), good).toBe(true);
+    }
+    for (const bad of ["", " Anna", "Anna ", "Anna  Maria", "R2D2", "-Anna", "Anna;", "'Anna", "x".repeat(121), "Anna_Maria", "Anna@home"]) {
+      expect(isPersonName(bad), bad).toBe(false);
+    }
+  });
+
+  it("ars: 2, 3, 5, 9 or 12 digits", () => {
+    for (const good of ["06", "064", "06435", "064350014", "064350014014"]) expect(isArs(good), good).toBe(true);
+    for (const bad of ["", "0", "0643", "064350", "0643500140140", "06435001401x", "06 435"]) expect(isArs(bad), bad).toBe(false);
+  });
+
+  it("country-code: two upper-case letters", () => {
+    for (const good of ["DE", "PL", "TR"]) expect(isCountryCode(good), good).toBe(true);
+    for (const bad of ["de", "D", "DEU", "D1", "", "Ü"]) expect(isCountryCode(bad), bad).toBe(false);
+  });
+
+  it("dates and ages", () => {
+    expect(parseIsoDate("2024-02-29")).not.toBeNull();
+    expect(parseIsoDate("2023-02-29")).toBeNull();
+    expect(ageOn("2008-11-21", "2026-11-21")).toBe(18);
+    expect(ageOn("2008-11-22", "2026-11-21")).toBe(17);
+    expect(ageOn("2008-02-29", "2026-02-28")).toBe(17);
+  });
+});
+
+describe("AJV with the catalog's formats and keywords", () => {
+  const ajv = createFormAjv(() => "2026-11-21");
+  const schema = {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    type: "object",
+    properties: {
+      plz: { type: "string", format: "postcode-de" },
+      born: { type: "string", format: "past-date" },
+      name: { type: "string", format: "person-name" },
+      ars: { type: "string", format: "ars" },
+      cc: { type: "string", format: "country-code" },
+      when: { type: "string", format: "date" },
+      person: {
+        type: "object",
+        "x-minor-requires": { birth_date: "date_of_birth", age: 18, required: ["legal_representative"] },
+        "x-min-age": { birth_date: "date_of_birth", age: 14 },
+        properties: { date_of_birth: { type: "string" }, legal_representative: { type: "string" } },
+      },
+      "x-unknown-is-fine": { "x-whatever": true },
+    },
+  };
+  const validate = ajv.compile(schema);
+
+  it("compiles a 2020-12 schema with unknown x-* keywords", () => {
+    expect(validate({})).toBe(true);
+  });
+
+  it("accepts good values", () => {
+    expect(validate({ plz: "64342", born: "1950-01-01", name: "Zoë Müller", ars: "064350014014", cc: "DE", when: "2030-01-01" })).toBe(true);
+  });
+
+  it.each([
+    ["plz", "00123"],
+    ["born", "2027-01-01"],
+    ["name", "R2D2"],
+    ["ars", "0643"],
+    ["cc", "de"],
+    ["when", "2030-02-30"],
+  ])("refuses %s = %s with a format error", (field, value) => {
+    expect(validate({ [field]: value })).toBe(false);
+    expect(validate.errors?.[0]).toMatchObject({ keyword: "format", instancePath: `/${field}` });
+  });
+
+  it("x-minor-requires: a minor needs a legal representative", () => {
+    expect(validate({ person: { date_of_birth: "2010-01-01" } })).toBe(false);
+    expect(validate.errors?.[0]).toMatchObject({ keyword: "required", instancePath: "/person", params: { missingProperty: "legal_representative" } });
+    expect(validate({ person: { date_of_birth: "2010-01-01", legal_representative: "Anna" } })).toBe(true);
+    expect(validate({ person: { date_of_birth: "1990-01-01" } })).toBe(true);
+  });
+
+  it("x-min-age: too young is reported at the birth date", () => {
+    expect(validate({ person: { date_of_birth: "2015-01-01", legal_representative: "A" } })).toBe(false);
+    expect(validate.errors?.[0]).toMatchObject({ keyword: "x-min-age", instancePath: "/person/date_of_birth" });
+  });
+});

@@ -1,0 +1,121 @@
+import { useEffect, useState } from "react";
+import { api } from "../api/commands";
+import type { AppError, RecordDetailDto, RecordDto } from "../api/types";
+import { ErrorBox } from "../components/ErrorBox";
+import { RecordStateBadge } from "../components/Status";
+import { formatBytes, formatDateTime, pick, useI18n } from "../i18n/i18n";
+
+export function Queue({ onOpen, onBack, refreshKey }: { onOpen: (id: string) => void; onBack: () => void; refreshKey: number }) {
+  const { t, lang } = useI18n();
+  const [records, setRecords] = useState<RecordDto[] | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  useEffect(() => {
+    api.records().then(setRecords, (e) => setError(e as AppError));
+  }, [refreshKey]);
+  return (
+    <section className="screen" data-testid="screen-queue" aria-labelledby="q-title">
+      <div className="screen-head">
+        <h1 id="q-title" tabIndex={-1}>{t("queue.title")}</h1>
+        <button type="button" className="btn btn--secondary" onClick={onBack}>{t("common.back")}</button>
+      </div>
+      <ErrorBox error={error} />
+      {records && records.length === 0 ? <p>{t("queue.empty")}</p> : null}
+      {records && records.length > 0 ? (
+        <table className="table">
+          <thead>
+            <tr>
+              <th scope="col">{t("queue.case")}</th>
+              <th scope="col">{t("queue.service")}</th>
+              <th scope="col">{t("queue.finalized")}</th>
+              <th scope="col">{t("queue.state")}</th>
+              <th scope="col">{t("queue.office")}</th>
+              <th scope="col"><span className="visually-hidden">{t("queue.details")}</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {records.map((r) => (
+              <tr key={r.record_id} data-testid={`record-${r.record_id}`}>
+                <td>{r.case_number}</td>
+                <td>{pick(r.service_name, lang)}</td>
+                <td>{formatDateTime(r.finalized_at, lang)}</td>
+                <td>
+                  <RecordStateBadge state={r.state} testId={`record-status-${r.record_id}`} />
+                  {r.rejection_reason ? <div className="small">{t("queue.reason", { reason: r.rejection_reason })}</div> : null}
+                </td>
+                <td>
+                  {r.backoffice_status ?? "–"}
+                  {r.backoffice_comment ? <div className="small">{t("queue.comment", { comment: r.backoffice_comment })}</div> : null}
+                </td>
+                <td>
+                  <button type="button" className="btn btn--secondary" data-testid={`record-open-${r.record_id}`} onClick={() => onOpen(r.record_id)}>
+                    {t("queue.details")}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}
+
+export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: () => void }) {
+  const { t, lang } = useI18n();
+  const [detail, setDetail] = useState<RecordDetailDto | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  useEffect(() => {
+    api.recordDetail(recordId).then(setDetail, (e) => setError(e as AppError));
+  }, [recordId]);
+  const r = detail?.record;
+  return (
+    <section className="screen" data-testid="screen-record" aria-labelledby="rd-title">
+      <div className="screen-head">
+        <h1 id="rd-title" tabIndex={-1}>{r ? `${t("queue.case")} ${r.case_number}` : t("queue.details")}</h1>
+        <button type="button" className="btn btn--secondary" onClick={onBack}>{t("queue.back")}</button>
+      </div>
+      <ErrorBox error={error} />
+      {r ? (
+        <>
+          <dl className="facts">
+            <dt>{t("queue.service")}</dt>
+            <dd>{pick(r.service_name, lang)}</dd>
+            <dt>{t("queue.finalized")}</dt>
+            <dd>{formatDateTime(r.finalized_at, lang)}</dd>
+            <dt>{t("queue.state")}</dt>
+            <dd>
+              <RecordStateBadge state={r.state} testId={`record-status-${r.record_id}`} />
+              {r.rejection_reason ? <div>{t("queue.reason", { reason: r.rejection_reason })}</div> : null}
+            </dd>
+            <dt>{t("queue.office")}</dt>
+            <dd>
+              {r.backoffice_status ?? "–"}
+              {r.backoffice_comment ? <div>{t("queue.comment", { comment: r.backoffice_comment })}</div> : null}
+            </dd>
+          </dl>
+          <h2>{t("queue.history")}</h2>
+          {detail.history.length === 0 ? (
+            <p>{t("queue.historyEmpty")}</p>
+          ) : (
+            <ol className="history" data-testid="record-history">
+              {detail.history.map((h, i) => (
+                <li key={i}>
+                  <strong>{formatDateTime(h.at, lang)}</strong> – {h.status}
+                  {h.comment ? <div className="small">{h.comment}</div> : null}
+                </li>
+              ))}
+            </ol>
+          )}
+          <h2>{t("queue.attachments")}</h2>
+          <ul>
+            {detail.attachments.map((a) => (
+              <li key={a.id}>
+                {a.file_name} ({formatBytes(a.size_bytes, lang)})
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </section>
+  );
+}

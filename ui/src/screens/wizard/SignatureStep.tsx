@@ -1,0 +1,150 @@
+import SignaturePad from "signature_pad";
+import { useEffect, useRef, useState } from "react";
+import { api } from "../../api/commands";
+import type { AppError, AttachmentDto, AttachmentSpecDto } from "../../api/types";
+import { ErrorBox, Notice } from "../../components/ErrorBox";
+import { describeData } from "../../forms/describe";
+import { todayIso } from "../../forms/formats";
+import { formatDateValue } from "../../forms/describe";
+import { translator, useI18n } from "../../i18n/i18n";
+import { buildPrintoutPdf } from "../../pdf/printout";
+
+export const PRINTOUT_FILE_NAME = "unterschriebener-ausdruck.pdf";
+
+/** The spec a signed printout goes to: the one with purpose "form". */
+export function formSpec(specs: AttachmentSpecDto[]): AttachmentSpecDto | undefined {
+  return specs.find((s) => s.purpose === "form");
+}
+
+export function SignatureStep({
+  draftId,
+  spec,
+  serviceNameDe,
+  ui,
+  data,
+  attachments,
+  setAttachments,
+  defaultPlace,
+  onPrint,
+  onDone,
+  announce,
+}: {
+  draftId: string;
+  spec: AttachmentSpecDto;
+  serviceNameDe: string;
+  ui: unknown;
+  data: unknown;
+  attachments: AttachmentDto[];
+  setAttachments: (f: (a: AttachmentDto[]) => AttachmentDto[]) => void;
+  defaultPlace: string;
+  onPrint: () => void;
+  onDone: () => void;
+  announce: (msg: string) => void;
+}) {
+  const { t } = useI18n();
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const padRef = useRef<SignaturePad | null>(null);
+  const [place, setPlace] = useState(defaultPlace);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const existing = attachments.find((a) => a.spec_id === spec.id);
+
+  useEffect(() => {
+    const canvas = canvasRef.current;
+    if (!canvas || typeof canvas.getContext !== "function" || !canvas.getContext("2d")) return;
+    const pad = new SignaturePad(canvas, { penColor: "#000", backgroundColor: "rgb(255,255,255)", minWidth: 1, maxWidth: 3 });
+    padRef.current = pad;
+    const resize = () => {
+      const ratio = Math.max(window.devicePixelRatio || 1, 1);
+      const data = pad.toData();
+      canvas.width = canvas.offsetWidth * ratio;
+      canvas.height = canvas.offsetHeight * ratio;
+      canvas.getContext("2d")?.scale(ratio, ratio);
+      pad.clear();
+      pad.fromData(data);
+    };
+    resize();
+    window.addEventListener("resize", resize);
+    return () => {
+      window.removeEventListener("resize", resize);
+      pad.off();
+      padRef.current = null;
+    };
+  }, []);
+
+  const accept = async () => {
+    setProblem(null);
+    setError(null);
+    const pad = padRef.current;
+    if (!pad || pad.isEmpty()) return setProblem(t("sig.empty"));
+    if (!place.trim()) return setProblem(t("sig.placeMissing"));
+    setBusy(true);
+    try {
+      // The printout is always German (the language of the procedure).
+      const de = translator("de");
+      const date = formatDateValue(todayIso(), "de");
+      const blob = await buildPrintoutPdf({
+        title: de("pdf.title", { service: serviceNameDe }),
+        subtitle: de("pdf.subtitle"),
+        note: de("pdf.note"),
+        lines: describeData(ui, data, "de"),
+        placeDate: de("pdf.placeDate", { place: place.trim(), date }),
+        signatureLine: de("pdf.signatureLine"),
+        signaturePng: pad.toDataURL("image/png"),
+        pageLabel: (n, total) => de("pdf.page", { n, total }),
+      });
+      const pdf = new Blob([blob], { type: "application/pdf" });
+      if (existing) await api.detach(draftId, existing.id);
+      const a = await api.attachFile(draftId, spec.id, pdf, PRINTOUT_FILE_NAME);
+      setAttachments((list) => [...list.filter((x) => x.id !== existing?.id), a]);
+      announce(t("sig.done"));
+      onDone();
+    } catch (e) {
+      setError(e as AppError);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="signature">
+      <p>{t("sig.intro")}</p>
+      {existing ? <Notice testId="signature-existing">{t("sig.alreadyAttached", { name: existing.file_name })}</Notice> : null}
+      <p id="sig-keyboard" className="field-help">
+        <span aria-hidden="true">⌨ </span>
+        {t("sig.keyboardNote")}
+      </p>
+      <div className="signature-box">
+        <canvas
+          ref={canvasRef}
+          className="signature-canvas"
+          data-testid="signature-canvas"
+          role="img"
+          aria-label={t("sig.canvasLabel")}
+          aria-describedby="sig-keyboard"
+        />
+      </div>
+      <div className="field">
+        <label htmlFor="sig-place" className="field-label">{t("sig.place")}</label>
+        <input id="sig-place" data-testid="signature-place" value={place} onChange={(e) => setPlace(e.target.value)} />
+      </div>
+      {problem ? <p className="field-error" role="alert" data-testid="signature-problem">⚠ {problem}</p> : null}
+      <ErrorBox error={error} />
+      {busy ? (
+        <p role="status"><span className="spinner" aria-hidden="true" /> {t("sig.creating")}</p>
+      ) : null}
+      <div className="actions">
+        <button type="button" className="btn btn--secondary" data-testid="signature-clear" onClick={() => padRef.current?.clear()}>
+          {t("sig.clear")}
+        </button>
+        <button type="button" className="btn btn--primary" data-testid="signature-accept" disabled={busy} onClick={() => void accept()}>
+          {t("sig.accept")}
+        </button>
+        <button type="button" className="btn btn--secondary" data-testid="print-printout" onClick={onPrint}>
+          🖨 {t("sig.print")}
+        </button>
+      </div>
+    </div>
+  );
+}

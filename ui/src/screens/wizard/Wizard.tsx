@@ -1,0 +1,444 @@
+// New application: form → attachments → signature (when the service has a "form"
+// attachment) → review → finalize. The draft is autosaved; leaving never loses data.
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import type { ErrorObject } from "ajv";
+import { api } from "../../api/commands";
+import type { AppError, AttachmentDto, CheckResult, FinalizedDto, FormDto } from "../../api/types";
+import { ErrorBox, Notice } from "../../components/ErrorBox";
+import { describeData, labelForPath, labelIndex } from "../../forms/describe";
+import { FormView } from "../../forms/FormView";
+import { formatBytes, pick, translator, useI18n } from "../../i18n/i18n";
+import type { MessageKey } from "../../i18n/messages";
+import { AttachmentsStep } from "./AttachmentsStep";
+import { formSpec, SignatureStep } from "./SignatureStep";
+import { useAutosave, type SaveState } from "./useAutosave";
+
+type Step = "form" | "attachments" | "signature" | "review";
+const STEP_LABEL: Record<Step, MessageKey> = {
+  form: "wizard.step.form",
+  attachments: "wizard.step.attachments",
+  signature: "wizard.step.signature",
+  review: "wizard.step.review",
+};
+
+export function Wizard({
+  draftId,
+  onFinalized,
+  onExit,
+  announce,
+}: {
+  draftId: string;
+  onFinalized: (f: FinalizedDto, form: FormDto) => void;
+  onExit: () => void;
+  announce: (msg: string) => void;
+}) {
+  const { t, lang } = useI18n();
+  const [form, setForm] = useState<FormDto | null>(null);
+  const [data, setData] = useState<unknown>(undefined);
+  const [attachments, setAttachments] = useState<AttachmentDto[]>([]);
+  const [step, setStep] = useState<Step>("form");
+  const [printing, setPrinting] = useState(false);
+  const [error, setError] = useState<AppError | null>(null);
+  const [liveErrors, setLiveErrors] = useState<ErrorObject[]>([]);
+  const [showAll, setShowAll] = useState(false);
+  const { saver, state: saveState } = useAutosave(draftId);
+  const headingRef = useRef<HTMLHeadingElement>(null);
+
+  useEffect(() => {
+    let gone = false;
+    (async () => {
+      try {
+        const d = await api.openDraft(draftId);
+        const f = await api.serviceForm(d.summary.service_id);
+        if (gone) return;
+        setForm(f);
+        setData(d.data ?? {});
+        setAttachments(d.attachments);
+      } catch (e) {
+        if (!gone) setError(e as AppError);
+      }
+    })();
+    return () => {
+      gone = true;
+    };
+  }, [draftId]);
+
+  const sigSpec = form ? formSpec(form.attachments) : undefined;
+  const steps: Step[] = sigSpec ? ["form", "attachments", "signature", "review"] : ["form", "attachments", "review"];
+  const go = useCallback(
+    (s: Step) => {
+      void saver.flush();
+      setPrinting(false);
+      setStep(s);
+      if (s === "review") setShowAll(true);
+      requestAnimationFrame(() => headingRef.current?.focus());
+    },
+    [saver],
+  );
+
+  const onChange = useCallback(
+    (d: unknown, errs: ErrorObject[]) => {
+      setLiveErrors(errs);
+      setData((prev: unknown) => {
+        if (prev !== undefined && JSON.stringify(prev) !== JSON.stringify(d)) saver.schedule(d);
+        return d;
+      });
+    },
+    [saver],
+  );
+
+  if (error && !form) {
+    return (
+      <section className="screen" data-testid="screen-form">
+        <ErrorBox error={error} />
+        <button type="button" className="btn btn--secondary" onClick={onExit}>{t("receipt.home")}</button>
+      </section>
+    );
+  }
+  if (!form) return <p role="status">{t("app.loading")}</p>;
+
+  const serviceName = pick(form.service.name, lang);
+  const idx = steps.indexOf(step);
+  const next = steps[idx + 1];
+  const prev = steps[idx - 1];
+
+  if (printing) {
+    return <PrintView form={form} data={data} onBack={() => setPrinting(false)} />;
+  }
+
+  return (
+    <section className="screen" data-testid={`screen-${step}`} aria-labelledby="wiz-title">
+      <div className="screen-head no-print">
+        <div>
+          <p className="small">{serviceName}</p>
+          <h1 id="wiz-title" ref={headingRef} tabIndex={-1}>
+            {t(STEP_LABEL[step])} <span className="small">– {t("wizard.stepOf", { n: idx + 1, total: steps.length })}</span>
+          </h1>
+        </div>
+        <SaveIndicator state={saveState} />
+      </div>
+      <nav aria-label={t("wizard.steps")} className="stepper no-print">
+        <ol>
+          {steps.map((s, i) => (
+            <li key={s}>
+              <button
+                type="button"
+                className={s === step ? "step step--current" : "step"}
+                aria-current={s === step ? "step" : undefined}
+                data-testid={`step-${s}`}
+                onClick={() => go(s)}
+              >
+                <span className="step-n">{i + 1}</span> {t(STEP_LABEL[s])}
+              </button>
+            </li>
+          ))}
+        </ol>
+      </nav>
+
+      {step === "form" ? (
+        <form
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            go(next);
+          }}
+          onBlur={() => void saver.flush()}
+        >
+          <FormView schema={form.schema} ui={form.ui} data={data} onChange={onChange} showAllErrors={showAll} />
+          <p className="small" role="status" data-testid="live-validation">
+            {liveErrors.length > 0 ? (showAll ? t("form.liveErrors", { n: liveErrors.length }) : "") : t("form.liveOk")}
+          </p>
+          <div className="actions">
+            <button type="button" className="btn btn--secondary" onClick={() => setShowAll(true)} data-testid="form-check">
+              {t("form.check")}
+            </button>
+            <button type="submit" className="btn btn--primary" data-testid="next">
+              {t("common.next")}: {t(STEP_LABEL[next])}
+            </button>
+          </div>
+        </form>
+      ) : null}
+
+      {step === "attachments" ? (
+        <>
+          <AttachmentsStep draftId={draftId} specs={form.attachments} attachments={attachments} setAttachments={setAttachments} announce={announce} />
+          <StepNav prev={prev} next={next} go={go} />
+        </>
+      ) : null}
+
+      {step === "signature" && sigSpec ? (
+        <>
+          <SignatureStep
+            draftId={draftId}
+            spec={sigSpec}
+            serviceNameDe={form.service.name.de}
+            ui={form.ui}
+            data={data}
+            attachments={attachments}
+            setAttachments={setAttachments}
+            defaultPlace={guessPlace(data)}
+            onPrint={() => setPrinting(true)}
+            onDone={() => go("review")}
+            announce={announce}
+          />
+          <StepNav prev={prev} next={next} go={go} nextLabel={sigSpec.required ? undefined : t("sig.skip")} />
+        </>
+      ) : null}
+
+      {step === "review" ? (
+        <Review
+          draftId={draftId}
+          form={form}
+          data={data}
+          attachments={attachments}
+          flush={() => saver.flush()}
+          go={go}
+          onPrint={sigSpec ? () => setPrinting(true) : undefined}
+          onFinalized={(f) => onFinalized(f, form)}
+        />
+      ) : null}
+
+      <p className="no-print">
+        <button type="button" className="link" data-testid="exit-wizard" onClick={async () => { await saver.flush(); onExit(); }}>
+          {t("wizard.toOverview")}
+        </button>
+      </p>
+    </section>
+  );
+}
+
+function guessPlace(data: unknown): string {
+  const d = data as { new_address?: { city?: string }; address?: { city?: string } } | undefined;
+  return d?.new_address?.city ?? d?.address?.city ?? "";
+}
+
+function StepNav({ prev, next, go, nextLabel }: { prev?: Step; next?: Step; go: (s: Step) => void; nextLabel?: string }) {
+  const { t } = useI18n();
+  return (
+    <div className="actions no-print">
+      {prev ? (
+        <button type="button" className="btn btn--secondary" data-testid="prev" onClick={() => go(prev)}>
+          {t("common.back")}
+        </button>
+      ) : null}
+      {next ? (
+        <button type="button" className="btn btn--primary" data-testid="next" onClick={() => go(next)}>
+          {nextLabel ?? `${t("common.next")}: ${t(STEP_LABEL[next])}`}
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+function SaveIndicator({ state }: { state: SaveState }) {
+  const { t } = useI18n();
+  if (state === "idle") return null;
+  const key: MessageKey = state === "pending" ? "save.pending" : state === "saving" ? "save.saving" : state === "saved" ? "save.saved" : "save.error";
+  return (
+    <p className={`save save--${state}`} data-testid="save-state" data-state={state}>
+      <span aria-hidden="true">{state === "saved" ? "✓ " : state === "error" ? "⚠ " : "… "}</span>
+      {t(key)}
+    </p>
+  );
+}
+
+function Review({
+  draftId,
+  form,
+  data,
+  attachments,
+  flush,
+  go,
+  onPrint,
+  onFinalized,
+}: {
+  draftId: string;
+  form: FormDto;
+  data: unknown;
+  attachments: AttachmentDto[];
+  flush: () => Promise<void>;
+  go: (s: Step) => void;
+  onPrint?: () => void;
+  onFinalized: (f: FinalizedDto) => void;
+}) {
+  const { t, lang } = useI18n();
+  const [check, setCheck] = useState<CheckResult | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  const [busy, setBusy] = useState<"check" | "finalize" | null>("check");
+  const lines = useMemo(() => describeData(form.ui, data, lang), [form.ui, data, lang]);
+  const index = useMemo(() => labelIndex(form.ui, lang), [form.ui, lang]);
+  const specLabel = (id: string) => pick(form.attachments.find((s) => s.id === id)?.label, lang) || id;
+
+  useEffect(() => {
+    let gone = false;
+    (async () => {
+      try {
+        await flush();
+        const c = await api.checkDraft(draftId);
+        if (!gone) setCheck(c);
+      } catch (e) {
+        if (!gone) setError(e as AppError);
+      } finally {
+        if (!gone) setBusy(null);
+      }
+    })();
+    return () => {
+      gone = true;
+    };
+  }, [draftId, flush]);
+
+  const ok = check && check.field_errors.length === 0 && check.missing_attachments.length === 0;
+
+  return (
+    <div className="review" data-testid="review">
+      <section className="card" aria-labelledby="chk-h" data-testid="check-result">
+        <h2 id="chk-h">{t("check.title")}</h2>
+        {busy === "check" ? <p role="status">{t("review.checking")}</p> : null}
+        {ok ? <Notice testId="check-ok">✓ {t("check.ok")}</Notice> : null}
+        {check && check.field_errors.length > 0 ? (
+          <div role="alert" className="alert alert--error" data-testid="check-field-errors">
+            <p className="alert-title">⚠ {t("check.fieldErrors")}</p>
+            <ul>
+              {check.field_errors.map((f, i) => (
+                <li key={i}>
+                  <strong>{labelForPath(index, f.path)}</strong>: {f.message}{" "}
+                  <button type="button" className="link" onClick={() => go("form")}>
+                    ({t("check.toStep", { step: t("wizard.step.form") })})
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </div>
+        ) : null}
+        {check && check.missing_attachments.length > 0 ? (
+          <div role="alert" className="alert alert--error" data-testid="check-missing-attachments">
+            <p className="alert-title">⚠ {t("check.missingAttachments")}</p>
+            <ul>
+              {check.missing_attachments.map((a) => (
+                <li key={a}>
+                  <strong>{specLabel(a)}</strong>{" "}
+                  <button type="button" className="link" onClick={() => go(a === formSpec(form.attachments)?.id ? "signature" : "attachments")}>
+                    ({t("check.toStep", { step: t(a === formSpec(form.attachments)?.id ? "wizard.step.signature" : "wizard.step.attachments") })})
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </div>
+        ) : null}
+        <ErrorBox error={error} fieldLabel={(p) => labelForPath(index, p)} attachmentLabel={specLabel} />
+      </section>
+
+      <section className="card" aria-labelledby="rv-data">
+        <div className="screen-head">
+          <h2 id="rv-data">{t("review.data")}</h2>
+          <button type="button" className="btn btn--secondary" onClick={() => go("form")}>{t("review.edit")}</button>
+        </div>
+        <Lines lines={lines} />
+      </section>
+
+      <section className="card" aria-labelledby="rv-att">
+        <div className="screen-head">
+          <h2 id="rv-att">{t("review.attachments")}</h2>
+          <button type="button" className="btn btn--secondary" onClick={() => go("attachments")}>{t("review.edit")}</button>
+        </div>
+        {attachments.length === 0 ? (
+          <p>{t("review.noAttachments")}</p>
+        ) : (
+          <ul>
+            {attachments.map((a) => (
+              <li key={a.id}>
+                {specLabel(a.spec_id)}: {a.file_name} ({formatBytes(a.size_bytes, lang)})
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <p className="field-help">{t("review.finalizeHelp")}</p>
+      <div className="actions">
+        {onPrint ? (
+          <button type="button" className="btn btn--secondary" data-testid="review-print" onClick={onPrint}>
+            🖨 {t("review.print")}
+          </button>
+        ) : null}
+        <button
+          type="button"
+          className="btn btn--primary btn--large"
+          data-testid="finalize"
+          disabled={busy !== null}
+          onClick={async () => {
+            setBusy("finalize");
+            setError(null);
+            try {
+              await flush();
+              onFinalized(await api.finalize(draftId));
+            } catch (e) {
+              const err = e as AppError;
+              setError(err);
+              if (err.kind === "invalid" || err.kind === "missing_attachments") {
+                setCheck({ field_errors: err.field_errors, missing_attachments: err.missing_attachments });
+              }
+            } finally {
+              setBusy(null);
+            }
+          }}
+        >
+          {busy === "finalize" ? t("review.finalizing") : t("review.finalize")}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function Lines({ lines }: { lines: ReturnType<typeof describeData> }) {
+  return (
+    <div className="lines">
+      {lines.map((l, i) =>
+        l.kind === "heading" ? (
+          <p key={i} className={`line-heading depth-${Math.min(l.depth, 3)}`}>
+            {l.text}
+          </p>
+        ) : (
+          <p key={i} className={`line depth-${Math.min(l.depth, 3)}`} data-path={l.path}>
+            <span className="line-label">{l.label}:</span> <span className="line-value">{l.value}</span>
+          </p>
+        ),
+      )}
+    </div>
+  );
+}
+
+/** The paper alternative: the printout the citizen signs by hand (always German). */
+function PrintView({ form, data, onBack }: { form: FormDto; data: unknown; onBack: () => void }) {
+  const { t } = useI18n();
+  const lines = useMemo(() => describeData(form.ui, data, "de"), [form.ui, data]);
+  const de = translator("de");
+  useEffect(() => {
+    document.body.classList.add("printing-printout");
+    return () => document.body.classList.remove("printing-printout");
+  }, []);
+  return (
+    <section className="screen print-area" data-testid="screen-print" lang="de" aria-labelledby="pr-title">
+      <div className="actions no-print">
+        <button type="button" className="btn btn--secondary" onClick={onBack}>{t("print.back")}</button>
+        <button type="button" className="btn btn--primary" data-testid="print-now" onClick={() => window.print()}>
+          🖨 {t("print.do")}
+        </button>
+      </div>
+      <h1 id="pr-title">{de("pdf.title", { service: form.service.name.de })}</h1>
+      <p>{de("pdf.subtitle")}</p>
+      <Lines lines={lines} />
+      <p className="print-note">{de("pdf.note")}</p>
+      <div className="print-sign">
+        <div>
+          <div className="sign-line" />
+          <p>{de("print.placeDate")}</p>
+        </div>
+        <div>
+          <div className="sign-line" />
+          <p>{de("pdf.signatureLine")}</p>
+        </div>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,34 @@
+import { useEffect, useMemo, useRef, useState } from "react";
+import { api } from "../../api/commands";
+import { createDebouncedSaver } from "../../lib/timing";
+
+export type SaveState = "idle" | "pending" | "saving" | "saved" | "error";
+export const AUTOSAVE_DELAY_MS = 1000;
+
+/** Debounced save_draft ~1 s after a change; flushed on blur, when the window is hidden,
+ * and when the screen goes away. */
+export function useAutosave(draftId: string, save = api.saveDraft) {
+  const [state, setState] = useState<SaveState>("idle");
+  const saveRef = useRef(save);
+  saveRef.current = save;
+  const saver = useMemo(
+    () => createDebouncedSaver<unknown>((d) => saveRef.current(draftId, d), AUTOSAVE_DELAY_MS, (s) => setState(s)),
+    [draftId],
+  );
+  useEffect(() => {
+    const onHide = () => {
+      if (document.visibilityState === "hidden") void saver.flush();
+    };
+    const onUnload = () => void saver.flush();
+    document.addEventListener("visibilitychange", onHide);
+    window.addEventListener("pagehide", onUnload);
+    window.addEventListener("beforeunload", onUnload);
+    return () => {
+      document.removeEventListener("visibilitychange", onHide);
+      window.removeEventListener("pagehide", onUnload);
+      window.removeEventListener("beforeunload", onUnload);
+      void saver.flush();
+    };
+  }, [saver]);
+  return { saver, state };
+}

@@ -1,0 +1,32 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+
+// Output for the Tauri web view under a strict CSP (no inline scripts or styles):
+// - no module-preload polyfill (it would be an inline script in older Vite versions),
+// - no assets inlined as data: URLs other than images,
+// - jsPDF's optional HTML renderers (html2canvas, DOMPurify, canvg) are never used
+//   (we draw the printout ourselves), so they stay out of the bundle.
+export default defineConfig({
+  plugins: [react()],
+  clearScreen: false,
+  server: { port: 1420, strictPort: true },
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    target: "es2021",
+    modulePreload: { polyfill: false },
+    assetsInlineLimit: 0,
+    cssCodeSplit: false,
+    sourcemap: false,
+    rollupOptions: {
+      external: ["html2canvas", "dompurify", "canvg"],
+    },
+  },
+  test: {
+    environment: "jsdom",
+    globals: true,
+    setupFiles: ["./src/test/setup.ts"],
+    css: false,
+  },
+});
