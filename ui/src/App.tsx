@@ -3,7 +3,9 @@ import { api } from "./api/commands";
 import { onConnectivity, onLocked, onSync, subscribe } from "./api/events";
 import type { AppError, AppStatus, ConnectivityDto, FinalizedDto, FormDto, InitResult, ServiceDto } from "./api/types";
 import { ErrorBox } from "./components/ErrorBox";
-import { ConnectivityIndicator, syncText } from "./components/Status";
+import { ConnectivityIndicator, phaseText, syncText } from "./components/Status";
+import { describeError } from "./errors/describeError";
+import { ServicesContext } from "./lib/catalogContext";
 import { useI18n } from "./i18n/i18n";
 import { initialSync, syncReducer } from "./lib/syncProgress";
 import { useIdleTouch } from "./lib/useIdleTouch";
@@ -28,12 +30,13 @@ export function stageOf(status: AppStatus | null, init: InitResult | null, setup
   if (!status) return "loading" as const;
   if (init) return "secret" as const;
   if (!status.initialized) return "first-run" as const;
-  if (status.session === "setup") {
+  if (status.unlocked && status.unlocked.clerk === null) {
+    // IT's set-up session (recovery secret).
     if (!status.enrolled) return "enrol" as const;
     if (!setupDone || status.clerks.length === 0) return "clerks" as const;
     return "unlock" as const;
   }
-  if (status.session === "clerk") return "work" as const;
+  if (status.unlocked?.clerk) return "work" as const;
   return "unlock" as const;
 }
 
@@ -68,7 +71,7 @@ export function App() {
       subscribe(
         onSync((e) => {
           dispatchSync(e);
-          if (e.type === "finished" || e.type === "case_status" || e.type === "rejected") setRefreshKey((k) => k + 1);
+          if (e.kind === "finished" || e.kind === "case_status" || e.kind === "rejected") setRefreshKey((k) => k + 1);
         }),
       ),
     [],
@@ -77,7 +80,7 @@ export function App() {
     () =>
       subscribe(
         onLocked(() => {
-          setStatus((s) => (s ? { ...s, session: "none", clerk: null } : s));
+          setStatus((s) => (s ? { ...s, unlocked: null } : s));
           void refresh();
         }),
       ),
@@ -85,10 +88,15 @@ export function App() {
   );
 
   const stage = stageOf(status, init, setupDone);
+  const [services, setServices] = useState<ServiceDto[]>([]);
+  useEffect(() => {
+    if (stage !== "work") return;
+    api.services().then(setServices, () => setServices([]));
+  }, [stage, status?.catalog_version]);
   useIdleTouch(stage === "work", api.touch);
 
   // Sync progress is announced politely (phase changes, outcome), not every byte.
-  const syncAnnouncement = sync.running ? (sync.phase ? t(`sync.phase.${sync.phase}`) : t("sync.running")) : syncText(sync, t, lang);
+  const syncAnnouncement = sync.running ? phaseText(sync.phase, t) : syncText(sync, t, lang);
 
   const go = (v: View) => {
     setView(v);
@@ -104,12 +112,12 @@ export function App() {
   };
 
   const startSync = async () => {
-    dispatchSync({ type: "requested" });
+    dispatchSync({ kind: "requested" });
     try {
       await api.syncNow();
     } catch (e) {
       const err = e as AppError;
-      dispatchSync({ type: "failed", message: err.kind === "network" ? t("err.network") : err.detail || err.kind });
+      dispatchSync({ kind: "request_failed", message: describeError(err, t, { lang }).message });
     }
   };
 
@@ -165,7 +173,7 @@ export function App() {
           status={status!}
           onUnlocked={(s) => {
             setStatus(s);
-            if (s.session === "setup") setSetupDone(false);
+            if (s.unlocked && s.unlocked.clerk === null) setSetupDone(false);
           }}
         />
       );
@@ -235,7 +243,7 @@ export function App() {
         ) : null}
         <div className="header-right">
           <ConnectivityIndicator conn={conn} />
-          {stage === "work" && status?.clerk ? <span className="small">{t("header.clerk", { name: status.clerk.name })}</span> : null}
+          {stage === "work" && status?.unlocked?.clerk ? <span className="small">{t("header.clerk", { name: status.unlocked.clerk.name })}</span> : null}
           <button
             type="button"
             className="btn btn--secondary btn--small"
@@ -255,7 +263,7 @@ export function App() {
       </header>
       <main id="main" ref={mainRef} tabIndex={-1}>
         <ErrorBox error={fatal} testId="fatal-error" />
-        {content}
+        <ServicesContext.Provider value={services}>{content}</ServicesContext.Provider>
       </main>
       <div className="visually-hidden" role="status" aria-live="polite" data-testid="live-region">
         {syncAnnouncement}

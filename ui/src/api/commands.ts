@@ -19,28 +19,42 @@ import type {
   ServiceDto,
 } from "./types";
 
-const KINDS: readonly ErrorKind[] = [
-  "network",
-  "wrong_pin",
-  "too_many_attempts",
-  "disk_full",
-  "read_only",
-  "corrupted",
-  "not_enrolled",
-  "invalid",
-  "missing_attachments",
-  "attachment_refused",
-  "unavailable_offline",
-  "backend",
-  "internal",
-];
+// Every kind, as a record so that a new kind in the bindings fails the type check here.
+const KIND_SET: Record<ErrorKind, true> = {
+  wrong_pin: true,
+  too_many_attempts: true,
+  weak_pin: true,
+  unknown_clerk: true,
+  locked: true,
+  not_initialized: true,
+  already_initialized: true,
+  not_enrolled: true,
+  invalid: true,
+  missing_attachments: true,
+  attachment_refused: true,
+  unavailable_offline: true,
+  no_authority: true,
+  no_catalog: true,
+  not_found: true,
+  conflict: true,
+  network: true,
+  backend: true,
+  sync_in_progress: true,
+  disk_full: true,
+  read_only: true,
+  corrupted: true,
+  too_new: true,
+  bad_input: true,
+  internal: true,
+};
+export const ERROR_KINDS = Object.keys(KIND_SET) as ErrorKind[];
 
 export function isAppError(e: unknown): e is AppError {
   return (
     typeof e === "object" &&
     e !== null &&
     typeof (e as { kind?: unknown }).kind === "string" &&
-    KINDS.includes((e as { kind: ErrorKind }).kind)
+    Object.prototype.hasOwnProperty.call(KIND_SET, (e as { kind: string }).kind)
   );
 }
 

@@ -1,47 +1,75 @@
-// PROVISIONAL: hand-written from ui/CONTRACT.md until ts-rs writes ui/src/bindings/.
-// When the bindings exist this file becomes re-exports from "../bindings/*" and nothing
-// else in the UI changes. Every other module imports DTO types from here only.
+// PROVISIONAL: written to match src-tauri/src/{dto,error,events}.rs until ts-rs writes
+// ui/src/bindings/. When the bindings exist this file becomes re-exports from
+// "../bindings/*" and nothing else in the UI changes: every other module imports DTO
+// types from here only.
 
-export type Localized = { de: string; en: string };
+export type LocalizedDto = { de: string; en: string };
 
 export type ErrorKind =
-  | "network"
   | "wrong_pin"
   | "too_many_attempts"
-  | "disk_full"
-  | "read_only"
-  | "corrupted"
+  | "weak_pin"
+  | "unknown_clerk"
+  | "locked"
+  | "not_initialized"
+  | "already_initialized"
   | "not_enrolled"
   | "invalid"
   | "missing_attachments"
   | "attachment_refused"
   | "unavailable_offline"
+  | "no_authority"
+  | "no_catalog"
+  | "not_found"
+  | "conflict"
+  | "network"
   | "backend"
+  | "sync_in_progress"
+  | "disk_full"
+  | "read_only"
+  | "corrupted"
+  | "too_new"
+  | "bad_input"
   | "internal";
 
-export type FieldErrorDto = { path: string; message: string };
+export type FieldErrorDto = {
+  pointer: string;
+  field: string;
+  rule: string;
+  label: LocalizedDto | null;
+  message: LocalizedDto;
+};
 
 export type AppError = {
   kind: ErrorKind;
   detail: string;
-  field_errors: FieldErrorDto[];
-  missing_attachments: string[];
+  field_errors: Array<FieldErrorDto>;
+  missing_attachments: Array<string>;
   retry_after_secs: number | null;
   attempts: number | null;
 };
 
 export type ClerkDto = { id: string; name: string };
 
+export type EnrolmentDto = {
+  kit_id: string;
+  kit_name: string;
+  authority_id: string;
+  authority_name: string | null;
+  backend_url: string;
+};
+
+export type UnlockedDto = { clerk: ClerkDto | null };
+
 export type AppStatus = {
-  /** a kit key exists */
   initialized: boolean;
-  /** enrolled with a backend */
   enrolled: boolean;
-  /** "none" = locked, "setup" = IT setup session, "clerk" = a clerk is working */
-  session: "none" | "setup" | "clerk";
-  clerk: ClerkDto | null;
-  clerks: ClerkDto[];
-  kit_name: string | null;
+  enrolment: EnrolmentDto | null;
+  clerks: Array<ClerkDto>;
+  unlocked: UnlockedDto | null;
+  catalog_version: string | null;
+  idle_lock_secs: number;
+  app_version: string;
 };
 
 export type InitResult = { recovery_secret: string; kit_public_key: string };
@@ -55,10 +83,11 @@ export type EnrolInput = {
 
 export type ServiceDto = {
   id: string;
-  name: Localized;
-  description: Localized;
+  leika: string;
+  name: LocalizedDto;
+  description: LocalizedDto;
   offline: boolean;
-  unavailable_reason: Localized | null;
+  unavailable_reason: LocalizedDto | null;
   signed_printout_required: boolean;
 };
 
@@ -66,24 +95,26 @@ export type AttachmentSpecDto = {
   id: string;
   purpose: string;
   required: boolean;
-  media_types: string[];
+  required_when: unknown;
+  media_types: Array<string>;
   max_bytes: number;
-  label: Localized;
-  help: Localized | null;
+  label: LocalizedDto;
+  help: LocalizedDto | null;
 };
 
 export type FormDto = {
   service: ServiceDto;
   form_version: number;
-  schema: unknown;
-  ui: unknown;
-  attachments: AttachmentSpecDto[];
+  schema: Record<string, unknown>;
+  ui: Record<string, unknown>;
+  attachments: Array<AttachmentSpecDto>;
 };
 
 export type DraftSummaryDto = {
   id: string;
   service_id: string;
-  service_name: Localized;
+  kind: string;
+  clerk_id: string;
   created_at: string;
   updated_at: string;
 };
@@ -91,73 +122,120 @@ export type DraftSummaryDto = {
 export type AttachmentDto = {
   id: string;
   spec_id: string;
-  file_name: string;
   media_type: string;
-  size_bytes: number;
+  size: number;
+  sha256: string;
 };
 
 export type DraftDto = {
   summary: DraftSummaryDto;
-  data: unknown;
-  attachments: AttachmentDto[];
+  data: Record<string, unknown>;
+  attachments: Array<AttachmentDto>;
 };
 
 export type CheckResult = {
-  field_errors: FieldErrorDto[];
-  missing_attachments: string[];
+  field_errors: Array<FieldErrorDto>;
+  missing_attachments: Array<string>;
+  routing_problem: string | null;
+  ready: boolean;
 };
 
 export type FinalizedDto = {
   record_id: string;
+  seq: number;
   case_number: string;
   verification_code: string;
-  finalized_at: string;
+  service_id: string;
+  authority_id: string;
+  visit_date: string;
 };
-
-export type RecordState = "pending" | "delivered" | "complete" | "rejected" | "purged";
 
 export type RecordDto = {
+  seq: number;
   record_id: string;
   case_number: string;
+  verification_code: string;
   service_id: string;
-  service_name: Localized;
+  kind: string;
+  authority_id: string;
+  visit_date: string;
+  clerk_id: string;
   finalized_at: string;
-  state: RecordState;
-  rejection_reason: string | null;
-  backoffice_status: string | null;
-  backoffice_comment: string | null;
+  state: string;
+  received_at: string | null;
+  rejection: string | null;
+  case_status: string | null;
+  case_comment: string | null;
 };
 
-export type CaseUpdateDto = { at: string; status: string; comment: string | null };
+export type CaseUpdateDto = { status: string; comment: string | null; at: string };
+
+export type RecordAttachmentDto = {
+  attachment_id: string;
+  spec_id: string;
+  size: number;
+  uploaded: boolean;
+};
 
 export type RecordDetailDto = {
   record: RecordDto;
-  history: CaseUpdateDto[];
-  attachments: AttachmentDto[];
+  history: Array<CaseUpdateDto>;
+  attachments: Array<RecordAttachmentDto>;
 };
-
-export type QueueStatusDto = {
-  pending: number;
-  delivered: number;
-  complete: number;
-  rejected: number;
-};
-
-export type SyncPhase = "state" | "push" | "upload" | "changes";
-
-export type SyncEventDto =
-  | { type: "started" }
-  | { type: "phase"; phase: SyncPhase }
-  | { type: "progress"; phase: SyncPhase; done: number; total: number; unit: "records" | "bytes" }
-  | { type: "retrying"; attempt: number; wait_secs: number; reason: string }
-  | { type: "rejected"; record_id: string; reason: string }
-  | { type: "case_status"; record_id: string; status: string }
-  | { type: "finished"; delivered: number; uploaded_bytes: number; updates: number }
-  | { type: "failed"; message: string };
 
 export type ConnectivityDto = {
   online: boolean;
   syncing: boolean;
   last_sync_at: string | null;
   last_error: string | null;
+};
+
+export type QueueStatusDto = {
+  drafts: number;
+  pending: number;
+  delivered: number;
+  complete: number;
+  rejected: number;
+  last_sync: string | null;
+  clock_skew_secs: number | null;
+  connectivity: ConnectivityDto;
+};
+
+export type SyncEventKind =
+  | "phase"
+  | "records"
+  | "bytes"
+  | "retrying"
+  | "clock_skew"
+  | "rejected"
+  | "case_status"
+  | "catalog_installed"
+  | "catalog_refused"
+  | "upload_problem"
+  | "blocked"
+  | "wiped"
+  | "finished"
+  | "failed";
+
+export type SyncReportDto = {
+  delivered: number;
+  rejected: number;
+  attachments_uploaded: number;
+  changes_applied: number;
+  pending: number;
+  uploads_open: number;
+  blocked: string | null;
+};
+
+export type SyncEventDto = {
+  kind: SyncEventKind;
+  phase: string | null;
+  done: number | null;
+  total: number | null;
+  message: string | null;
+  record_id: string | null;
+  case_number: string | null;
+  status: string | null;
+  comment: string | null;
+  report: SyncReportDto | null;
 };

@@ -4,18 +4,16 @@ import { useI18n } from "../i18n/i18n";
 
 export function ErrorBox({
   error,
-  fieldLabel,
   attachmentLabel,
   testId = "error",
 }: {
   error: AppError | null;
-  fieldLabel?: (path: string) => string;
   attachmentLabel?: (specId: string) => string;
   testId?: string;
 }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   if (!error) return null;
-  const d = describeError(error, t, { fieldLabel, attachmentLabel });
+  const d = describeError(error, t, { lang, attachmentLabel });
   return (
     <div className="alert alert--error" role="alert" data-testid={testId} data-error-kind={error.kind}>
       <p className="alert-title">

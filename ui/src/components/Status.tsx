@@ -1,6 +1,10 @@
-import type { ConnectivityDto, RecordState } from "../api/types";
-import { formatBytes, formatDateTime, useI18n } from "../i18n/i18n";
-import type { SyncView } from "../lib/syncProgress";
+import type { ConnectivityDto } from "../api/types";
+import { formatBytes, formatDateTime, useI18n, type Lang, type T } from "../i18n/i18n";
+import type { MessageKey } from "../i18n/messages";
+import type { SyncNote, SyncView } from "../lib/syncProgress";
+
+export const RECORD_STATES = ["pending", "delivered", "complete", "rejected", "purged"] as const;
+export type RecordState = (typeof RECORD_STATES)[number];
 
 const ICONS: Record<RecordState, string> = {
   pending: "⏳",
@@ -10,13 +14,18 @@ const ICONS: Record<RecordState, string> = {
   purged: "🗑",
 };
 
+export function recordStateText(state: string, t: T): string {
+  return (RECORD_STATES as readonly string[]).includes(state) ? t(`state.${state as RecordState}`) : t("state.unknown", { state });
+}
+
 /** Record state as icon + words (never colour only). */
-export function RecordStateBadge({ state, testId }: { state: RecordState; testId?: string }) {
+export function RecordStateBadge({ state, testId }: { state: string; testId?: string }) {
   const { t } = useI18n();
+  const known = (RECORD_STATES as readonly string[]).includes(state) ? (state as RecordState) : null;
   return (
-    <span className={`badge badge--${state}`}>
-      <span aria-hidden="true">{ICONS[state]} </span>
-      <span data-testid={testId}>{t(`state.${state}`)}</span>
+    <span className={`badge badge--${known ?? "unknown"}`} data-state={state}>
+      <span aria-hidden="true">{known ? ICONS[known] : "?"} </span>
+      <span data-testid={testId}>{recordStateText(state, t)}</span>
     </span>
   );
 }
@@ -35,9 +44,18 @@ export function ConnectivityIndicator({ conn }: { conn: ConnectivityDto | null }
   );
 }
 
-export function syncText(s: SyncView, t: ReturnType<typeof useI18n>["t"], lang: "de" | "en"): string {
+const PHASES = ["handshake", "push", "upload", "changes"] as const;
+
+export function phaseText(phase: string | null, t: T): string {
+  if (!phase) return t("sync.running");
+  return (PHASES as readonly string[]).includes(phase)
+    ? t(`sync.phase.${phase}` as MessageKey)
+    : t("sync.phase.other", { phase });
+}
+
+export function syncText(s: SyncView, t: T, lang: Lang): string {
   if (s.running) {
-    const parts = [s.phase ? t(`sync.phase.${s.phase}`) : t("sync.running")];
+    const parts = [phaseText(s.phase, t)];
     if (s.total > 0) {
       parts.push(
         s.unit === "bytes"
@@ -45,17 +63,47 @@ export function syncText(s: SyncView, t: ReturnType<typeof useI18n>["t"], lang: 
           : t("sync.progress.records", { done: s.done, total: s.total }),
       );
     }
-    if (s.retry) parts.push(t("sync.retrying", { attempt: s.retry.attempt, secs: s.retry.wait_secs, reason: s.retry.reason }));
+    if (s.retry) {
+      parts.push(t("sync.retrying", { attempt: s.retry.attempt, secs: Math.ceil(s.retry.delay_ms / 1000), reason: s.retry.reason }));
+    }
     return parts.join(" – ");
   }
-  if (s.outcome?.kind === "finished") return t("sync.finished", { delivered: s.outcome.delivered, updates: s.outcome.updates });
-  if (s.outcome?.kind === "failed") return t("sync.failed", { message: s.outcome.message });
+  const o = s.outcome;
+  if (o?.kind === "finished") {
+    const r = o.report;
+    return t("sync.finished", {
+      delivered: r?.delivered ?? 0,
+      files: r?.attachments_uploaded ?? 0,
+      changes: r?.changes_applied ?? 0,
+      pending: r?.pending ?? 0,
+    });
+  }
+  if (o?.kind === "failed") return t("sync.failed", { message: o.message });
+  if (o?.kind === "wiped") return t("sync.wiped");
   return "";
+}
+
+export function noteText(n: SyncNote, t: T): string {
+  switch (n.kind) {
+    case "rejected":
+      return t("sync.rejected", { case: n.case_number ?? "", reason: n.reason });
+    case "clock_skew":
+      return t("sync.clockSkew", { secs: n.secs });
+    case "catalog_installed":
+      return t("sync.catalogInstalled", { version: n.version });
+    case "catalog_refused":
+      return t("sync.catalogRefused", { detail: n.detail });
+    case "upload_problem":
+      return t("sync.uploadProblem", { detail: n.detail });
+    case "blocked":
+      return t("sync.blocked", { message: n.message });
+  }
 }
 
 export function SyncProgress({ sync }: { sync: SyncView }) {
   const { t, lang } = useI18n();
   const text = syncText(sync, t, lang);
+  const bad = sync.outcome?.kind === "failed" || sync.outcome?.kind === "wiped";
   return (
     <div className="sync-progress" data-testid="sync-progress">
       {sync.running ? (
@@ -66,15 +114,15 @@ export function SyncProgress({ sync }: { sync: SyncView }) {
         )
       ) : null}
       {text ? (
-        <p className={sync.outcome?.kind === "failed" ? "sync-text sync-text--failed" : "sync-text"} data-testid="sync-text">
-          {sync.outcome?.kind === "failed" ? <span aria-hidden="true">⚠ </span> : null}
+        <p className={bad ? "sync-text sync-text--failed" : "sync-text"} data-testid="sync-text">
+          {bad ? <span aria-hidden="true">⚠ </span> : null}
           {text}
         </p>
       ) : null}
-      {sync.rejected.map((r) => (
-        <p key={r.record_id} className="sync-text sync-text--failed">
-          <span aria-hidden="true">✖ </span>
-          {t("sync.rejected", { reason: r.reason })}
+      {sync.notes.map((n, i) => (
+        <p key={i} className={n.kind === "catalog_installed" ? "sync-text" : "sync-text sync-text--failed"} data-testid="sync-note">
+          <span aria-hidden="true">{n.kind === "catalog_installed" ? "ℹ " : "⚠ "}</span>
+          {noteText(n, t)}
         </p>
       ))}
     </div>

@@ -1,24 +1,36 @@
 // One place that turns an AppError into words: what happened (message), what to do
 // (hint), the items concerned (list) and the technical detail (shown small).
-import type { AppError, ErrorKind } from "../api/types";
+import type { AppError, ErrorKind, FieldErrorDto } from "../api/types";
 import type { MessageKey } from "../i18n/messages";
-import type { T } from "../i18n/i18n";
+import { pick, type Lang, type T } from "../i18n/i18n";
 
 export type ErrorText = { message: string; hint: string; list: string[]; detail: string };
 
 const KEYS: Record<ErrorKind, { message: MessageKey; hint: MessageKey }> = {
-  network: { message: "err.network", hint: "err.network.hint" },
   wrong_pin: { message: "err.wrong_pin", hint: "err.wrong_pin.hint" },
   too_many_attempts: { message: "err.too_many_attempts", hint: "err.too_many_attempts.hint" },
-  disk_full: { message: "err.disk_full", hint: "err.disk_full.hint" },
-  read_only: { message: "err.read_only", hint: "err.read_only.hint" },
-  corrupted: { message: "err.corrupted", hint: "err.corrupted.hint" },
+  weak_pin: { message: "err.weak_pin", hint: "err.weak_pin.hint" },
+  unknown_clerk: { message: "err.unknown_clerk", hint: "err.unknown_clerk.hint" },
+  locked: { message: "err.locked", hint: "err.locked.hint" },
+  not_initialized: { message: "err.not_initialized", hint: "err.not_initialized.hint" },
+  already_initialized: { message: "err.already_initialized", hint: "err.already_initialized.hint" },
   not_enrolled: { message: "err.not_enrolled", hint: "err.not_enrolled.hint" },
   invalid: { message: "err.invalid", hint: "err.invalid.hint" },
   missing_attachments: { message: "err.missing_attachments", hint: "err.missing_attachments.hint" },
   attachment_refused: { message: "err.attachment_refused", hint: "err.attachment_refused.hint" },
   unavailable_offline: { message: "err.unavailable_offline", hint: "err.unavailable_offline.hint" },
+  no_authority: { message: "err.no_authority", hint: "err.no_authority.hint" },
+  no_catalog: { message: "err.no_catalog", hint: "err.no_catalog.hint" },
+  not_found: { message: "err.not_found", hint: "err.not_found.hint" },
+  conflict: { message: "err.conflict", hint: "err.conflict.hint" },
+  network: { message: "err.network", hint: "err.network.hint" },
   backend: { message: "err.backend", hint: "err.backend.hint" },
+  sync_in_progress: { message: "err.sync_in_progress", hint: "err.sync_in_progress.hint" },
+  disk_full: { message: "err.disk_full", hint: "err.disk_full.hint" },
+  read_only: { message: "err.read_only", hint: "err.read_only.hint" },
+  corrupted: { message: "err.corrupted", hint: "err.corrupted.hint" },
+  too_new: { message: "err.too_new", hint: "err.too_new.hint" },
+  bad_input: { message: "err.bad_input", hint: "err.bad_input.hint" },
   internal: { message: "err.internal", hint: "err.internal.hint" },
 };
 
@@ -33,8 +45,9 @@ export function waitText(secs: number | null, t: T): string {
 export function describeError(
   err: AppError,
   t: T,
-  opts: { fieldLabel?: (path: string) => string; attachmentLabel?: (specId: string) => string } = {},
+  opts: { lang?: Lang; attachmentLabel?: (specId: string) => string } = {},
 ): ErrorText {
+  const lang = opts.lang ?? "de";
   const keys = KEYS[err.kind] ?? KEYS.internal;
   const vars = {
     wait: waitText(err.retry_after_secs, t),
@@ -43,12 +56,15 @@ export function describeError(
   let hint = t(keys.hint, vars);
   if (err.kind === "wrong_pin" && err.attempts) hint += " " + t("err.wrong_pin.attempts", vars);
   const list: string[] = [];
-  for (const f of err.field_errors ?? []) {
-    const label = opts.fieldLabel ? opts.fieldLabel(f.path) : f.path;
-    list.push(`${label}: ${f.message}`);
-  }
+  for (const f of err.field_errors ?? []) list.push(fieldErrorText(f, lang));
   for (const a of err.missing_attachments ?? []) {
     list.push(opts.attachmentLabel ? opts.attachmentLabel(a) : a);
   }
   return { message: t(keys.message, vars), hint, list, detail: err.detail ?? "" };
+}
+
+/** "Familienname (/persons/1/family_name): darf nur Buchstaben … enthalten". */
+export function fieldErrorText(f: FieldErrorDto, lang: Lang): string {
+  const label = f.label ? pick(f.label, lang) : f.field;
+  return `${label} (${f.pointer || "/"}): ${pick(f.message, lang)}`;
 }

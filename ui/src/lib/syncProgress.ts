@@ -1,15 +1,28 @@
-// Reducer from fieldkit://sync events to what the progress bar and live region show.
-import type { SyncEventDto, SyncPhase } from "../api/types";
+// Reducer from fieldkit://sync events (flat SyncEventDto) to what the progress bar and
+// the live region show.
+import type { SyncEventDto, SyncReportDto } from "../api/types";
+
+export type SyncNote =
+  | { kind: "rejected"; case_number: string | null; reason: string }
+  | { kind: "clock_skew"; secs: number }
+  | { kind: "catalog_installed"; version: string }
+  | { kind: "catalog_refused"; detail: string }
+  | { kind: "upload_problem"; detail: string }
+  | { kind: "blocked"; message: string };
 
 export type SyncView = {
   running: boolean;
-  phase: SyncPhase | null;
+  phase: string | null;
   done: number;
   total: number;
   unit: "records" | "bytes" | null;
-  retry: { attempt: number; wait_secs: number; reason: string } | null;
-  rejected: { record_id: string; reason: string }[];
-  outcome: { kind: "finished"; delivered: number; uploaded_bytes: number; updates: number } | { kind: "failed"; message: string } | null;
+  retry: { attempt: number; delay_ms: number; reason: string } | null;
+  notes: SyncNote[];
+  outcome:
+    | { kind: "finished"; report: SyncReportDto | null }
+    | { kind: "failed"; message: string }
+    | { kind: "wiped"; message: string }
+    | null;
 };
 
 export const initialSync: SyncView = {
@@ -19,34 +32,47 @@ export const initialSync: SyncView = {
   total: 0,
   unit: null,
   retry: null,
-  rejected: [],
+  notes: [],
   outcome: null,
 };
 
-export function syncReducer(s: SyncView, e: SyncEventDto | { type: "requested" }): SyncView {
-  switch (e.type) {
+export type SyncAction = SyncEventDto | { kind: "requested" } | { kind: "request_failed"; message: string };
+
+export function syncReducer(s: SyncView, e: SyncAction): SyncView {
+  // A new run after an ended one starts from a clean slate.
+  const base = !s.running && s.outcome && e.kind !== "requested" ? { ...initialSync } : s;
+  switch (e.kind) {
     case "requested":
-    case "started":
       return { ...initialSync, running: true };
+    case "request_failed":
+      return { ...s, running: false, outcome: { kind: "failed", message: e.message } };
     case "phase":
-      return { ...s, running: true, phase: e.phase, done: 0, total: 0, unit: null, retry: null };
-    case "progress":
-      return { ...s, running: true, phase: e.phase, done: e.done, total: e.total, unit: e.unit, retry: null };
+      return { ...base, running: true, phase: e.phase, done: 0, total: 0, unit: null, retry: null };
+    case "records":
+    case "bytes":
+      return { ...base, running: true, done: e.done ?? 0, total: e.total ?? 0, unit: e.kind, retry: null };
     case "retrying":
-      return { ...s, retry: { attempt: e.attempt, wait_secs: e.wait_secs, reason: e.reason } };
+      return { ...base, running: true, retry: { attempt: e.done ?? 1, delay_ms: e.total ?? 0, reason: e.message ?? "" } };
     case "rejected":
-      return { ...s, rejected: [...s.rejected, { record_id: e.record_id, reason: e.reason }] };
+      return { ...base, notes: [...base.notes, { kind: "rejected", case_number: e.case_number, reason: e.message ?? e.status ?? "" }] };
+    case "clock_skew":
+      return { ...base, notes: [...base.notes, { kind: "clock_skew", secs: Number(e.message ?? e.done ?? 0) }] };
+    case "catalog_installed":
+      return { ...base, notes: [...base.notes, { kind: "catalog_installed", version: e.message ?? "" }] };
+    case "catalog_refused":
+      return { ...base, notes: [...base.notes, { kind: "catalog_refused", detail: e.message ?? "" }] };
+    case "upload_problem":
+      return { ...base, notes: [...base.notes, { kind: "upload_problem", detail: e.message ?? "" }] };
+    case "blocked":
+      return { ...base, notes: [...base.notes, { kind: "blocked", message: e.message ?? "" }] };
     case "case_status":
-      return s;
+      return base;
     case "finished":
-      return {
-        ...s,
-        running: false,
-        retry: null,
-        outcome: { kind: "finished", delivered: e.delivered, uploaded_bytes: e.uploaded_bytes, updates: e.updates },
-      };
+      return { ...s, running: false, retry: null, outcome: { kind: "finished", report: e.report } };
     case "failed":
-      return { ...s, running: false, retry: null, outcome: { kind: "failed", message: e.message } };
+      return { ...s, running: false, retry: null, outcome: { kind: "failed", message: e.message ?? "" } };
+    case "wiped":
+      return { ...s, running: false, retry: null, outcome: { kind: "wiped", message: e.message ?? "" } };
     default:
       return s;
   }

@@ -5,7 +5,8 @@ import { ConfirmDialog } from "../components/Dialog";
 import { ErrorBox } from "../components/ErrorBox";
 import { RecordStateBadge, SyncProgress } from "../components/Status";
 import { todayIso } from "../forms/formats";
-import { formatDateTime, pick, useI18n } from "../i18n/i18n";
+import { formatDateTime, useI18n } from "../i18n/i18n";
+import { useServiceName } from "../lib/catalogContext";
 import type { SyncView } from "../lib/syncProgress";
 
 export function isToday(iso: string, now: Date = new Date()): boolean {
@@ -31,6 +32,7 @@ export function Home({
   refreshKey: number;
 }) {
   const { t, lang } = useI18n();
+  const serviceName = useServiceName();
   const [records, setRecords] = useState<RecordDto[]>([]);
   const [drafts, setDrafts] = useState<DraftSummaryDto[]>([]);
   const [queue, setQueue] = useState<QueueStatusDto | null>(null);
@@ -72,7 +74,7 @@ export function Home({
               {drafts.map((d) => (
                 <li key={d.id} data-testid={`draft-${d.id}`}>
                   <div>
-                    <strong>{pick(d.service_name, lang)}</strong>
+                    <strong>{serviceName(d.service_id)}</strong>
                     <div className="small">{t("home.updated", { at: formatDateTime(d.updated_at, lang) })}</div>
                   </div>
                   <div className="actions">
@@ -97,7 +99,7 @@ export function Home({
               {today.map((r) => (
                 <li key={r.record_id}>
                   <button type="button" className="link" onClick={() => onRecord(r.record_id)}>
-                    {r.case_number} – {pick(r.service_name, lang)}
+                    {r.case_number} – {serviceName(r.service_id)}
                   </button>
                   <RecordStateBadge state={r.state} />
                 </li>
@@ -145,7 +147,7 @@ export function Home({
             }
           }}
         >
-          <p>{t("home.discardConfirm", { name: pick(discard.service_name, lang) })}</p>
+          <p>{t("home.discardConfirm", { name: serviceName(discard.service_id) })}</p>
         </ConfirmDialog>
       ) : null}
     </section>

@@ -3,10 +3,12 @@ import { api } from "../api/commands";
 import type { AppError, RecordDetailDto, RecordDto } from "../api/types";
 import { ErrorBox } from "../components/ErrorBox";
 import { RecordStateBadge } from "../components/Status";
-import { formatBytes, formatDateTime, pick, useI18n } from "../i18n/i18n";
+import { formatBytes, formatDateTime, useI18n } from "../i18n/i18n";
+import { useServiceName } from "../lib/catalogContext";
 
 export function Queue({ onOpen, onBack, refreshKey }: { onOpen: (id: string) => void; onBack: () => void; refreshKey: number }) {
   const { t, lang } = useI18n();
+  const serviceName = useServiceName();
   const [records, setRecords] = useState<RecordDto[] | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   useEffect(() => {
@@ -36,15 +38,15 @@ export function Queue({ onOpen, onBack, refreshKey }: { onOpen: (id: string) => 
             {records.map((r) => (
               <tr key={r.record_id} data-testid={`record-${r.record_id}`}>
                 <td>{r.case_number}</td>
-                <td>{pick(r.service_name, lang)}</td>
+                <td>{serviceName(r.service_id)}</td>
                 <td>{formatDateTime(r.finalized_at, lang)}</td>
                 <td>
                   <RecordStateBadge state={r.state} testId={`record-status-${r.record_id}`} />
-                  {r.rejection_reason ? <div className="small">{t("queue.reason", { reason: r.rejection_reason })}</div> : null}
+                  {r.rejection ? <div className="small">{t("queue.reason", { reason: r.rejection })}</div> : null}
                 </td>
                 <td>
-                  {r.backoffice_status ?? "–"}
-                  {r.backoffice_comment ? <div className="small">{t("queue.comment", { comment: r.backoffice_comment })}</div> : null}
+                  {r.case_status ?? "–"}
+                  {r.case_comment ? <div className="small">{t("queue.comment", { comment: r.case_comment })}</div> : null}
                 </td>
                 <td>
                   <button type="button" className="btn btn--secondary" data-testid={`record-open-${r.record_id}`} onClick={() => onOpen(r.record_id)}>
@@ -62,6 +64,7 @@ export function Queue({ onOpen, onBack, refreshKey }: { onOpen: (id: string) => 
 
 export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: () => void }) {
   const { t, lang } = useI18n();
+  const serviceName = useServiceName();
   const [detail, setDetail] = useState<RecordDetailDto | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   useEffect(() => {
@@ -79,18 +82,18 @@ export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: (
         <>
           <dl className="facts">
             <dt>{t("queue.service")}</dt>
-            <dd>{pick(r.service_name, lang)}</dd>
+            <dd>{serviceName(r.service_id)}</dd>
             <dt>{t("queue.finalized")}</dt>
             <dd>{formatDateTime(r.finalized_at, lang)}</dd>
             <dt>{t("queue.state")}</dt>
             <dd>
               <RecordStateBadge state={r.state} testId={`record-status-${r.record_id}`} />
-              {r.rejection_reason ? <div>{t("queue.reason", { reason: r.rejection_reason })}</div> : null}
+              {r.rejection ? <div>{t("queue.reason", { reason: r.rejection })}</div> : null}
             </dd>
             <dt>{t("queue.office")}</dt>
             <dd>
-              {r.backoffice_status ?? "–"}
-              {r.backoffice_comment ? <div>{t("queue.comment", { comment: r.backoffice_comment })}</div> : null}
+              {r.case_status ?? "–"}
+              {r.case_comment ? <div>{t("queue.comment", { comment: r.case_comment })}</div> : null}
             </dd>
           </dl>
           <h2>{t("queue.history")}</h2>
@@ -109,8 +112,9 @@ export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: (
           <h2>{t("queue.attachments")}</h2>
           <ul>
             {detail.attachments.map((a) => (
-              <li key={a.id}>
-                {a.file_name} ({formatBytes(a.size_bytes, lang)})
+              <li key={a.attachment_id} data-testid={`record-attachment-${a.attachment_id}`}>
+                {a.spec_id} ({formatBytes(a.size, lang)}) –{" "}
+                {a.uploaded ? <span>✓ {t("queue.uploaded")}</span> : <span>⏳ {t("queue.notUploaded")}</span>}
               </li>
             ))}
           </ul>

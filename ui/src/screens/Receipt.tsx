@@ -1,6 +1,7 @@
 import { useEffect, useRef } from "react";
 import type { FinalizedDto, FormDto } from "../api/types";
-import { formatDateTime, pick, useI18n } from "../i18n/i18n";
+import { formatDateValue } from "../forms/describe";
+import { pick, useI18n } from "../i18n/i18n";
 
 export function Receipt({ result, form, onNext, onHome }: { result: FinalizedDto; form: FormDto; onNext: () => void; onHome: () => void }) {
   const { t, lang } = useI18n();
@@ -25,7 +26,7 @@ export function Receipt({ result, form, onNext, onHome }: { result: FinalizedDto
         <dt>{t("receipt.service")}</dt>
         <dd>{pick(form.service.name, lang)}</dd>
         <dt>{t("receipt.at")}</dt>
-        <dd>{formatDateTime(result.finalized_at, lang)}</dd>
+        <dd>{formatDateValue(result.visit_date, lang)}</dd>
       </dl>
       <p>{t("receipt.note")}</p>
       <div className="actions no-print">

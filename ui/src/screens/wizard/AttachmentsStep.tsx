@@ -4,7 +4,7 @@ import type { AppError, AttachmentDto, AttachmentSpecDto } from "../../api/types
 import { ErrorBox } from "../../components/ErrorBox";
 import { FileDrop } from "../../components/FileDrop";
 import { formatBytes, pick, useI18n } from "../../i18n/i18n";
-import { acceptAttr, checkFile, mediaTypeOf, typeName } from "../../lib/attachments";
+import { acceptAttr, attachmentName, checkFile, mediaTypeOf, rememberName, typeName } from "../../lib/attachments";
 
 export function AttachmentsStep({
   draftId,
@@ -71,6 +71,7 @@ function AttachmentSpec({
       try {
         const typed = f.type ? f : new Blob([f], { type: mediaTypeOf(f) });
         const a = await api.attachFile(draftId, spec.id, typed, f.name);
+        rememberName(a.id, f.name);
         setAttachments((list) => [...list, a]);
         announce(t("att.added", { name: f.name }));
       } catch (e) {
@@ -88,7 +89,7 @@ function AttachmentSpec({
     try {
       await api.detach(draftId, a.id);
       setAttachments((list) => list.filter((x) => x.id !== a.id));
-      announce(t("att.removed", { name: a.file_name }));
+      announce(t("att.removed", { name: attachmentName(a) }));
     } catch (e) {
       setError(e as AppError);
     }
@@ -113,10 +114,10 @@ function AttachmentSpec({
             <li key={a.id}>
               <span>
                 <span aria-hidden="true">📎 </span>
-                {a.file_name} ({formatBytes(a.size_bytes, lang)})
+                {attachmentName(a)} ({formatBytes(a.size, lang)})
               </span>
               <button type="button" className="btn btn--secondary btn--small" data-testid={`detach-${a.id}`} onClick={() => void remove(a)}>
-                {t("att.remove", { name: a.file_name })}
+                {t("att.remove", { name: attachmentName(a) })}
               </button>
             </li>
           ))}

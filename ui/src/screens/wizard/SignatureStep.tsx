@@ -8,6 +8,7 @@ import { todayIso } from "../../forms/formats";
 import { formatDateValue } from "../../forms/describe";
 import { translator, useI18n } from "../../i18n/i18n";
 import { buildPrintoutPdf } from "../../pdf/printout";
+import { attachmentName, rememberName } from "../../lib/attachments";
 
 export const PRINTOUT_FILE_NAME = "unterschriebener-ausdruck.pdf";
 
@@ -97,6 +98,7 @@ export function SignatureStep({
       const pdf = new Blob([blob], { type: "application/pdf" });
       if (existing) await api.detach(draftId, existing.id);
       const a = await api.attachFile(draftId, spec.id, pdf, PRINTOUT_FILE_NAME);
+      rememberName(a.id, PRINTOUT_FILE_NAME);
       setAttachments((list) => [...list.filter((x) => x.id !== existing?.id), a]);
       announce(t("sig.done"));
       onDone();
@@ -110,7 +112,7 @@ export function SignatureStep({
   return (
     <div className="signature">
       <p>{t("sig.intro")}</p>
-      {existing ? <Notice testId="signature-existing">{t("sig.alreadyAttached", { name: existing.file_name })}</Notice> : null}
+      {existing ? <Notice testId="signature-existing">{t("sig.alreadyAttached", { name: attachmentName(existing) })}</Notice> : null}
       <p id="sig-keyboard" className="field-help">
         <span aria-hidden="true">⌨ </span>
         {t("sig.keyboardNote")}

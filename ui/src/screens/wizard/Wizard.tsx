@@ -10,6 +10,7 @@ import { FormView } from "../../forms/FormView";
 import { formatBytes, pick, translator, useI18n } from "../../i18n/i18n";
 import type { MessageKey } from "../../i18n/messages";
 import { AttachmentsStep } from "./AttachmentsStep";
+import { attachmentName } from "../../lib/attachments";
 import { formSpec, SignatureStep } from "./SignatureStep";
 import { useAutosave, type SaveState } from "./useAutosave";
 
@@ -287,7 +288,7 @@ function Review({
     };
   }, [draftId, flush]);
 
-  const ok = check && check.field_errors.length === 0 && check.missing_attachments.length === 0;
+  const ok = check?.ready === true;
 
   return (
     <div className="review" data-testid="review">
@@ -301,13 +302,22 @@ function Review({
             <ul>
               {check.field_errors.map((f, i) => (
                 <li key={i}>
-                  <strong>{labelForPath(index, f.path)}</strong>: {f.message}{" "}
+                  <strong>{f.label ? pick(f.label, lang) : labelForPath(index, f.pointer)}</strong>{" "}
+                  <span className="small">({labelForPath(index, f.pointer)})</span>: {pick(f.message, lang)}{" "}
                   <button type="button" className="link" onClick={() => go("form")}>
                     ({t("check.toStep", { step: t("wizard.step.form") })})
                   </button>
                 </li>
               ))}
             </ul>
+          </div>
+        ) : null}
+        {check?.routing_problem ? (
+          <div role="alert" className="alert alert--error" data-testid="check-routing">
+            <p className="alert-title">⚠ {t("check.routing", { problem: check.routing_problem })}</p>
+            <button type="button" className="link" onClick={() => go("form")}>
+              ({t("check.toStep", { step: t("wizard.step.form") })})
+            </button>
           </div>
         ) : null}
         {check && check.missing_attachments.length > 0 ? (
@@ -325,7 +335,7 @@ function Review({
             </ul>
           </div>
         ) : null}
-        <ErrorBox error={error} fieldLabel={(p) => labelForPath(index, p)} attachmentLabel={specLabel} />
+        <ErrorBox error={error} attachmentLabel={specLabel} />
       </section>
 
       <section className="card" aria-labelledby="rv-data">
@@ -347,7 +357,7 @@ function Review({
           <ul>
             {attachments.map((a) => (
               <li key={a.id}>
-                {specLabel(a.spec_id)}: {a.file_name} ({formatBytes(a.size_bytes, lang)})
+                {specLabel(a.spec_id)}: {attachmentName(a)} ({formatBytes(a.size, lang)})
               </li>
             ))}
           </ul>
@@ -376,7 +386,7 @@ function Review({
               const err = e as AppError;
               setError(err);
               if (err.kind === "invalid" || err.kind === "missing_attachments") {
-                setCheck({ field_errors: err.field_errors, missing_attachments: err.missing_attachments });
+                setCheck({ field_errors: err.field_errors, missing_attachments: err.missing_attachments, routing_problem: null, ready: false });
               }
             } finally {
               setBusy(null);
