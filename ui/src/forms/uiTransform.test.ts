@@ -93,6 +93,8 @@ describe("catalog UI → JSON Forms UI schema", () => {
     const tr = makeTranslator(translations);
     expect(tr("religion.ev", "ev")).toBe("Protestant");
     expect(tr("religion.unknown", "unknown")).toBe("unknown");
+    expect(tr("enum.none", "None")).toBe("– please choose –");
+    expect(makeTranslator(toJsonForms(catalogUi, "de").translations)("enum.none", "None")).toBe("– bitte wählen –");
   });
 
   it("passes rules through unchanged", () => {

@@ -11,8 +11,11 @@ export type TransformResult = { uischema: UISchemaElement; translations: Transla
 
 type Out = Record<string, unknown>;
 
+const NONE: Record<Lang, string> = { de: "– bitte wählen –", en: "– please choose –" };
+
 export function toJsonForms(ui: unknown, lang: Lang): TransformResult {
-  const translations: Translations = {};
+  // The vanilla select's empty choice ("None" by default).
+  const translations: Translations = { "enum.none": NONE[lang] };
   const used = new Set<string>();
   const uischema = transform(ui as CatalogElement, lang, "", translations, used) as unknown as UISchemaElement;
   return { uischema, translations };

@@ -1,0 +1,50 @@
+import { screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { describe, expect, it, vi } from "vitest";
+import type { ServiceDto } from "../api/types";
+import { renderWithI18n } from "../test/render";
+import { Services } from "./Services";
+
+const services: ServiceDto[] = [
+  {
+    id: "anmeldung",
+    leika: "99115005104000",
+    name: { de: "Anmeldung / Ummeldung einer Wohnung", en: "Registration of residence" },
+    description: { de: "Beim Einzug", en: "When moving in" },
+    offline: true,
+    unavailable_reason: null,
+    signed_printout_required: true,
+  },
+  {
+    id: "personalausweis",
+    leika: "99000000000005",
+    name: { de: "Personalausweis", en: "Identity card" },
+    description: { de: "Ausweis beantragen", en: "Apply for an ID card" },
+    offline: false,
+    unavailable_reason: { de: "Nicht mit dem Kit möglich: Fingerabdrücke (§ 7 Abs. 2 PAuswV)", en: "Not possible with the kit" },
+    signed_printout_required: false,
+  },
+];
+
+describe("service picker", () => {
+  it("lists services, the unavailable one disabled with its reason", async () => {
+    mockIPC(() => services);
+    renderWithI18n(<Services onPick={vi.fn()} onBack={vi.fn()} />);
+    const id = await screen.findByTestId("service-personalausweis");
+    expect(id).toBeDisabled();
+    expect(screen.getByTestId("service-reason-personalausweis")).toHaveTextContent("§ 7 Abs. 2 PAuswV");
+    expect(screen.getByTestId("service-anmeldung")).toBeEnabled();
+  });
+
+  it("filters by English words and picks with the keyboard", async () => {
+    mockIPC(() => services);
+    const onPick = vi.fn();
+    renderWithI18n(<Services onPick={onPick} onBack={vi.fn()} />);
+    await screen.findByTestId("service-anmeldung");
+    await userEvent.type(screen.getByTestId("service-search"), "residence");
+    expect(screen.queryByTestId("service-personalausweis")).toBeNull();
+    await userEvent.keyboard("{Enter}");
+    expect(onPick).toHaveBeenCalledWith(services[0]);
+  });
+});
