@@ -106,7 +106,7 @@ describe("wrong input per field type shows a German message after leaving the fi
   ])("%s = %s", async (label, value, message) => {
     setup();
     const input = await typeAndLeave(label, value);
-    expect(input.closest("[data-testid^=field-]")).toHaveTextContent(message);
+    await waitFor(() => expect(input.closest("[data-testid^=field-]")).toHaveTextContent(message));
     expect(input).toHaveAttribute("aria-invalid", "true");
   });
 
@@ -118,7 +118,7 @@ describe("wrong input per field type shows a German message after leaving the fi
   it("number out of range", async () => {
     setup();
     await typeAndLeave("Anzahl", "12");
-    expect(field("count")).toHaveTextContent("darf höchstens 9 sein");
+    await waitFor(() => expect(field("count")).toHaveTextContent("darf höchstens 9 sein"));
   });
 
   it("a required field emptied again", async () => {
@@ -126,7 +126,7 @@ describe("wrong input per field type shows a German message after leaving the fi
     const input = screen.getByLabelText(/^Familienname/);
     await userEvent.clear(input);
     fireEvent.blur(input);
-    expect(field("name")).toHaveTextContent("Pflichtangabe");
+    await waitFor(() => expect(field("name")).toHaveTextContent("Pflichtangabe"));
   });
 
   it("a repeatable item with a bad code, then removed", async () => {
@@ -137,7 +137,7 @@ describe("wrong input per field type shows a German message after leaving the fi
     expect(inputs[1]).toHaveFocus();
     await userEvent.type(inputs[1], "pl");
     fireEvent.blur(inputs[1]);
-    expect(field("codes")).toHaveTextContent("zwei Großbuchstaben");
+    await waitFor(() => expect(field("codes")).toHaveTextContent("zwei Großbuchstaben"));
     expect(screen.getByTestId("add-codes")).toBeDisabled(); // maxItems 2
     await userEvent.click(screen.getByTestId("remove-codes-1"));
     expect(within(field("codes")).getAllByRole("textbox")).toHaveLength(1);
@@ -181,5 +181,30 @@ describe("the real Anmeldung form", () => {
     expect(screen.queryByLabelText(/^Name des Wohnungsgebers/)).toBeNull();
     await userEvent.click(screen.getByLabelText("liegt vor und wird erfasst"));
     expect(screen.getByLabelText(/^Name des Wohnungsgebers/)).toBeInTheDocument();
+  });
+});
+
+describe("strict CSP (script-src 'self', no 'unsafe-eval')", () => {
+  it("renders, validates and evaluates rules without generating code", async () => {
+    const RealFunction = globalThis.Function;
+    const forbidden = new Proxy(RealFunction, {
+      construct() {
+        throw new EvalError("CSP: unsafe-eval");
+      },
+      apply() {
+        throw new EvalError("CSP: unsafe-eval");
+      },
+    });
+    globalThis.Function = forbidden as FunctionConstructor;
+    try {
+      const form = latest(anmeldung);
+      const onChange = vi.fn();
+      renderWithI18n(<FormView schema={form.schema} ui={form.ui} data={{ new_address: { postal_code: "00123" } }} onChange={onChange} showAllErrors />);
+      expect(screen.getAllByText(/fünfstellige deutsche Postleitzahl/).length).toBeGreaterThan(0);
+      await userEvent.click(screen.getByLabelText("liegt vor und wird erfasst"));
+      expect(screen.getByLabelText(/^Name des Wohnungsgebers/)).toBeInTheDocument();
+    } finally {
+      globalThis.Function = RealFunction;
+    }
   });
 });

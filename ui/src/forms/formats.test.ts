@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createFormAjv } from "./ajv";
+import { liveValidate, matches, setToday } from "./validate";
 import { ageOn, isArs, isCountryCode, isPastDate, isPersonName, isPostcodeDe, parseIsoDate } from "./formats";
 
 describe("custom formats (same rules as catalog/src/rules.rs)", () => {
@@ -44,35 +44,34 @@ describe("custom formats (same rules as catalog/src/rules.rs)", () => {
   });
 });
 
-describe("AJV with the catalog's formats and keywords", () => {
-  const ajv = createFormAjv(() => "2026-11-21");
+describe("live validation (eval-free, catalog formats and keywords)", () => {
+  setToday(() => "2026-11-21");
   const schema = {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     type: "object",
     properties: {
       plz: { type: "string", format: "postcode-de" },
       born: { type: "string", format: "past-date" },
-      name: { type: "string", format: "person-name" },
+      name: { type: "string", format: "person-name", maxLength: 20 },
       ars: { type: "string", format: "ars" },
       cc: { type: "string", format: "country-code" },
       when: { type: "string", format: "date" },
       person: {
         type: "object",
+        required: ["name"],
         "x-minor-requires": { birth_date: "date_of_birth", age: 18, required: ["legal_representative"] },
         "x-min-age": { birth_date: "date_of_birth", age: 14 },
-        properties: { date_of_birth: { type: "string" }, legal_representative: { type: "string" } },
+        properties: { name: { type: "string" }, date_of_birth: { type: "string" }, legal_representative: { type: "string" } },
       },
+      list: { type: "array", items: { type: "string", format: "country-code" }, maxItems: 2 },
       "x-unknown-is-fine": { "x-whatever": true },
     },
   };
-  const validate = ajv.compile(schema);
+  const run = (d: unknown) => liveValidate(schema, d);
 
-  it("compiles a 2020-12 schema with unknown x-* keywords", () => {
-    expect(validate({})).toBe(true);
-  });
-
-  it("accepts good values", () => {
-    expect(validate({ plz: "64342", born: "1950-01-01", name: "Zoë Müller", ars: "064350014014", cc: "DE", when: "2030-01-01" })).toBe(true);
+  it("accepts a 2020-12 schema with unknown x-* keywords, and good values", () => {
+    expect(run({})).toEqual([]);
+    expect(run({ plz: "64342", born: "1950-01-01", name: "Zoë Müller", ars: "064350014014", cc: "DE", when: "2030-01-01" })).toEqual([]);
   });
 
   it.each([
@@ -82,20 +81,38 @@ describe("AJV with the catalog's formats and keywords", () => {
     ["ars", "0643"],
     ["cc", "de"],
     ["when", "2030-02-30"],
-  ])("refuses %s = %s with a format error", (field, value) => {
-    expect(validate({ [field]: value })).toBe(false);
-    expect(validate.errors?.[0]).toMatchObject({ keyword: "format", instancePath: `/${field}` });
+  ])("refuses %s = %s with a format error at the field", (field, value) => {
+    const errs = run({ [field]: value });
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatchObject({ keyword: "format", instancePath: `/${field}` });
+  });
+
+  it("limits and required come with their parameters", () => {
+    expect(run({ name: "A".repeat(21) })[0]).toMatchObject({ keyword: "maxLength", instancePath: "/name", params: { limit: 20 } });
+    expect(run({ person: {} })[0]).toMatchObject({ keyword: "required", instancePath: "/person", params: { missingProperty: "name" } });
+    expect(run({ list: ["DE", "x"] })[0]).toMatchObject({ keyword: "format", instancePath: "/list/1" });
+    expect(run({ list: ["DE", "PL", "TR"] })[0]).toMatchObject({ keyword: "maxItems", params: { limit: 2 } });
   });
 
   it("x-minor-requires: a minor needs a legal representative", () => {
-    expect(validate({ person: { date_of_birth: "2010-01-01" } })).toBe(false);
-    expect(validate.errors?.[0]).toMatchObject({ keyword: "required", instancePath: "/person", params: { missingProperty: "legal_representative" } });
-    expect(validate({ person: { date_of_birth: "2010-01-01", legal_representative: "Anna" } })).toBe(true);
-    expect(validate({ person: { date_of_birth: "1990-01-01" } })).toBe(true);
+    const errs = run({ person: { name: "A", date_of_birth: "2010-01-01" } });
+    expect(errs).toEqual([expect.objectContaining({ keyword: "required", instancePath: "/person", params: expect.objectContaining({ missingProperty: "legal_representative" }) })]);
+    expect(run({ person: { name: "A", date_of_birth: "2010-01-01", legal_representative: "B" } })).toEqual([]);
+    expect(run({ person: { name: "A", date_of_birth: "1990-01-01" } })).toEqual([]);
   });
 
   it("x-min-age: too young is reported at the birth date", () => {
-    expect(validate({ person: { date_of_birth: "2015-01-01", legal_representative: "A" } })).toBe(false);
-    expect(validate.errors?.[0]).toMatchObject({ keyword: "x-min-age", instancePath: "/person/date_of_birth" });
+    expect(run({ person: { name: "A", date_of_birth: "2015-01-01", legal_representative: "B" } })).toEqual([
+      expect.objectContaining({ keyword: "x-min-age", instancePath: "/person/date_of_birth" }),
+    ]);
+  });
+
+  it("rule conditions match like AJV", () => {
+    expect(matches({ const: "captured" }, "captured")).toBe(true);
+    expect(matches({ const: "captured" }, "missing")).toBe(false);
+    expect(matches({ const: "captured" }, undefined)).toBe(false);
+    expect(matches({ enum: ["a", "b"] }, "b")).toBe(true);
+    expect(matches({ contains: { const: "B17" } }, ["B", "B17"])).toBe(true);
+    expect(matches({ contains: { const: "B17" } }, undefined)).toBe(false);
   });
 });
