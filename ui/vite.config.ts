@@ -19,6 +19,7 @@ export default defineConfig({
     assetsInlineLimit: 0,
     cssCodeSplit: false,
     sourcemap: false,
+    chunkSizeWarningLimit: 800,
     rollupOptions: {
       external: ["html2canvas", "dompurify", "canvg"],
     },

@@ -13,6 +13,7 @@ export type PrintoutInput = {
   signatureLine: string;
   signaturePng: string | null;
   pageLabel: (n: number, total: number) => string;
+  compress?: boolean;
 };
 
 // Characters jsPDF's standard fonts can encode (Windows-1252).
@@ -22,7 +23,6 @@ export function toWinAnsi(s: string): string {
     .map((c) => {
       const code = c.codePointAt(0) ?? 0;
       if ((code >= 0x20 && code <= 0x7e) || (code >= 0xa0 && code <= 0xff) || WIN_ANSI_EXTRA.includes(c)) return c;
-      if (c === "›") return ">";
       if (c === "\n") return c;
       // Drop combining marks after decomposition, keep the base letter if it is Latin-1.
       const base = c.normalize("NFD").replace(/\p{M}/gu, "");
