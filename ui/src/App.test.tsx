@@ -146,6 +146,22 @@ describe("app", () => {
     expect(await screen.findByTestId("screen-unlock")).toBeInTheDocument();
   });
 
+  it("a command failing with kind locked also goes to the unlock screen", async () => {
+    let locked = false;
+    backend({
+      app_status: () => (locked ? { ...base, unlocked: null } : base),
+      services: () => {
+        if (locked) throw { kind: "locked", detail: "", field_errors: [], missing_attachments: [], retry_after_secs: null, attempts: null };
+        return [service];
+      },
+    });
+    renderWithI18n(<App />);
+    await screen.findByTestId("screen-home");
+    locked = true;
+    await userEvent.click(screen.getByTestId("new-application"));
+    expect(await screen.findByTestId("screen-unlock")).toBeInTheDocument();
+  });
+
   it("the form autosaves about 1 s after a change", async () => {
     const calls = backend();
     renderWithI18n(<App />);

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
-import { api } from "./api/commands";
+import { api, LOCKED_LOCALLY } from "./api/commands";
 import { onConnectivity, onLocked, onSync, subscribe } from "./api/events";
 import type { AppError, AppStatus, ConnectivityDto, FinalizedDto, FormDto, InitResult, ServiceDto } from "./api/types";
 import { ErrorBox } from "./components/ErrorBox";
@@ -86,6 +86,15 @@ export function App() {
       ),
     [refresh],
   );
+
+  useEffect(() => {
+    const onLockedLocally = () => {
+      setStatus((s) => (s ? { ...s, unlocked: null } : s));
+      void refresh();
+    };
+    window.addEventListener(LOCKED_LOCALLY, onLockedLocally);
+    return () => window.removeEventListener(LOCKED_LOCALLY, onLockedLocally);
+  }, [refresh]);
 
   const stage = stageOf(status, init, setupDone);
   const [services, setServices] = useState<ServiceDto[]>([]);

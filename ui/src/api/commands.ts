@@ -80,11 +80,21 @@ export function toAppError(e: unknown): AppError {
   };
 }
 
+/** Window event sent when any command finds the session locked (e.g. the idle lock
+ * fired while the app was in the background and the event was missed). */
+export const LOCKED_LOCALLY = "fieldkit:session-locked";
+
+function rethrow(e: unknown): never {
+  const err = toAppError(e);
+  if (err.kind === "locked") window.dispatchEvent(new Event(LOCKED_LOCALLY));
+  throw err;
+}
+
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
   } catch (e) {
-    throw toAppError(e);
+    rethrow(e);
   }
 }
 
@@ -118,7 +128,7 @@ export const api = {
         },
       });
     } catch (e) {
-      throw toAppError(e);
+      rethrow(e);
     }
   },
   detach: (draftId: string, attachmentId: string) =>

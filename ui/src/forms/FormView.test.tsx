@@ -106,8 +106,10 @@ describe("wrong input per field type shows a German message after leaving the fi
   ])("%s = %s", async (label, value, message) => {
     setup();
     const input = await typeAndLeave(label, value);
-    await waitFor(() => expect(input.closest("[data-testid^=field-]")).toHaveTextContent(message));
-    expect(input).toHaveAttribute("aria-invalid", "true");
+    await waitFor(() => {
+      expect(input.closest("[data-testid^=field-]")).toHaveTextContent(message);
+      expect(input).toHaveAttribute("aria-invalid", "true");
+    });
   });
 
   it("an impossible date (the date input cannot produce one; data from an old draft can)", () => {

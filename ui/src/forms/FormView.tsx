@@ -1,9 +1,9 @@
 // The form itself: JSON Forms with the catalog schema, the transformed UI schema, live
 // validation without code generation (./validate.ts) and German/English messages.
 import type { ErrorObject } from "ajv";
-import type { JsonFormsI18nState } from "@jsonforms/core";
+import type { JsonFormsCore, JsonFormsI18nState, Middleware } from "@jsonforms/core";
 import { JsonForms } from "@jsonforms/react";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useMemo, useState } from "react";
 import { useI18n } from "../i18n/i18n";
 import { ajvErrorMessage } from "./errorMessages";
 import { cells, ErrorsVisible, renderers } from "./renderers";
@@ -13,6 +13,7 @@ import { createRuleAjv, liveValidate } from "./validate";
 export type FormViewProps = {
   schema: unknown;
   ui: unknown;
+  /** The initial data; afterwards JSON Forms owns the data and reports it by onChange. */
   data: unknown;
   onChange: (data: unknown, errors: ErrorObject[]) => void;
   showAllErrors?: boolean;
@@ -26,16 +27,34 @@ function formSchema(schema: unknown): Record<string, unknown> {
   return rest;
 }
 
+/**
+ * Validation inside JSON Forms' reducer: whenever the data or schema changes, the
+ * core's `errors` are recomputed by the eval-free validator (validationMode
+ * "NoValidation" keeps JSON Forms' AJV from compiling). Doing it here, not through the
+ * `data`/`additionalErrors` props, means the data never round-trips through React props,
+ * so a keystroke between JSON Forms' debounced onChange and the next render cannot be
+ * overwritten by an older copy.
+ */
+export const validatingMiddleware: Middleware = (state, action, defaultReducer) => {
+  const next = defaultReducer(state, action);
+  if (next === state) return state;
+  // The reducer resets `errors` (to [] in NoValidation) on some actions; recompute,
+  // reusing the last result when data and schema are unchanged.
+  const errors =
+    next.data === state.data && next.schema === state.schema && state.errors !== undefined && validatedFor.get(state.errors) === next.data
+      ? state.errors
+      : liveValidate(next.schema, next.data);
+  validatedFor.set(errors, next.data);
+  return { ...next, errors } as JsonFormsCore;
+};
+const validatedFor = new WeakMap<object, unknown>();
+
 export function FormView({ schema, ui, data, onChange, showAllErrors = false, readonly = false }: FormViewProps) {
   const { lang } = useI18n();
   const ajv = useMemo(() => createRuleAjv(), []);
   const jsonSchema = useMemo(() => formSchema(schema), [schema]);
+  const [initial] = useState(() => data ?? {});
   const { uischema, translations } = useMemo(() => toJsonForms(ui, lang), [ui, lang]);
-  // Controlled: JSON Forms re-applies its `data` prop whenever `additionalErrors` change,
-  // so it must always get what it shows; validate that, not the last prop.
-  const [current, setCurrent] = useState<unknown>(data);
-  useEffect(() => setCurrent(data), [data]);
-  const errors = useMemo(() => liveValidate(jsonSchema, current), [jsonSchema, current]);
   const i18n = useMemo<JsonFormsI18nState>(
     () => ({
       locale: lang,
@@ -45,11 +64,8 @@ export function FormView({ schema, ui, data, onChange, showAllErrors = false, re
     [lang, translations],
   );
   const handleChange = useCallback(
-    ({ data: d }: { data: unknown }) => {
-      setCurrent(d);
-      onChange(d, liveValidate(jsonSchema, d));
-    },
-    [onChange, jsonSchema],
+    ({ data: d, errors }: { data: unknown; errors?: ErrorObject[] }) => onChange(d, errors ?? []),
+    [onChange],
   );
   return (
     <ErrorsVisible show={showAllErrors}>
@@ -57,14 +73,14 @@ export function FormView({ schema, ui, data, onChange, showAllErrors = false, re
         <JsonForms
           schema={jsonSchema}
           uischema={uischema}
-          data={current}
+          data={initial}
           renderers={renderers}
           cells={cells}
           ajv={ajv}
           i18n={i18n}
           readonly={readonly}
           validationMode="NoValidation"
-          additionalErrors={errors}
+          middleware={validatingMiddleware}
           onChange={handleChange}
         />
       </div>

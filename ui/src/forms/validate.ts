@@ -2,7 +2,8 @@
 // `new Function`, which a CSP without 'unsafe-eval' forbids, so the form uses
 // @cfworker/json-schema (an interpreting JSON Schema 2020-12 validator) with the
 // catalog's custom formats, adds the two custom keywords, and hands JSON Forms the
-// errors in AJV's shape (`additionalErrors`, validationMode "NoValidation"). JSON Forms'
+// errors in AJV's shape (set by FormView's reducer middleware, validationMode
+// "NoValidation"). JSON Forms'
 // AJV instance is only asked to evaluate rule conditions; its `validate` is routed here
 // too, so nothing compiles code at run time. The Rust `check_draft` stays authoritative.
 import { format as cfFormats, Validator, type OutputUnit, type Schema } from "@cfworker/json-schema";
