@@ -14,40 +14,21 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use chrono::Utc;
-use ed25519_dalek::VerifyingKey;
 use fieldkit_catalog::Catalog;
 use sync_protocol::dsse::Envelope;
-use sync_protocol::ids::RecordId;
 use sync_protocol::receipt::Receipt;
-use sync_protocol::record::SignedRecord;
-use sync_protocol::seal::{self, CasePayload};
 
+use super::assign;
+use super::attachment::attachment_views;
 use super::error::{see_other, OfficeError};
 use super::form_view::{self, Section};
 use super::inbox::{parse_status, status_value};
-use super::views::{html, time, AttachmentView, CasePage, EventView, Layout, Opt};
+use super::opening::{own_case, verified_record, Opener, Purpose};
+use super::views::{html, time, CasePage, EventView, Layout, Opt};
 use super::workflow::{self, CommentProblem};
 use super::Ctx;
 use crate::state::AppState;
-use crate::storage::{CaseDetail, DecryptionEntry, SessionRow};
-
-/// The case if it exists and belongs to the session's authority; else 404.
-async fn own_case(
-    app: &AppState,
-    session: &SessionRow,
-    record_id: &str,
-) -> Result<CaseDetail, OfficeError> {
-    let id: RecordId = record_id.parse().map_err(|_| OfficeError::NotFound)?;
-    let detail = app
-        .store
-        .case_detail(&id)
-        .await?
-        .ok_or(OfficeError::NotFound)?;
-    if detail.case.authority_id != session.user.authority_id {
-        return Err(OfficeError::NotFound);
-    }
-    Ok(detail)
-}
+use crate::storage::CaseEventKind;
 
 /// `GET /office/cases/{record_id}`.
 pub async fn view(
@@ -59,48 +40,6 @@ pub async fn view(
         Ok(response) => response,
         Err(e) => ctx.error(e),
     }
-}
-
-fn verified_record(detail: &CaseDetail) -> Option<SignedRecord> {
-    let key = VerifyingKey::from_bytes(detail.kit_public_key.as_ref()?).ok()?;
-    let envelope = Envelope::from_json(&detail.envelope_json).ok()?;
-    SignedRecord::verify(&envelope, detail.case.kit_id, &key)
-        .ok()
-        .filter(|r| r.hash == detail.hash && r.record.record_id == detail.case.record_id)
-}
-
-async fn decrypt(
-    app: &AppState,
-    session: &SessionRow,
-    record: &SignedRecord,
-) -> Result<CasePayload, OfficeError> {
-    let master = app
-        .master_key
-        .as_ref()
-        .ok_or(OfficeError::KeysUnavailable)?;
-    let r = &record.record;
-    app.store
-        .log_decryption(&DecryptionEntry {
-            record_id: r.record_id,
-            authority_id: session.user.authority_id.clone(),
-            actor: session.user.login.clone(),
-            purpose: "view".to_owned(),
-            at: Utc::now(),
-        })
-        .await?;
-    let keys = app.store.authority_keys(&session.user.authority_id).await?;
-    let key = keys
-        .iter()
-        .find(|k| k.key.key_id == r.sealed.key_id)
-        .ok_or_else(|| OfficeError::Internal("no authority key with the case's key id".into()))?;
-    let secret = key
-        .key
-        .open(master, &session.user.authority_id)
-        .map_err(|e| OfficeError::Internal(e.to_string()))?;
-    let aad = seal::case_aad(&r.record_id, &r.kit_id, &r.authority_id);
-    let plain = seal::open(&secret, &r.sealed, &aad)
-        .map_err(|e| OfficeError::Internal(format!("case does not open: {e}")))?;
-    CasePayload::from_json(&plain).map_err(|e| OfficeError::Internal(e.to_string()))
 }
 
 async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response, OfficeError> {
@@ -160,7 +99,9 @@ async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response
         evidence.push((t.device_time.to_owned(), time(r.device_time)));
         evidence.push((t.clock_skew.to_owned(), format!("{skew} s")));
         evidence.push((t.visit_date.to_owned(), r.visit_date.to_string()));
-        let case = decrypt(app, session, record).await?;
+        let case = Opener::new(app, session)
+            .open(record, Purpose::View)
+            .await?;
         match service.and_then(|s| s.form(r.form_version)) {
             Some(form) => {
                 form_known = true;
@@ -168,18 +109,8 @@ async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response
             }
             None => sections = form_view::render(&serde_json::Value::Null, &case.form_data, lang),
         }
-        attachments = r
-            .attachments
-            .iter()
-            .map(|a| AttachmentView {
-                purpose: serde_json::to_value(a.purpose)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                media_type: a.media_type.to_string(),
-                size: a.size,
-            })
-            .collect();
+        let stored = app.store.case_attachments(&r.record_id).await?;
+        attachments = attachment_views(lang, r, &stored);
     }
     let events = app
         .store
@@ -188,7 +119,10 @@ async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response
         .into_iter()
         .map(|e| EventView {
             at: time(e.at),
-            status: lang.status(e.status).to_owned(),
+            status: match e.kind {
+                CaseEventKind::Status => lang.status(e.status).to_owned(),
+                CaseEventKind::Assignment => assign::event_text(lang, e.assigned_to.as_deref()),
+            },
             actor: e.actor,
             comment: e.comment.unwrap_or_default(),
         })
@@ -217,6 +151,8 @@ async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response
         events,
         next,
         action: format!("/office/cases/{id}/status"),
+        assignment: assign::view(app, session, &detail.case, lang).await?,
+        w: super::casework_texts::texts(lang),
         record_id: id,
     };
     Ok(html(StatusCode::OK, &page))

@@ -30,6 +30,10 @@ pub enum OfficeError {
     /// 404: no such thing — or one of another authority, which looks the same.
     #[error("not found")]
     NotFound,
+    /// 404 with a reason: the thing exists but is not available yet (an attachment not
+    /// yet transferred).
+    #[error("not available")]
+    NotAvailable(Vec<String>),
     /// 409: the case changed since the page was loaded.
     #[error("conflict")]
     Conflict,
@@ -58,7 +62,7 @@ impl OfficeError {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Csrf | Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::NotAvailable(_) => StatusCode::NOT_FOUND,
             Self::Conflict => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -70,7 +74,7 @@ impl OfficeError {
     pub fn page(self, lang: Lang, session: Option<&SessionRow>) -> Response {
         let status = self.status();
         let messages = match self {
-            Self::BadRequest(m) | Self::Unprocessable(m) => m,
+            Self::BadRequest(m) | Self::Unprocessable(m) | Self::NotAvailable(m) => m,
             Self::Unauthenticated => vec![lang
                 .pick("Bitte melden Sie sich an.", "Please log in.")
                 .to_owned()],

@@ -1,7 +1,9 @@
 //! `GET /office/cases`: the inbox of the reviewer's own authority — filters (service,
-//! status, kit, received date range), sorting, counts per status, and keyset pages of
-//! [`PAGE_SIZE`] cases. The authority always comes from the session, never from the
-//! query. Every parameter is validated; a bad one is a 400 page naming it.
+//! status, kit, capturing clerk, assignment, received date range), sorting, counts per
+//! status, and keyset pages of [`PAGE_SIZE`] cases; a selection form for exports. The
+//! authority always comes from the session, never from the query. Every parameter is
+//! validated; a bad one is a 400 page naming it. The exports
+//! ([`super::export`]) take the same filter parameters.
 
 use std::sync::Arc;
 
@@ -12,14 +14,14 @@ use axum::Extension;
 use chrono::{NaiveDate, TimeZone as _, Utc};
 use fieldkit_catalog::Catalog;
 use sync_protocol::api::CaseStatus;
-use sync_protocol::ids::{FormId, KitId};
+use sync_protocol::ids::{ClerkId, FormId, KitId};
 
 use super::error::OfficeError;
 use super::i18n::Lang;
 use super::views::{html, time, CountView, InboxView, Layout, Opt, RowView};
 use super::Ctx;
 use crate::state::AppState;
-use crate::storage::{InboxCursor, InboxFilter, InboxOrder, InboxQuery};
+use crate::storage::{AssigneeFilter, InboxCursor, InboxFilter, InboxOrder, InboxQuery, SessionRow};
 
 /// Cases per page.
 pub const PAGE_SIZE: u32 = 50;
@@ -46,10 +48,12 @@ pub fn parse_status(s: &str) -> Option<CaseStatus> {
 
 /// The validated query, and the raw values to show in the form again.
 #[derive(Debug, Default)]
-struct Params {
+pub(super) struct Params {
     service: String,
     status: String,
     kit: String,
+    clerk: String,
+    assigned: String,
     from: String,
     to: String,
     sort: String,
@@ -57,12 +61,30 @@ struct Params {
 }
 
 impl Params {
+    /// The filter parameters (no cursor), for links and the export form.
+    pub(super) fn filter_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![
+            ("service", self.service.clone()),
+            ("status", self.status.clone()),
+            ("kit", self.kit.clone()),
+            ("clerk", self.clerk.clone()),
+            ("assigned", self.assigned.clone()),
+            ("from", self.from.clone()),
+            ("to", self.to.clone()),
+            ("sort", self.sort.clone()),
+        ];
+        pairs.retain(|(_, v)| !v.is_empty());
+        pairs
+    }
+
     /// The filter part as a query string (for links), with `extra` appended.
     fn link(&self, status: Option<&str>, after: Option<&str>) -> String {
         let mut pairs: Vec<(&str, &str)> = vec![
             ("service", &self.service),
             ("status", status.unwrap_or(&self.status)),
             ("kit", &self.kit),
+            ("clerk", &self.clerk),
+            ("assigned", &self.assigned),
             ("from", &self.from),
             ("to", &self.to),
             ("sort", &self.sort),
@@ -80,7 +102,13 @@ impl Params {
     }
 }
 
-fn parse_params(query: Option<&str>, lang: Lang) -> Result<Params, OfficeError> {
+/// Parses the inbox parameters of a query; `extra` names further parameters the caller
+/// takes itself (they are skipped here).
+pub(super) fn parse_params(
+    query: Option<&str>,
+    lang: Lang,
+    extra: &[&str],
+) -> Result<Params, OfficeError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
         .map_err(|_| {
             OfficeError::BadRequest(vec![lang
@@ -102,11 +130,14 @@ fn parse_params(query: Option<&str>, lang: Lang) -> Result<Params, OfficeError> 
             "service" => &mut p.service,
             "status" => &mut p.status,
             "kit" => &mut p.kit,
+            "clerk" => &mut p.clerk,
+            "assigned" => &mut p.assigned,
             "from" => &mut p.from,
             "to" => &mut p.to,
             "sort" => &mut p.sort,
             "after" => &mut p.after,
             "lang" => continue,
+            other if extra.contains(&other) => continue,
             other => {
                 let other: String = other.chars().take(40).collect();
                 errors.push(format!(
@@ -144,12 +175,14 @@ fn date(value: &str, label: &str, lang: Lang, errors: &mut Vec<String>) -> Optio
     parsed
 }
 
-fn build_query(
+/// The store query for validated parameters; 400 naming every bad value.
+pub(super) fn build_query(
     p: &Params,
     ctx: &Ctx,
     catalog: Option<&Catalog>,
-    authority: &sync_protocol::ids::AuthorityId,
+    session: &SessionRow,
 ) -> Result<InboxQuery, OfficeError> {
+    let authority = &session.user.authority_id;
     let (lang, t) = (ctx.lang, ctx.lang.texts());
     let mut errors = Vec::new();
     let bad = |label: &str, errors: &mut Vec<String>| {
@@ -181,6 +214,26 @@ fn build_query(
             bad(t.kit, &mut errors);
             None
         }),
+    };
+    let w = super::casework_texts::texts(lang);
+    let clerk_id = match p.clerk.as_str() {
+        "" => None,
+        s => match ClerkId::parse(s) {
+            Ok(c) => Some(c.as_str().to_owned()),
+            Err(_) => {
+                bad(w.clerk, &mut errors);
+                None
+            }
+        },
+    };
+    let assignee = match p.assigned.as_str() {
+        "" => None,
+        "me" => Some(AssigneeFilter::To(session.user.login.clone())),
+        "none" => Some(AssigneeFilter::Nobody),
+        _ => {
+            bad(w.assigned_filter, &mut errors);
+            None
+        }
     };
     let from = date(&p.from, t.received_from, lang, &mut errors);
     let to = date(&p.to, t.received_to, lang, &mut errors);
@@ -222,10 +275,13 @@ fn build_query(
             kit_id,
             received_from: from.and_then(midnight),
             received_before: to.and_then(|d| d.succ_opt()).and_then(midnight),
+            clerk_id,
+            assignee,
         },
         order,
         after,
         limit: PAGE_SIZE,
+        with_counts: true,
     })
 }
 
@@ -234,6 +290,22 @@ fn service_name(catalog: Option<&Catalog>, form: &str, lang: Lang) -> String {
         || form.to_owned(),
         |s| lang.pick(&s.name.de, &s.name.en).to_owned(),
     )
+}
+
+fn assigned_options(lang: Lang, chosen: &str) -> Vec<Opt> {
+    let w = super::casework_texts::texts(lang);
+    [
+        ("", w.assigned_any),
+        ("me", w.assigned_me),
+        ("none", w.assigned_nobody),
+    ]
+    .into_iter()
+    .map(|(value, label)| Opt {
+        value: value.to_owned(),
+        label: label.to_owned(),
+        selected: chosen == value,
+    })
+    .collect()
 }
 
 /// `GET /office/cases`.
@@ -251,7 +323,7 @@ pub async fn inbox(
 async fn try_inbox(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, OfficeError> {
     let session = ctx.session()?;
     let (lang, t) = (ctx.lang, ctx.lang.texts());
-    let params = parse_params(uri.query(), lang)?;
+    let params = parse_params(uri.query(), lang, &[])?;
     let catalog: Option<Arc<Catalog>> = app
         .catalog
         .current(app.store.as_ref(), &app.server_verifying_keys())
@@ -259,7 +331,7 @@ async fn try_inbox(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, Off
         .map_err(|e| OfficeError::Internal(e.to_string()))?;
     let catalog = catalog.as_deref();
     let authority = &session.user.authority_id;
-    let query = build_query(&params, ctx, catalog, authority)?;
+    let query = build_query(&params, ctx, catalog, session)?;
     let page = app.store.inbox_page(&query).await?;
     let all = |value: &str, selected: bool| Opt {
         value: value.to_owned(),
@@ -317,6 +389,9 @@ async fn try_inbox(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, Off
                 service: service_name(catalog, c.form_id.as_str(), lang),
                 status: lang.status(c.status).to_owned(),
                 kit: c.kit_id.to_string(),
+                clerk: c.clerk_id.clone().unwrap_or_default(),
+                assignee: c.assigned_to.clone().unwrap_or_default(),
+                id,
             }
         })
         .collect();
@@ -334,6 +409,14 @@ async fn try_inbox(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, Off
         statuses,
         sorts,
         kit: params.kit.clone(),
+        clerk: params.clerk.clone(),
+        assigned: assigned_options(lang, &params.assigned),
+        export_fields: params
+            .filter_pairs()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        w: super::casework_texts::texts(lang),
         from: params.from.clone(),
         to: params.to.clone(),
         counts,

@@ -23,7 +23,14 @@ use tracing::Level;
 use crate::state::AppState;
 use crate::storage::{Role, SessionRow};
 
+mod assign;
+mod attachment;
 mod case;
+pub mod casework_texts;
+mod export;
+mod export_format;
+mod opening;
+pub mod stream;
 pub mod error;
 pub mod form_view;
 pub mod i18n;
@@ -68,6 +75,14 @@ pub enum Page {
     Case,
     /// `POST /office/cases/{record_id}/status`: a workflow transition.
     CaseStatus,
+    /// `POST /office/cases/{record_id}/assignee`: assign the case.
+    CaseAssignee,
+    /// `GET /office/cases/{record_id}/attachments/{attachment_id}`: one file, decrypted.
+    CaseAttachment,
+    /// `GET /office/cases/export`: the cases of an inbox filter, decrypted.
+    ExportFiltered,
+    /// `POST /office/cases/export`: selected cases, decrypted.
+    ExportSelected,
 }
 
 /// One back-office route.
@@ -132,6 +147,30 @@ pub const OFFICE_ROUTES: &[OfficeRoute] = &[
         OfficeAccess::Reviewer,
         Page::CaseStatus,
     ),
+    route(
+        "POST",
+        "/office/cases/{record_id}/assignee",
+        OfficeAccess::Reviewer,
+        Page::CaseAssignee,
+    ),
+    route(
+        "GET",
+        "/office/cases/{record_id}/attachments/{attachment_id}",
+        OfficeAccess::Reviewer,
+        Page::CaseAttachment,
+    ),
+    route(
+        "GET",
+        "/office/cases/export",
+        OfficeAccess::Reviewer,
+        Page::ExportFiltered,
+    ),
+    route(
+        "POST",
+        "/office/cases/export",
+        OfficeAccess::Reviewer,
+        Page::ExportSelected,
+    ),
 ];
 
 /// The largest form body accepted.
@@ -189,6 +228,10 @@ fn method_router(page: Page, filter: MethodFilter) -> MethodRouter<AppState> {
         Page::Inbox => on(filter, inbox::inbox),
         Page::Case => on(filter, case::view),
         Page::CaseStatus => on(filter, case::set_status),
+        Page::CaseAssignee => on(filter, assign::set_assignee),
+        Page::CaseAttachment => on(filter, attachment::download),
+        Page::ExportFiltered => on(filter, export::filtered),
+        Page::ExportSelected => on(filter, export::selected),
     }
 }
 

@@ -130,6 +130,12 @@ pub struct RowView {
     pub status: String,
     /// The capturing kit.
     pub kit: String,
+    /// The capturing clerk, if known.
+    pub clerk: String,
+    /// The assigned reviewer, or empty.
+    pub assignee: String,
+    /// The full case id (the selection checkbox's value).
+    pub id: String,
 }
 
 /// `GET /office/cases`.
@@ -148,6 +154,14 @@ pub struct InboxView {
     pub sorts: Vec<Opt>,
     /// Kit filter value.
     pub kit: String,
+    /// Clerk filter value.
+    pub clerk: String,
+    /// Assignment filter options.
+    pub assigned: Vec<Opt>,
+    /// The current filter as hidden fields of the export form.
+    pub export_fields: Vec<(String, String)>,
+    /// Case-work texts.
+    pub w: &'static super::casework_texts::CaseworkTexts,
     /// Date filter values.
     pub from: String,
     /// Date filter values.
@@ -171,6 +185,27 @@ pub struct AttachmentView {
     pub media_type: String,
     /// Plaintext size.
     pub size: u64,
+    /// The download's file name.
+    pub filename: String,
+    /// The download, once the file is transferred.
+    pub link: Option<String>,
+    /// An inline preview (images only).
+    pub preview: Option<String>,
+    /// "not yet transferred", or empty.
+    pub state: String,
+}
+
+/// The assignment on the case page.
+#[derive(Debug)]
+pub struct AssignmentView {
+    /// Who has the case now (or "nobody").
+    pub current: String,
+    /// The current assignee's login, empty for nobody (sent back for compare-and-set).
+    pub expected: String,
+    /// The reviewers of the authority (first: nobody).
+    pub options: Vec<Opt>,
+    /// Where the form posts.
+    pub action: String,
 }
 
 /// One history entry.
@@ -214,6 +249,10 @@ pub struct CasePage {
     pub next: Vec<Opt>,
     /// Where the transition form posts.
     pub action: String,
+    /// The assignment and its form.
+    pub assignment: AssignmentView,
+    /// Case-work texts.
+    pub w: &'static super::casework_texts::CaseworkTexts,
 }
 
 /// An HTML answer.

@@ -36,6 +36,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: V2_SQLITE,
         postgres: V2_POSTGRES,
     },
+    Migration {
+        version: 3,
+        name: "back office: assignment, clerk filter, counts per kit and status, filter indexes",
+        sqlite: include_str!("migrations/v3.sqlite.sql"),
+        postgres: include_str!("migrations/v3.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

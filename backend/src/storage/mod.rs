@@ -31,8 +31,9 @@ pub mod sqlite;
 
 pub use model::*;
 pub use office::{
-    CaseDetail, CaseEventRow, DecryptionEntry, InboxCursor, InboxFilter, InboxOrder, InboxPage,
-    InboxQuery, LoginFailures, NewSession, SessionRow,
+    AssigneeFilter, CaseDetail, CaseEventKind, CaseEventRow, DecryptionEntry, InboxCursor,
+    InboxFilter, InboxOrder, InboxPage, InboxQuery, LoginFailures, NewSession, SessionRow,
+    StoredAttachment,
 };
 
 /// What a store operation can fail with.
@@ -186,6 +187,22 @@ pub trait Store: Send + Sync + 'static {
     async fn log_decryption(&self, entry: &DecryptionEntry) -> Result<(), StoreError>;
     /// The decryptions of a case, oldest first.
     async fn decryptions(&self, record_id: &RecordId) -> Result<Vec<DecryptionEntry>, StoreError>;
+    /// The attachments of a case's manifest, in manifest order, with their upload state.
+    async fn case_attachments(
+        &self,
+        record_id: &RecordId,
+    ) -> Result<Vec<StoredAttachment>, StoreError>;
+    /// Assigns a case to a reviewer (`None`: to nobody) with an `assignment` entry in
+    /// its history naming `actor`; false if the case is unknown or `expected` (the
+    /// assignee the reviewer saw) is no longer current (compare-and-set).
+    async fn assign_case(
+        &self,
+        record_id: &RecordId,
+        expected: Option<&str>,
+        assignee: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// One user.
     async fn user(&self, login: &str) -> Result<Option<UserRow>, StoreError>;

@@ -246,6 +246,11 @@ pub struct CaseRow {
     pub received_at: DateTime<Utc>,
     /// The receipt's log position.
     pub log_position: u64,
+    /// The capturing clerk (from the signed, unsealed record; `None` for cases received
+    /// before schema version 3).
+    pub clerk_id: Option<String>,
+    /// The reviewer (login) the case is assigned to.
+    pub assigned_to: Option<String>,
 }
 
 /// An attachment as far as uploading it is concerned.

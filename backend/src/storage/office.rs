@@ -99,6 +99,42 @@ pub struct InboxFilter {
     pub received_from: Option<DateTime<Utc>>,
     /// Received before.
     pub received_before: Option<DateTime<Utc>>,
+    /// Only cases captured by this clerk (the record's `clerk_id`).
+    pub clerk_id: Option<String>,
+    /// Only cases assigned to one reviewer, or only unassigned ones.
+    pub assignee: Option<AssigneeFilter>,
+}
+
+/// The assignment part of an inbox filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// Assigned to this login.
+    To(String),
+    /// Assigned to nobody.
+    Nobody,
+}
+
+/// What a case-history entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseEventKind {
+    /// A workflow transition into the entry's status.
+    Status,
+    /// An assignment (the status is the case's status at that time).
+    Assignment,
+}
+
+/// An attachment of a case as the back office needs it: whether its ciphertext has
+/// arrived and verified, and under which content address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAttachment {
+    /// The attachment.
+    pub attachment_id: sync_protocol::ids::AttachmentId,
+    /// Uploaded completely and checked against the manifest's ciphertext hash.
+    pub complete: bool,
+    /// The ciphertext hash the upload was checked against (its file name).
+    pub ciphertext_sha256: Sha256Hash,
+    /// The ciphertext size.
+    pub ciphertext_size: u64,
 }
 
 /// One page of the inbox.
@@ -112,6 +148,9 @@ pub struct InboxQuery {
     pub after: Option<InboxCursor>,
     /// At most this many cases.
     pub limit: u32,
+    /// Whether to count the cases per status as well (the inbox page does; exports
+    /// walking many pages do not).
+    pub with_counts: bool,
 }
 
 /// A page of the inbox with the counts per status under the same filter (except the
@@ -156,6 +195,10 @@ pub struct CaseEventRow {
     pub actor: String,
     /// When.
     pub at: DateTime<Utc>,
+    /// A transition or an assignment.
+    pub kind: CaseEventKind,
+    /// For an assignment: the reviewer assigned (`None`: the assignment was removed).
+    pub assigned_to: Option<String>,
 }
 
 /// One decryption of a case, logged before its content is shown.
@@ -212,6 +255,16 @@ fn filter_sql(
     if let Some(before) = filter.received_before {
         add(&mut sql, "c.received_at <", SqlArg::Int(to_ms(before)));
     }
+    if let Some(clerk) = &filter.clerk_id {
+        add(&mut sql, "c.clerk_id =", SqlArg::Text(clerk.clone()));
+    }
+    match &filter.assignee {
+        Some(AssigneeFilter::To(login)) => {
+            add(&mut sql, "c.assigned_to =", SqlArg::Text(login.clone()));
+        }
+        Some(AssigneeFilter::Nobody) => sql.push_str(" AND c.assigned_to IS NULL"),
+        None => {}
+    }
     (sql, args)
 }
 
@@ -248,8 +301,31 @@ pub(crate) fn inbox_page_sql(
     }
 }
 
-/// The counts statement: `status, count` under the filter without its status.
+/// The counts statement: `status, count` under the filter without its status. Without
+/// a filter besides authority and kit, the counts come from `case_counts` (kept by
+/// triggers; one row per kit and status), so they cost the same at a million cases as
+/// at ten; other filters count the matching index range.
 pub(crate) fn inbox_counts_sql(filter: &InboxFilter, placeholder: fn(usize) -> String) -> Built {
+    let only_kit = filter.form_id.is_none()
+        && filter.received_from.is_none()
+        && filter.received_before.is_none()
+        && filter.clerk_id.is_none()
+        && filter.assignee.is_none();
+    if only_kit {
+        let mut args = vec![SqlArg::Text(filter.authority_id.to_string())];
+        let mut sql = format!("authority_id = {}", placeholder(1));
+        if let Some(kit) = &filter.kit_id {
+            args.push(SqlArg::Text(kit.to_string()));
+            sql.push_str(&format!(" AND kit_id = {}", placeholder(2)));
+        }
+        return Built {
+            sql: format!(
+                "SELECT status, CAST(SUM(n) AS BIGINT) FROM case_counts WHERE {sql} \
+                 GROUP BY status HAVING SUM(n) > 0 ORDER BY status"
+            ),
+            args,
+        };
+    }
     let (where_sql, args) = filter_sql(filter, false, placeholder);
     Built {
         sql: format!(

@@ -148,7 +148,8 @@ impl RawUpload {
 
 /// The columns of a case, in [`RawCase`] order (records `r`, cases `c`).
 pub const CASE_COLUMNS: &str = "r.record_id, r.kit_id, c.authority_id, r.form_id, \
-     r.form_version, r.kind, r.ref_record_id, c.status, r.received_at, r.log_position";
+     r.form_version, r.kind, r.ref_record_id, c.status, r.received_at, r.log_position, \
+     c.clerk_id, c.assigned_to";
 
 /// A case row as stored.
 pub struct RawCase {
@@ -162,6 +163,8 @@ pub struct RawCase {
     pub status: String,
     pub received_at: i64,
     pub log_position: i64,
+    pub clerk_id: String,
+    pub assigned_to: Option<String>,
 }
 
 impl RawCase {
@@ -183,7 +186,18 @@ impl RawCase {
             status: parse_status(&self.status)?,
             received_at: from_ms(self.received_at)?,
             log_position: to_u64(self.log_position)?,
+            clerk_id: Some(self.clerk_id).filter(|c| !c.is_empty()),
+            assigned_to: self.assigned_to,
         })
+    }
+}
+
+/// A case-history entry's stored kind (`status` or `assignment`).
+pub fn event_kind(s: &str) -> Result<super::CaseEventKind, StoreError> {
+    match s {
+        "status" => Ok(super::CaseEventKind::Status),
+        "assignment" => Ok(super::CaseEventKind::Assignment),
+        other => Err(StoreError::Corrupt(format!("case event kind {other:?}"))),
     }
 }
 

@@ -12,6 +12,8 @@ mod config;
 mod conformance;
 mod enrol;
 mod office_cases;
+mod office_casework;
+mod office_export;
 mod office_login;
 mod office_routes;
 mod ops;

@@ -27,10 +27,17 @@ enum Actor {
 async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewers() {
     let backend = Backend::new(&Db::Sqlite).await;
     let mut kit = backend.kit().await;
-    let record = kit.next(&Spec::anmeldung().with_form_data(anmeldung_data()));
+    let record = kit.next(
+        &Spec::anmeldung()
+            .with_form_data(anmeldung_data())
+            .with_attachments(&[1_000]),
+    );
     push(&backend, &kit, &[&record]).await;
     let id = record.record.record_id;
     let id_text = id.to_string();
+    let attachment = record.record.attachments[0].id;
+    crate::office_casework::upload(&backend, &kit, &id, &attachment).await;
+    let attachment_text = attachment.to_string();
     let other_pw = add_user(&backend, "landkreis-musterkreis", "k.klein", Role::Reviewer).await;
     let it_pw = add_user(&backend, "gemeinde-musterstadt", "it.ops", Role::ItOperator).await;
 
@@ -40,7 +47,17 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
     };
     let mut checked = 0;
     for route in OFFICE_ROUTES {
-        let path = route.path.replace("{record_id}", &id_text);
+        let path = route
+            .path
+            .replace("{record_id}", &id_text)
+            .replace("{attachment_id}", &attachment_text);
+        // The export of a filter needs a format; a selection names the case.
+        let is_export = route.path == "/office/cases/export";
+        let path = if is_export && route.method == "GET" {
+            format!("{path}?format=csv")
+        } else {
+            path
+        };
         for actor in [Actor::Anonymous, Actor::OtherReviewer, Actor::ItOperator] {
             let mut browser = match actor {
                 Actor::Anonymous => {
@@ -52,12 +69,18 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
                 Actor::ItOperator => Browser::signed_in(&backend, "it.ops", &it_pw).await,
             };
             let resp = if route.method == "POST" {
-                let fields = [("status", "in_review"), ("comment", "x")];
+                let fields: &[(&str, &str)] = if is_export {
+                    &[("format", "csv"), ("case", &id_text)]
+                } else if route.path.ends_with("/assignee") {
+                    &[("assignee", "k.klein"), ("expected", "")]
+                } else {
+                    &[("status", "in_review"), ("comment", "x")]
+                };
                 if actor == Actor::Anonymous {
                     // No session, no token: must not matter which check refuses it.
-                    browser.post(&backend, &path, &fields).await
+                    browser.post(&backend, &path, fields).await
                 } else {
-                    browser.submit(&backend, &path, &fields).await
+                    browser.submit(&backend, &path, fields).await
                 }
             } else {
                 browser.get(&backend, &path).await
@@ -77,7 +100,9 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
                 }
                 (OfficeAccess::Session, Actor::OtherReviewer | Actor::ItOperator) => {}
                 (OfficeAccess::Reviewer, Actor::OtherReviewer) => {
-                    if route.path.contains("{record_id}") {
+                    // A selection naming a foreign case is refused like an unknown one.
+                    if route.path.contains("{record_id}") || (is_export && route.method == "POST")
+                    {
                         assert_eq!(resp.status, StatusCode::NOT_FOUND, "{what}");
                     } else {
                         assert_eq!(resp.status, StatusCode::OK, "{what}: own inbox");
@@ -98,6 +123,7 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
         .expect("store")
         .expect("case");
     assert_eq!(case.case.status, CaseStatus::Received);
+    assert_eq!(case.case.assigned_to, None, "nobody assigned the case");
     assert!(backend
         .store()
         .case_events(&id)

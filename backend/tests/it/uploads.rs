@@ -22,7 +22,7 @@ fn metadata(record: &RecordId, attachment: &AttachmentId) -> String {
     )
 }
 
-async fn create(
+pub async fn create(
     backend: &Backend,
     kit: &TestKit,
     record: &RecordId,
@@ -42,7 +42,7 @@ async fn create(
         .await
 }
 
-async fn patch(
+pub async fn patch(
     backend: &Backend,
     kit: &TestKit,
     a: &AttachmentId,

@@ -203,14 +203,15 @@ impl BatchTx for PgTx<'_, '_> {
         }
         self.exec(
             "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
-                                received_at)
-                 VALUES ($1, $2, 'received', $3, $4, $5, $3)",
+                                received_at, clerk_id)
+                 VALUES ($1, $2, 'received', $3, $4, $5, $3, $6)",
             &[
                 &record_id,
                 &rec.authority_id.as_str(),
                 &at,
                 &kit_id,
                 &rec.form_id.as_str(),
+                &rec.clerk_id.as_str(),
             ],
         )
         .await?;

@@ -169,6 +169,8 @@ pub(super) fn raw_case(r: &Row) -> Result<RawCase, StoreError> {
         status: r.try_get(7).map_err(db_err)?,
         received_at: r.try_get(8).map_err(db_err)?,
         log_position: r.try_get(9).map_err(db_err)?,
+        clerk_id: r.try_get(10).map_err(db_err)?,
+        assigned_to: r.try_get(11).map_err(db_err)?,
     })
 }
 

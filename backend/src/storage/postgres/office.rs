@@ -51,6 +51,13 @@ pub async fn inbox_page<C: GenericClient + Sync>(
         .map(|r| raw_case(r).and_then(RawCase::into_row))
         .collect::<Result<Vec<_>, _>>()?;
     let (cases, next) = finish_page(cases, q.limit);
+    if !q.with_counts {
+        return Ok(InboxPage {
+            cases,
+            next,
+            counts: Vec::new(),
+        });
+    }
     let counts = query(c, &inbox_counts_sql(&q.filter, placeholder))
         .await?
         .iter()
@@ -86,15 +93,15 @@ pub async fn case_detail<C: GenericClient + Sync>(
     else {
         return Ok(None);
     };
-    let key: Option<Vec<u8>> = r.try_get(14).map_err(db_err)?;
+    let key: Option<Vec<u8>> = r.try_get(16).map_err(db_err)?;
     Ok(Some(CaseDetail {
         case: raw_case(&r)?.into_row()?,
-        seq: to_u64(r.try_get(10).map_err(db_err)?)?,
-        hash: rows::hash(r.try_get(11).map_err(db_err)?)?,
-        envelope_json: r.try_get(12).map_err(db_err)?,
-        receipt_json: r.try_get(13).map_err(db_err)?,
+        seq: to_u64(r.try_get(12).map_err(db_err)?)?,
+        hash: rows::hash(r.try_get(13).map_err(db_err)?)?,
+        envelope_json: r.try_get(14).map_err(db_err)?,
+        receipt_json: r.try_get(15).map_err(db_err)?,
         kit_public_key: key.as_deref().map(to_32).transpose()?,
-        kit_name: r.try_get(15).map_err(db_err)?,
+        kit_name: r.try_get(17).map_err(db_err)?,
     }))
 }
 
@@ -103,7 +110,8 @@ pub async fn case_events<C: GenericClient + Sync>(
     record_id: &RecordId,
 ) -> Result<Vec<CaseEventRow>, StoreError> {
     c.query(
-        "SELECT status, comment, actor, at FROM case_events WHERE record_id = $1 ORDER BY id",
+        "SELECT status, comment, actor, at, kind, assigned_to FROM case_events
+         WHERE record_id = $1 ORDER BY id",
         &[&record_id.to_string()],
     )
     .await
@@ -115,6 +123,8 @@ pub async fn case_events<C: GenericClient + Sync>(
             comment: r.try_get(1).map_err(db_err)?,
             actor: r.try_get(2).map_err(db_err)?,
             at: from_ms(r.try_get(3).map_err(db_err)?)?,
+            kind: rows::event_kind(r.try_get(4).map_err(db_err)?)?,
+            assigned_to: r.try_get(5).map_err(db_err)?,
         })
     })
     .collect()

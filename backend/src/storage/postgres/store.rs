@@ -9,14 +9,14 @@ use sync_protocol::api::{CaseStatus, Change};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
 use super::batch::PgTx;
-use super::{admin, db_err, kitapi, office, PgStore};
+use super::{admin, casework, db_err, kitapi, office, PgStore};
 use crate::ingest::{run_batch, BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
     to_ms, AuthorityKeyRow, AuthorityRow, CaseDetail, CaseEventRow, CaseRow, DecryptionEntry,
     EnrolOutcome, EvidenceRow, InboxPage, InboxQuery, KitRow, KitStateRow, LoginFailures,
     NewAuthority, NewKit, NewSession, PublishOutcome, PublishedCatalog, SessionRow, Store,
-    StoreError, UploadRow, UserRow,
+    StoreError, StoredAttachment, UploadRow, UserRow,
 };
 
 /// Runs `$body` with `$tx` bound to a new transaction and commits it.
@@ -259,6 +259,31 @@ impl Store for PgStore {
 
     async fn decryptions(&self, record_id: &RecordId) -> Result<Vec<DecryptionEntry>, StoreError> {
         on_client!(self, |c| office::decryptions(c, record_id))
+    }
+
+    async fn case_attachments(
+        &self,
+        record_id: &RecordId,
+    ) -> Result<Vec<StoredAttachment>, StoreError> {
+        on_client!(self, |c| casework::case_attachments(c, record_id))
+    }
+
+    async fn assign_case(
+        &self,
+        record_id: &RecordId,
+        expected: Option<&str>,
+        assignee: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        in_tx!(self, |tx| casework::assign_case(
+            tx,
+            record_id,
+            expected,
+            assignee,
+            actor,
+            to_ms(at)
+        ))
     }
 
     async fn user(&self, login: &str) -> Result<Option<UserRow>, StoreError> {

@@ -181,8 +181,8 @@ impl BatchTx for SqliteTx<'_, '_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
-                                    received_at)
-                 VALUES (?1, ?2, 'received', ?3, ?4, ?5, ?3)",
+                                    received_at, clerk_id)
+                 VALUES (?1, ?2, 'received', ?3, ?4, ?5, ?3, ?6)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -190,7 +190,8 @@ impl BatchTx for SqliteTx<'_, '_> {
                     rec.authority_id.as_str(),
                     at,
                     kit_id,
-                    rec.form_id.as_str()
+                    rec.form_id.as_str(),
+                    rec.clerk_id.as_str()
                 ])
             })
             .map_err(db_err)?;

@@ -152,6 +152,8 @@ fn raw_case(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawCase> {
         status: r.get(7)?,
         received_at: r.get(8)?,
         log_position: r.get(9)?,
+        clerk_id: r.get(10)?,
+        assigned_to: r.get(11)?,
     })
 }
 

@@ -18,6 +18,7 @@ use super::StoreError;
 
 mod admin;
 mod batch;
+mod casework;
 mod kitapi;
 mod office;
 mod store;

@@ -41,6 +41,8 @@ fn raw_case(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawCase> {
         status: r.get(7)?,
         received_at: r.get(8)?,
         log_position: r.get(9)?,
+        clerk_id: r.get(10)?,
+        assigned_to: r.get(11)?,
     })
 }
 
@@ -58,6 +60,13 @@ pub fn inbox_page(c: &mut Connection, query: &InboxQuery) -> Result<InboxPage, S
         .map(RawCase::into_row)
         .collect::<Result<Vec<_>, _>>()?;
     let (cases, next) = finish_page(cases, query.limit);
+    if !query.with_counts {
+        return Ok(InboxPage {
+            cases,
+            next,
+            counts: Vec::new(),
+        });
+    }
     let counts_sql = inbox_counts_sql(&query.filter, placeholder);
     let counts = c
         .prepare_cached(&counts_sql.sql)
@@ -104,12 +113,12 @@ pub fn case_detail(
             |r| {
                 Ok((
                     raw_case(r)?,
-                    r.get(10)?,
-                    r.get(11)?,
                     r.get(12)?,
                     r.get(13)?,
                     r.get(14)?,
                     r.get(15)?,
+                    r.get(16)?,
+                    r.get(17)?,
                 ))
             },
         )
@@ -136,27 +145,33 @@ pub fn case_events(
 ) -> Result<Vec<CaseEventRow>, StoreError> {
     let raw = c
         .prepare_cached(
-            "SELECT status, comment, actor, at FROM case_events WHERE record_id = ?1 ORDER BY id",
+            "SELECT status, comment, actor, at, kind, assigned_to FROM case_events
+             WHERE record_id = ?1 ORDER BY id",
         )
         .and_then(|mut s| {
             s.query_map([record_id.to_string()], |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
+                    (
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ),
+                    (r.get::<_, String>(4)?, r.get::<_, Option<String>>(5)?),
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()
         })
         .map_err(db_err)?;
     raw.into_iter()
-        .map(|(status, comment, actor, at)| {
+        .map(|((status, comment, actor, at), (kind, assigned_to))| {
             Ok(CaseEventRow {
                 status: parse_status(&status)?,
                 comment,
                 actor,
                 at: from_ms(at)?,
+                kind: rows::event_kind(&kind)?,
+                assigned_to,
             })
         })
         .collect()

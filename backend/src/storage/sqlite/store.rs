@@ -10,14 +10,14 @@ use sync_protocol::api::{CaseStatus, Change};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
 use super::batch::SqliteTx;
-use super::{admin, db_err, kitapi, office, SqliteStore};
+use super::{admin, casework, db_err, kitapi, office, SqliteStore};
 use crate::ingest::{run_batch, BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
     to_ms, AuthorityKeyRow, AuthorityRow, CaseDetail, CaseEventRow, CaseRow, DecryptionEntry,
     EnrolOutcome, EvidenceRow, InboxPage, InboxQuery, KitRow, KitStateRow, LoginFailures,
     NewAuthority, NewKit, NewSession, PublishOutcome, PublishedCatalog, SessionRow, Store,
-    StoreError, UploadRow, UserRow,
+    StoreError, StoredAttachment, UploadRow, UserRow,
 };
 
 #[async_trait]
@@ -237,6 +237,34 @@ impl Store for SqliteStore {
     async fn decryptions(&self, record_id: &RecordId) -> Result<Vec<DecryptionEntry>, StoreError> {
         let r = *record_id;
         self.run(move |c| office::decryptions(c, &r)).await
+    }
+
+    async fn case_attachments(
+        &self,
+        record_id: &RecordId,
+    ) -> Result<Vec<StoredAttachment>, StoreError> {
+        let r = *record_id;
+        self.run(move |c| casework::case_attachments(c, &r)).await
+    }
+
+    async fn assign_case(
+        &self,
+        record_id: &RecordId,
+        expected: Option<&str>,
+        assignee: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (r, e, to, a) = (
+            *record_id,
+            expected.map(str::to_owned),
+            assignee.map(str::to_owned),
+            actor.to_owned(),
+        );
+        self.run(move |c| {
+            casework::assign_case(c, &r, e.as_deref(), to.as_deref(), &a, to_ms(at))
+        })
+        .await
     }
 
     async fn user(&self, login: &str) -> Result<Option<UserRow>, StoreError> {

@@ -46,6 +46,13 @@ pub struct Spec {
     pub attachments: Vec<usize>,
     /// The form data to seal (default `{"test": seq}`).
     pub form_data: Option<serde_json::Value>,
+    /// The media type of every attachment.
+    pub media_type: &'static str,
+    /// The capturing clerk.
+    pub clerk: &'static str,
+    /// Puts a wrong plaintext SHA-256 into the manifest (a kit bug the backend must
+    /// catch when it decrypts).
+    pub wrong_plaintext_hash: bool,
 }
 
 impl Spec {
@@ -62,6 +69,9 @@ impl Spec {
             references: None,
             attachments: Vec::new(),
             form_data: None,
+            media_type: "application/pdf",
+            clerk: "c-test",
+            wrong_plaintext_hash: false,
         }
     }
 
@@ -97,6 +107,8 @@ pub struct TestKit {
     pub chain: Vec<SignedRecord>,
     /// Ciphertexts of the attachments made so far.
     pub ciphertexts: HashMap<AttachmentId, Vec<u8>>,
+    /// Plaintexts of the attachments made so far.
+    pub plaintexts: HashMap<AttachmentId, Vec<u8>>,
     authority_keys: HashMap<String, AuthorityPublicKey>,
 }
 
@@ -130,6 +142,7 @@ impl TestKit {
             server_keys: Vec::new(),
             chain: Vec::new(),
             ciphertexts: HashMap::new(),
+            plaintexts: HashMap::new(),
             authority_keys,
         }
     }
@@ -250,14 +263,19 @@ impl TestKit {
                 } else {
                     Purpose::Attachment
                 },
-                media_type: MediaType::parse("application/pdf").expect("media type"),
+                media_type: MediaType::parse(spec.media_type).expect("media type"),
                 size: d.size,
-                sha256: d.sha256,
+                sha256: if spec.wrong_plaintext_hash {
+                    Sha256Hash([7; 32])
+                } else {
+                    d.sha256
+                },
                 ciphertext_size: d.ciphertext_size,
                 ciphertext_sha256: d.ciphertext_sha256,
             });
             keys.push(secret.to_wire(id));
             self.ciphertexts.insert(id, ciphertext);
+            self.plaintexts.insert(id, plain);
         }
         let case = CasePayload {
             form_data: spec
@@ -282,7 +300,7 @@ impl TestKit {
             seq,
             prev_hash,
             device_time: Utc::now(),
-            clerk_id: ClerkId::parse("c-test").expect("clerk"),
+            clerk_id: ClerkId::parse(spec.clerk).expect("clerk"),
             kind: spec.kind,
             references: spec.references,
             leika: LeikaKey::parse(spec.leika).expect("leika"),

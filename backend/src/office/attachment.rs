@@ -1,0 +1,353 @@
+//! Attachments of a case: the list on the case page and
+//! `GET /office/cases/{record_id}/attachments/{attachment_id}`, the decrypted file as a
+//! stream (`?inline=1` shows an image in the page instead of downloading it).
+//!
+//! Order of checks: the case belongs to the reviewer's authority (else 404, as for an
+//! unknown id); its record still verifies; the attachment is in the signed manifest and
+//! its upload is complete (else "not yet transferred"); the ciphertext file opens. Only
+//! then the decryption is logged (purpose `attachment`), the case opened for the
+//! attachment's key, and the file decrypted chunk by chunk into the response.
+//!
+//! Integrity of a stream. The upload was accepted only when the SHA-256 of the whole
+//! ciphertext matched the signed manifest, and the file is stored under that hash.
+//! While streaming, every 64 KiB chunk is authenticated by STREAM's AEAD tag under the
+//! per-file key from the sealed (signed) case and the attachment id, so no byte is
+//! released unless it is exactly what the kit encrypted for this attachment; truncation
+//! and reordering fail too. What the tags cannot show is whether the kit's manifest
+//! hash of the *plaintext* matches what it encrypted, so [`Decrypting`] holds back the
+//! final chunk until the plaintext's size and SHA-256 (and the ciphertext's SHA-256)
+//! equal the manifest's; on a mismatch the body ends with an error, and with the
+//! `Content-Length` set from the manifest the client sees a broken transfer, never a
+//! complete wrong file.
+
+use std::path::PathBuf;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, Uri};
+use axum::response::Response;
+use axum::Extension;
+use sync_protocol::attachment::{AttachmentDecryptor, AttachmentSecret, CIPHERTEXT_CHUNK_SIZE};
+use sync_protocol::ids::AttachmentId;
+use sync_protocol::record::{AttachmentEntry, Purpose as FilePurpose, Record};
+use tokio::io::AsyncReadExt as _;
+
+use super::error::OfficeError;
+use super::i18n::Lang;
+use super::opening::{own_case, verified_record, Opener, Purpose};
+use super::stream::{self, Sink};
+use super::views::AttachmentView;
+use super::Ctx;
+use crate::state::AppState;
+use crate::storage::StoredAttachment;
+
+/// Media types shown inline as a preview (no SVG: it can carry scripts).
+const PREVIEWABLE: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// The FIT-Connect name of a purpose (`form`, `attachment`, `report`).
+pub(super) fn purpose_name(p: FilePurpose) -> String {
+    serde_json::to_value(p)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A file name safe in any header and file system: ASCII only, from the case id, the
+/// position and the media type (the manifest carries no file name).
+pub(super) fn filename(record: &Record, position: usize, entry: &AttachmentEntry) -> String {
+    let ext = match entry.media_type.as_str() {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "image/tiff" => "tif",
+        "application/xml" | "text/xml" => "xml",
+        "application/json" => "json",
+        "text/plain" => "txt",
+        _ => "bin",
+    };
+    format!(
+        "{}-{}-{}.{ext}",
+        record.record_id,
+        position + 1,
+        purpose_name(entry.purpose)
+    )
+}
+
+/// The case page's attachment rows: a download link for each transferred file, a
+/// preview for images, "not yet transferred" for the rest.
+pub(super) fn attachment_views(
+    lang: Lang,
+    record: &Record,
+    stored: &[StoredAttachment],
+) -> Vec<AttachmentView> {
+    record
+        .attachments
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let ready = stored.iter().any(|s| {
+                s.attachment_id == a.id && s.complete && s.ciphertext_sha256 == a.ciphertext_sha256
+            });
+            let link = format!("/office/cases/{}/attachments/{}", record.record_id, a.id);
+            AttachmentView {
+                purpose: purpose_name(a.purpose),
+                media_type: a.media_type.to_string(),
+                size: a.size,
+                filename: filename(record, i, a),
+                preview: (ready && PREVIEWABLE.contains(&a.media_type.as_str()))
+                    .then(|| format!("{link}?inline=1")),
+                link: ready.then_some(link),
+                state: if ready {
+                    String::new()
+                } else {
+                    lang.pick("noch nicht übertragen", "not yet transferred")
+                        .to_owned()
+                },
+            }
+        })
+        .collect()
+}
+
+/// Why a decrypting stream stopped (never case data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StreamProblem {
+    /// Reading the ciphertext file failed.
+    Io,
+    /// A chunk did not authenticate, or the file was cut.
+    Authentication,
+    /// Size or hashes differ from the signed manifest.
+    Mismatch,
+}
+
+impl StreamProblem {
+    /// For logs.
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Self::Io => "attachment file unreadable",
+            Self::Authentication => "attachment chunk does not authenticate",
+            Self::Mismatch => "attachment differs from its manifest",
+        }
+    }
+}
+
+/// A ciphertext file being decrypted chunk by chunk; the final chunk only after the
+/// whole file matched the manifest (see the module documentation).
+pub(super) struct Decrypting {
+    file: tokio::fs::File,
+    decryptor: Option<AttachmentDecryptor>,
+    buf: Vec<u8>,
+    entry: AttachmentEntry,
+}
+
+impl Decrypting {
+    /// Opens the stored ciphertext of `entry`.
+    pub(super) async fn open(
+        path: PathBuf,
+        secret: &AttachmentSecret,
+        entry: &AttachmentEntry,
+    ) -> std::io::Result<Self> {
+        Ok(Self {
+            file: tokio::fs::File::open(path).await?,
+            decryptor: Some(AttachmentDecryptor::new(secret, entry.id)),
+            buf: vec![0; CIPHERTEXT_CHUNK_SIZE],
+            entry: entry.clone(),
+        })
+    }
+
+    /// The next verified plaintext, `None` at the end.
+    pub(super) async fn next(&mut self) -> Result<Option<Bytes>, StreamProblem> {
+        loop {
+            let Some(decryptor) = self.decryptor.as_mut() else {
+                return Ok(None);
+            };
+            let n = self
+                .file
+                .read(&mut self.buf)
+                .await
+                .map_err(|_| StreamProblem::Io)?;
+            if n > 0 {
+                let plain = decryptor
+                    .update(&self.buf[..n])
+                    .map_err(|_| StreamProblem::Authentication)?;
+                if plain.is_empty() {
+                    continue;
+                }
+                return Ok(Some(Bytes::from(plain)));
+            }
+            let decryptor = self.decryptor.take().ok_or(StreamProblem::Io)?;
+            let (last, digests) = decryptor
+                .finish()
+                .map_err(|_| StreamProblem::Authentication)?;
+            let e = &self.entry;
+            if digests.size != e.size
+                || digests.sha256 != e.sha256
+                || digests.ciphertext_sha256 != e.ciphertext_sha256
+            {
+                return Err(StreamProblem::Mismatch);
+            }
+            return Ok(Some(Bytes::from(last)));
+        }
+    }
+}
+
+/// The parts of an attachment that are ready to be decrypted: the manifest entry, its
+/// position and the ciphertext file; 404s for unknown ids and unfinished uploads.
+pub(super) async fn ready_file(
+    app: &AppState,
+    record: &Record,
+    attachment_id: &AttachmentId,
+    lang: Lang,
+) -> Result<(usize, AttachmentEntry, PathBuf), OfficeError> {
+    let (position, entry) = record
+        .attachments
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.id == *attachment_id)
+        .ok_or(OfficeError::NotFound)?;
+    let stored = app.store.case_attachments(&record.record_id).await?;
+    let ready = stored.iter().any(|s| {
+        s.attachment_id == entry.id && s.complete && s.ciphertext_sha256 == entry.ciphertext_sha256
+    });
+    if !ready {
+        return Err(OfficeError::NotAvailable(vec![lang
+            .pick(
+                "Diese Anlage wurde noch nicht übertragen.",
+                "This attachment has not been transferred yet.",
+            )
+            .to_owned()]));
+    }
+    Ok((
+        position,
+        entry.clone(),
+        app.blobs.path_of(&entry.ciphertext_sha256),
+    ))
+}
+
+/// `GET /office/cases/{record_id}/attachments/{attachment_id}`.
+pub async fn download(
+    State(app): State<AppState>,
+    Path((record_id, attachment_id)): Path<(String, String)>,
+    uri: Uri,
+    Extension(ctx): Extension<Ctx>,
+) -> Response {
+    match try_download(&app, &record_id, &attachment_id, &uri, &ctx).await {
+        Ok(response) => response,
+        Err(e) => ctx.error(e),
+    }
+}
+
+fn inline_requested(uri: &Uri, lang: Lang) -> Result<bool, OfficeError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(uri.query().unwrap_or_default()).map_err(|_| {
+            OfficeError::BadRequest(vec![lang
+                .pick("Ungültige Anfrage.", "Malformed query.")
+                .to_owned()])
+        })?;
+    let mut inline = false;
+    for (k, v) in pairs {
+        match (k.as_str(), v.as_str()) {
+            ("inline", "1") => inline = true,
+            ("inline", "0") | ("lang", _) => {}
+            (k, _) => {
+                let k: String = k.chars().take(40).collect();
+                return Err(OfficeError::BadRequest(vec![format!(
+                    "{k}: {}",
+                    lang.pick("ungültiger Parameter", "invalid parameter")
+                )]));
+            }
+        }
+    }
+    Ok(inline)
+}
+
+async fn try_download(
+    app: &AppState,
+    record_id: &str,
+    attachment_id: &str,
+    uri: &Uri,
+    ctx: &Ctx,
+) -> Result<Response, OfficeError> {
+    let session = ctx.session()?;
+    let lang = ctx.lang;
+    let detail = own_case(app, session, record_id).await?;
+    let attachment_id: AttachmentId = attachment_id.parse().map_err(|_| OfficeError::NotFound)?;
+    let inline = inline_requested(uri, lang)?;
+    let record = verified_record(&detail).ok_or_else(|| {
+        OfficeError::Unprocessable(vec![lang
+            .pick(
+                "Die Signatur des Vorgangs ist ungültig; er wird nicht geöffnet.",
+                "The case's signature is invalid; it is not opened.",
+            )
+            .to_owned()])
+    })?;
+    let (position, entry, path) = ready_file(app, &record.record, &attachment_id, lang).await?;
+    if inline && !PREVIEWABLE.contains(&entry.media_type.as_str()) {
+        return Err(OfficeError::BadRequest(vec![lang
+            .pick(
+                "Nur Bilder (PNG, JPEG, GIF, WebP) werden in der Seite angezeigt.",
+                "Only images (PNG, JPEG, GIF, WebP) are shown in the page.",
+            )
+            .to_owned()]));
+    }
+    // The file must exist before anything is decrypted or logged.
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| OfficeError::Internal(format!("attachment file: {e}")))?;
+    drop(file);
+    let case = Opener::new(app, session)
+        .open(&record, Purpose::Attachment)
+        .await?;
+    let secret = case
+        .attachment_keys
+        .iter()
+        .find(|k| k.attachment_id == entry.id)
+        .ok_or_else(|| OfficeError::Internal("the case has no key for the attachment".into()))
+        .and_then(|k| {
+            AttachmentSecret::from_wire(k).map_err(|e| OfficeError::Internal(e.to_string()))
+        })?;
+    drop(case);
+    let mut decrypting = Decrypting::open(path, &secret, &entry)
+        .await
+        .map_err(|e| OfficeError::Internal(format!("attachment file: {e}")))?;
+    let (sink, body) = stream::channel();
+    tokio::spawn(async move { pump(&mut decrypting, &sink).await });
+    let disposition = format!(
+        "{}; filename=\"{}\"",
+        if inline { "inline" } else { "attachment" },
+        filename(&record.record, position, &entry)
+    );
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, entry.media_type.to_string()),
+        (header::CONTENT_LENGTH, entry.size.to_string()),
+        (header::CONTENT_DISPOSITION, disposition),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        (header::CACHE_CONTROL, "no-store".to_owned()),
+    ] {
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| OfficeError::Internal("attachment header".into()))?;
+        headers.insert(name, value);
+    }
+    tracing::info!(record_id = %record.record.record_id, attachment_id = %entry.id, "attachment decrypted for a reviewer");
+    Ok(response)
+}
+
+async fn pump(decrypting: &mut Decrypting, sink: &Sink) {
+    loop {
+        match decrypting.next().await {
+            Ok(Some(bytes)) => {
+                if sink.send(bytes).await.is_err() {
+                    return;
+                }
+            }
+            Ok(None) => return,
+            Err(problem) => {
+                sink.fail(problem.as_str()).await;
+                return;
+            }
+        }
+    }
+}
