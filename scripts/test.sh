@@ -2,8 +2,9 @@
 # The whole test suite, exactly as CI runs it (.ci/run calls this script):
 # installs what is missing, then formatting, lints, dependency boundaries, every Rust
 # test (the backend's store tests against SQLite and a throwaway PostgreSQL cluster; the
-# sync engine's fault scenarios with killed processes, a fault proxy and two backend nodes),
-# and the independent Python check of the protocol's test vectors.
+# sync engine's fault scenarios with killed processes, a fault proxy and two backend nodes;
+# the back office in headless Chromium with axe-core), and the independent Python check of
+# the protocol's test vectors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
@@ -18,6 +19,9 @@ trap stop_test_postgres EXIT
 
 # The sync fault tests run a backend under libfaketime to skew its clock for real.
 apt_install faketime
+
+# The back office's browser tests: headless Chromium, chromedriver, axe-core.
+ensure_browser_tests
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -13,8 +13,9 @@ apt_install() {
     step "installing Debian packages: ${missing[*]}"
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+    # Waits for a running apt or dpkg (an unattended upgrade) instead of failing.
+    $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}"
   fi
 }
 
@@ -44,6 +45,21 @@ ensure_python_venv() {
     "$VENV/bin/pip" install -q --disable-pip-version-check \
       -r tests/python/requirements.txt -r tests/schemathesis/requirements.txt
     printf '%s' "$wanted" > "$VENV/.requirements"
+  fi
+}
+
+# The back office's browser tests (tests/e2e/office_browser.rs): Debian's Chromium and
+# its WebDriver (no browser downloaded by a tool), and axe-core pinned by
+# tests/browser/package-lock.json. Node and npm come from Debian only when missing (a
+# NodeSource node brings its own npm, which Debian's npm package would conflict with).
+ensure_browser_tests() {
+  apt_install chromium chromium-driver
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  local lock=tests/browser/package-lock.json stamp=tests/browser/node_modules/.fieldkit-lock
+  if ! cmp -s "$lock" "$stamp" || [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+    step "installing the browser tests' JavaScript (npm ci in tests/browser)"
+    (cd tests/browser && npm ci --ignore-scripts --no-audit --no-fund)
+    cp "$lock" "$stamp"
   fi
 }
 

@@ -15,6 +15,22 @@ pub struct Demo {
     pub code: String,
     /// The provisioning file.
     pub provisioning: PathBuf,
+    /// The demo's back-office users as (login, password), e.g. `demo-reviewer`.
+    pub users: Vec<(String, String)>,
+}
+
+impl Demo {
+    /// The password `admin demo` printed for `login`.
+    ///
+    /// # Panics
+    /// When the demo did not create that user.
+    pub fn password(&self, login: &str) -> &str {
+        self.users
+            .iter()
+            .find(|(l, _)| l == login)
+            .map(|(_, p)| p.as_str())
+            .unwrap_or_else(|| panic!("the demo has no user {login}"))
+    }
 }
 
 /// One backend node.
@@ -70,6 +86,12 @@ pub fn demo(data_dir: &Path, database: Option<&str>, url: &str) -> Demo {
     Demo {
         code: report["kit"]["code"].as_str().expect("code").to_owned(),
         provisioning: PathBuf::from(report["kit"]["file"].as_str().expect("file")),
+        users: report["users"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|u| Some((u["login"].as_str()?.into(), u["password"].as_str()?.into())))
+            .collect(),
     }
 }
 

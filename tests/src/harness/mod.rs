@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod bins;
+pub mod browser;
 pub mod check;
 pub mod kit;
 pub mod pg;

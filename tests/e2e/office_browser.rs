@@ -1,0 +1,345 @@
+//! The back office in a real browser: headless Chromium over WebDriver against the real
+//! `fieldkit-backend`, with a real kit that captured and synced an Anmeldung. A reviewer
+//! signs in, filters the inbox, opens the case, sees its attachments, takes it into
+//! review and approves it through the page's forms (one of them by keyboard alone); the
+//! kit's next `fieldkit sync` shows the decision and its comment. Every page is checked
+//! with axe-core (WCAG 2.1 A/AA and best practices) in German and English, and
+//! screenshotted to `target/screenshots/office-<page>.png`.
+//!
+//! Needs the Debian packages `chromium` and `chromium-driver` and `npm ci` in
+//! `tests/browser`; `scripts/test.sh` installs all three. Without them the tests fail.
+
+use fantoccini::key::Key;
+use fieldkit_backend::office::OFFICE_ROUTES;
+use fieldkit_e2e::harness::backend::{demo, BackendProcess, Demo};
+use fieldkit_e2e::harness::browser::Browser;
+use fieldkit_e2e::harness::free_port;
+use fieldkit_e2e::harness::kit::{anmeldung, scan, TestKit};
+
+/// The demo's reviewer of Gemeinde Musterstadt.
+const REVIEWER: &str = "demo-reviewer";
+/// The session cookie (`backend/src/office/session.rs`).
+const SESSION_COOKIE: &str = "__Host-fieldkit-session";
+/// The reviewer's comment on the approval.
+const COMMENT: &str = "Alles vollständig. Meldebestätigung folgt per Post.";
+
+/// A 1×1 PNG: the signed printout, photographed.
+const PRINTOUT_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
+    0x42, 0x60, 0x82,
+];
+
+/// The axe sweep, run once the case is decided: (user, screenshot name, path), where
+/// `{case}` stands for the case's id. Add a page with one line; the sweep signs in as
+/// each user in turn.
+const SWEEP: &[(&str, &str, &str)] = &[
+    (REVIEWER, "home", "/office"),
+    (REVIEWER, "inbox", "/office/cases"),
+    (REVIEWER, "inbox-en", "/office/cases?lang=en"),
+    (REVIEWER, "case-en", "/office/cases/{case}?lang=en"),
+    (REVIEWER, "home-en", "/office"),
+    (REVIEWER, "inbox-de", "/office/cases?lang=de"),
+    (
+        REVIEWER,
+        "inbox-invalid-filter",
+        "/office/cases?from=2026-13-40",
+    ),
+    (
+        REVIEWER,
+        "case-unknown",
+        "/office/cases/01900000-0000-7000-8000-000000000000",
+    ),
+];
+
+/// A backend with the demo on loopback HTTP, and its temp folder.
+struct Office {
+    backend: BackendProcess,
+    demo: Demo,
+    dir: tempfile::TempDir,
+}
+
+impl Office {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let data = dir.path().join("backend");
+        let demo = demo(&data, None, &format!("http://127.0.0.1:{port}"));
+        let backend = BackendProcess::start(&data, None, port, None);
+        Self { backend, demo, dir }
+    }
+
+    /// A kit enrolled with this backend that captured one Anmeldung (signed printout as
+    /// a PNG, landlord confirmation as a PDF) and synced it, record and attachments;
+    /// its record id and the two files.
+    fn synced_kit(&self) -> (TestKit, String, [Vec<u8>; 2]) {
+        let kit = TestKit::enrolled(&self.dir.path().join("kit"), &self.demo);
+        let confirmation = scan(5_000, 7);
+        let id = {
+            let mut session = kit.session();
+            let draft = session
+                .create_draft("anmeldung", &anmeldung())
+                .expect("draft");
+            session
+                .attach(&draft, "signed-printout", "image/png", PRINTOUT_PNG)
+                .expect("printout");
+            session
+                .attach(
+                    &draft,
+                    "landlord-confirmation",
+                    "application/pdf",
+                    &confirmation[..],
+                )
+                .expect("confirmation");
+            session.finalize(&draft).expect("finalize").record_id
+        };
+        let out = kit.sync(None, &[]);
+        assert!(
+            out.status.success(),
+            "sync: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .next_back()
+            .expect("sync report")["report"]
+            .clone();
+        assert_eq!(report["delivered"], 1, "{report}");
+        assert_eq!(report["attachments_uploaded"], 2, "both files: {report}");
+        assert_eq!(report["uploads_open"], 0, "{report}");
+        (kit, id, [PRINTOUT_PNG.to_vec(), confirmation])
+    }
+}
+
+/// Whether the back office serves attachment downloads (a route of its own).
+fn downloads_served() -> bool {
+    OFFICE_ROUTES
+        .iter()
+        .any(|r| r.method == "GET" && r.path.contains("/attachments/"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_decides_a_synced_case_in_the_browser_and_the_kit_learns_it() {
+    let office = Office::start();
+    let (kit, case, files) = office.synced_kit();
+    let b = Browser::start(&office.backend.url()).await;
+
+    b.open("/office/login").await;
+    b.axe_check("login").await;
+    b.login(REVIEWER, office.demo.password(REVIEWER)).await;
+    assert_eq!(b.path().await, "/office", "signed in, on the start page");
+    // The __Host- cookie (Secure) is kept by Chromium on plain loopback HTTP.
+    let cookie = b
+        .client()
+        .get_named_cookie(SESSION_COOKIE)
+        .await
+        .expect("the session cookie is kept");
+    assert_eq!(cookie.secure(), Some(true));
+    assert_eq!(cookie.http_only(), Some(true));
+
+    // The inbox, filtered by service and status: the case is there.
+    b.open("/office/cases").await;
+    b.axe_check("inbox-received").await;
+    let case_link = format!("a[href='/office/cases/{case}']");
+    let filter = |status: &'static str| {
+        let b = &b;
+        async move {
+            b.find("#f-service")
+                .await
+                .select_by_value("anmeldung")
+                .await
+                .expect("service option");
+            b.find("#f-status")
+                .await
+                .select_by_value(status)
+                .await
+                .expect("status option");
+            b.click_to_next_page("form.filters button[type=submit]")
+                .await;
+        }
+    };
+    filter("approved").await;
+    assert!(
+        b.path().await.contains("status=approved"),
+        "{}",
+        b.path().await
+    );
+    assert!(b.find_all(&case_link).await.is_empty(), "not yet approved");
+    filter("received").await;
+    let path = b.path().await;
+    assert!(
+        path.contains("service=anmeldung") && path.contains("status=received"),
+        "{path}"
+    );
+    b.axe_check("inbox-filtered").await;
+    b.click_to_next_page(&case_link).await;
+    assert_eq!(b.path().await, format!("/office/cases/{case}"));
+    b.axe_check("case").await;
+
+    // Both attachments are listed; where downloads are served, each link gives
+    // exactly the kit's file.
+    let rows = b
+        .find_all("table[aria-labelledby='attachments-heading'] tbody tr")
+        .await;
+    assert_eq!(rows.len(), 2, "signed printout and landlord confirmation");
+    let attachments = b.text("table[aria-labelledby='attachments-heading']").await;
+    assert!(attachments.contains("image/png"), "{attachments}");
+    assert!(attachments.contains("application/pdf"), "{attachments}");
+    if downloads_served() {
+        let links = b
+            .find_all("table[aria-labelledby='attachments-heading'] a[href*='/attachments/']")
+            .await;
+        assert_eq!(links.len(), 2, "a download link per file");
+        for (i, original) in files.iter().enumerate() {
+            let css = format!(
+                "table[aria-labelledby='attachments-heading'] tbody tr:nth-child({}) a[href*='/attachments/']",
+                i + 1
+            );
+            let (name, bytes) = b.download(&css).await;
+            assert!(name.starts_with(&case), "{name}");
+            assert!(
+                &bytes == original,
+                "{name}: the downloaded bytes differ from the kit's file"
+            );
+        }
+    }
+
+    // Into review by keyboard alone: choose, Tab past the comment to the button, Enter.
+    b.find("#to-in_review").await.click().await.expect("choice");
+    b.press(Key::Tab).await;
+    assert_eq!(b.focused().await, "comment");
+    b.press(Key::Tab).await;
+    assert_eq!(b.focused().await, "button", "the save button is next");
+    b.press_to_next_page(Key::Enter).await;
+    assert_eq!(b.path().await, format!("/office/cases/{case}"));
+
+    // Approve with a comment.
+    b.find("#to-approved").await.click().await.expect("choice");
+    b.fill("#comment", COMMENT).await;
+    b.click_to_next_page("form[action$='/status'] button[type=submit]")
+        .await;
+    let history = b.text("table[aria-labelledby='history-heading']").await;
+    assert!(history.contains(COMMENT), "{history}");
+    b.axe_check("case-approved").await;
+
+    // The sweep over the remaining pages, German and English.
+    let mut signed_in = REVIEWER;
+    let mut pages = Vec::new();
+    for (user, name, path) in SWEEP {
+        if *user != signed_in {
+            b.axe_sweep(&pages).await;
+            pages.clear();
+            b.logout().await;
+            b.login(user, office.demo.password(user)).await;
+            signed_in = user;
+        }
+        pages.push((*name, path.replace("{case}", &case)));
+    }
+    b.axe_sweep(&pages).await;
+    b.close().await;
+
+    // The kit learns the decision and the comment at its next sync.
+    let out = kit.sync(None, &[]);
+    assert!(
+        out.status.success(),
+        "sync: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let session = kit.session();
+    let record = session.record(&case).expect("record");
+    assert_eq!(record.case_status.as_deref(), Some("approved"));
+    assert_eq!(record.case_comment.as_deref(), Some(COMMENT));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_shows_an_error_and_login_works_by_keyboard_alone() {
+    let office = Office::start();
+    let b = Browser::start(&office.backend.url()).await;
+
+    b.login(REVIEWER, "not-the-password").await;
+    assert_eq!(b.path().await, "/office/login");
+    let error = b.text("#login-error").await;
+    assert!(!error.trim().is_empty(), "an error message is shown");
+    assert_eq!(
+        b.find("#login-error")
+            .await
+            .attr("role")
+            .await
+            .expect("attr")
+            .as_deref(),
+        Some("alert")
+    );
+    assert!(
+        b.client().get_named_cookie(SESSION_COOKIE).await.is_err(),
+        "no session after a wrong password"
+    );
+    b.axe_check("login-error").await;
+
+    // Keyboard only, from the top of a fresh login page: Tab reaches the login name,
+    // the password and the button, in this order.
+    b.open("/office/login").await;
+    let mut stops = Vec::new();
+    for _ in 0..12 {
+        b.press(Key::Tab).await;
+        let at = b.focused().await;
+        let done = at == "login";
+        stops.push(at);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(stops.last().map(String::as_str), Some("login"), "{stops:?}");
+    b.client()
+        .active_element()
+        .await
+        .expect("focus")
+        .send_keys(REVIEWER)
+        .await
+        .expect("typed");
+    b.press(Key::Tab).await;
+    assert_eq!(b.focused().await, "password");
+    b.client()
+        .active_element()
+        .await
+        .expect("focus")
+        .send_keys(office.demo.password(REVIEWER))
+        .await
+        .expect("typed");
+    b.press(Key::Tab).await;
+    assert_eq!(b.focused().await, "button");
+    b.press_to_next_page(Key::Enter).await;
+    assert_eq!(b.path().await, "/office", "signed in by keyboard");
+
+    // The skip link is the first stop and moves focus to the main content.
+    b.open("/office/cases").await;
+    b.press(Key::Tab).await;
+    let first = b.client().active_element().await.expect("focus");
+    assert_eq!(
+        first.attr("class").await.expect("class").as_deref(),
+        Some("skip-link")
+    );
+    b.press(Key::Enter).await;
+    assert_eq!(b.focused().await, "main");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accessibility_check_finds_the_faults_of_a_broken_page() {
+    // No backend: a page with an unlabelled field and an image without text.
+    let b = Browser::start("http://127.0.0.1:9").await;
+    b.client()
+        .goto("data:text/html,<title>x</title><main><img src='x.png'><input name=q></main>")
+        .await
+        .expect("page");
+    let found: Vec<String> = b.axe().await.into_iter().map(|v| v.id).collect();
+    for rule in ["image-alt", "label", "html-has-lang"] {
+        assert!(
+            found.iter().any(|id| id == rule),
+            "{rule} missing: {found:?}"
+        );
+    }
+    b.close().await;
+}
