@@ -239,8 +239,8 @@ pub async fn download(
 }
 
 fn inline_requested(uri: &Uri, lang: Lang) -> Result<bool, OfficeError> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(uri.query().unwrap_or_default()).map_err(|_| {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or_default())
+        .map_err(|_| {
             OfficeError::BadRequest(vec![lang
                 .pick("Ungültige Anfrage.", "Malformed query.")
                 .to_owned()])

@@ -50,7 +50,8 @@ const DE: CaseworkTexts = CaseworkTexts {
     export_title: "Export",
     export_filtered: "Alle Vorgänge dieses Filters exportieren",
     export_selected: "Ausgewählte exportieren",
-    export_note: "Jeder exportierte Vorgang wird entschlüsselt und im Entschlüsselungsprotokoll vermerkt.",
+    export_note:
+        "Jeder exportierte Vorgang wird entschlüsselt und im Entschlüsselungsprotokoll vermerkt.",
     select: "Auswahl",
     select_case: "Vorgang auswählen",
     csv: "CSV",

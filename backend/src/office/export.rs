@@ -86,8 +86,8 @@ pub async fn filtered(
 async fn try_filtered(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, OfficeError> {
     let session = ctx.session()?;
     let lang = ctx.lang;
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(uri.query().unwrap_or_default()).map_err(|_| {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or_default())
+        .map_err(|_| {
             OfficeError::BadRequest(vec![lang
                 .pick("Ungültige Anfrage.", "Malformed query.")
                 .to_owned()])
@@ -108,7 +108,14 @@ async fn try_filtered(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, 
     let catalog = catalog(app).await?;
     let mut query = build_query(&params, ctx, catalog.as_deref(), session)?;
     query.with_counts = false;
-    Ok(start(app, session, lang, catalog, format, Source::Filter(query)))
+    Ok(start(
+        app,
+        session,
+        lang,
+        catalog,
+        format,
+        Source::Filter(query),
+    ))
 }
 
 /// `POST /office/cases/export`.

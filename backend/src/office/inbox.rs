@@ -21,7 +21,9 @@ use super::i18n::Lang;
 use super::views::{html, time, CountView, InboxView, Layout, Opt, RowView};
 use super::Ctx;
 use crate::state::AppState;
-use crate::storage::{AssigneeFilter, InboxCursor, InboxFilter, InboxOrder, InboxQuery, SessionRow};
+use crate::storage::{
+    AssigneeFilter, InboxCursor, InboxFilter, InboxOrder, InboxQuery, SessionRow,
+};
 
 /// Cases per page.
 pub const PAGE_SIZE: u32 = 50;

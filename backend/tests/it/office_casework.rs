@@ -47,7 +47,10 @@ async fn a_transferred_attachment_downloads_decrypted_and_logged_the_rest_is_not
             .with_attachments(&[200_000, 1_000]);
         let (backend, kit, mut browser, record) = case_with(&db, &spec).await;
         let id = record.record.record_id;
-        let (sent, pending) = (record.record.attachments[0].id, record.record.attachments[1].id);
+        let (sent, pending) = (
+            record.record.attachments[0].id,
+            record.record.attachments[1].id,
+        );
         upload(&backend, &kit, &id, &sent).await;
 
         let page = browser.get(&backend, &format!("/office/cases/{id}")).await;
@@ -55,8 +58,16 @@ async fn a_transferred_attachment_downloads_decrypted_and_logged_the_rest_is_not
         let html = page.text();
         let link = format!("/office/cases/{id}/attachments/{sent}");
         assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
-        assert!(html.contains(&format!("{id}-2-attachment.pdf <span class=\"state\">(noch nicht übertragen)")), "{html}");
-        assert!(!html.contains(&format!("attachments/{pending}")), "no link to a missing file");
+        assert!(
+            html.contains(&format!(
+                "{id}-2-attachment.pdf <span class=\"state\">(noch nicht übertragen)"
+            )),
+            "{html}"
+        );
+        assert!(
+            !html.contains(&format!("attachments/{pending}")),
+            "no link to a missing file"
+        );
         assert!(!html.contains("<img"), "PDFs have no preview");
 
         let resp = browser.get(&backend, &link).await;
@@ -82,15 +93,28 @@ async fn a_transferred_attachment_downloads_decrypted_and_logged_the_rest_is_not
 
         // Not yet transferred: a clear 404, nothing decrypted.
         let resp = browser
-            .get(&backend, &format!("/office/cases/{id}/attachments/{pending}"))
+            .get(
+                &backend,
+                &format!("/office/cases/{id}/attachments/{pending}"),
+            )
             .await;
         assert_eq!(resp.status, StatusCode::NOT_FOUND);
-        assert!(resp.text().contains("noch nicht übertragen"), "{}", resp.text());
+        assert!(
+            resp.text().contains("noch nicht übertragen"),
+            "{}",
+            resp.text()
+        );
         let en = browser
-            .get(&backend, &format!("/office/cases/{id}/attachments/{pending}?lang=en"))
+            .get(
+                &backend,
+                &format!("/office/cases/{id}/attachments/{pending}?lang=en"),
+            )
             .await;
         assert!(en.text().contains("has not been transferred yet"));
-        assert_eq!(backend.store().decryptions(&id).await.expect("log").len(), 2);
+        assert_eq!(
+            backend.store().decryptions(&id).await.expect("log").len(),
+            2
+        );
     }
 }
 
@@ -107,9 +131,15 @@ async fn bad_attachment_requests_are_refused_without_decrypting() {
         (format!("{base}/{a}?inline=yes"), StatusCode::BAD_REQUEST),
         (format!("{base}/{a}?colour=blue"), StatusCode::BAD_REQUEST),
         (format!("{base}/not-an-id"), StatusCode::NOT_FOUND),
-        (format!("{base}/{}", AttachmentId::from_uuid(uuid::Uuid::new_v4())), StatusCode::NOT_FOUND),
         (
-            format!("/office/cases/{}/attachments/{a}", RecordId::from_uuid(uuid::Uuid::now_v7())),
+            format!("{base}/{}", AttachmentId::from_uuid(uuid::Uuid::new_v4())),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!(
+                "/office/cases/{}/attachments/{a}",
+                RecordId::from_uuid(uuid::Uuid::now_v7())
+            ),
             StatusCode::NOT_FOUND,
         ),
     ] {
@@ -117,7 +147,12 @@ async fn bad_attachment_requests_are_refused_without_decrypting() {
         assert_eq!(resp.status, expected, "{path}");
         assert!(resp.text().contains("role=\"alert\""), "{path}: a message");
     }
-    assert!(backend.store().decryptions(&id).await.expect("log").is_empty());
+    assert!(backend
+        .store()
+        .decryptions(&id)
+        .await
+        .expect("log")
+        .is_empty());
 }
 
 #[tokio::test]
@@ -128,10 +163,15 @@ async fn an_image_is_previewed_inline_on_the_case_page() {
     let id = record.record.record_id;
     let a = record.record.attachments[0].id;
     upload(&backend, &kit, &id, &a).await;
-    let html = browser.get(&backend, &format!("/office/cases/{id}")).await.text();
+    let html = browser
+        .get(&backend, &format!("/office/cases/{id}"))
+        .await
+        .text();
     let src = format!("/office/cases/{id}/attachments/{a}?inline=1");
     assert!(
-        html.contains(&format!("<img class=\"preview\" src=\"{src}\" alt=\"Vorschau von {id}-1-form.png\">")),
+        html.contains(&format!(
+            "<img class=\"preview\" src=\"{src}\" alt=\"Vorschau von {id}-1-form.png\">"
+        )),
         "{html}"
     );
     let resp = browser.get(&backend, &src).await;
@@ -141,7 +181,9 @@ async fn an_image_is_previewed_inline_on_the_case_page() {
         resp.header("content-disposition"),
         Some(format!("inline; filename=\"{id}-1-form.png\"").as_str())
     );
-    assert!(resp.header("content-security-policy").is_some_and(|c| c.contains("default-src 'none'")));
+    assert!(resp
+        .header("content-security-policy")
+        .is_some_and(|c| c.contains("default-src 'none'")));
     assert_eq!(resp.body.as_ref(), kit.plaintexts[&a].as_slice());
 }
 
@@ -166,13 +208,28 @@ async fn an_attachment_that_differs_from_its_manifest_never_arrives_complete() {
         .header("cookie", cookies)
         .body(Body::empty())
         .expect("request");
-    let response = app_router(backend.app.clone()).oneshot(req).await.expect("router");
-    assert_eq!(response.status(), StatusCode::OK, "headers go out before the end is known");
+    let response = app_router(backend.app.clone())
+        .oneshot(req)
+        .await
+        .expect("router");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "headers go out before the end is known"
+    );
     let body = axum::body::to_bytes(response.into_body(), usize::MAX).await;
-    assert!(body.is_err(), "the body must end with an error, not look complete");
+    assert!(
+        body.is_err(),
+        "the body must end with an error, not look complete"
+    );
 }
 
-async fn assign(browser: &mut Browser, backend: &Backend, id: &RecordId, fields: &[(&str, &str)]) -> crate::support::Resp {
+async fn assign(
+    browser: &mut Browser,
+    backend: &Backend,
+    id: &RecordId,
+    fields: &[(&str, &str)],
+) -> crate::support::Resp {
     browser.get(backend, &format!("/office/cases/{id}")).await;
     browser
         .submit(backend, &format!("/office/cases/{id}/assignee"), fields)
@@ -190,21 +247,52 @@ async fn assignment_is_recorded_with_the_actor_and_filters_the_inbox() {
         let mut kit = backend.kit().await;
         let mut other = Spec::anmeldung();
         other.clerk = "c-mueller";
-        let records = [kit.next(&Spec::anmeldung()), kit.next(&Spec::anmeldung()), kit.next(&other)];
+        let records = [
+            kit.next(&Spec::anmeldung()),
+            kit.next(&Spec::anmeldung()),
+            kit.next(&other),
+        ];
         push(&backend, &kit, &records.iter().collect::<Vec<_>>()).await;
         let ids: Vec<RecordId> = records.iter().map(|r| r.record.record_id).collect();
         let mut browser = Browser::signed_in(&backend, "r.berger", &pw).await;
 
-        let html = browser.get(&backend, &format!("/office/cases/{}", ids[0])).await.text();
-        assert!(html.contains("<option value=\"s.yilmaz\">s.yilmaz</option>"), "{html}");
-        assert!(!html.contains("k.klein") && !html.contains("it.ops"), "only own reviewers");
+        let html = browser
+            .get(&backend, &format!("/office/cases/{}", ids[0]))
+            .await
+            .text();
+        assert!(
+            html.contains("<option value=\"s.yilmaz\">s.yilmaz</option>"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("k.klein") && !html.contains("it.ops"),
+            "only own reviewers"
+        );
 
-        let resp = assign(&mut browser, &backend, &ids[0], &[("assignee", "r.berger"), ("expected", "")]).await;
+        let resp = assign(
+            &mut browser,
+            &backend,
+            &ids[0],
+            &[("assignee", "r.berger"), ("expected", "")],
+        )
+        .await;
         assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.text());
-        let resp = assign(&mut browser, &backend, &ids[1], &[("assignee", "s.yilmaz"), ("expected", "")]).await;
+        let resp = assign(
+            &mut browser,
+            &backend,
+            &ids[1],
+            &[("assignee", "s.yilmaz"), ("expected", "")],
+        )
+        .await;
         assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.text());
         // A stale page (it still shows nobody) loses against the assignment made meanwhile.
-        let resp = assign(&mut browser, &backend, &ids[1], &[("assignee", "r.berger"), ("expected", "")]).await;
+        let resp = assign(
+            &mut browser,
+            &backend,
+            &ids[1],
+            &[("assignee", "r.berger"), ("expected", "")],
+        )
+        .await;
         assert_eq!(resp.status, StatusCode::CONFLICT);
 
         let events = backend.store().case_events(&ids[0]).await.expect("events");
@@ -212,35 +300,72 @@ async fn assignment_is_recorded_with_the_actor_and_filters_the_inbox() {
         assert_eq!(events[0].kind, CaseEventKind::Assignment);
         assert_eq!(events[0].actor, "r.berger");
         assert_eq!(events[0].assigned_to.as_deref(), Some("r.berger"));
-        let case = backend.store().case_detail(&ids[1]).await.expect("store").expect("case");
+        let case = backend
+            .store()
+            .case_detail(&ids[1])
+            .await
+            .expect("store")
+            .expect("case");
         assert_eq!(case.case.assigned_to.as_deref(), Some("s.yilmaz"));
-        let html = browser.get(&backend, &format!("/office/cases/{}", ids[1])).await.text();
+        let html = browser
+            .get(&backend, &format!("/office/cases/{}", ids[1]))
+            .await
+            .text();
         assert!(html.contains("Zugewiesen an s.yilmaz"), "history: {html}");
 
         let listed = |html: &str| -> Vec<RecordId> {
-            ids.iter().copied().filter(|id| html.contains(&format!("value=\"{id}\""))).collect()
+            ids.iter()
+                .copied()
+                .filter(|id| html.contains(&format!("value=\"{id}\"")))
+                .collect()
         };
-        let mine = browser.get(&backend, "/office/cases?assigned=me").await.text();
+        let mine = browser
+            .get(&backend, "/office/cases?assigned=me")
+            .await
+            .text();
         assert_eq!(listed(&mine), vec![ids[0]], "{}", db.name());
         assert!(mine.contains("<td>r.berger</td>"), "assignee column");
-        let nobody = browser.get(&backend, "/office/cases?assigned=none").await.text();
+        let nobody = browser
+            .get(&backend, "/office/cases?assigned=none")
+            .await
+            .text();
         assert_eq!(listed(&nobody), vec![ids[2]]);
-        let clerk = browser.get(&backend, "/office/cases?clerk=c-mueller").await.text();
+        let clerk = browser
+            .get(&backend, "/office/cases?clerk=c-mueller")
+            .await
+            .text();
         assert_eq!(listed(&clerk), vec![ids[2]]);
         assert!(clerk.contains("<td>c-mueller</td>"));
-        let clerk = browser.get(&backend, "/office/cases?clerk=c-test").await.text();
+        let clerk = browser
+            .get(&backend, "/office/cases?clerk=c-test")
+            .await
+            .text();
         assert_eq!(listed(&clerk), ids[..2].to_vec());
         assert!(
             clerk.contains("Eingegangen: <span class=\"count\">2</span>"),
             "counts under the clerk filter: {clerk}"
         );
-        let clerk = browser.get(&backend, "/office/cases?clerk=c-test&assigned=none").await.text();
+        let clerk = browser
+            .get(&backend, "/office/cases?clerk=c-test&assigned=none")
+            .await
+            .text();
         assert!(listed(&clerk).is_empty());
 
         // Unassign.
-        let resp = assign(&mut browser, &backend, &ids[0], &[("assignee", ""), ("expected", "r.berger")]).await;
+        let resp = assign(
+            &mut browser,
+            &backend,
+            &ids[0],
+            &[("assignee", ""), ("expected", "r.berger")],
+        )
+        .await;
         assert_eq!(resp.status, StatusCode::SEE_OTHER);
-        let case = backend.store().case_detail(&ids[0]).await.expect("store").expect("case");
+        let case = backend
+            .store()
+            .case_detail(&ids[0])
+            .await
+            .expect("store")
+            .expect("case");
         assert_eq!(case.case.assigned_to, None);
     }
 }
@@ -257,19 +382,39 @@ async fn bad_assignments_and_filters_are_clear_errors_and_change_nothing() {
         vec![("assignee", "nobody.here"), ("expected", "")],
         vec![("assignee", "r.berger")],
         vec![("expected", "")],
-        vec![("assignee", "r.berger"), ("assignee", "r.berger"), ("expected", "")],
+        vec![
+            ("assignee", "r.berger"),
+            ("assignee", "r.berger"),
+            ("expected", ""),
+        ],
     ] {
         let resp = assign(&mut browser, &backend, &id, &fields).await;
         assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{fields:?}");
         assert!(resp.text().contains("role=\"alert\""), "{fields:?}");
     }
     let resp = browser
-        .post(&backend, &format!("/office/cases/{id}/assignee"), &[("assignee", "r.berger"), ("expected", "")])
+        .post(
+            &backend,
+            &format!("/office/cases/{id}/assignee"),
+            &[("assignee", "r.berger"), ("expected", "")],
+        )
         .await;
     assert_eq!(resp.status, StatusCode::FORBIDDEN, "no CSRF token");
-    assert!(backend.store().case_events(&id).await.expect("events").is_empty());
-    for query in ["clerk=C%20Test", "clerk=-x", "assigned=maybe", "assigned=me&assigned=none"] {
-        let resp = browser.get(&backend, &format!("/office/cases?{query}")).await;
+    assert!(backend
+        .store()
+        .case_events(&id)
+        .await
+        .expect("events")
+        .is_empty());
+    for query in [
+        "clerk=C%20Test",
+        "clerk=-x",
+        "assigned=maybe",
+        "assigned=me&assigned=none",
+    ] {
+        let resp = browser
+            .get(&backend, &format!("/office/cases?{query}"))
+            .await;
         assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{query}");
         assert!(resp.text().contains("role=\"alert\""), "{query}");
     }

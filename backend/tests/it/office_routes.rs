@@ -101,8 +101,7 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
                 (OfficeAccess::Session, Actor::OtherReviewer | Actor::ItOperator) => {}
                 (OfficeAccess::Reviewer, Actor::OtherReviewer) => {
                     // A selection naming a foreign case is refused like an unknown one.
-                    if route.path.contains("{record_id}") || (is_export && route.method == "POST")
-                    {
+                    if route.path.contains("{record_id}") || (is_export && route.method == "POST") {
                         assert_eq!(resp.status, StatusCode::NOT_FOUND, "{what}");
                     } else {
                         assert_eq!(resp.status, StatusCode::OK, "{what}: own inbox");

@@ -3,9 +3,10 @@
 -- received before this version keep '' because filling it would mean parsing stored
 -- payloads outside the verify-then-parse path. `cases.assigned_to` is the reviewer
 -- working the case; every assignment is a `case_events` row of kind 'assignment'.
--- `case_counts` keeps the number of cases per (authority, kit, status), maintained by
--- triggers, so the inbox's counts do not scan an authority's cases; one row per kit
--- keeps concurrent batches of different kits from contending on one counter.
+-- `case_counts` keeps the number of cases per (authority, kit, clerk, status),
+-- maintained by triggers, so the inbox's counts (unfiltered, or by kit and clerk) do not
+-- scan an authority's cases; rows per kit keep concurrent batches of different kits
+-- from contending on one counter.
 -- Each inbox filter gets an index that starts with the authority and ends with the
 -- keyset `(received_at, record_id)`; `cases_inbox` is a prefix of
 -- `cases_inbox_status_page` and goes.
@@ -21,24 +22,28 @@ CREATE INDEX cases_inbox_form_page ON cases(authority_id, form_id, received_at, 
 CREATE TABLE case_counts (
     authority_id TEXT NOT NULL,
     kit_id TEXT NOT NULL,
+    clerk_id TEXT NOT NULL,
     status TEXT NOT NULL,
     n BIGINT NOT NULL,
-    PRIMARY KEY (authority_id, kit_id, status)
+    PRIMARY KEY (authority_id, kit_id, clerk_id, status)
 );
-INSERT INTO case_counts (authority_id, kit_id, status, n)
-    SELECT authority_id, kit_id, status, COUNT(*) FROM cases GROUP BY authority_id, kit_id, status;
+CREATE INDEX case_counts_by_clerk ON case_counts(authority_id, clerk_id);
+INSERT INTO case_counts (authority_id, kit_id, clerk_id, status, n)
+    SELECT authority_id, kit_id, clerk_id, status, COUNT(*) FROM cases
+    GROUP BY authority_id, kit_id, clerk_id, status;
 CREATE TRIGGER case_counts_insert AFTER INSERT ON cases
 BEGIN
-    INSERT INTO case_counts (authority_id, kit_id, status, n)
-        VALUES (NEW.authority_id, NEW.kit_id, NEW.status, 1)
-        ON CONFLICT (authority_id, kit_id, status) DO UPDATE SET n = n + 1;
+    INSERT INTO case_counts (authority_id, kit_id, clerk_id, status, n)
+        VALUES (NEW.authority_id, NEW.kit_id, NEW.clerk_id, NEW.status, 1)
+        ON CONFLICT (authority_id, kit_id, clerk_id, status) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER case_counts_status AFTER UPDATE OF status ON cases
 WHEN OLD.status <> NEW.status
 BEGIN
     UPDATE case_counts SET n = n - 1
-        WHERE authority_id = OLD.authority_id AND kit_id = OLD.kit_id AND status = OLD.status;
-    INSERT INTO case_counts (authority_id, kit_id, status, n)
-        VALUES (NEW.authority_id, NEW.kit_id, NEW.status, 1)
-        ON CONFLICT (authority_id, kit_id, status) DO UPDATE SET n = n + 1;
+        WHERE authority_id = OLD.authority_id AND kit_id = OLD.kit_id
+              AND clerk_id = OLD.clerk_id AND status = OLD.status;
+    INSERT INTO case_counts (authority_id, kit_id, clerk_id, status, n)
+        VALUES (NEW.authority_id, NEW.kit_id, NEW.clerk_id, NEW.status, 1)
+        ON CONFLICT (authority_id, kit_id, clerk_id, status) DO UPDATE SET n = n + 1;
 END;

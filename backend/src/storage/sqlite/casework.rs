@@ -82,3 +82,20 @@ pub fn assign_case(
     tx.commit().map_err(db_err)?;
     Ok(true)
 }
+
+impl super::SqliteStore {
+    /// `EXPLAIN QUERY PLAN` of the statements [`crate::storage::Store::inbox_page`] runs
+    /// for `query` (page, then counts): one line per plan step, for the benchmark's
+    /// proof that the keyset page is read from an index.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn explain_inbox_page(
+        &self,
+        query: &crate::storage::InboxQuery,
+    ) -> Result<Vec<String>, StoreError> {
+        let q = query.clone();
+        self.run(move |c| super::office::explain_inbox_page(c, &q))
+            .await
+    }
+}

@@ -380,3 +380,25 @@ pub fn clear_login_failures(c: &mut Connection, login: &str) -> Result<(), Store
         .map(drop)
         .map_err(db_err)
 }
+
+/// `EXPLAIN QUERY PLAN` of the inbox page and counts statements.
+pub fn explain_inbox_page(
+    c: &mut Connection,
+    query: &InboxQuery,
+) -> Result<Vec<String>, StoreError> {
+    let mut lines = Vec::new();
+    let page = inbox_page_sql(query, CASE_COLUMNS, placeholder);
+    let counts = inbox_counts_sql(&query.filter, placeholder);
+    for (what, built) in [("page", page), ("counts", counts)] {
+        let mut stmt = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", built.sql))
+            .map_err(db_err)?;
+        let steps = stmt
+            .query_map(params_from_iter(values(&built)), |r| r.get::<_, String>(3))
+            .map_err(db_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err)?;
+        lines.extend(steps.into_iter().map(|s| format!("{what}: {s}")));
+    }
+    Ok(lines)
+}
