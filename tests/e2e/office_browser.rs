@@ -35,6 +35,7 @@ const PRINTOUT_PNG: &[u8] = &[
 /// The axe sweep, run once the case is decided: (user, screenshot name, path), where
 /// `{case}` stands for the case's id. Add a page with one line; the sweep signs in as
 /// each user in turn.
+#[rustfmt::skip]
 const SWEEP: &[(&str, &str, &str)] = &[
     (REVIEWER, "home", "/office"),
     (REVIEWER, "inbox", "/office/cases"),
@@ -42,16 +43,9 @@ const SWEEP: &[(&str, &str, &str)] = &[
     (REVIEWER, "case-en", "/office/cases/{case}?lang=en"),
     (REVIEWER, "home-en", "/office"),
     (REVIEWER, "inbox-de", "/office/cases?lang=de"),
-    (
-        REVIEWER,
-        "inbox-invalid-filter",
-        "/office/cases?from=2026-13-40",
-    ),
-    (
-        REVIEWER,
-        "case-unknown",
-        "/office/cases/01900000-0000-7000-8000-000000000000",
-    ),
+    (REVIEWER, "inbox-invalid-filter", "/office/cases?from=2026-13-40"),
+    (REVIEWER, "case-unknown", "/office/cases/01900000-0000-7000-8000-000000000000"),
+    (REVIEWER, "export-invalid", "/office/cases/export?format=none"),
 ];
 
 /// A backend with the demo on loopback HTTP, and its temp folder.

@@ -13,36 +13,20 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{json, Value};
+use serde_json::json;
+
+mod axe;
+pub use axe::{Violation, AXE_TAGS};
 
 /// The Debian package `chromium`.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// The Debian package `chromium-driver`.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// The axe-core rule tags every page must pass.
-pub const AXE_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
-
-/// `tests/browser/node_modules/axe-core/axe.min.js`, read once.
-fn axe_source() -> &'static str {
-    static AXE: OnceLock<String> = OnceLock::new();
-    AXE.get_or_init(|| {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("browser/node_modules/axe-core/axe.min.js");
-        std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "{} is missing ({e}): run `npm ci` in tests/browser (scripts/test.sh does)",
-                path.display()
-            )
-        })
-    })
-}
 
 /// `target/screenshots` (next to the profile folder the test runs from).
 fn screenshot_dir() -> PathBuf {
@@ -53,32 +37,6 @@ fn screenshot_dir() -> PathBuf {
         .nth(3)
         .expect("the test runs from target/<profile>/deps");
     target.join("screenshots")
-}
-
-/// One axe-core finding, as shown in a failing test.
-#[derive(Debug, Clone)]
-pub struct Violation {
-    /// The rule, e.g. `color-contrast`.
-    pub id: String,
-    /// `minor` … `critical`.
-    pub impact: String,
-    /// What the rule wants.
-    pub help: String,
-    /// The CSS selectors of the offending elements.
-    pub targets: Vec<String>,
-}
-
-impl std::fmt::Display for Violation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({}): {} — at {}",
-            self.id,
-            self.impact,
-            self.help,
-            self.targets.join(", ")
-        )
-    }
 }
 
 /// A headless Chromium session against one backend.
@@ -415,98 +373,6 @@ impl Browser {
         let path = dir.join(format!("office-{name}.png"));
         std::fs::write(&path, png).expect("screenshot written");
         path
-    }
-
-    /// Runs axe-core on the page shown now (rules tagged [`AXE_TAGS`]) and returns
-    /// its violations.
-    ///
-    /// # Panics
-    /// When axe cannot be injected or does not run.
-    pub async fn axe(&self) -> Vec<Violation> {
-        let loaded = self
-            .client()
-            .execute(&format!("{}\nreturn typeof axe;", axe_source()), vec![])
-            .await
-            .expect("axe-core injected");
-        assert_eq!(loaded, "object", "axe-core did not load");
-        let result = self
-            .client()
-            .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 axe.run(document, { runOnly: arguments[0] })
-                   .then(r => done({ passes: r.passes.length, violations: r.violations.map(v => ({
-                     id: v.id, impact: v.impact, help: v.help,
-                     targets: v.nodes.map(n => n.target.join(' '))
-                   })) }))
-                   .catch(e => done({ error: String(e) }));",
-                vec![json!(AXE_TAGS)],
-            )
-            .await
-            .expect("axe.run answers");
-        assert!(result["error"].is_null(), "axe.run failed: {result}");
-        assert!(
-            result["passes"].as_u64().unwrap_or(0) > 0,
-            "axe checked nothing: {result}"
-        );
-        let str_of = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-        result["violations"]
-            .as_array()
-            .expect("violations")
-            .iter()
-            .map(|v| Violation {
-                id: str_of(&v["id"]),
-                impact: str_of(&v["impact"]),
-                help: str_of(&v["help"]),
-                targets: v["targets"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(str_of)
-                    .collect(),
-            })
-            .collect()
-    }
-
-    /// Screenshots the page as `office-<name>` and fails the test with a readable
-    /// list if axe-core finds any violation.
-    ///
-    /// # Panics
-    /// On any violation.
-    pub async fn axe_check(&self, name: &str) {
-        let shot = self.screenshot(name).await;
-        let violations = self.axe().await;
-        if !violations.is_empty() {
-            let list: Vec<String> = violations.iter().map(|v| format!("  - {v}")).collect();
-            panic!(
-                "axe-core: {} violation(s) on page {name} ({}; screenshot {}):\n{}",
-                violations.len(),
-                self.path().await,
-                shot.display(),
-                list.join("\n")
-            );
-        }
-    }
-
-    /// Opens every `(name, path)` in turn and axe-checks it (screenshot
-    /// `office-<name>`), failing once with the violations of every page.
-    ///
-    /// # Panics
-    /// On any violation.
-    pub async fn axe_sweep(&self, pages: &[(&str, String)]) {
-        let mut report = Vec::new();
-        for (name, path) in pages {
-            self.open(path).await;
-            self.screenshot(name).await;
-            for v in self.axe().await {
-                report.push(format!("  - {name} ({path}): {v}"));
-            }
-        }
-        assert!(
-            report.is_empty(),
-            "axe-core: {} violation(s):\n{}",
-            report.len(),
-            report.join("\n")
-        );
     }
 
     /// Ends the WebDriver session (closing the browser) and the driver.
