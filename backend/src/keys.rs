@@ -91,12 +91,19 @@ pub enum MasterKeyOrigin {
     File(PathBuf),
     /// Generated now into this file.
     Generated(PathBuf),
+    /// Handed over by the running server (the back office's admin pages).
+    Server,
 }
 
 impl MasterKey {
     /// Wraps raw key bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(Zeroizing::new(bytes))
+    }
+
+    /// A second handle on the same key (for the back office's admin functions).
+    pub(crate) fn duplicate(&self) -> Self {
+        Self::from_bytes(*self.0)
     }
 
     /// A fresh random key.

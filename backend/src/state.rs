@@ -4,9 +4,9 @@
 //! re-validated on every use (the parsed current catalog).
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use chrono::Utc;
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -44,6 +44,26 @@ pub async fn server_signing_key(
     Ok(stored.open(master)?)
 }
 
+/// How the back office provisions kits: the certificate whose pin goes into the
+/// provisioning file (the server's own `tls_cert`; none for plain HTTP on loopback) and
+/// the codes' lifetime. `serve` sets it; without it the defaults apply.
+#[derive(Debug, Clone)]
+pub struct ProvisioningSettings {
+    /// The TLS certificate (PEM) kits pin.
+    pub tls_cert: Option<PathBuf>,
+    /// Lifetime of one-time codes.
+    pub code_ttl: chrono::Duration,
+}
+
+impl Default for ProvisioningSettings {
+    fn default() -> Self {
+        Self {
+            tls_cert: None,
+            code_ttl: chrono::Duration::hours(72),
+        }
+    }
+}
+
 /// What every handler shares; cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -67,6 +87,8 @@ pub struct Inner {
     /// Opens the authorities' sealed HPKE keys for the back office's case view; `None`
     /// when the process serves only the kit API (the case view then answers 503).
     pub master_key: Option<MasterKey>,
+    /// How the back office provisions kits (set once by `serve`).
+    pub provisioning: OnceLock<ProvisioningSettings>,
     kit_keys: RwLock<HashMap<KitId, VerifyingKey>>,
     busy_uploads: Mutex<HashSet<AttachmentId>>,
     enrol_failures: Mutex<std::collections::VecDeque<std::time::Instant>>,
@@ -163,6 +185,7 @@ impl AppState {
             metrics: Metrics::new(),
             catalog: CatalogCache::default(),
             master_key,
+            provisioning: OnceLock::new(),
             kit_keys: RwLock::new(HashMap::new()),
             busy_uploads: Mutex::new(HashSet::new()),
             enrol_failures: Mutex::new(std::collections::VecDeque::new()),

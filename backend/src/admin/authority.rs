@@ -10,7 +10,7 @@ use sync_protocol::ids::{Ars, AuthorityId};
 
 use super::{timestamp, Admin, AdminError};
 use crate::keys::SealedAuthorityKey;
-use crate::storage::NewAuthority;
+use crate::storage::{AdminAction, NewAuthority};
 
 /// An authority as listed.
 #[derive(Debug, Clone, Serialize)]
@@ -69,6 +69,14 @@ pub async fn add(admin: &Admin, authority: &NewAuthority) -> Result<String, Admi
     let now = Utc::now();
     let key = SealedAuthorityKey::generate(&admin.master, &authority.id, now);
     admin.store.add_authority(authority, &key, now).await?;
+    admin
+        .record(
+            Some(&authority.id),
+            AdminAction::AuthorityAdded,
+            authority.id.as_str(),
+            Some(&key.key_id),
+        )
+        .await?;
     Ok(key.key_id)
 }
 
@@ -81,6 +89,14 @@ pub async fn rotate_key(admin: &Admin, id: &str) -> Result<String, AdminError> {
     let now = Utc::now();
     let key = SealedAuthorityKey::generate(&admin.master, &id, now);
     admin.store.rotate_authority_key(&id, &key, now).await?;
+    admin
+        .record(
+            Some(&id),
+            AdminAction::AuthorityKeyRotated,
+            id.as_str(),
+            Some(&key.key_id),
+        )
+        .await?;
     Ok(key.key_id)
 }
 

@@ -12,7 +12,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::{Admin, AdminError};
-use crate::storage::{PublishOutcome, PublishedCatalog};
+use crate::storage::{AdminAction, PublishOutcome, PublishedCatalog};
 
 /// What publishing did.
 #[derive(Debug, Clone, Serialize)]
@@ -71,6 +71,11 @@ pub async fn publish(admin: &Admin, dir: &Path) -> Result<PublishReport, AdminEr
             published_at: Utc::now(),
         })
         .await?;
+    if outcome == PublishOutcome::Published {
+        admin
+            .record(None, AdminAction::CatalogPublished, &version, Some(&etag))
+            .await?;
+    }
     Ok(PublishReport {
         version,
         outcome: match outcome {

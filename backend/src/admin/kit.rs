@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{timestamp, Admin, AdminError};
 use crate::config::normalize_base_url;
 use crate::server::tls_pin;
-use crate::storage::{KitStatus, NewKit, StoreError};
+use crate::storage::{AdminAction, KitStatus, NewKit, StoreError};
 
 /// The provisioning file and its format version live in the protocol crate: kits read
 /// what this writes.
@@ -150,6 +150,14 @@ pub async fn provision(admin: &Admin, args: ProvisionArgs<'_>) -> Result<Provisi
         }
         return Err(e.into());
     }
+    admin
+        .record(
+            Some(&provisioning.authority_id),
+            AdminAction::KitProvisioned,
+            &kit_id.to_string(),
+            Some(name),
+        )
+        .await?;
     Ok(Provisioned {
         kit_id,
         code: code.to_string(),
@@ -240,15 +248,24 @@ pub async fn revoke(admin: &Admin, kit_id: &str, reason: &str) -> Result<(), Adm
             "give a reason for the revocation".into(),
         ));
     }
-    if admin
+    let Some(kit) = admin.store.kit(&kit_id).await? else {
+        return Err(StoreError::NotFound(format!("kit {kit_id}")).into());
+    };
+    if !admin
         .store
         .revoke_kit(&kit_id, reason.trim(), Utc::now())
         .await?
     {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound(format!("kit {kit_id}")).into())
+        return Err(StoreError::NotFound(format!("kit {kit_id}")).into());
     }
+    admin
+        .record(
+            Some(&kit.authority_id),
+            AdminAction::KitRevoked,
+            &kit_id.to_string(),
+            Some(reason.trim()),
+        )
+        .await
 }
 
 /// Lifts a quarantine after IT staff investigated the fork.
@@ -257,11 +274,21 @@ pub async fn revoke(admin: &Admin, kit_id: &str, reason: &str) -> Result<(), Adm
 /// Not a quarantined kit → exit code 3.
 pub async fn release(admin: &Admin, kit_id: &str) -> Result<(), AdminError> {
     let kit_id = parse_kit(kit_id)?;
-    if admin.store.clear_quarantine(&kit_id).await? {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound(format!("quarantined kit {kit_id}")).into())
+    let not_found = || StoreError::NotFound(format!("quarantined kit {kit_id}"));
+    let Some(kit) = admin.store.kit(&kit_id).await? else {
+        return Err(not_found().into());
+    };
+    if !admin.store.clear_quarantine(&kit_id).await? {
+        return Err(not_found().into());
     }
+    admin
+        .record(
+            Some(&kit.authority_id),
+            AdminAction::KitReleased,
+            &kit_id.to_string(),
+            None,
+        )
+        .await
 }
 
 #[cfg(test)]

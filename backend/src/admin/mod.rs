@@ -3,6 +3,14 @@
 //! text or JSON. They talk to the database directly, never to a running server.
 //!
 //! Every error maps to one documented exit code ([`AdminError::exit_code`]).
+//!
+//! Every change (authority added or key rotated, user added or disabled, kit
+//! provisioned, revoked or released, catalog published) is appended to the append-only
+//! `admin_events` trail right after it succeeded, naming [`Admin::actor`]: `cli` (or
+//! `cli:<os user>`) for the CLI, the signed-in login for the back office, which builds
+//! its [`Admin`] with [`Admin::acting_as`]. The action and its audit entry are two
+//! transactions: if the database fails between them, the action stands and the
+//! command fails with the error, so the gap is at least reported.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,7 +19,7 @@ use ed25519_dalek::SigningKey;
 
 use crate::config::DatabaseUrl;
 use crate::keys::{KeyError, MasterKey, MasterKeyOrigin, MasterKeySource};
-use crate::storage::{self, Store, StoreError};
+use crate::storage::{self, AdminAction, AdminEvent, Store, StoreError};
 
 pub mod authority;
 pub mod catalog;
@@ -76,6 +84,8 @@ pub struct Admin {
     pub master_origin: MasterKeyOrigin,
     /// The data folder.
     pub data_dir: PathBuf,
+    /// Who acts, as the audit trail names them.
+    pub actor: String,
 }
 
 impl std::fmt::Debug for Admin {
@@ -83,6 +93,7 @@ impl std::fmt::Debug for Admin {
         f.debug_struct("Admin")
             .field("store", &self.store.kind())
             .field("data_dir", &self.data_dir)
+            .field("actor", &self.actor)
             .finish_non_exhaustive()
     }
 }
@@ -105,7 +116,45 @@ impl Admin {
             master,
             master_origin,
             data_dir: target.data_dir.clone(),
+            actor: cli_actor(),
         })
+    }
+
+    /// The admin functions for a signed-in back-office user: the running server's store
+    /// and master key, `actor` as the audit trail's name. It writes no files
+    /// (provisioning answers with the file's content).
+    pub fn acting_as(store: Arc<dyn Store>, master: &MasterKey, actor: &str) -> Self {
+        Self {
+            store,
+            master: master.duplicate(),
+            master_origin: MasterKeyOrigin::Server,
+            data_dir: PathBuf::new(),
+            actor: actor.to_owned(),
+        }
+    }
+
+    /// Appends an admin event naming [`Admin::actor`] (after the action succeeded).
+    ///
+    /// # Errors
+    /// [`AdminError::Store`].
+    pub(crate) async fn record(
+        &self,
+        authority: Option<&sync_protocol::ids::AuthorityId>,
+        action: AdminAction,
+        target: &str,
+        detail: Option<&str>,
+    ) -> Result<(), AdminError> {
+        self.store
+            .append_admin_event(&AdminEvent {
+                at: chrono::Utc::now(),
+                actor: self.actor.clone(),
+                authority_id: authority.cloned(),
+                action,
+                target: target.to_owned(),
+                detail: detail.map(str::to_owned),
+            })
+            .await
+            .map_err(AdminError::from)
     }
 
     /// The server signing key (created on first use).
@@ -120,6 +169,20 @@ impl Admin {
                 crate::state::ServerKeyError::Key(k) => AdminError::Key(k),
             })
     }
+}
+
+/// The CLI's name in the audit trail: `cli:<os user>` when `USER` (or `LOGNAME`) is a
+/// plain account name, else `cli`.
+fn cli_actor() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| {
+            (1..=32).contains(&u.len())
+                && u.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map_or_else(|| "cli".to_owned(), |u| format!("cli:{u}"))
 }
 
 /// A timestamp as printed and written into files.

@@ -8,7 +8,7 @@ use sync_protocol::ids::AuthorityId;
 
 use super::{timestamp, Admin, AdminError};
 use crate::password;
-use crate::storage::{Role, StoreError, UserRow};
+use crate::storage::{AdminAction, Role, StoreError, UserRow};
 
 /// A user as listed (never with the hash).
 #[derive(Debug, Clone, Serialize)]
@@ -25,7 +25,11 @@ pub struct UserInfo {
     pub created_at: String,
 }
 
-fn check_login(login: &str) -> Result<(), AdminError> {
+/// Checks a new login name: 1-64 characters of `a-z`, `0-9`, `-`, `_` and `.`.
+///
+/// # Errors
+/// [`AdminError::Invalid`].
+pub fn check_login(login: &str) -> Result<(), AdminError> {
     let ok = (1..=64).contains(&login.len())
         && login
             .bytes()
@@ -65,7 +69,14 @@ pub async fn add(
         created_at: Utc::now(),
     };
     admin.store.add_user(&user).await?;
-    Ok(())
+    admin
+        .record(
+            Some(&user.authority_id),
+            AdminAction::UserAdded,
+            login,
+            Some(role.as_str()),
+        )
+        .await
 }
 
 /// All users.
@@ -93,9 +104,19 @@ pub async fn list(admin: &Admin) -> Result<Vec<UserInfo>, AdminError> {
 /// # Errors
 /// Unknown login → exit code 3.
 pub async fn disable(admin: &Admin, login: &str) -> Result<(), AdminError> {
-    if admin.store.disable_user(login).await? {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound(format!("user {login}")).into())
+    let not_found = || StoreError::NotFound(format!("user {login}"));
+    let Some(user) = admin.store.user(login).await? else {
+        return Err(not_found().into());
+    };
+    if !admin.store.disable_user(login).await? {
+        return Err(not_found().into());
     }
+    admin
+        .record(
+            Some(&user.authority_id),
+            AdminAction::UserDisabled,
+            login,
+            None,
+        )
+        .await
 }

@@ -23,6 +23,7 @@ use tracing::Level;
 use crate::state::AppState;
 use crate::storage::{Role, SessionRow};
 
+pub mod admin;
 mod assign;
 mod attachment;
 mod case;
@@ -54,6 +55,10 @@ pub enum OfficeAccess {
     /// A signed-in reviewer; case routes further require the case to belong to the
     /// reviewer's authority.
     Reviewer,
+    /// A signed-in user with one of these roles (never a reviewer): the IT
+    /// administration pages and the audit viewer, always scoped to the user's own
+    /// authority ([`admin`]).
+    Admin(&'static [Role]),
 }
 
 /// What a route shows or does.
@@ -83,6 +88,8 @@ pub enum Page {
     ExportFiltered,
     /// `POST /office/cases/export`: selected cases, decrypted.
     ExportSelected,
+    /// An IT administration page or the audit viewer ([`admin::AdminPage`]).
+    Admin(admin::AdminPage),
 }
 
 /// One back-office route.
@@ -171,6 +178,84 @@ pub const OFFICE_ROUTES: &[OfficeRoute] = &[
         OfficeAccess::Reviewer,
         Page::ExportSelected,
     ),
+    route(
+        "GET",
+        "/office/admin/kits",
+        OfficeAccess::Admin(admin::KITS),
+        Page::Admin(admin::AdminPage::Kits),
+    ),
+    route(
+        "POST",
+        "/office/admin/kits",
+        OfficeAccess::Admin(admin::KITS),
+        Page::Admin(admin::AdminPage::KitProvision),
+    ),
+    route(
+        "GET",
+        "/office/admin/kits/{kit_id}/revoke",
+        OfficeAccess::Admin(admin::KITS),
+        Page::Admin(admin::AdminPage::KitRevokeForm),
+    ),
+    route(
+        "POST",
+        "/office/admin/kits/{kit_id}/revoke",
+        OfficeAccess::Admin(admin::KITS),
+        Page::Admin(admin::AdminPage::KitRevoke),
+    ),
+    route(
+        "GET",
+        "/office/admin/users",
+        OfficeAccess::Admin(admin::USERS),
+        Page::Admin(admin::AdminPage::Users),
+    ),
+    route(
+        "POST",
+        "/office/admin/users",
+        OfficeAccess::Admin(admin::USERS),
+        Page::Admin(admin::AdminPage::UserAdd),
+    ),
+    route(
+        "GET",
+        "/office/admin/users/{login}/disable",
+        OfficeAccess::Admin(admin::USERS),
+        Page::Admin(admin::AdminPage::UserDisableForm),
+    ),
+    route(
+        "POST",
+        "/office/admin/users/{login}/disable",
+        OfficeAccess::Admin(admin::USERS),
+        Page::Admin(admin::AdminPage::UserDisable),
+    ),
+    route(
+        "GET",
+        "/office/admin/authority",
+        OfficeAccess::Admin(admin::AUTHORITY),
+        Page::Admin(admin::AdminPage::Authority),
+    ),
+    route(
+        "GET",
+        "/office/admin/authority/rotate-key",
+        OfficeAccess::Admin(admin::AUTHORITY),
+        Page::Admin(admin::AdminPage::KeyRotateForm),
+    ),
+    route(
+        "POST",
+        "/office/admin/authority/rotate-key",
+        OfficeAccess::Admin(admin::AUTHORITY),
+        Page::Admin(admin::AdminPage::KeyRotate),
+    ),
+    route(
+        "GET",
+        "/office/admin/catalog",
+        OfficeAccess::Admin(admin::CATALOG),
+        Page::Admin(admin::AdminPage::Catalog),
+    ),
+    route(
+        "GET",
+        "/office/admin/audit",
+        OfficeAccess::Admin(admin::AUDIT),
+        Page::Admin(admin::AdminPage::Audit),
+    ),
 ];
 
 /// The largest form body accepted.
@@ -232,6 +317,7 @@ fn method_router(page: Page, filter: MethodFilter) -> MethodRouter<AppState> {
         Page::CaseAttachment => on(filter, attachment::download),
         Page::ExportFiltered => on(filter, export::filtered),
         Page::ExportSelected => on(filter, export::selected),
+        Page::Admin(page) => admin::method_router(page, filter),
     }
 }
 
@@ -315,6 +401,11 @@ async fn guard(
         };
         if route.access == OfficeAccess::Reviewer && session.user.role != Role::Reviewer {
             return ctx.error(OfficeError::Forbidden);
+        }
+        if let OfficeAccess::Admin(roles) = route.access {
+            if !roles.contains(&session.user.role) {
+                return ctx.error(OfficeError::Forbidden);
+            }
         }
     }
     let (parts, body) = req.into_parts();

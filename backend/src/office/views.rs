@@ -35,6 +35,7 @@ impl Layout {
                 login: s.user.login.clone(),
                 csrf: s.csrf_token.clone(),
                 reviewer: s.user.role == Role::Reviewer,
+                admin_links: super::admin::nav_links(lang, s.user.role),
             }),
         }
     }
@@ -49,6 +50,8 @@ pub struct UserView {
     pub csrf: String,
     /// Whether the inbox link is shown.
     pub reviewer: bool,
+    /// The admin pages the role may open.
+    pub admin_links: Vec<super::admin::NavLink>,
 }
 
 /// An option of a select or radio group.

@@ -42,6 +42,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/v3.sqlite.sql"),
         postgres: include_str!("migrations/v3.postgres.sql"),
     },
+    Migration {
+        version: 4,
+        name: "back office: admin audit trail (admin_events), audit viewer indexes",
+        sqlite: include_str!("migrations/v4.sqlite.sql"),
+        postgres: include_str!("migrations/v4.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -22,6 +22,7 @@ use crate::config::DatabaseUrl;
 use crate::ingest::{BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 
+mod audit;
 pub mod migrations;
 mod model;
 mod office;
@@ -29,6 +30,10 @@ pub mod postgres;
 pub(crate) mod rows;
 pub mod sqlite;
 
+pub use audit::{
+    AdminAction, AdminEvent, AuditCursor, AuditEntry, AuditPage, AuditQuery, AuditSource,
+    AuditStore, CatalogVersionRow,
+};
 pub use model::*;
 pub use office::{
     AssigneeFilter, CaseDetail, CaseEventKind, CaseEventRow, DecryptionEntry, InboxCursor,
@@ -65,9 +70,10 @@ pub enum StoreError {
     Migration(String),
 }
 
-/// The storage interface of the backend. One transaction per method.
+/// The storage interface of the backend. One transaction per method. The audit trail's
+/// methods are in the supertrait [`AuditStore`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AuditStore + Send + Sync + 'static {
     /// `sqlite` or `postgresql`, for logs and metrics.
     fn kind(&self) -> &'static str;
     /// Whether the database answers (readiness).

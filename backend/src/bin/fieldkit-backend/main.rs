@@ -17,7 +17,7 @@ use fieldkit_backend::keys::{
     KeyError, MasterKey, MasterKeyOrigin, MasterKeySource, ENV_MASTER_KEY,
 };
 use fieldkit_backend::server::{load_tls, serve_on, shutdown_signal};
-use fieldkit_backend::state::{server_signing_key, AppState};
+use fieldkit_backend::state::{server_signing_key, AppState, ProvisioningSettings};
 use fieldkit_backend::storage::{self, Role, StoreError};
 use fieldkit_catalog::AuthorityKind;
 use zeroize::Zeroizing;
@@ -250,6 +250,10 @@ async fn serve(config_file: Option<PathBuf>, flags: ConfigLayer) -> anyhow::Resu
         master,
     )
     .with_context(|| format!("preparing {}", config.data_dir.display()))?;
+    let _ = app.provisioning.set(ProvisioningSettings {
+        tls_cert: config.tls.as_ref().map(|(cert, _)| cert.clone()),
+        code_ttl: config.enrolment_code_ttl,
+    });
     let tls = match &config.tls {
         Some((cert, key)) => Some(load_tls(cert, key)?),
         None => None,

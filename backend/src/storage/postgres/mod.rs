@@ -15,6 +15,7 @@ use super::migrations::{latest, MIGRATIONS, SCHEMA_TABLE};
 use super::StoreError;
 
 mod admin;
+mod audit;
 mod batch;
 mod casework;
 mod kitapi;

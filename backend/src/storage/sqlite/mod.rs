@@ -17,6 +17,7 @@ use super::migrations::{latest, MIGRATIONS, SCHEMA_TABLE};
 use super::StoreError;
 
 mod admin;
+mod audit;
 mod batch;
 mod casework;
 mod kitapi;

@@ -230,6 +230,11 @@ impl Backend {
         self.admin.store.as_ref()
     }
 
+    /// The URL of this backend's PostgreSQL schema (`None` on SQLite).
+    pub fn pg_url(&self) -> Option<&str> {
+        self.pg_schema.as_ref().map(|s| s.url.as_str())
+    }
+
     /// Tells a served backend to shut down gracefully (as SIGTERM does).
     pub fn trigger_shutdown(&mut self) {
         let served = self.served.as_mut().expect("served backend");

@@ -1,0 +1,386 @@
+//! The audit trail as the back office reads it, and the admin events it writes.
+//!
+//! Three append-only tables make up an authority's trail: `case_events` (workflow
+//! transitions), `decryption_log` (every opened case) and `admin_events` (kits, users,
+//! keys and catalogs changed through the back office or the admin CLI). All three
+//! refuse UPDATE and DELETE in both databases. [`audit_page_sql`] reads them as one
+//! list, newest first, keyset-paginated by `(at, source, id)`; it is built once here
+//! for both SQL dialects, so SQLite and PostgreSQL cannot filter or page differently.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sync_protocol::ids::AuthorityId;
+
+use super::office::{Built, SqlArg};
+use super::{to_ms, StoreError};
+
+/// The audit part of the storage interface, a supertrait of [`super::Store`] (so every
+/// store has it and `dyn Store` offers it). One transaction per method.
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    /// Appends an admin event.
+    async fn append_admin_event(&self, event: &AdminEvent) -> Result<(), StoreError>;
+    /// A page of an authority's audit trail, newest first.
+    async fn audit_page(&self, query: &AuditQuery) -> Result<AuditPage, StoreError>;
+    /// Every published catalog version, newest first.
+    async fn catalog_versions(&self) -> Result<Vec<CatalogVersionRow>, StoreError>;
+}
+
+/// What an admin event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminAction {
+    /// A kit was provisioned (target: kit id; detail: its name).
+    KitProvisioned,
+    /// A kit was revoked (target: kit id; detail: the reason).
+    KitRevoked,
+    /// A kit's quarantine was lifted (target: kit id).
+    KitReleased,
+    /// A user was added (target: login; detail: role).
+    UserAdded,
+    /// A user was disabled (target: login).
+    UserDisabled,
+    /// An authority was added (target: its id).
+    AuthorityAdded,
+    /// An authority's HPKE key was rotated (target: its id; detail: the new key id).
+    AuthorityKeyRotated,
+    /// A catalog version was published (target: version; no authority).
+    CatalogPublished,
+}
+
+impl AdminAction {
+    /// Every action.
+    pub const ALL: [Self; 8] = [
+        Self::KitProvisioned,
+        Self::KitRevoked,
+        Self::KitReleased,
+        Self::UserAdded,
+        Self::UserDisabled,
+        Self::AuthorityAdded,
+        Self::AuthorityKeyRotated,
+        Self::CatalogPublished,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KitProvisioned => "kit-provisioned",
+            Self::KitRevoked => "kit-revoked",
+            Self::KitReleased => "kit-released",
+            Self::UserAdded => "user-added",
+            Self::UserDisabled => "user-disabled",
+            Self::AuthorityAdded => "authority-added",
+            Self::AuthorityKeyRotated => "authority-key-rotated",
+            Self::CatalogPublished => "catalog-published",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// One admin action, appended after it succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who: a back-office login, or `cli` / `cli:<os user>` for the admin CLI.
+    pub actor: String,
+    /// Whose trail it belongs to; `None` for events of the whole installation
+    /// (catalog publication), which every authority's trail shows.
+    pub authority_id: Option<AuthorityId>,
+    /// What was done.
+    pub action: AdminAction,
+    /// To what (kit id, login, authority id, catalog version).
+    pub target: String,
+    /// A reason, role or key id; never a code or password.
+    pub detail: Option<String>,
+}
+
+/// Which of the three trails an entry comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AuditSource {
+    /// `admin_events`.
+    Admin,
+    /// `case_events`.
+    Case,
+    /// `decryption_log`.
+    Decryption,
+}
+
+impl AuditSource {
+    /// Every source.
+    pub const ALL: [Self; 3] = [Self::Admin, Self::Case, Self::Decryption];
+
+    /// The name used in queries, cursors and links (sorts like the enum).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Case => "case",
+            Self::Decryption => "decryption",
+        }
+    }
+
+    /// Parses [`AuditSource::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One entry of an authority's audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Which trail.
+    pub source: AuditSource,
+    /// Its id within that trail.
+    pub id: u64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub actor: String,
+    /// The case (record id) or the admin event's target.
+    pub subject: String,
+    /// The status set, the decryption's purpose, or the admin action's name.
+    pub action: String,
+    /// The comment, reason or role, if any.
+    pub detail: Option<String>,
+}
+
+/// Where a page of the trail continues: the last entry of the previous page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditCursor {
+    /// Its time.
+    pub at: DateTime<Utc>,
+    /// Its trail.
+    pub source: AuditSource,
+    /// Its id.
+    pub id: u64,
+}
+
+impl AuditCursor {
+    /// The text form used in links: `<at ms>_<source>_<id>`.
+    pub fn to_text(&self) -> String {
+        format!("{}_{}_{}", to_ms(self.at), self.source.as_str(), self.id)
+    }
+
+    /// Parses [`AuditCursor::to_text`]'s form.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, '_');
+        let (ms, source, id) = (parts.next()?, parts.next()?, parts.next()?);
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(ms) || !digits(id) {
+            return None;
+        }
+        Some(Self {
+            at: DateTime::from_timestamp_millis(ms.parse().ok()?)?,
+            source: AuditSource::parse(source)?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// Which part of an authority's trail to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// The authority (always the reader's own).
+    pub authority_id: AuthorityId,
+    /// Only these trails (empty: all).
+    pub sources: Vec<AuditSource>,
+    /// Only entries of this person (exact login or CLI actor).
+    pub actor: Option<String>,
+    /// At or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Before.
+    pub before: Option<DateTime<Utc>>,
+    /// Continue after this entry.
+    pub after: Option<AuditCursor>,
+    /// At most this many entries.
+    pub limit: u32,
+}
+
+/// One page of the trail, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPage {
+    /// The entries.
+    pub entries: Vec<AuditEntry>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<AuditCursor>,
+}
+
+/// A published catalog version as listed (without its envelope).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogVersionRow {
+    /// `meta.version`.
+    pub version: String,
+    /// Its ETag.
+    pub etag: String,
+    /// When it was published.
+    pub published_at: DateTime<Utc>,
+    /// Whether kits get it now.
+    pub current: bool,
+}
+
+/// The columns [`audit_page_sql`] selects, in [`raw_entry`] order.
+pub(crate) type RawEntry = (String, i64, i64, String, String, String, Option<String>);
+
+/// Turns a selected row into an entry.
+pub(crate) fn raw_entry(
+    (source, id, at, actor, subject, action, detail): RawEntry,
+) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        source: AuditSource::parse(&source)
+            .ok_or_else(|| StoreError::Corrupt(format!("audit source {source:?}")))?,
+        id: super::to_u64(id)?,
+        at: super::from_ms(at)?,
+        actor,
+        subject,
+        action,
+        detail,
+    })
+}
+
+/// The page statement: one `UNION ALL` branch per wanted trail, each filtered by the
+/// authority, person and time range (so each can use its index), then the keyset
+/// condition and `limit + 1` rows, newest first.
+pub(crate) fn audit_page_sql(q: &AuditQuery, placeholder: fn(usize) -> String) -> Built {
+    let mut args = Vec::new();
+    let arg = |args: &mut Vec<SqlArg>, a: SqlArg| {
+        args.push(a);
+        placeholder(args.len())
+    };
+    let mut branches = Vec::new();
+    for source in AuditSource::ALL {
+        if !q.sources.is_empty() && !q.sources.contains(&source) {
+            continue;
+        }
+        let authority = arg(&mut args, SqlArg::Text(q.authority_id.to_string()));
+        let (select, alias, mut clause) = match source {
+            AuditSource::Admin => (
+                "SELECT 'admin' AS src, a.id AS id, a.at AS at, a.actor AS actor, \
+                 a.target AS subject, a.action AS action, a.detail AS detail FROM admin_events a",
+                "a",
+                format!("(a.authority_id = {authority} OR a.authority_id IS NULL)"),
+            ),
+            AuditSource::Case => (
+                "SELECT 'case' AS src, e.id AS id, e.at AS at, e.actor AS actor, \
+                 e.record_id AS subject, e.status AS action, e.comment AS detail \
+                 FROM case_events e JOIN cases c ON c.record_id = e.record_id",
+                "e",
+                format!("c.authority_id = {authority}"),
+            ),
+            AuditSource::Decryption => (
+                "SELECT 'decryption' AS src, d.id AS id, d.at AS at, d.actor AS actor, \
+                 d.record_id AS subject, d.purpose AS action, CAST(NULL AS TEXT) AS detail \
+                 FROM decryption_log d",
+                "d",
+                format!("d.authority_id = {authority}"),
+            ),
+        };
+        if let Some(actor) = &q.actor {
+            let p = arg(&mut args, SqlArg::Text(actor.clone()));
+            clause.push_str(&format!(" AND {alias}.actor = {p}"));
+        }
+        if let Some(from) = q.from {
+            let p = arg(&mut args, SqlArg::Int(to_ms(from)));
+            clause.push_str(&format!(" AND {alias}.at >= {p}"));
+        }
+        if let Some(before) = q.before {
+            let p = arg(&mut args, SqlArg::Int(to_ms(before)));
+            clause.push_str(&format!(" AND {alias}.at < {p}"));
+        }
+        branches.push(format!("{select} WHERE {clause}"));
+    }
+    let mut outer = String::new();
+    if let Some(after) = &q.after {
+        let at = arg(&mut args, SqlArg::Int(to_ms(after.at)));
+        let src = arg(&mut args, SqlArg::Text(after.source.as_str().to_owned()));
+        let id = arg(
+            &mut args,
+            SqlArg::Int(i64::try_from(after.id).unwrap_or(i64::MAX)),
+        );
+        outer = format!(" WHERE (t.at, t.src, t.id) < ({at}, {src}, {id})");
+    }
+    let limit = arg(&mut args, SqlArg::Int(i64::from(q.limit) + 1));
+    Built {
+        sql: format!(
+            "SELECT t.src, t.id, t.at, t.actor, t.subject, t.action, t.detail FROM ({}) t{outer} \
+             ORDER BY t.at DESC, t.src DESC, t.id DESC LIMIT {limit}",
+            branches.join(" UNION ALL ")
+        ),
+        args,
+    }
+}
+
+/// Turns `limit + 1` fetched entries into a page and its continuation.
+pub(crate) fn finish_audit_page(mut entries: Vec<AuditEntry>, limit: u32) -> AuditPage {
+    let limit = limit as usize;
+    if entries.len() <= limit {
+        return AuditPage {
+            entries,
+            next: None,
+        };
+    }
+    entries.truncate(limit);
+    let next = entries.last().map(|e| AuditCursor {
+        at: e.at,
+        source: e.source,
+        id: e.id,
+    });
+    AuditPage { entries, next }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_rejects_junk() {
+        let cursor = AuditCursor {
+            at: DateTime::from_timestamp_millis(1_790_000_000_123).expect("time"),
+            source: AuditSource::Decryption,
+            id: 42,
+        };
+        assert_eq!(AuditCursor::parse(&cursor.to_text()), Some(cursor));
+        for junk in [
+            "",
+            "1_admin",
+            "x_admin_1",
+            "1_other_1",
+            "1_admin_-1",
+            "1_admin_x",
+        ] {
+            assert_eq!(AuditCursor::parse(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn actions_and_sources_round_trip() {
+        for a in AdminAction::ALL {
+            assert_eq!(AdminAction::parse(a.as_str()), Some(a));
+        }
+        let mut names: Vec<&str> = AuditSource::ALL.iter().map(|s| s.as_str()).collect();
+        names.sort_unstable();
+        let in_order: Vec<&str> = AuditSource::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, in_order, "the SQL orders by name like the enum");
+    }
+
+    #[test]
+    fn only_the_wanted_trails_are_queried() {
+        let q = AuditQuery {
+            authority_id: AuthorityId::parse("gemeinde-musterstadt").expect("id"),
+            sources: vec![AuditSource::Admin],
+            actor: Some("x".into()),
+            from: None,
+            before: None,
+            after: None,
+            limit: 10,
+        };
+        let built = audit_page_sql(&q, |n| format!("${n}"));
+        assert!(built.sql.contains("admin_events"));
+        assert!(!built.sql.contains("decryption_log"));
+        assert!(!built.sql.contains("case_events"));
+        assert_eq!(built.args.len(), 3);
+    }
+}
