@@ -1,13 +1,15 @@
 //! Tenant isolation of the back office, proven over its whole route table: every route
 //! of [`OFFICE_ROUTES`] is tried as an anonymous visitor, as a reviewer of another
 //! authority (with a valid CSRF token of their own, so only authorization can stop
-//! them) and as the case authority's IT operator. None of them sees the case's data or
-//! changes anything. A new route is walked automatically; a new kind of access does
-//! not compile until this test says what it expects.
+//! them), as the case authority's IT operator, and as an administrator of another
+//! authority holding the role the route asks for. None of them sees the case's data or
+//! changes anything; the foreign administrator sees none of the authority's kits or
+//! users and cannot revoke or disable them. A new route is walked automatically; a new
+//! kind of access does not compile until this test says what it expects.
 
 use axum::http::StatusCode;
 use fieldkit_backend::office::{OfficeAccess, OFFICE_ROUTES};
-use fieldkit_backend::storage::Role;
+use fieldkit_backend::storage::{KitStatus, Role};
 use sync_protocol::api::CaseStatus;
 
 use crate::office_cases::anmeldung_data;
@@ -21,6 +23,7 @@ enum Actor {
     Anonymous,
     OtherReviewer,
     ItOperator,
+    OtherAdmin,
 }
 
 #[tokio::test]
@@ -40,6 +43,16 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
     let attachment_text = attachment.to_string();
     let other_pw = add_user(&backend, "landkreis-musterkreis", "k.klein", Role::Reviewer).await;
     let it_pw = add_user(&backend, "gemeinde-musterstadt", "it.ops", Role::ItOperator).await;
+    let kit_text = kit.kit_id.to_string();
+    let mut foreign = Vec::new();
+    for (login, role) in [
+        ("k.it", Role::ItOperator),
+        ("k.admin", Role::AuthorityAdmin),
+        ("k.audit", Role::Auditor),
+    ] {
+        let pw = add_user(&backend, "landkreis-musterkreis", login, role).await;
+        foreign.push((role, login, pw));
+    }
 
     let leaks = |resp: &Resp| {
         let text = resp.text();
@@ -50,6 +63,8 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
         let path = route
             .path
             .replace("{record_id}", &id_text)
+            .replace("{kit_id}", &kit_text)
+            .replace("{login}", "it.ops")
             .replace("{attachment_id}", &attachment_text);
         // The export of a filter needs a format; a selection names the case.
         let is_export = route.path == "/office/cases/export";
@@ -58,7 +73,16 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
         } else {
             path
         };
-        for actor in [Actor::Anonymous, Actor::OtherReviewer, Actor::ItOperator] {
+        let admin_role = match route.access {
+            OfficeAccess::Admin(roles) => roles[0],
+            _ => Role::ItOperator,
+        };
+        for actor in [
+            Actor::Anonymous,
+            Actor::OtherReviewer,
+            Actor::ItOperator,
+            Actor::OtherAdmin,
+        ] {
             let mut browser = match actor {
                 Actor::Anonymous => {
                     let mut b = Browser::new();
@@ -67,6 +91,13 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
                 }
                 Actor::OtherReviewer => Browser::signed_in(&backend, "k.klein", &other_pw).await,
                 Actor::ItOperator => Browser::signed_in(&backend, "it.ops", &it_pw).await,
+                Actor::OtherAdmin => {
+                    let (_, login, pw) = foreign
+                        .iter()
+                        .find(|(role, _, _)| *role == admin_role)
+                        .expect("a foreign user of that role");
+                    Browser::signed_in(&backend, login, pw).await
+                }
             };
             let resp = if route.method == "POST" {
                 let fields: &[(&str, &str)] = if is_export {
@@ -88,9 +119,19 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
             let what = format!("{actor:?} {} {}", route.method, route.path);
             assert!(!leaks(&resp), "{what} leaked case data: {}", resp.text());
             assert!(!resp.status.is_server_error(), "{what}: {}", resp.status);
+            if actor == Actor::OtherAdmin {
+                let text = resp.text();
+                assert!(
+                    !text.contains(&kit_text) && !text.contains("it.ops"),
+                    "{what} showed another authority's kit or user: {text}"
+                );
+            }
             match (route.access, actor) {
                 (OfficeAccess::Public, _) => {}
-                (OfficeAccess::Session | OfficeAccess::Reviewer, Actor::Anonymous) => {
+                (
+                    OfficeAccess::Session | OfficeAccess::Reviewer | OfficeAccess::Admin(_),
+                    Actor::Anonymous,
+                ) => {
                     if route.method == "GET" {
                         assert_eq!(resp.status, StatusCode::SEE_OTHER, "{what}");
                         assert_eq!(resp.header("location"), Some("/office/login"), "{what}");
@@ -98,7 +139,10 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
                         assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{what}");
                     }
                 }
-                (OfficeAccess::Session, Actor::OtherReviewer | Actor::ItOperator) => {}
+                (
+                    OfficeAccess::Session,
+                    Actor::OtherReviewer | Actor::ItOperator | Actor::OtherAdmin,
+                ) => {}
                 (OfficeAccess::Reviewer, Actor::OtherReviewer) => {
                     // A selection naming a foreign case is refused like an unknown one.
                     if route.path.contains("{record_id}") || (is_export && route.method == "POST") {
@@ -107,14 +151,38 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
                         assert_eq!(resp.status, StatusCode::OK, "{what}: own inbox");
                     }
                 }
-                (OfficeAccess::Reviewer, Actor::ItOperator) => {
+                (OfficeAccess::Reviewer, Actor::ItOperator | Actor::OtherAdmin)
+                | (OfficeAccess::Admin(_), Actor::OtherReviewer) => {
                     assert_eq!(resp.status, StatusCode::FORBIDDEN, "{what}");
+                }
+                (OfficeAccess::Admin(roles), Actor::ItOperator) => {
+                    if roles.contains(&Role::ItOperator) {
+                        assert_ne!(resp.status, StatusCode::FORBIDDEN, "{what}");
+                    } else {
+                        assert_eq!(resp.status, StatusCode::FORBIDDEN, "{what}");
+                    }
+                }
+                (OfficeAccess::Admin(_), Actor::OtherAdmin) => {
+                    if route.path.contains("{kit_id}") || route.path.contains("{login}") {
+                        assert_eq!(resp.status, StatusCode::NOT_FOUND, "{what}");
+                    } else {
+                        assert_ne!(resp.status, StatusCode::FORBIDDEN, "{what}: own pages");
+                    }
                 }
             }
             checked += 1;
         }
     }
-    assert_eq!(checked, OFFICE_ROUTES.len() * 3);
+    assert_eq!(checked, OFFICE_ROUTES.len() * 4);
+    let kit_row = backend
+        .store()
+        .kit(&kit.kit_id)
+        .await
+        .expect("store")
+        .expect("kit");
+    assert_eq!(kit_row.status, KitStatus::Active, "nobody revoked the kit");
+    let it_ops = backend.store().user("it.ops").await.expect("store");
+    assert!(!it_ops.expect("user").disabled, "nobody disabled the user");
     let case = backend
         .store()
         .case_detail(&id)
