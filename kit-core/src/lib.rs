@@ -29,10 +29,11 @@ mod retention;
 pub mod store;
 pub mod sync;
 
-pub use capture::{AttachmentInfo, DraftSummary, Finalized, MAX_REASON_CHARS};
+pub use capture::{AttachmentInfo, DraftCheck, DraftSummary, Finalized, MAX_REASON_CHARS};
 pub use catalog::compare_versions;
 pub use enrolment::Enrolment;
 pub use error::KitError;
+pub use fieldkit_catalog;
 pub use kit::{clerk_id_from_name, Clerk, Initialized, Kit, Session};
 pub use outbox::{
     ChainReport, PendingRecord, PendingUpload, RecordAttachment, RecordState, RecordSummary, Status,

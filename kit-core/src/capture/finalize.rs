@@ -180,7 +180,7 @@ impl Session {
         })
     }
 
-    fn validate_and_route(
+    pub(super) fn validate_and_route(
         &mut self,
         service_id: &str,
         data: &Value,

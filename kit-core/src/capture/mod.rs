@@ -6,7 +6,10 @@
 
 mod amend;
 mod attach;
+mod check;
 mod finalize;
+
+pub use check::DraftCheck;
 
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
