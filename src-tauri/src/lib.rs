@@ -1,13 +1,107 @@
 //! `fieldkit-app` is the kit's desktop app: a thin Tauri 2 layer of commands over
-//! `kit-core`, and DTOs at that boundary with TypeScript types generated from Rust.
+//! `kit-core`, and DTOs at that boundary with TypeScript types generated from Rust
+//! (ts-rs, into `ui/src/bindings/`).
+//!
+//! - [`commands`]: one function per UI action, each a call into `kit-core`.
+//! - [`state`]: the open session, auto-sync while a clerk is signed in, idle auto-lock.
+//! - [`events`]: sync progress, connectivity and lock events for the UI.
+//! - [`dto`], [`error`]: what crosses the boundary.
 //!
 //! # Boundaries
 //!
 //! - No business logic here: every command calls into `kit-core`.
 //! - Only this crate knows Tauri; `kit-core` must stay usable without it.
 //! - Never depends on `fieldkit-backend`.
+//! - Least privilege: each command is a permission (`build.rs`), granted only to the
+//!   main window in `capabilities/clerk.json`; no plugins; a strict CSP in
+//!   `tauri.conf.json`.
 //!
-//! The Tauri app itself arrives with the "Kit desktop app" issue; until then this crate
-//! compiles without Tauri so that the workspace builds quickly on any machine.
+//! # Environment
+//!
+//! `FIELDKIT_HOME` (the kit folder; default: the platform's app data folder),
+//! `FIELDKIT_IDLE_LOCK_SECS` (default 300), `FIELDKIT_SYNC_INTERVAL_SECS` (default 120).
+
+/// The list of the app's commands (also included by `build.rs`).
+pub mod command_names;
+pub mod commands;
+pub mod dto;
+pub mod error;
+pub mod events;
+pub mod state;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tauri::{Emitter, Manager};
 
 pub use kit_core;
+
+fn env_secs(name: &str) -> Option<Duration> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .map(Duration::from_secs)
+}
+
+/// The settings from the environment.
+pub fn settings_from_env() -> state::Settings {
+    let mut settings = state::Settings::default();
+    if let Some(idle) = env_secs("FIELDKIT_IDLE_LOCK_SECS") {
+        settings.idle_lock = idle;
+    }
+    if let Some(interval) = env_secs("FIELDKIT_SYNC_INTERVAL_SECS") {
+        settings.auto_sync.interval = interval;
+    }
+    settings
+}
+
+/// Starts the app and runs until its window closes.
+///
+/// # Panics
+/// When the window cannot be created (no display) — nothing can be shown then.
+pub fn run() {
+    tauri::Builder::default()
+        .setup(|app| {
+            let home = match std::env::var_os("FIELDKIT_HOME") {
+                Some(home) => PathBuf::from(home),
+                None => app.path().app_data_dir()?.join("kit"),
+            };
+            let handle = app.handle().clone();
+            let emit: events::Emit = Arc::new(move |name, payload| {
+                let _ = handle.emit(name, payload);
+            });
+            let shared = state::Shared::new(kit_core::Kit::at(home), settings_from_env(), emit);
+            state::spawn_idle_watch(&shared);
+            app.manage(shared);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::setup::app_status,
+            commands::setup::init_kit,
+            commands::setup::unlock_recovery,
+            commands::setup::enrol,
+            commands::setup::add_clerk,
+            commands::setup::unlock,
+            commands::setup::lock,
+            commands::setup::touch,
+            commands::capture::services,
+            commands::capture::service_form,
+            commands::capture::drafts,
+            commands::capture::create_draft,
+            commands::capture::open_draft,
+            commands::capture::save_draft,
+            commands::capture::discard_draft,
+            commands::capture::check_draft,
+            commands::capture::attach_file,
+            commands::capture::detach,
+            commands::capture::finalize,
+            commands::queue::records,
+            commands::queue::record_detail,
+            commands::queue::queue_status,
+            commands::queue::sync_now,
+        ])
+        .run(tauri::generate_context!())
+        .expect("the Fieldkit window could not be started");
+}
