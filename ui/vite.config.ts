@@ -29,5 +29,8 @@ export default defineConfig({
     globals: true,
     setupFiles: ["./src/test/setup.ts"],
     css: false,
+    // Component tests render the real Anmeldung form; on a loaded 2-core CI machine
+    // that can take longer than vitest's 5 s default.
+    testTimeout: 30_000,
   },
 });

@@ -73,6 +73,8 @@ describe("screen selection", () => {
     expect(stageOf(s({ initialized: false, unlocked: null }), null, false)).toBe("first-run");
     expect(stageOf(s({}), { recovery_secret: "x", kit_public_key: "y" }, false)).toBe("secret");
     expect(stageOf(s({ enrolled: false, unlocked: { clerk: null } }), null, false)).toBe("enrol");
+    // A clerk who unlocks a kit that is not enrolled yet enrols first too.
+    expect(stageOf(s({ enrolled: false, unlocked: { clerk: { id: "c-a", name: "A" } } }), null, false)).toBe("enrol");
     expect(stageOf(s({ unlocked: { clerk: null }, clerks: [] }), null, true)).toBe("clerks");
     expect(stageOf(s({ unlocked: null }), null, false)).toBe("unlock");
     expect(stageOf(s({}), null, false)).toBe("work");

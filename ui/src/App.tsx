@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
-import { api, LOCKED_LOCALLY } from "./api/commands";
+import { api, LOCKED_LOCALLY, toAppError } from "./api/commands";
 import { onConnectivity, onLocked, onSync, subscribe } from "./api/events";
 import type { AppError, AppStatus, ConnectivityDto, FinalizedDto, FormDto, InitResult, ServiceDto } from "./api/types";
 import { ErrorBox } from "./components/ErrorBox";
@@ -30,9 +30,11 @@ export function stageOf(status: AppStatus | null, init: InitResult | null, setup
   if (!status) return "loading" as const;
   if (init) return "secret" as const;
   if (!status.initialized) return "first-run" as const;
+  // Enrolment is known only while unlocked (it lives in the encrypted store): any
+  // session of a kit that is not enrolled yet enrols first.
+  if (status.unlocked && !status.enrolled) return "enrol" as const;
   if (status.unlocked && status.unlocked.clerk === null) {
     // IT's set-up session (recovery secret).
-    if (!status.enrolled) return "enrol" as const;
     if (!setupDone || status.clerks.length === 0) return "clerks" as const;
     return "unlock" as const;
   }
@@ -58,7 +60,7 @@ export function App() {
       setStatus(await api.appStatus());
       setFatal(null);
     } catch (e) {
-      setFatal(e as AppError);
+      setFatal(toAppError(e));
     }
   }, []);
   useEffect(() => {
@@ -125,7 +127,7 @@ export function App() {
     try {
       await api.syncNow();
     } catch (e) {
-      const err = e as AppError;
+      const err = toAppError(e);
       dispatchSync({ kind: "request_failed", message: describeError(err, t, { lang }).message });
     }
   };
@@ -135,7 +137,7 @@ export function App() {
       const id = await api.createDraft(s.id, {});
       go({ name: "draft", draftId: id });
     } catch (e) {
-      setFatal(e as AppError);
+      setFatal(toAppError(e));
     }
   };
 

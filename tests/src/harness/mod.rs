@@ -3,6 +3,7 @@
 //! restarted), a kit driven through its library for fast setup, and the end-state check
 //! every scenario ends with ([`check::assert_exactly_once`]).
 
+pub mod app;
 pub mod backend;
 pub mod bins;
 pub mod browser;

@@ -18,6 +18,14 @@ export function recordStateText(state: string, t: T): string {
   return (RECORD_STATES as readonly string[]).includes(state) ? t(`state.${state as RecordState}`) : t("state.unknown", { state });
 }
 
+/** The back office's workflow states (PROTOCOL.md §8), as the clerk reads them. */
+export const CASE_STATUSES = ["received", "in_review", "needs_information", "approved", "rejected", "completed"] as const;
+export type CaseStatus = (typeof CASE_STATUSES)[number];
+
+export function caseStatusText(status: string, t: T): string {
+  return (CASE_STATUSES as readonly string[]).includes(status) ? t(`case.${status as CaseStatus}`) : t("case.unknown", { status });
+}
+
 /** Record state as icon + words (never colour only). */
 export function RecordStateBadge({ state, testId }: { state: string; testId?: string }) {
   const { t } = useI18n();

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { api } from "../api/commands";
+import { api, toAppError } from "../api/commands";
 import type { AppError, DraftSummaryDto, QueueStatusDto, RecordDto } from "../api/types";
 import { ConfirmDialog } from "../components/Dialog";
 import { ErrorBox } from "../components/ErrorBox";
@@ -46,7 +46,7 @@ export function Home({
       setDrafts(d);
       setQueue(q);
     } catch (e) {
-      setError(e as AppError);
+      setError(toAppError(e));
     }
   }, []);
   useEffect(() => {
@@ -143,7 +143,7 @@ export function Home({
               await api.discardDraft(d.id);
               await load();
             } catch (e) {
-              setError(e as AppError);
+              setError(toAppError(e));
             }
           }}
         >

@@ -1,8 +1,8 @@
 import { useEffect, useState } from "react";
-import { api } from "../api/commands";
+import { api, toAppError } from "../api/commands";
 import type { AppError, RecordDetailDto, RecordDto } from "../api/types";
 import { ErrorBox } from "../components/ErrorBox";
-import { RecordStateBadge } from "../components/Status";
+import { RecordStateBadge, caseStatusText } from "../components/Status";
 import { formatBytes, formatDateTime, useI18n } from "../i18n/i18n";
 import { useServiceName } from "../lib/catalogContext";
 
@@ -12,7 +12,7 @@ export function Queue({ onOpen, onBack, refreshKey }: { onOpen: (id: string) => 
   const [records, setRecords] = useState<RecordDto[] | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   useEffect(() => {
-    api.records().then(setRecords, (e) => setError(e as AppError));
+    api.records().then(setRecords, (e) => setError(toAppError(e)));
   }, [refreshKey]);
   return (
     <section className="screen" data-testid="screen-queue" aria-labelledby="q-title">
@@ -45,7 +45,7 @@ export function Queue({ onOpen, onBack, refreshKey }: { onOpen: (id: string) => 
                   {r.rejection ? <div className="small">{t("queue.reason", { reason: r.rejection })}</div> : null}
                 </td>
                 <td>
-                  {r.case_status ?? "–"}
+                  {r.case_status ? <span data-testid={`record-case-status-${r.record_id}`}>{caseStatusText(r.case_status, t)}</span> : "–"}
                   {r.case_comment ? <div className="small">{t("queue.comment", { comment: r.case_comment })}</div> : null}
                 </td>
                 <td>
@@ -68,7 +68,7 @@ export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: (
   const [detail, setDetail] = useState<RecordDetailDto | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   useEffect(() => {
-    api.recordDetail(recordId).then(setDetail, (e) => setError(e as AppError));
+    api.recordDetail(recordId).then(setDetail, (e) => setError(toAppError(e)));
   }, [recordId]);
   const r = detail?.record;
   return (
@@ -92,7 +92,7 @@ export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: (
             </dd>
             <dt>{t("queue.office")}</dt>
             <dd>
-              {r.case_status ?? "–"}
+              {r.case_status ? <span data-testid={`record-case-status-${r.record_id}`}>{caseStatusText(r.case_status, t)}</span> : "–"}
               {r.case_comment ? <div>{t("queue.comment", { comment: r.case_comment })}</div> : null}
             </dd>
           </dl>
@@ -103,7 +103,7 @@ export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: (
             <ol className="history" data-testid="record-history">
               {detail.history.map((h, i) => (
                 <li key={i}>
-                  <strong>{formatDateTime(h.at, lang)}</strong> – {h.status}
+                  <strong>{formatDateTime(h.at, lang)}</strong> – {caseStatusText(h.status, t)}
                   {h.comment ? <div className="small">{h.comment}</div> : null}
                 </li>
               ))}

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from "react";
-import { api } from "../api/commands";
+import { api, toAppError } from "../api/commands";
 import type { AppError, ServiceDto } from "../api/types";
 import { ErrorBox } from "../components/ErrorBox";
 import { pick, useI18n } from "../i18n/i18n";
@@ -11,7 +11,7 @@ export function Services({ onPick, onBack }: { onPick: (s: ServiceDto) => void; 
   const [query, setQuery] = useState("");
   const [error, setError] = useState<AppError | null>(null);
   useEffect(() => {
-    api.services().then(setServices, (e) => setError(e as AppError));
+    api.services().then(setServices, (e) => setError(toAppError(e)));
   }, []);
   const shown = useMemo(() => searchServices(services, query), [services, query]);
   return (

@@ -1,6 +1,6 @@
 // First run (IT): init_kit → recovery secret once → enrol → clerks.
 import { useState } from "react";
-import { api, readAsText } from "../api/commands";
+import { api, readAsText, toAppError } from "../api/commands";
 import type { AppError, AppStatus, ClerkDto, InitResult } from "../api/types";
 import { ErrorBox, Notice } from "../components/ErrorBox";
 import { FileDrop } from "../components/FileDrop";
@@ -28,7 +28,7 @@ export function FirstRun({ onInitialized }: { onInitialized: (r: InitResult) => 
           try {
             onInitialized(await api.initKit());
           } catch (e) {
-            setError(e as AppError);
+            setError(toAppError(e));
           } finally {
             setBusy(false);
           }
@@ -113,7 +113,7 @@ export function Enrol({ onEnrolled }: { onEnrolled: (s: AppStatus) => void }) {
       });
       onEnrolled(s);
     } catch (e) {
-      setError(e as AppError);
+      setError(toAppError(e));
     } finally {
       setBusy(false);
     }
@@ -210,7 +210,7 @@ export function AddClerks({ clerks, onDone }: { clerks: ClerkDto[]; onDone: () =
       setPin("");
       setRepeat("");
     } catch (e) {
-      setError(e as AppError);
+      setError(toAppError(e));
     } finally {
       setBusy(false);
     }

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "react";
-import { api } from "../api/commands";
+import { api, toAppError } from "../api/commands";
 import type { AppError, AppStatus } from "../api/types";
 import { ErrorBox } from "../components/ErrorBox";
 import { waitText } from "../errors/describeError";
@@ -15,7 +15,7 @@ export function Unlock({ status, onUnlocked }: { status: AppStatus; onUnlocked: 
   const [busy, setBusy] = useState(false);
   const [waitUntil, setWaitUntil] = useState<number | null>(null);
   const [now, setNow] = useState(() => Date.now());
-  const [recovery, setRecovery] = useState(clerks.length === 0 || !status.enrolled);
+  const [recovery, setRecovery] = useState(clerks.length === 0);
   const [secret, setSecret] = useState("");
   const pinRef = useRef<HTMLInputElement>(null);
 
@@ -40,7 +40,7 @@ export function Unlock({ status, onUnlocked }: { status: AppStatus; onUnlocked: 
       setPin("");
       onUnlocked(s);
     } catch (e) {
-      const err = e as AppError;
+      const err = toAppError(e);
       setError(err);
       setPin("");
       if (err.kind === "too_many_attempts" && err.retry_after_secs) {
@@ -60,7 +60,7 @@ export function Unlock({ status, onUnlocked }: { status: AppStatus; onUnlocked: 
       onUnlocked(await api.unlockRecovery(secret.trim()));
       setSecret("");
     } catch (e) {
-      setError(e as AppError);
+      setError(toAppError(e));
     } finally {
       setBusy(false);
     }
@@ -69,7 +69,7 @@ export function Unlock({ status, onUnlocked }: { status: AppStatus; onUnlocked: 
   return (
     <section className="screen narrow" data-testid="screen-unlock" aria-labelledby="unlock-title">
       <h1 id="unlock-title" tabIndex={-1}>{recovery ? t("unlock.recoveryTitle") : t("unlock.title")}</h1>
-      {!status.enrolled ? <p>{t("unlock.notEnrolled")}</p> : clerks.length === 0 ? <p>{t("unlock.noClerks")}</p> : null}
+      {clerks.length === 0 ? <p>{t("unlock.noClerks")}</p> : null}
       <ErrorBox error={error} />
       {waitLeft > 0 ? (
         <p className="alert alert--warn" role="status" data-testid="unlock-wait">
@@ -138,7 +138,7 @@ export function Unlock({ status, onUnlocked }: { status: AppStatus; onUnlocked: 
           </button>
         </form>
       )}
-      {clerks.length > 0 && status.enrolled ? (
+      {clerks.length > 0 ? (
         <p>
           <button type="button" className="link" data-testid="recovery-link" onClick={() => { setRecovery(!recovery); setError(null); }}>
             {recovery ? t("unlock.title") : t("unlock.recoveryLink")}

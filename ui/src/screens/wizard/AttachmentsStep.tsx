@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { api } from "../../api/commands";
+import { api, toAppError } from "../../api/commands";
 import type { AppError, AttachmentDto, AttachmentSpecDto } from "../../api/types";
 import { ErrorBox } from "../../components/ErrorBox";
 import { FileDrop } from "../../components/FileDrop";
@@ -75,7 +75,7 @@ function AttachmentSpec({
         setAttachments((list) => [...list, a]);
         announce(t("att.added", { name: f.name }));
       } catch (e) {
-        setError(e as AppError);
+        setError(toAppError(e));
       } finally {
         clearTimeout(timer);
         setSlow(false);
@@ -91,7 +91,7 @@ function AttachmentSpec({
       setAttachments((list) => list.filter((x) => x.id !== a.id));
       announce(t("att.removed", { name: attachmentName(a) }));
     } catch (e) {
-      setError(e as AppError);
+      setError(toAppError(e));
     }
   };
 

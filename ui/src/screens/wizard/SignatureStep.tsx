@@ -1,6 +1,6 @@
 import SignaturePad from "signature_pad";
 import { useEffect, useRef, useState } from "react";
-import { api } from "../../api/commands";
+import { api, toAppError } from "../../api/commands";
 import type { AppError, AttachmentDto, AttachmentSpecDto } from "../../api/types";
 import { ErrorBox, Notice } from "../../components/ErrorBox";
 import { describeData } from "../../forms/describe";
@@ -103,7 +103,7 @@ export function SignatureStep({
       announce(t("sig.done"));
       onDone();
     } catch (e) {
-      setError(e as AppError);
+      setError(toAppError(e));
     } finally {
       setBusy(false);
     }

@@ -2,7 +2,7 @@
 // attachment) → review → finalize. The draft is autosaved; leaving never loses data.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { ErrorObject } from "ajv";
-import { api } from "../../api/commands";
+import { api, toAppError } from "../../api/commands";
 import type { AppError, AttachmentDto, CheckResult, FinalizedDto, FormDto } from "../../api/types";
 import { ErrorBox, Notice } from "../../components/ErrorBox";
 import { describeData, labelForPath, labelIndex } from "../../forms/describe";
@@ -56,7 +56,7 @@ export function Wizard({
         setData(d.data ?? {});
         setAttachments(d.attachments);
       } catch (e) {
-        if (!gone) setError(e as AppError);
+        if (!gone) setError(toAppError(e));
       }
     })();
     return () => {
@@ -278,7 +278,7 @@ function Review({
         const c = await api.checkDraft(draftId);
         if (!gone) setCheck(c);
       } catch (e) {
-        if (!gone) setError(e as AppError);
+        if (!gone) setError(toAppError(e));
       } finally {
         if (!gone) setBusy(null);
       }
@@ -383,7 +383,7 @@ function Review({
               await flush();
               onFinalized(await api.finalize(draftId));
             } catch (e) {
-              const err = e as AppError;
+              const err = toAppError(e);
               setError(err);
               if (err.kind === "invalid" || err.kind === "missing_attachments") {
                 setCheck({ field_errors: err.field_errors, missing_attachments: err.missing_attachments, routing_problem: null, ready: false });

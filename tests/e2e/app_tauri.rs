@@ -1,0 +1,317 @@
+//! The kit desktop app end to end: the real `fieldkit-app` in a WebKitGTK window on
+//! Xvfb, driven through `tauri-driver` + `WebKitWebDriver`, against the real
+//! `fieldkit-backend` started by the test. First run (recovery secret, enrolment with
+//! the provisioning file and one-time code, clerk) → unlock → an Anmeldung typed into
+//! the JSON Forms form → a scanned landlord confirmation through the file input → the
+//! citizen's signature drawn on the canvas (attached as the signed printout PDF) →
+//! review → finalize → sync → a reviewer approves in the backend → the decision shows
+//! in the app's queue. Screenshots of the main screens go to
+//! `target/screenshots/app-<screen>.png` (the README's come from here).
+//!
+//! Needs Xvfb, `webkit2gtk-driver`, `tauri-driver` and a built `ui/dist`;
+//! `scripts/test.sh` provides them. Without them the test fails, it never skips.
+
+use std::time::Duration;
+
+use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+use fantoccini::Locator;
+use fieldkit_backend::config::DatabaseUrl;
+use fieldkit_e2e::harness::app::App;
+use fieldkit_e2e::harness::backend::{demo, BackendProcess, Demo};
+use fieldkit_e2e::harness::{free_port, PIN};
+use kit_core::protocol::api::CaseStatus;
+
+/// A scanned landlord confirmation (any PDF bytes do; the kit encrypts what it gets).
+const CONFIRMATION_PDF: &[u8] = b"%PDF-1.7\n% Wohnungsgeberbestaetigung, gescannt\n%%EOF\n";
+
+struct Backend {
+    process: BackendProcess,
+    demo: Demo,
+    dir: tempfile::TempDir,
+}
+
+fn backend() -> Backend {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let data = dir.path().join("backend");
+    let demo = demo(&data, None, &format!("http://127.0.0.1:{port}"));
+    let process = BackendProcess::start(&data, None, port, None);
+    Backend { process, demo, dir }
+}
+
+/// Sets a form field by its JSON path (`persons.0.family_name`): types into text
+/// inputs like a clerk; picks options of selects and radio groups by value.
+async fn set(app: &App, path: &str, value: &str) {
+    let field = app.get(&format!("field-{path}")).await;
+    let radio = field
+        .find_all(Locator::Css(&format!(
+            "input[type=radio][value=\"{value}\"]"
+        )))
+        .await
+        .expect("radios");
+    if let Some(radio) = radio.first() {
+        radio.click().await.expect("pick radio");
+        return;
+    }
+    let input = app.input(&format!("field-{path}")).await;
+    let tag = input.tag_name().await.expect("tag").to_lowercase();
+    if tag == "select" {
+        input
+            .find(Locator::Css(&format!("option[value=\"{value}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("{path} has no option {value}: {e}"))
+            .click()
+            .await
+            .expect("pick option");
+    } else {
+        input.clear().await.expect("clear");
+        input.send_keys(value).await.expect("type");
+    }
+    // Leave the field, as a clerk tabbing on would.
+    input.send_keys("\u{e004}").await.ok();
+}
+
+async fn fill_anmeldung(app: &App) {
+    if !app.has("field-persons.0.family_name").await {
+        app.click("add-persons").await;
+    }
+    for (path, value) in [
+        ("persons.0.relationship", "antragsteller"),
+        ("persons.0.family_name", "Schulze"),
+        ("persons.0.first_names", "Hildegard"),
+        ("persons.0.date_of_birth", "1938-04-02"),
+        ("persons.0.place_of_birth", "Darmstadt"),
+        ("persons.0.sex", "weiblich"),
+        ("persons.0.family_status", "VW"),
+        ("persons.0.religious_society", "ev"),
+    ] {
+        set(app, path, value).await;
+    }
+    if !app.has("field-persons.0.nationalities.0").await {
+        app.click("add-persons.0.nationalities").await;
+    }
+    set(app, "persons.0.nationalities.0", "DE").await;
+    for (path, value) in [
+        ("move_in_date", "2026-11-01"),
+        ("new_address.street", "Lindenweg"),
+        ("new_address.house_number", "3a"),
+        ("new_address.postal_code", "64390"),
+        ("new_address.city", "Musterstadt"),
+        ("new_address.ars", "064320001001"),
+        ("dwelling_type", "hauptwohnung"),
+        ("landlord_confirmation.status", "missing"),
+    ] {
+        set(app, path, value).await;
+    }
+}
+
+/// Draws a signature-like stroke on the canvas with the pointer.
+async fn sign(app: &App) {
+    let canvas = app.get("signature-canvas").await;
+    let mut stroke = MouseActions::new("pen".into())
+        .then(PointerAction::MoveToElement {
+            element: canvas.clone(),
+            duration: None,
+            x: -120.0,
+            y: 10.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    for (x, y) in [
+        (-80.0, -20.0),
+        (-40.0, 25.0),
+        (0.0, -25.0),
+        (40.0, 20.0),
+        (80.0, -15.0),
+        (120.0, 10.0),
+    ] {
+        stroke = stroke.then(PointerAction::MoveToElement {
+            element: canvas.clone(),
+            duration: Some(Duration::from_millis(60)),
+            x,
+            y,
+        });
+    }
+    stroke = stroke.then(PointerAction::Up {
+        button: MOUSE_BUTTON_LEFT,
+    });
+    app.client()
+        .perform_actions(stroke)
+        .await
+        .expect("draw the signature");
+}
+
+async fn approve(backend: &Backend, record_id: &str) {
+    let database = DatabaseUrl::embedded(backend.process.data_dir());
+    let store = fieldkit_backend::storage::open(&database, 1)
+        .await
+        .expect("store");
+    for status in [CaseStatus::InReview, CaseStatus::Approved] {
+        let changed = store
+            .set_case_status(
+                &record_id.parse().expect("record id"),
+                status,
+                Some("Alles vollständig. Die Meldebestätigung kommt per Post."),
+                "demo-reviewer",
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("status set");
+        assert!(changed, "{status:?} set");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_captures_an_anmeldung_offline_and_sees_the_decision() {
+    let backend = backend();
+    let home = backend.dir.path().join("kit");
+    let confirmation = backend.dir.path().join("wohnungsgeberbestaetigung.pdf");
+    std::fs::write(&confirmation, CONFIRMATION_PDF).expect("scan");
+    let app = App::start(&home, &[("FIELDKIT_SYNC_INTERVAL_SECS", "2")]).await;
+
+    // First run: the kit is created and IT sees the recovery secret once.
+    app.wait_for("screen-first-run", 30).await;
+    app.screenshot("first-run").await;
+    app.click("init-kit").await;
+    app.wait_for("screen-recovery-secret", 30).await;
+    let secret = app.text("recovery-secret").await;
+    assert!(secret.len() >= 20, "a recovery secret is shown: {secret:?}");
+    app.click("secret-confirm").await;
+    app.click("secret-continue").await;
+
+    // Enrolment with the provisioning file and the one-time code.
+    app.wait_for("screen-enrol", 10).await;
+    app.get("provisioning-file")
+        .await
+        .send_keys(&backend.demo.provisioning.display().to_string())
+        .await
+        .expect("choose the provisioning file");
+    app.wait_for("provisioning-loaded", 10).await;
+    app.type_into("enrol-code", &backend.demo.code).await;
+    app.screenshot("enrol").await;
+    app.click("enrol-submit").await;
+
+    // The clerk.
+    app.wait_for("screen-add-clerk", 30).await;
+    app.type_into("clerk-name", "Clara Müller").await;
+    app.type_into("pin", PIN).await;
+    app.type_into("pin-repeat", PIN).await;
+    app.click("add-clerk").await;
+    app.wait_for("clerk-list", 30).await;
+    app.click("setup-done").await;
+
+    // Unlock.
+    app.wait_for("screen-unlock", 30).await;
+    app.type_into("pin", PIN).await;
+    app.screenshot("unlock").await;
+    app.click("unlock-submit").await;
+    app.wait_for("screen-home", 30).await;
+
+    // A new Anmeldung.
+    app.click("new-application").await;
+    app.wait_for("screen-services", 10).await;
+    app.screenshot("services").await;
+    app.click("service-anmeldung").await;
+    app.wait_for("screen-form", 20).await;
+    fill_anmeldung(&app).await;
+    app.screenshot("form").await;
+
+    // The scanned landlord confirmation through the real file input.
+    app.click("next").await;
+    app.wait_for("screen-attachments", 10).await;
+    app.get("attach-landlord-confirmation")
+        .await
+        .send_keys(&confirmation.display().to_string())
+        .await
+        .expect("choose the scan");
+    app.wait_for("attached-landlord-confirmation", 30).await;
+    app.screenshot("attachments").await;
+
+    // The citizen signs on the canvas; the signed printout PDF is attached.
+    app.click("next").await;
+    app.wait_for("screen-signature", 10).await;
+    sign(&app).await;
+    app.screenshot("signature").await;
+    app.click("signature-accept").await;
+
+    // Review: the kit's own check finds nothing missing.
+    app.wait_for("screen-review", 30).await;
+    app.wait_for("check-ok", 30).await;
+    app.screenshot("review").await;
+    app.click("finalize").await;
+
+    // The receipt for the citizen.
+    app.wait_for("screen-receipt", 30).await;
+    let case_number = app.text("case-number").await;
+    let code = app.text("verification-code").await;
+    assert!(!case_number.is_empty() && !code.is_empty());
+    app.screenshot("receipt").await;
+
+    // Auto-sync (every 2 s here) delivers it with both files.
+    app.click("to-home").await;
+    app.wait_for("screen-home", 10).await;
+    app.click("nav-queue").await;
+    app.wait_for("screen-queue", 10).await;
+    let row = app
+        .client()
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid^=\"record-open-\"]"))
+        .await
+        .expect("the record is queued");
+    let record_id = row
+        .attr("data-testid")
+        .await
+        .expect("attr")
+        .expect("test id")
+        .trim_start_matches("record-open-")
+        .to_owned();
+    let state = format!("record-status-{record_id}");
+    wait_until(&app, &state, "Vollständig übertragen", 60).await;
+    app.screenshot("queue").await;
+
+    // A reviewer decides; the decision arrives with the next auto-sync.
+    approve(&backend, &record_id).await;
+    wait_until(
+        &app,
+        &format!("record-case-status-{record_id}"),
+        "genehmigt",
+        60,
+    )
+    .await;
+    app.screenshot("queue-decided").await;
+    app.click(&format!("record-open-{record_id}")).await;
+    let history = app
+        .wait_for("record-history", 10)
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        history.contains("genehmigt") && history.contains("Meldebestätigung kommt per Post"),
+        "{history}"
+    );
+    app.screenshot("record").await;
+    app.quit().await;
+}
+
+/// Waits until `data-testid=id` shows `text`, going back to the queue to refresh.
+async fn wait_until(app: &App, id: &str, text: &str, secs: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let css = format!("[data-testid=\"{id}\"]");
+        let now = match app.client().find(Locator::Css(&css)).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if now.contains(text) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{id} still shows {now:?}, not {text:?}, after {secs} s"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
