@@ -2,7 +2,8 @@
 //! `fieldkit-backend`, with a real kit that captured and synced an Anmeldung. A reviewer
 //! signs in, filters the inbox, opens the case, sees its attachments, takes it into
 //! review and approves it through the page's forms (one of them by keyboard alone); the
-//! kit's next `fieldkit sync` shows the decision and its comment. Every page is checked
+//! kit's next `fieldkit sync` shows the decision and its comment. Every page — the
+//! reviewer's, the IT and audit pages of the other demo roles, error pages — is checked
 //! with axe-core (WCAG 2.1 A/AA and best practices) in German and English, and
 //! screenshotted to `target/screenshots/office-<page>.png`.
 //!
@@ -18,6 +19,8 @@ use fieldkit_e2e::harness::kit::{anmeldung, scan, TestKit};
 
 /// The demo's reviewer of Gemeinde Musterstadt.
 const REVIEWER: &str = "demo-reviewer";
+/// The demo's authority administrator (manages users).
+const ADMIN: &str = "demo-authority-admin";
 /// The session cookie (`backend/src/office/session.rs`).
 const SESSION_COOKIE: &str = "__Host-fieldkit-session";
 /// The reviewer's comment on the approval.
@@ -46,6 +49,12 @@ const SWEEP: &[(&str, &str, &str)] = &[
     (REVIEWER, "inbox-invalid-filter", "/office/cases?from=2026-13-40"),
     (REVIEWER, "case-unknown", "/office/cases/01900000-0000-7000-8000-000000000000"),
     (REVIEWER, "export-invalid", "/office/cases/export?format=none"),
+    ("demo-it-operator", "admin-kits", "/office/admin/kits"),
+    ("demo-it-operator", "admin-authority", "/office/admin/authority"),
+    ("demo-it-operator", "admin-catalog", "/office/admin/catalog"),
+    ("demo-it-operator", "admin-kits-en", "/office/admin/kits?lang=en"),
+    ("demo-authority-admin", "admin-users", "/office/admin/users"),
+    ("demo-auditor", "admin-audit", "/office/admin/audit"),
 ];
 
 /// A backend with the demo on loopback HTTP, and its temp folder.
@@ -233,6 +242,19 @@ async fn a_reviewer_decides_a_synced_case_in_the_browser_and_the_kit_learns_it()
         pages.push((*name, path.replace("{case}", &case)));
     }
     b.axe_sweep(&pages).await;
+
+    // A refused form on an admin page: the errors are announced and pass axe too.
+    b.logout().await;
+    b.login(ADMIN, office.demo.password(ADMIN)).await;
+    b.open("/office/admin/users").await;
+    b.fill("#user-login", "not a login").await;
+    b.click_to_next_page("form:has(#user-login) button[type=submit]")
+        .await;
+    assert!(
+        !b.text("#form-errors").await.is_empty(),
+        "the error is shown"
+    );
+    b.axe_check("admin-users-error").await;
     b.close().await;
 
     // The kit learns the decision and the comment at its next sync.
