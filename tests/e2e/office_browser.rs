@@ -53,7 +53,9 @@ const SWEEP: &[(&str, &str, &str)] = &[
     ("demo-it-operator", "admin-authority", "/office/admin/authority"),
     ("demo-it-operator", "admin-catalog", "/office/admin/catalog"),
     ("demo-it-operator", "admin-kits-en", "/office/admin/kits?lang=en"),
+    ("demo-it-operator", "admin-rotate-key", "/office/admin/authority/rotate-key"),
     ("demo-authority-admin", "admin-users", "/office/admin/users"),
+    ("demo-authority-admin", "admin-user-disable", "/office/admin/users/demo-auditor/disable"),
     ("demo-auditor", "admin-audit", "/office/admin/audit"),
 ];
 
