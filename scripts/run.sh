@@ -4,8 +4,10 @@
 # municipalities and their county, plus the Bundesamt für Justiz), one user per role,
 # and a provisioned demo kit; then a kit is set up, enrolled with the one-time code and
 # the provisioning file, and captures a sealed, signed Anmeldung offline.
-# The backend keeps running until Ctrl+C (FIELDKIT_DEMO_NO_WAIT=1: stop at the end).
-# The desktop app joins this script with its issue.
+# Then the kit desktop app opens on that kit, enrolled and ready to capture: unlock as
+# Clara Müller with the PIN shown. Closing the app (or Ctrl+C) stops everything.
+# Without a display the app runs on a virtual one (Xvfb). FIELDKIT_DEMO_NO_WAIT=1 (CI):
+# the app is started, must stay up for 10 s, and everything stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
@@ -16,8 +18,9 @@ DEMO="${FIELDKIT_DEMO_DIR:-$PWD/demo-data}"
 URL="http://127.0.0.1:$PORT"
 PIN="${FIELDKIT_DEMO_PIN:-739251}"
 
-step "building fieldkit-backend and fieldkit"
-cargo build --quiet --locked -p fieldkit-backend -p kit-core --bins
+ensure_app_build
+step "building fieldkit-backend, fieldkit and the kit app"
+cargo build --quiet --locked -p fieldkit-backend -p kit-core -p fieldkit-app --bins
 BIN="$PWD/target/debug"
 
 step "fresh demo data in $DEMO"
@@ -79,7 +82,26 @@ Fieldkit demo is running.
   Kit:      target/debug/fieldkit --home $DEMO/kit …   (PIN $PIN for Clara Müller)
 Try:  target/debug/fieldkit --home $DEMO/kit record list
 MSG
-if [ -z "${FIELDKIT_DEMO_NO_WAIT:-}" ]; then
-  echo "Press Ctrl+C to stop the backend."
-  wait "$BACKEND_PID"
+step "starting the kit app on $DEMO/kit (unlock as Clara Müller, PIN $PIN)"
+app=("$BIN/fieldkit-app")
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  apt_install xvfb xauth
+  echo "No display: the app runs on a virtual one (xvfb-run)."
+  app=(xvfb-run -a -s "-screen 0 1280x1024x24" "$BIN/fieldkit-app")
+fi
+if [ -n "${FIELDKIT_DEMO_NO_WAIT:-}" ]; then
+  FIELDKIT_HOME="$DEMO/kit" setsid "${app[@]}" > "$DEMO/app.log" 2>&1 &
+  APP_PID=$!
+  sleep 10
+  if ! kill -0 "$APP_PID" 2>/dev/null; then
+    echo "the kit app did not stay up:" >&2
+    cat "$DEMO/app.log" >&2
+    exit 1
+  fi
+  kill -TERM -- "-$APP_PID" 2>/dev/null || true
+  wait "$APP_PID" 2>/dev/null || true
+  echo "Kit-App lief 10 s ohne Fehler."
+else
+  echo "Close the app window or press Ctrl+C to stop the backend and the app."
+  FIELDKIT_HOME="$DEMO/kit" "${app[@]}"
 fi

@@ -3,8 +3,9 @@
 # installs what is missing, then formatting, lints, dependency boundaries, every Rust
 # test (the backend's store tests against SQLite and a throwaway PostgreSQL cluster; the
 # sync engine's fault scenarios with killed processes, a fault proxy and two backend nodes;
-# the back office in headless Chromium with axe-core), and the independent Python check of
-# the protocol's test vectors.
+# the back office in headless Chromium with axe-core; the kit app in WebKitGTK over
+# tauri-driver, its UI's unit tests), and the independent Python check of the protocol's
+# test vectors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
@@ -23,6 +24,14 @@ apt_install faketime
 # The back office's browser tests: headless Chromium, chromedriver, axe-core.
 ensure_browser_tests
 
+# The kit app: WebKitGTK headers, the UI built into ui/dist; Xvfb, WebKitWebDriver and
+# tauri-driver for its end-to-end test.
+ensure_app_build
+ensure_app_tests
+
+step "the app UI: type check and unit tests (vitest)"
+(cd ui && npm run --silent lint && npm run --silent test)
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -35,12 +44,20 @@ bash scripts/check-boundaries.sh
 step "cargo test (all crates)"
 cargo test --workspace --locked
 
-step "the README's main command, end to end (backend demo, kit enrol, capture)"
+step "the app's TypeScript DTO types are the ones generated from src-tauri"
+if [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then
+  git status --porcelain -- ui/src/bindings
+  echo "ui/src/bindings is stale: run 'cargo test -p fieldkit-app' and commit the result" >&2
+  exit 1
+fi
+
+step "the README's main command, end to end (backend demo, kit enrol, capture, sync, the app)"
 demo_dir=$(mktemp -d /tmp/fieldkit-demo.XXXXXX)
 demo_port=$(free_port)
 FIELDKIT_DEMO_NO_WAIT=1 FIELDKIT_DEMO_DIR="$demo_dir" FIELDKIT_DEMO_PORT="$demo_port" bash scripts/run.sh > "$demo_dir.log" 2>&1 \
   || { cat "$demo_dir.log"; exit 1; }
 grep -q "Kette in Ordnung: 1 Datensätze" "$demo_dir.log" || { cat "$demo_dir.log"; exit 1; }
+grep -q "Kit-App lief 10 s ohne Fehler" "$demo_dir.log" || { cat "$demo_dir.log"; exit 1; }
 rm -rf "$demo_dir" "$demo_dir.log"
 
 step "schemathesis against the kit API's OpenAPI document: no request may cause a 5xx"

@@ -63,6 +63,32 @@ ensure_browser_tests() {
   fi
 }
 
+# The kit desktop app (src-tauri): WebKitGTK/GTK headers for Tauri, and the UI built
+# into ui/dist with the versions pinned by ui/package-lock.json. Tauri embeds ui/dist at
+# compile time, so this runs before anything builds the workspace.
+ensure_app_build() {
+  apt_install libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libsoup-3.0-dev
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  local lock=ui/package-lock.json stamp=ui/node_modules/.fieldkit-lock
+  if ! cmp -s "$lock" "$stamp"; then
+    step "installing the app UI's JavaScript (npm ci in ui)"
+    (cd ui && npm ci --no-audit --no-fund)
+    cp "$lock" "$stamp"
+  fi
+  step "building the app UI (ui/dist)"
+  (cd ui && npm run --silent build)
+}
+
+# The app's end-to-end test (tests/e2e/app_tauri.rs): a private X server, Debian's
+# WebKitWebDriver, and tauri-driver in front of it.
+ensure_app_tests() {
+  apt_install xvfb xauth webkit2gtk-driver
+  if ! command -v tauri-driver >/dev/null 2>&1; then
+    step "installing tauri-driver"
+    cargo install tauri-driver --locked --version 2.1.0
+  fi
+}
+
 # Waits until a local URL answers (up to 20 s).
 wait_for_url() {
   for _ in $(seq 1 100); do

@@ -13,6 +13,7 @@ pub const COMMANDS: &[&str] = &[
     "unlock",
     "lock",
     "touch",
+    "ui_ready",
     "services",
     "service_form",
     "drafts",

@@ -19,7 +19,9 @@
 //! # Environment
 //!
 //! `FIELDKIT_HOME` (the kit folder; default: the platform's app data folder),
-//! `FIELDKIT_IDLE_LOCK_SECS` (default 300), `FIELDKIT_SYNC_INTERVAL_SECS` (default 120).
+//! `FIELDKIT_IDLE_LOCK_SECS` (default 300), `FIELDKIT_SYNC_INTERVAL_SECS` (default 120),
+//! `FIELDKIT_READY_FILE` (written once when the UI's first screen is up; for the start-up
+//! benchmark).
 
 /// The list of the app's commands (also included by `build.rs`).
 pub mod command_names;
@@ -86,6 +88,7 @@ pub fn run() {
             commands::setup::unlock,
             commands::setup::lock,
             commands::setup::touch,
+            commands::setup::ui_ready,
             commands::capture::services,
             commands::capture::service_form,
             commands::capture::drafts,
@@ -104,4 +107,55 @@ pub fn run() {
         ])
         .run(tauri::generate_context!())
         .expect("the Fieldkit window could not be started");
+}
+
+#[cfg(test)]
+mod tests {
+    /// The main window may invoke exactly the app's commands and listen to events:
+    /// nothing more (a plugin permission slipping in), nothing less (a command the UI
+    /// could not call).
+    #[test]
+    fn the_capability_grants_exactly_the_commands() {
+        let capability: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/clerk.json")).expect("JSON");
+        let mut granted: Vec<String> = capability["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .map(|p| p.as_str().expect("a permission name").to_owned())
+            .collect();
+        granted.sort();
+        let mut wanted: Vec<String> = crate::command_names::COMMANDS
+            .iter()
+            .map(|c| format!("allow-{}", c.replace('_', "-")))
+            .chain([
+                "core:event:allow-listen".into(),
+                "core:event:allow-unlisten".into(),
+            ])
+            .collect();
+        wanted.sort();
+        assert_eq!(granted, wanted);
+        assert_eq!(capability["windows"], serde_json::json!(["main"]));
+    }
+
+    #[test]
+    fn the_csp_allows_nothing_from_outside() {
+        let config: serde_json::Value =
+            serde_json::from_str(include_str!("../tauri.conf.json")).expect("JSON");
+        let csp = config["app"]["security"]["csp"].as_str().expect("a CSP");
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "object-src 'none'",
+        ] {
+            assert!(csp.contains(directive), "{directive} in {csp}");
+        }
+        assert!(!csp.contains("unsafe-"), "no unsafe-inline/eval: {csp}");
+        let remote: Vec<&str> = csp
+            .split_whitespace()
+            .map(|t| t.trim_end_matches(';'))
+            .filter(|t| t.starts_with("http") && *t != "http://ipc.localhost")
+            .collect();
+        assert!(remote.is_empty(), "no remote origins: {remote:?}");
+    }
 }

@@ -11,18 +11,25 @@
 //! Needs Xvfb, `webkit2gtk-driver`, `tauri-driver` and a built `ui/dist`;
 //! `scripts/test.sh` provides them. Without them the test fails, it never skips.
 
+use std::process::Command;
 use std::time::Duration;
 
-use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use fantoccini::Locator;
 use fieldkit_backend::config::DatabaseUrl;
-use fieldkit_e2e::harness::app::App;
+
+use fieldkit_e2e::harness::app::{app_pid, App};
+use fieldkit_e2e::harness::app_flows::{fill_anmeldung, set, sign, wait_until};
 use fieldkit_e2e::harness::backend::{demo, BackendProcess, Demo};
+use fieldkit_e2e::harness::kit::TestKit;
 use fieldkit_e2e::harness::{free_port, PIN};
 use kit_core::protocol::api::CaseStatus;
 
 /// A scanned landlord confirmation (any PDF bytes do; the kit encrypts what it gets).
 const CONFIRMATION_PDF: &[u8] = b"%PDF-1.7\n% Wohnungsgeberbestaetigung, gescannt\n%%EOF\n";
+
+/// One app at a time: two WebKit windows on a 2-core machine slow each other into
+/// timeouts.
+static ONE_APP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Backend {
     process: BackendProcess,
@@ -37,109 +44,6 @@ fn backend() -> Backend {
     let demo = demo(&data, None, &format!("http://127.0.0.1:{port}"));
     let process = BackendProcess::start(&data, None, port, None);
     Backend { process, demo, dir }
-}
-
-/// Sets a form field by its JSON path (`persons.0.family_name`): types into text
-/// inputs like a clerk; picks options of selects and radio groups by value.
-async fn set(app: &App, path: &str, value: &str) {
-    let field = app.get(&format!("field-{path}")).await;
-    let radio = field
-        .find_all(Locator::Css(&format!(
-            "input[type=radio][value=\"{value}\"]"
-        )))
-        .await
-        .expect("radios");
-    if let Some(radio) = radio.first() {
-        radio.click().await.expect("pick radio");
-        return;
-    }
-    let input = app.input(&format!("field-{path}")).await;
-    let tag = input.tag_name().await.expect("tag").to_lowercase();
-    if tag == "select" {
-        input
-            .find(Locator::Css(&format!("option[value=\"{value}\"]")))
-            .await
-            .unwrap_or_else(|e| panic!("{path} has no option {value}: {e}"))
-            .click()
-            .await
-            .expect("pick option");
-    } else {
-        input.clear().await.expect("clear");
-        input.send_keys(value).await.expect("type");
-    }
-    // Leave the field, as a clerk tabbing on would.
-    input.send_keys("\u{e004}").await.ok();
-}
-
-async fn fill_anmeldung(app: &App) {
-    if !app.has("field-persons.0.family_name").await {
-        app.click("add-persons").await;
-    }
-    for (path, value) in [
-        ("persons.0.relationship", "antragsteller"),
-        ("persons.0.family_name", "Schulze"),
-        ("persons.0.first_names", "Hildegard"),
-        ("persons.0.date_of_birth", "1938-04-02"),
-        ("persons.0.place_of_birth", "Darmstadt"),
-        ("persons.0.sex", "weiblich"),
-        ("persons.0.family_status", "VW"),
-        ("persons.0.religious_society", "ev"),
-    ] {
-        set(app, path, value).await;
-    }
-    if !app.has("field-persons.0.nationalities.0").await {
-        app.click("add-persons.0.nationalities").await;
-    }
-    set(app, "persons.0.nationalities.0", "DE").await;
-    for (path, value) in [
-        ("move_in_date", "2026-11-01"),
-        ("new_address.street", "Lindenweg"),
-        ("new_address.house_number", "3a"),
-        ("new_address.postal_code", "64390"),
-        ("new_address.city", "Musterstadt"),
-        ("new_address.ars", "064320001001"),
-        ("dwelling_type", "hauptwohnung"),
-        ("landlord_confirmation.status", "missing"),
-    ] {
-        set(app, path, value).await;
-    }
-}
-
-/// Draws a signature-like stroke on the canvas with the pointer.
-async fn sign(app: &App) {
-    let canvas = app.get("signature-canvas").await;
-    let mut stroke = MouseActions::new("pen".into())
-        .then(PointerAction::MoveToElement {
-            element: canvas.clone(),
-            duration: None,
-            x: -120.0,
-            y: 10.0,
-        })
-        .then(PointerAction::Down {
-            button: MOUSE_BUTTON_LEFT,
-        });
-    for (x, y) in [
-        (-80.0, -20.0),
-        (-40.0, 25.0),
-        (0.0, -25.0),
-        (40.0, 20.0),
-        (80.0, -15.0),
-        (120.0, 10.0),
-    ] {
-        stroke = stroke.then(PointerAction::MoveToElement {
-            element: canvas.clone(),
-            duration: Some(Duration::from_millis(60)),
-            x,
-            y,
-        });
-    }
-    stroke = stroke.then(PointerAction::Up {
-        button: MOUSE_BUTTON_LEFT,
-    });
-    app.client()
-        .perform_actions(stroke)
-        .await
-        .expect("draw the signature");
 }
 
 async fn approve(backend: &Backend, record_id: &str) {
@@ -164,6 +68,7 @@ async fn approve(backend: &Backend, record_id: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clerk_captures_an_anmeldung_offline_and_sees_the_decision() {
+    let _one = ONE_APP.lock().await;
     let backend = backend();
     let home = backend.dir.path().join("kit");
     let confirmation = backend.dir.path().join("wohnungsgeberbestaetigung.pdf");
@@ -296,22 +201,76 @@ async fn a_clerk_captures_an_anmeldung_offline_and_sees_the_decision() {
     app.quit().await;
 }
 
-/// Waits until `data-testid=id` shows `text`, going back to the queue to refresh.
-async fn wait_until(app: &App, id: &str, text: &str, secs: u64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+/// The app is killed (SIGKILL) in the middle of a form, a second after the clerk's last
+/// keystroke; started again, the draft is on the home screen with what was typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_survives_the_app_being_killed_mid_form() {
+    let _one = ONE_APP.lock().await;
+    let backend = backend();
+    let home = backend.dir.path().join("kit");
+    TestKit::enrolled(&home, &backend.demo);
+    let app = App::start(&home, &[]).await;
+    app.wait_for("screen-unlock", 30).await;
+    app.type_into("pin", PIN).await;
+    app.click("unlock-submit").await;
+    app.wait_for("screen-home", 30).await;
+    app.click("new-application").await;
+    app.click("service-anmeldung").await;
+    app.wait_for("screen-form", 20).await;
+    if !app.has("field-persons.0.family_name").await {
+        app.click("add-persons").await;
+    }
+    set(&app, "persons.0.family_name", "Wagner").await;
+    set(&app, "persons.0.first_names", "Ilse").await;
+    set(&app, "new_address.city", "Musterstadt").await;
+    wait_for_attr(&app, "save-state", "data-state", "saved").await;
+
+    let pid = app_pid(&home).expect("the app runs on this kit");
+    let killed = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success(), "the app was running and is killed");
+    drop(app);
+
+    let app = App::start(&home, &[]).await;
+    app.wait_for("screen-unlock", 30).await;
+    app.type_into("pin", PIN).await;
+    app.click("unlock-submit").await;
+    let drafts = app.wait_for("draft-list", 30).await;
+    let resume = drafts
+        .find(Locator::Css("[data-testid^=\"resume-\"]"))
+        .await
+        .expect("the draft is listed");
+    resume.click().await.expect("resume");
+    app.wait_for("screen-form", 20).await;
+    for (path, typed) in [
+        ("persons.0.family_name", "Wagner"),
+        ("persons.0.first_names", "Ilse"),
+        ("new_address.city", "Musterstadt"),
+    ] {
+        let value = app
+            .input(&format!("field-{path}"))
+            .await
+            .prop("value")
+            .await
+            .expect("value");
+        assert_eq!(value.as_deref(), Some(typed), "{path} kept");
+    }
+    app.quit().await;
+}
+
+async fn wait_for_attr(app: &App, id: &str, attr: &str, want: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let css = format!("[data-testid=\"{id}\"]");
-        let now = match app.client().find(Locator::Css(&css)).await {
-            Ok(el) => el.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if now.contains(text) {
+        let now = app.get(id).await.attr(attr).await.expect("attr");
+        if now.as_deref() == Some(want) {
             return;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "{id} still shows {now:?}, not {text:?}, after {secs} s"
+            "{id} {attr}={now:?}, never {want}"
         );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -99,6 +99,13 @@ export function App() {
   }, [refresh]);
 
   const stage = stageOf(status, init, setupDone);
+  // Tells the app once that the first screen is up (the start-up benchmark waits for it).
+  const readySent = useRef(false);
+  useEffect(() => {
+    if (stage === "loading" || readySent.current) return;
+    readySent.current = true;
+    api.uiReady().catch(() => undefined);
+  }, [stage]);
   const [services, setServices] = useState<ServiceDto[]>([]);
   useEffect(() => {
     if (stage !== "work") return;

@@ -140,3 +140,15 @@ pub async fn lock(state: AppState<'_>) -> Result<AppStatus, AppError> {
 pub fn touch(state: AppState<'_>) {
     state.touch();
 }
+
+/// The UI's first screen is up. With `FIELDKIT_READY_FILE` set (the start-up benchmark),
+/// the file is written once so that a watcher outside sees the moment.
+#[tauri::command]
+pub fn ui_ready() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Some(path) = std::env::var_os("FIELDKIT_READY_FILE") {
+            let _ = std::fs::write(path, b"ready\n");
+        }
+    });
+}

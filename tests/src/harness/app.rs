@@ -322,3 +322,18 @@ impl Drop for App {
         let _ = self.driver.wait();
     }
 }
+
+/// The pid of the app process running on kit folder `home`, if any.
+pub fn app_pid(home: &Path) -> Option<u32> {
+    let exe = std::fs::canonicalize(app_bin()).ok()?;
+    let wanted = format!("FIELDKIT_HOME={}", home.display());
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == exe)
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.split(|&b| b == 0).any(|var| var == wanted.as_bytes()))
+        })
+}

@@ -4,6 +4,7 @@
 //! every scenario ends with ([`check::assert_exactly_once`]).
 
 pub mod app;
+pub mod app_flows;
 pub mod backend;
 pub mod bins;
 pub mod browser;

@@ -107,6 +107,7 @@ export const api = {
   unlock: (clerkId: string, pin: string) => call<AppStatus>("unlock", { clerkId, pin }),
   lock: () => call<AppStatus>("lock"),
   touch: () => call<null>("touch"),
+  uiReady: () => call<null>("ui_ready"),
   services: () => call<ServiceDto[]>("services"),
   serviceForm: (serviceId: string) => call<FormDto>("service_form", { serviceId }),
   drafts: () => call<DraftSummaryDto[]>("drafts"),

@@ -1,0 +1,164 @@
+//! What a clerk does in the app, as WebDriver steps shared by the app's end-to-end test
+//! and its benchmark: fill the Anmeldung form field by field, draw a signature, wait for
+//! a text to appear.
+
+use std::time::Duration;
+
+use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+use fantoccini::Locator;
+
+use super::app::App;
+
+/// Sets a form field by its JSON path (`persons.0.family_name`): types into text
+/// inputs like a clerk; picks options of selects and radio groups by value.
+pub async fn set(app: &App, path: &str, value: &str) {
+    let field = app.get(&format!("field-{path}")).await;
+    let radio = field
+        .find_all(Locator::Css(&format!(
+            "input[type=radio][value=\"{value}\"]"
+        )))
+        .await
+        .expect("radios");
+    if let Some(radio) = radio.first() {
+        radio.click().await.expect("pick radio");
+        return;
+    }
+    let input = app.input(&format!("field-{path}")).await;
+    let tag = input.tag_name().await.expect("tag").to_lowercase();
+    if tag == "select" {
+        input
+            .find(Locator::Css(&format!("option[value=\"{value}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("{path} has no option {value}: {e}"))
+            .click()
+            .await
+            .expect("pick option");
+    } else {
+        input.clear().await.expect("clear");
+        input.send_keys(value).await.expect("type");
+    }
+    // Leave the field, as a clerk tabbing on would.
+    input.send_keys("\u{e004}").await.ok();
+}
+
+/// Fills the Anmeldung form of one person moving into Musterstadt.
+pub async fn fill_anmeldung(app: &App) {
+    if !app.has("field-persons.0.family_name").await {
+        app.click("add-persons").await;
+    }
+    for (path, value) in [
+        ("persons.0.relationship", "antragsteller"),
+        ("persons.0.family_name", "Schulze"),
+        ("persons.0.first_names", "Hildegard"),
+        ("persons.0.date_of_birth", "1938-04-02"),
+        ("persons.0.place_of_birth", "Darmstadt"),
+        ("persons.0.sex", "weiblich"),
+        ("persons.0.family_status", "VW"),
+        ("persons.0.religious_society", "ev"),
+    ] {
+        set(app, path, value).await;
+    }
+    if !app.has("field-persons.0.nationalities.0").await {
+        app.click("add-persons.0.nationalities").await;
+    }
+    set(app, "persons.0.nationalities.0", "DE").await;
+    for (path, value) in [
+        ("move_in_date", "2026-11-01"),
+        ("new_address.street", "Lindenweg"),
+        ("new_address.house_number", "3a"),
+        ("new_address.postal_code", "64390"),
+        ("new_address.city", "Musterstadt"),
+        ("new_address.ars", "064320001001"),
+        ("dwelling_type", "hauptwohnung"),
+        ("landlord_confirmation.status", "missing"),
+    ] {
+        set(app, path, value).await;
+    }
+}
+
+/// Draws a signature-like stroke on the canvas with the pointer.
+pub async fn sign(app: &App) {
+    let canvas = app.get("signature-canvas").await;
+    let mut stroke = MouseActions::new("pen".into())
+        .then(PointerAction::MoveToElement {
+            element: canvas.clone(),
+            duration: None,
+            x: -120.0,
+            y: 10.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    for (x, y) in [
+        (-80.0, -20.0),
+        (-40.0, 25.0),
+        (0.0, -25.0),
+        (40.0, 20.0),
+        (80.0, -15.0),
+        (120.0, 10.0),
+    ] {
+        stroke = stroke.then(PointerAction::MoveToElement {
+            element: canvas.clone(),
+            duration: Some(Duration::from_millis(60)),
+            x,
+            y,
+        });
+    }
+    stroke = stroke.then(PointerAction::Up {
+        button: MOUSE_BUTTON_LEFT,
+    });
+    app.client()
+        .perform_actions(stroke)
+        .await
+        .expect("draw the signature");
+}
+
+/// Waits until `data-testid=id` shows `text`, going back to the queue to refresh.
+pub async fn wait_until(app: &App, id: &str, text: &str, secs: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let css = format!("[data-testid=\"{id}\"]");
+        let now = match app.client().find(Locator::Css(&css)).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if now.contains(text) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{id} still shows {now:?}, not {text:?}, after {secs} s"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// From the home screen: one Anmeldung with a scanned landlord confirmation (`scan`)
+/// and a signature, finalized; back on the home screen. Returns the case number.
+pub async fn capture_anmeldung(app: &App, scan: &std::path::Path) -> String {
+    app.click("new-application").await;
+    app.wait_for("screen-services", 10).await;
+    app.click("service-anmeldung").await;
+    app.wait_for("screen-form", 20).await;
+    fill_anmeldung(app).await;
+    app.click("next").await;
+    app.wait_for("screen-attachments", 10).await;
+    app.get("attach-landlord-confirmation")
+        .await
+        .send_keys(&scan.display().to_string())
+        .await
+        .expect("choose the scan");
+    app.wait_for("attached-landlord-confirmation", 30).await;
+    app.click("next").await;
+    app.wait_for("screen-signature", 10).await;
+    sign(app).await;
+    app.click("signature-accept").await;
+    app.wait_for("screen-review", 30).await;
+    app.wait_for("check-ok", 30).await;
+    app.click("finalize").await;
+    app.wait_for("screen-receipt", 30).await;
+    let case_number = app.text("case-number").await;
+    app.click("to-home").await;
+    app.wait_for("screen-home", 10).await;
+    case_number
+}
