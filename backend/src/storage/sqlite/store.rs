@@ -261,10 +261,8 @@ impl Store for SqliteStore {
             assignee.map(str::to_owned),
             actor.to_owned(),
         );
-        self.run(move |c| {
-            casework::assign_case(c, &r, e.as_deref(), to.as_deref(), &a, to_ms(at))
-        })
-        .await
+        self.run(move |c| casework::assign_case(c, &r, e.as_deref(), to.as_deref(), &a, to_ms(at)))
+            .await
     }
 
     async fn user(&self, login: &str) -> Result<Option<UserRow>, StoreError> {
