@@ -223,6 +223,8 @@ async fn a_draft_survives_the_app_being_killed_mid_form() {
     set(&app, "persons.0.family_name", "Wagner").await;
     set(&app, "persons.0.first_names", "Ilse").await;
     set(&app, "new_address.city", "Musterstadt").await;
+    // Autosave runs 1 s after the last change; then the save itself must have ended.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     wait_for_attr(&app, "save-state", "data-state", "saved").await;
 
     let pid = app_pid(&home).expect("the app runs on this kit");

@@ -11,7 +11,6 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
@@ -44,37 +43,13 @@ fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// The app binary of this profile, built once per process (it embeds `ui/dist`, which
-/// `npm --prefix ui run build` must have made).
+/// The app binary of this profile (built with the other binaries; it embeds `ui/dist`,
+/// which `npm --prefix ui run build` must have made).
 ///
 /// # Panics
 /// When it cannot be built.
 pub fn app_bin() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let dir = profile_dir();
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut cmd = Command::new(cargo);
-            cmd.args([
-                "build",
-                "--quiet",
-                "-p",
-                "fieldkit-app",
-                "--bin",
-                "fieldkit-app",
-            ]);
-            if dir.file_name().is_some_and(|n| n == "release") {
-                cmd.arg("--release");
-            }
-            let status = cmd
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building fieldkit-app failed");
-            dir.join("fieldkit-app")
-        })
-        .clone()
+    super::bins::bin("fieldkit-app")
 }
 
 /// A private X server (`Xvfb -displayfd` picks a free display number).

@@ -30,6 +30,10 @@ fn build_once() {
             "fieldkit-backend",
             "-p",
             "kit-core",
+            // The app too, in the same invocation as scripts/run.sh: one feature
+            // resolution for all three, so no build recompiles what another just built.
+            "-p",
+            "fieldkit-app",
             "--bins",
         ]);
         if release {
@@ -43,7 +47,7 @@ fn build_once() {
     });
 }
 
-/// The path of workspace binary `name` (`fieldkit` or `fieldkit-backend`).
+/// The path of workspace binary `name` (`fieldkit`, `fieldkit-backend` or `fieldkit-app`).
 ///
 /// # Panics
 /// When it cannot be built.
