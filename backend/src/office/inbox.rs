@@ -158,7 +158,13 @@ pub(super) fn parse_params(
     }
 }
 
-fn date(value: &str, label: &str, lang: Lang, errors: &mut Vec<String>) -> Option<NaiveDate> {
+/// A `YYYY-MM-DD` filter value; a wrong one adds a message to `errors`.
+pub(crate) fn date(
+    value: &str,
+    label: &str,
+    lang: Lang,
+    errors: &mut Vec<String>,
+) -> Option<NaiveDate> {
     if value.is_empty() {
         return None;
     }

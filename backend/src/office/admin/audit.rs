@@ -4,6 +4,7 @@
 //! no route changes the trail, and its tables refuse UPDATE and DELETE. A bad
 //! parameter is a 400 page naming it.
 
+use crate::office::inbox::date;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
@@ -94,25 +95,6 @@ fn parse_params(query: Option<&str>, lang: Lang) -> Result<Params, OfficeError> 
     } else {
         Err(OfficeError::BadRequest(errors))
     }
-}
-
-fn date(value: &str, label: &str, lang: Lang, errors: &mut Vec<String>) -> Option<NaiveDate> {
-    if value.is_empty() {
-        return None;
-    }
-    let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .ok()
-        .filter(|_| value.len() == 10);
-    if parsed.is_none() {
-        errors.push(format!(
-            "{label}: {}",
-            lang.pick(
-                "kein gültiges Datum (JJJJ-MM-TT)",
-                "not a valid date (YYYY-MM-DD)"
-            )
-        ));
-    }
-    parsed
 }
 
 fn build_query(p: &Params, ctx: &Ctx) -> Result<AuditQuery, OfficeError> {
