@@ -15,6 +15,7 @@ import { Receipt } from "./screens/Receipt";
 import { Services } from "./screens/Services";
 import { AddClerks, Enrol, FirstRun, RecoverySecret } from "./screens/Setup";
 import { Unlock } from "./screens/Unlock";
+import { flushOpenDrafts } from "./screens/wizard/useAutosave";
 import { Wizard } from "./screens/wizard/Wizard";
 
 type View =
@@ -122,6 +123,8 @@ export function App() {
   };
 
   const lock = async () => {
+    // What the clerk typed last is saved before the store closes.
+    await flushOpenDrafts();
     try {
       setStatus(await api.lock());
     } catch {

@@ -3,7 +3,8 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { anmeldung, latest } from "../test/catalog";
 import { renderWithI18n } from "../test/render";
-import { FormView } from "./FormView";
+import { useI18n } from "../i18n/i18n";
+import { FormView, type FormViewProps } from "./FormView";
 
 const L = (de: string, en = de) => ({ de, en });
 const schema = {
@@ -208,5 +209,63 @@ describe("strict CSP (script-src 'self', no 'unsafe-eval')", () => {
     } finally {
       globalThis.Function = RealFunction;
     }
+  });
+});
+
+describe("the data JSON Forms owns", () => {
+  function Switchable({ data, onChange, onEdit }: { data: unknown; onChange: FormViewProps["onChange"]; onEdit: FormViewProps["onEdit"] }) {
+    const { lang, setLang } = useI18n();
+    return (
+      <>
+        <button type="button" onClick={() => setLang(lang === "de" ? "en" : "de")}>switch</button>
+        <FormView schema={schema} ui={ui} data={data} onChange={onChange} onEdit={onEdit} />
+      </>
+    );
+  }
+
+  it("survives a language switch (the UI schema changes) and the switch is no edit", async () => {
+    const onChange = vi.fn();
+    const onEdit = vi.fn();
+    renderWithI18n(<Switchable data={{ note: "alt" }} onChange={onChange} onEdit={onEdit} />);
+    await waitFor(() => expect(onChange).toHaveBeenCalled());
+    // The data it opened with is not an edit.
+    expect(onEdit).not.toHaveBeenCalled();
+
+    await typeAndLeave("Familienname", "Anna");
+    await userEvent.click(within(field("sex")).getByLabelText("weiblich"));
+    await userEvent.click(screen.getByTestId("add-codes"));
+    await userEvent.type(within(field("codes")).getByRole("textbox"), "PL");
+    const typed = { note: "alt", name: "Anna", sex: "w", codes: ["PL"] };
+    await waitFor(() => expect(onEdit).toHaveBeenLastCalledWith(typed));
+    await waitFor(() => expect(onChange).toHaveBeenLastCalledWith(typed, []));
+    const edits = onEdit.mock.calls.length;
+    const changes = onChange.mock.calls.length;
+
+    await userEvent.click(screen.getByRole("button", { name: "switch" }));
+    expect(screen.getByLabelText(/^Family name/)).toHaveValue("Anna");
+    expect(within(field("sex")).getByLabelText("female")).toBeChecked();
+    expect(within(field("codes")).getByRole("textbox")).toHaveValue("PL");
+    expect(screen.getByLabelText(/^Notiz/)).toHaveValue("alt");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(onEdit).toHaveBeenCalledTimes(edits);
+    // Nothing reported that is not the typed data.
+    expect(onChange.mock.calls.slice(changes).every(([d]) => JSON.stringify(d) === JSON.stringify(typed))).toBe(true);
+
+    // An edit after the switch starts from the typed data, not from the opening data.
+    await userEvent.type(screen.getByLabelText(/^Family name/), "lena");
+    await waitFor(() => expect(onEdit).toHaveBeenLastCalledWith({ ...typed, name: "Annalena" }));
+  });
+
+  it("every edit is reported before JSON Forms' debounced onChange (a microtask later)", async () => {
+    const onChange = vi.fn();
+    const onEdit = vi.fn();
+    renderWithI18n(<FormView schema={schema} ui={ui} data={{}} onChange={onChange} onEdit={onEdit} />);
+    await waitFor(() => expect(onChange).toHaveBeenCalled());
+    const changes = onChange.mock.calls.length;
+    fireEvent.change(screen.getByLabelText(/^Familienname/), { target: { value: "Ida" } });
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(onEdit).toHaveBeenLastCalledWith({ name: "Ida" });
+    expect(onChange).toHaveBeenCalledTimes(changes);
   });
 });

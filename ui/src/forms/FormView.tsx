@@ -1,9 +1,9 @@
 // The form itself: JSON Forms with the catalog schema, the transformed UI schema, live
 // validation without code generation (./validate.ts) and German/English messages.
 import type { ErrorObject } from "ajv";
-import type { JsonFormsCore, JsonFormsI18nState, Middleware } from "@jsonforms/core";
+import { Actions, type JsonFormsCore, type JsonFormsI18nState, type Middleware } from "@jsonforms/core";
 import { JsonForms } from "@jsonforms/react";
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useMemo, useRef, useState } from "react";
 import { useI18n } from "../i18n/i18n";
 import { ajvErrorMessage } from "./errorMessages";
 import { cells, ErrorsVisible, renderers } from "./renderers";
@@ -15,7 +15,13 @@ export type FormViewProps = {
   ui: unknown;
   /** The initial data; afterwards JSON Forms owns the data and reports it by onChange. */
   data: unknown;
+  /** Every state JSON Forms settles on, debounced by JSON Forms (10 ms): the data (also
+   * the data it started with) and its errors. For live validation; a late call can carry
+   * data older than the last edit, so it is no source of the data to keep. */
   onChange: (data: unknown, errors: ErrorObject[]) => void;
+  /** Only the clerk's own edits, each right after it happened (a microtask later, in
+   * order, the last one the newest), so a step change or lock cannot miss one. */
+  onEdit?: (data: unknown) => void;
   showAllErrors?: boolean;
   readonly?: boolean;
 };
@@ -34,9 +40,16 @@ function formSchema(schema: unknown): Record<string, unknown> {
  * `data`/`additionalErrors` props, means the data never round-trips through React props,
  * so a keystroke between JSON Forms' debounced onChange and the next render cannot be
  * overwritten by an older copy.
+ *
+ * It also keeps the data JSON Forms owns: JSON Forms answers every change of its `schema`,
+ * `uischema` or `ajv` props (a language switch changes the UI schema's labels) with
+ * UPDATE_CORE carrying the `data` prop — the data the form was opened with. Taken as is,
+ * that reset everything typed since (and autosave then stored the reset form). After INIT
+ * the data changes only through the clerk's edits (UPDATE_DATA), never through props.
  */
 export const validatingMiddleware: Middleware = (state, action, defaultReducer) => {
-  const next = defaultReducer(state, action);
+  const kept = action.type === Actions.UPDATE_CORE && state.data !== undefined ? { ...action, data: state.data } : action;
+  const next = defaultReducer(state, kept);
   if (next === state) return state;
   // The reducer resets `errors` (to [] in NoValidation) on some actions; recompute,
   // reusing the last result when data and schema are unchanged.
@@ -49,7 +62,23 @@ export const validatingMiddleware: Middleware = (state, action, defaultReducer) 
 };
 const validatedFor = new WeakMap<object, unknown>();
 
-export function FormView({ schema, ui, data, onChange, showAllErrors = false, readonly = false }: FormViewProps) {
+/** The middleware of one form: validation as above, and the data each edit of the clerk
+ * (UPDATE_DATA: typing, picking, adding or removing an item) produced is reported to
+ * `report` a microtask later, not from inside React's state updater. React may run an
+ * updater more than once (StrictMode, rebased updates); the reports keep their order, so
+ * the last one is always the data of the last edit. */
+export function editReportingMiddleware(report: (data: unknown) => void): Middleware {
+  return (state, action, defaultReducer) => {
+    const next = validatingMiddleware(state, action, defaultReducer);
+    if (action.type === Actions.UPDATE_DATA && next.data !== state.data) {
+      const data = next.data;
+      queueMicrotask(() => report(data));
+    }
+    return next;
+  };
+}
+
+export function FormView({ schema, ui, data, onChange, onEdit, showAllErrors = false, readonly = false }: FormViewProps) {
   const { lang } = useI18n();
   const ajv = useMemo(() => createRuleAjv(), []);
   const jsonSchema = useMemo(() => formSchema(schema), [schema]);
@@ -63,6 +92,9 @@ export function FormView({ schema, ui, data, onChange, showAllErrors = false, re
     }),
     [lang, translations],
   );
+  const onEditRef = useRef(onEdit);
+  onEditRef.current = onEdit;
+  const middleware = useMemo(() => editReportingMiddleware((d) => onEditRef.current?.(d)), []);
   const handleChange = useCallback(
     ({ data: d, errors }: { data: unknown; errors?: ErrorObject[] }) => onChange(d, errors ?? []),
     [onChange],
@@ -80,7 +112,7 @@ export function FormView({ schema, ui, data, onChange, showAllErrors = false, re
           i18n={i18n}
           readonly={readonly}
           validationMode="NoValidation"
-          middleware={validatingMiddleware}
+          middleware={middleware}
           onChange={handleChange}
         />
       </div>

@@ -72,6 +72,26 @@ describe("autosave debounce", () => {
     await f;
     expect(calls).toEqual(["start 1", "end 1", "start 2", "end 2"]);
   });
+
+  it("two flushes at once (blur, then lock): the second waits for the save the first started", async () => {
+    let release!: () => void;
+    const save = vi.fn(() => new Promise<void>((r) => (release = r)));
+    const s = createDebouncedSaver(save, 1000);
+    s.schedule("1");
+    await vi.advanceTimersByTimeAsync(1000); // "1" is being saved
+    s.schedule("2");
+    const blur = s.flush();
+    let lockMayGo = false;
+    const lock = s.flush().then(() => (lockMayGo = true));
+    release(); // "1" done; the blur's flush starts saving "2"
+    await vi.advanceTimersByTimeAsync(0);
+    expect(save).toHaveBeenLastCalledWith("2");
+    expect(lockMayGo).toBe(false);
+    release(); // "2" done
+    await Promise.all([blur, lock]);
+    expect(lockMayGo).toBe(true);
+    expect(save).toHaveBeenCalledTimes(2);
+  });
 });
 
 describe("idle touch throttle", () => {

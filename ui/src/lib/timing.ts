@@ -1,8 +1,9 @@
 // Timing helpers used by autosave and the idle touch; pure enough to test with fake timers.
 
 /** Debounced saver: `schedule(v)` saves `v` after `delayMs` of quiet; `flush()` saves the
- * pending value now (blur, visibility change, leaving the screen). Saves never overlap:
- * a value scheduled while a save runs is saved after it. */
+ * pending value now (blur, visibility change, leaving the screen, lock) and resolves once
+ * no save is running. Saves never overlap: a value scheduled while a save runs is saved
+ * after it. */
 export type Saver<V> = {
   schedule: (v: V) => void;
   flush: () => Promise<void>;
@@ -20,7 +21,10 @@ export function createDebouncedSaver<V>(
   let running: Promise<void> | null = null;
 
   const run = async (): Promise<void> => {
-    if (running) {
+    // Wait for every save already running, also one a concurrent flush started while
+    // this one waited: a flush returns only when nothing it could see is unsaved (the
+    // manual lock relies on it).
+    while (running) {
       await running;
     }
     if (!next) return;

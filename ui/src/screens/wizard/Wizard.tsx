@@ -1,5 +1,6 @@
 // New application: form → attachments → signature (when the service has a "form"
-// attachment) → review → finalize. The draft is autosaved; leaving never loses data.
+// attachment) → review → finalize. The draft's data lives in useDraft and is autosaved;
+// leaving, switching language or locking never loses data.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { ErrorObject } from "ajv";
 import { api, toAppError } from "../../api/commands";
@@ -12,7 +13,8 @@ import type { MessageKey } from "../../i18n/messages";
 import { AttachmentsStep } from "./AttachmentsStep";
 import { attachmentName } from "../../lib/attachments";
 import { formSpec, SignatureStep } from "./SignatureStep";
-import { useAutosave, type SaveState } from "./useAutosave";
+import type { SaveState } from "./useAutosave";
+import { useDraft } from "./useDraft";
 
 type Step = "form" | "attachments" | "signature" | "review";
 const STEP_LABEL: Record<Step, MessageKey> = {
@@ -34,35 +36,12 @@ export function Wizard({
   announce: (msg: string) => void;
 }) {
   const { t, lang } = useI18n();
-  const [form, setForm] = useState<FormDto | null>(null);
-  const [data, setData] = useState<unknown>(undefined);
-  const [attachments, setAttachments] = useState<AttachmentDto[]>([]);
+  const { form, data, attachments, setAttachments, loadError, edit, saver, saveState } = useDraft(draftId);
   const [step, setStep] = useState<Step>("form");
   const [printing, setPrinting] = useState(false);
-  const [error, setError] = useState<AppError | null>(null);
   const [liveErrors, setLiveErrors] = useState<ErrorObject[]>([]);
   const [showAll, setShowAll] = useState(false);
-  const { saver, state: saveState } = useAutosave(draftId);
   const headingRef = useRef<HTMLHeadingElement>(null);
-
-  useEffect(() => {
-    let gone = false;
-    (async () => {
-      try {
-        const d = await api.openDraft(draftId);
-        const f = await api.serviceForm(d.summary.service_id);
-        if (gone) return;
-        setForm(f);
-        setData(d.data ?? {});
-        setAttachments(d.attachments);
-      } catch (e) {
-        if (!gone) setError(toAppError(e));
-      }
-    })();
-    return () => {
-      gone = true;
-    };
-  }, [draftId]);
 
   const sigSpec = form ? formSpec(form.attachments) : undefined;
   const steps: Step[] = sigSpec ? ["form", "attachments", "signature", "review"] : ["form", "attachments", "review"];
@@ -77,21 +56,14 @@ export function Wizard({
     [saver],
   );
 
-  const onChange = useCallback(
-    (d: unknown, errs: ErrorObject[]) => {
-      setLiveErrors(errs);
-      setData((prev: unknown) => {
-        if (prev !== undefined && JSON.stringify(prev) !== JSON.stringify(d)) saver.schedule(d);
-        return d;
-      });
-    },
-    [saver],
-  );
+  // Live errors from every state the form settles on; the data only from the clerk's
+  // edits (onEdit): what the form opened with, or anything not typed, is never saved.
+  const onChange = useCallback((_d: unknown, errs: ErrorObject[]) => setLiveErrors(errs), []);
 
-  if (error && !form) {
+  if (loadError && !form) {
     return (
       <section className="screen" data-testid="screen-form">
-        <ErrorBox error={error} />
+        <ErrorBox error={loadError} />
         <button type="button" className="btn btn--secondary" onClick={onExit}>{t("receipt.home")}</button>
       </section>
     );
@@ -145,7 +117,7 @@ export function Wizard({
           }}
           onBlur={() => void saver.flush()}
         >
-          <FormView schema={form.schema} ui={form.ui} data={data} onChange={onChange} showAllErrors={showAll} />
+          <FormView schema={form.schema} ui={form.ui} data={data} onChange={onChange} onEdit={edit} showAllErrors={showAll} />
           <p className="small" role="status" data-testid="live-validation">
             {liveErrors.length > 0 ? (showAll ? t("form.liveErrors", { n: liveErrors.length }) : "") : t("form.liveOk")}
           </p>

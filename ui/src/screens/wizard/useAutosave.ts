@@ -1,12 +1,21 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { api } from "../../api/commands";
-import { createDebouncedSaver } from "../../lib/timing";
+import { createDebouncedSaver, type Saver } from "../../lib/timing";
 
 export type SaveState = "idle" | "pending" | "saving" | "saved" | "error";
 export const AUTOSAVE_DELAY_MS = 1000;
 
+/** The savers of the wizards on screen (one at most; a set keeps it simple). */
+const openSavers = new Set<Saver<unknown>>();
+
+/** Saves now whatever an open wizard has not saved yet and waits for it. The manual lock
+ * calls it first: once locked, the store is closed and a save would fail. */
+export async function flushOpenDrafts(): Promise<void> {
+  await Promise.all([...openSavers].map((s) => s.flush()));
+}
+
 /** Debounced save_draft ~1 s after a change; flushed on blur, when the window is hidden,
- * and when the screen goes away. */
+ * before the manual lock and when the screen goes away. */
 export function useAutosave(draftId: string, save = api.saveDraft) {
   const [state, setState] = useState<SaveState>("idle");
   const saveRef = useRef(save);
@@ -16,6 +25,7 @@ export function useAutosave(draftId: string, save = api.saveDraft) {
     [draftId],
   );
   useEffect(() => {
+    openSavers.add(saver);
     const onHide = () => {
       if (document.visibilityState === "hidden") void saver.flush();
     };
@@ -24,6 +34,7 @@ export function useAutosave(draftId: string, save = api.saveDraft) {
     window.addEventListener("pagehide", onUnload);
     window.addEventListener("beforeunload", onUnload);
     return () => {
+      openSavers.delete(saver);
       document.removeEventListener("visibilitychange", onHide);
       window.removeEventListener("pagehide", onUnload);
       window.removeEventListener("beforeunload", onUnload);

@@ -1,0 +1,275 @@
+// No input is lost by the UI: the real App and Anmeldung form against a mocked kit that
+// keeps the saved draft, so that leaving, locking and re-opening read back what was saved.
+// One test per path: language switch mid-form, step navigation, manual lock, remount
+// (what a reload of the web view does), and the guard that autosave never stores data
+// the clerk did not type.
+import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { describe, expect, it } from "vitest";
+import { App } from "../../App";
+import type { AppStatus, FormDto } from "../../api/types";
+import { anmeldung, latest } from "../../test/catalog";
+import { renderWithI18n } from "../../test/render";
+
+const clara = { id: "c-clara", name: "Clara Müller" };
+const unlocked: AppStatus = {
+  initialized: true,
+  enrolled: true,
+  enrolment: null,
+  clerks: [clara],
+  unlocked: { clerk: clara },
+  catalog_version: "2026.11.1",
+  idle_lock_secs: 300,
+  app_version: "0.1.0",
+};
+const service = {
+  id: "anmeldung",
+  leika: "99115005104000",
+  name: { de: "Anmeldung / Ummeldung einer Wohnung", en: "Registration of residence" },
+  description: { de: "Einzug", en: "Moving in" },
+  offline: true,
+  unavailable_reason: null,
+  signed_printout_required: false,
+};
+const form: FormDto = {
+  service,
+  form_version: 1,
+  schema: latest(anmeldung).schema as Record<string, unknown>,
+  ui: latest(anmeldung).ui as Record<string, unknown>,
+  attachments: [],
+};
+
+/** How long the mocked kit takes to save a draft. */
+const SAVE_MS = 50;
+
+type Kit = { calls: [string, unknown][]; saved: () => unknown[]; stored: { data: unknown }; locked: { now: boolean } };
+
+/** A kit with one draft `d-1` holding `initial`; save_draft keeps the data, open_draft
+ * returns it; lock/unlock flip the session and save_draft fails while locked. */
+function kit(initial: unknown = {}): Kit {
+  const calls: [string, unknown][] = [];
+  const stored = { data: initial };
+  const locked = { now: false };
+  mockIPC(
+    (cmd, args) => {
+      calls.push([cmd, args]);
+      const a = args as Record<string, unknown>;
+      switch (cmd) {
+        case "app_status":
+          return locked.now ? { ...unlocked, unlocked: null } : unlocked;
+        case "lock":
+          locked.now = true;
+          return { ...unlocked, unlocked: null };
+        case "unlock":
+          locked.now = false;
+          return unlocked;
+        case "services":
+          return [service];
+        case "records":
+          return [];
+        case "drafts":
+          return [{ id: "d-1", service_id: "anmeldung", kind: "application", clerk_id: "c-clara", created_at: "2026-11-21T08:00:00Z", updated_at: "2026-11-21T08:05:00Z" }];
+        case "queue_status":
+          return { drafts: 1, pending: 0, delivered: 0, complete: 0, rejected: 0, last_sync: null, clock_skew_secs: null, connectivity: { online: false, syncing: false, last_sync_at: null, last_error: null } };
+        case "open_draft":
+          return { summary: { id: "d-1", service_id: "anmeldung" }, data: structuredClone(stored.data), attachments: [] };
+        case "save_draft":
+          // Like the kit: the save takes a while and fails if the lock came first.
+          return new Promise((resolve, reject) =>
+            setTimeout(() => {
+              if (locked.now) reject({ kind: "locked", detail: "", field_errors: [], missing_attachments: [], retry_after_secs: null, attempts: null });
+              else {
+                stored.data = structuredClone(a.data);
+                resolve(null);
+              }
+            }, SAVE_MS),
+          );
+        case "service_form":
+          return form;
+        case "check_draft":
+          return { field_errors: [], missing_attachments: [], routing_problem: null, ready: false };
+        default:
+          return null;
+      }
+    },
+    { shouldMockEvents: true },
+  );
+  const saved = () => calls.filter(([c]) => c === "save_draft").map(([, a]) => (a as { data: unknown }).data);
+  return { calls, saved, stored, locked };
+}
+
+/** What the clerk types: text in an array item, select, radio, date, a string array item,
+ * a multiselect, nested objects and a checkbox. */
+const TYPED = {
+  persons: [
+    {
+      relationship: "antragsteller",
+      family_name: "Schulze",
+      first_names: "Hildegard",
+      date_of_birth: "1938-04-02",
+      sex: "weiblich",
+      nationalities: ["DE"],
+      disclosure_blocks: ["auskunftssperre"],
+    },
+  ],
+  new_address: { street: "Lindenweg", city: "Musterstadt" },
+  previous_dwelling_kept: true,
+};
+
+const field = (path: string) => screen.getByTestId(`field-${path}`);
+const input = (path: string) => field(path).querySelector<HTMLInputElement | HTMLSelectElement>("input, select, textarea")!;
+
+async function openDraft() {
+  await userEvent.click(await screen.findByTestId("resume-d-1"));
+  await screen.findByTestId("screen-form");
+}
+
+async function fillForm() {
+  await userEvent.click(await screen.findByTestId("add-persons"));
+  await userEvent.selectOptions(input("persons.0.relationship"), "antragsteller");
+  await userEvent.type(input("persons.0.family_name"), "Schulze");
+  await userEvent.type(input("persons.0.first_names"), "Hildegard");
+  fireEvent.change(input("persons.0.date_of_birth"), { target: { value: "1938-04-02" } });
+  await userEvent.click(within(field("persons.0.sex")).getByDisplayValue("weiblich"));
+  await userEvent.click(screen.getByTestId("add-persons.0.nationalities"));
+  await userEvent.type(input("persons.0.nationalities.0"), "DE");
+  await userEvent.click(field("persons.0.disclosure_blocks").querySelectorAll<HTMLInputElement>("input[type=checkbox]")[0]);
+  await userEvent.type(input("new_address.street"), "Lindenweg");
+  await userEvent.type(input("new_address.city"), "Musterstadt");
+  await userEvent.click(input("previous_dwelling_kept"));
+}
+
+/** Every typed value is on screen. */
+function expectOnScreen() {
+  expect(input("persons.0.relationship")).toHaveValue("antragsteller");
+  expect(input("persons.0.family_name")).toHaveValue("Schulze");
+  expect(input("persons.0.first_names")).toHaveValue("Hildegard");
+  expect(input("persons.0.date_of_birth")).toHaveValue("1938-04-02");
+  expect(within(field("persons.0.sex")).getByDisplayValue("weiblich")).toBeChecked();
+  expect(input("persons.0.nationalities.0")).toHaveValue("DE");
+  expect(field("persons.0.disclosure_blocks").querySelectorAll<HTMLInputElement>("input[type=checkbox]")[0]).toBeChecked();
+  expect(input("new_address.street")).toHaveValue("Lindenweg");
+  expect(input("new_address.city")).toHaveValue("Musterstadt");
+  expect(input("previous_dwelling_kept")).toBeChecked();
+}
+
+/** Waits until autosave stored what was typed. */
+async function savedTyped(k: Kit) {
+  await waitFor(() => expect(k.stored.data).toEqual(TYPED), { timeout: 10_000 });
+  await waitFor(() => expect(screen.getByTestId("save-state")).toHaveAttribute("data-state", "saved"));
+}
+
+const sleep = (ms: number) => act(() => new Promise((r) => setTimeout(r, ms)));
+
+describe("a language switch mid-form", () => {
+  it("keeps every value, saves nothing new, and the resumed draft has them all", async () => {
+    const k = kit();
+    renderWithI18n(<App />);
+    await openDraft();
+    await fillForm();
+    await savedTyped(k);
+    const savesBefore = k.saved().length;
+
+    await userEvent.click(screen.getByTestId("lang-switch"));
+    await waitFor(() => expect(field("persons.0.family_name")).toHaveTextContent("Family name"));
+    expect(document.documentElement.lang).toBe("en");
+    expectOnScreen();
+    // Past the autosave delay: nothing was saved, in particular no emptied form.
+    await sleep(1500);
+    expect(k.saved()).toHaveLength(savesBefore);
+    expect(k.stored.data).toEqual(TYPED);
+
+    await userEvent.click(screen.getByTestId("lang-switch"));
+    expect(field("persons.0.family_name")).toHaveTextContent("Familienname");
+    expectOnScreen();
+
+    // Leave to home and resume: the kit gives back what was typed.
+    await userEvent.click(screen.getByTestId("exit-wizard"));
+    await openDraft();
+    expectOnScreen();
+    expect(k.saved().every((d) => JSON.stringify(d) !== "{}")).toBe(true);
+  });
+
+  it("right after typing (before the autosave ran) keeps the value and saves the typed one", async () => {
+    const k = kit();
+    renderWithI18n(<App />);
+    await openDraft();
+    await userEvent.type(input("new_address.city"), "Musterstadt");
+    await userEvent.click(screen.getByTestId("lang-switch"));
+    expect(input("new_address.city")).toHaveValue("Musterstadt");
+    await waitFor(() => expect(k.stored.data).toEqual({ new_address: { city: "Musterstadt" } }), { timeout: 5000 });
+    expect(k.saved().every((d) => JSON.stringify(d) !== "{}")).toBe(true);
+  });
+
+  it("on a resumed draft neither resets the saved values nor saves anything", async () => {
+    const k = kit(TYPED);
+    renderWithI18n(<App />, "en");
+    await openDraft();
+    expectOnScreen();
+    await userEvent.click(screen.getByTestId("lang-switch"));
+    expectOnScreen();
+    await userEvent.click(screen.getByTestId("lang-switch"));
+    expectOnScreen();
+    await sleep(1500);
+    expect(k.saved()).toEqual([]);
+    expect(k.stored.data).toEqual(TYPED);
+  });
+});
+
+describe("step navigation", () => {
+  it("back and forth through every step keeps every value", async () => {
+    const k = kit();
+    renderWithI18n(<App />);
+    await openDraft();
+    await fillForm();
+    // Straight on, before the autosave delay: the step change must not lose the last edit.
+    await userEvent.click(screen.getByTestId("next"));
+    await screen.findByTestId("screen-attachments");
+    await userEvent.click(screen.getByTestId("prev"));
+    await screen.findByTestId("screen-form");
+    expectOnScreen();
+    await userEvent.click(screen.getByTestId("step-review"));
+    await screen.findByTestId("screen-review");
+    expect(screen.getByTestId("review")).toHaveTextContent("Musterstadt");
+    await userEvent.click(screen.getByTestId("step-form"));
+    await screen.findByTestId("screen-form");
+    expectOnScreen();
+    await savedTyped(k);
+  });
+});
+
+describe("lock", () => {
+  it("the manual lock saves the last edit first; after unlocking the draft has every value", async () => {
+    const k = kit();
+    renderWithI18n(<App />);
+    await openDraft();
+    await fillForm();
+    // Lock at once, well inside the 1 s autosave delay.
+    await userEvent.click(screen.getByTestId("lock"));
+    await screen.findByTestId("screen-unlock");
+    // The kit saves slowly: only a lock that waited for the save finds it stored.
+    expect(k.stored.data).toEqual(TYPED);
+    expect(screen.queryByTestId("field-persons.0.family_name")).toBeNull();
+
+    await userEvent.type(screen.getByTestId("pin"), "246810");
+    await userEvent.click(screen.getByTestId("unlock-submit"));
+    await screen.findByTestId("screen-form");
+    await waitFor(expectOnScreen);
+  });
+});
+
+describe("reload of the web view", () => {
+  it("a fresh App (nothing kept in memory) restores the draft from what was saved", async () => {
+    const k = kit();
+    const first = renderWithI18n(<App />);
+    await openDraft();
+    await fillForm();
+    await savedTyped(k);
+    first.unmount();
+
+    renderWithI18n(<App />);
+    await openDraft();
+    expectOnScreen();
+  });
+});
