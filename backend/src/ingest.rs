@@ -1,27 +1,30 @@
 //! What happens to a pushed batch (PROTOCOL.md §6.3), written once for both stores.
 //!
 //! Two steps. [`prepare`] is pure and CPU-bound: it verifies every envelope against the
-//! kit's key (§4.6, `SignedRecord::verify`) and checks the record's routing against the
-//! catalog, before any database work. [`run_batch`] then walks the prepared items in
+//! kit's key (§4.6, `SignedRecord::verify`) and checks the record's routing against
+//! every published catalog version (newest first: a record captured on an older
+//! catalog is judged by that catalog), before any database work. [`run_batch`] then walks the prepared items in
 //! request order inside ONE database transaction, through the small [`BatchTx`]
 //! interface each store implements: classify against the chain
 //! (`chain::classify_incoming`), answer duplicates with the original outcome, keep forks
 //! as evidence and quarantine the kit, stop at a gap, and for appended records check
-//! acceptance (§6.3 step 6), sign the receipt and store record, chain step, case and
-//! receipt together.
+//! acceptance (§6.3 step 6), decide whose inbox the case lands in and which flags it
+//! carries (§6.3 "Flags": revoked kit, held, needs routing, outside routing policy),
+//! sign the receipt and store record, chain step, case, flags and receipt together.
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use fieldkit_catalog::Catalog;
+use fieldkit_catalog::{AuthorityKind, Catalog};
 use sync_protocol::api::{Outcome, Problem, ProblemCode, RecordResult};
 use sync_protocol::chain::{classify_incoming, ChainAnchor, ChainLink, Incoming};
 use sync_protocol::dsse::Envelope;
-use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
+use sync_protocol::ids::{Ars, AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
 use sync_protocol::receipt::Receipt;
 use sync_protocol::record::SignedRecord;
 
 use crate::error::problem;
-use crate::storage::{KitStatus, StoreError};
+use crate::routing::Routed;
+use crate::storage::{CaseFlag, KitStatus, NewCaseFlag, RevocationMode, StoreError};
 
 /// One envelope of a batch after [`prepare`].
 #[derive(Debug, Clone)]
@@ -34,7 +37,7 @@ pub enum BatchItem {
         /// The record with its exact payload bytes.
         record: Box<SignedRecord>,
         /// The catalog's verdict on its routing (§6.3 step 6, catalog part).
-        catalog: Result<(), String>,
+        catalog: Result<Routed, String>,
     },
 }
 
@@ -94,9 +97,36 @@ pub enum AppendOutcome {
         receipt: Envelope,
         /// Its log position.
         log_position: u64,
+        /// Whose inbox the case lands in (the record's authority unless a flag says
+        /// otherwise).
+        inbox: AuthorityId,
+        /// The flags the case carries from the start.
+        flags: Vec<NewCaseFlag>,
     },
     /// Kept in the chain, not a case.
     Rejected(Problem),
+}
+
+/// The kit as a batch needs it, locked for the transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchKit {
+    /// Its standing.
+    pub status: KitStatus,
+    /// The last record held.
+    pub head: Option<ChainAnchor>,
+    /// The authority it belongs to.
+    pub authority_id: AuthorityId,
+    /// How it was revoked and why, while it drains.
+    pub revocation: Option<(RevocationMode, String)>,
+}
+
+/// Where an authority sits, for the routing policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorityArea {
+    /// Its Regionalschlüssel (none for federal offices).
+    pub ars: Option<Ars>,
+    /// Its level.
+    pub kind: AuthorityKind,
 }
 
 /// The database operations [`run_batch`] needs, inside one open transaction.
@@ -106,11 +136,14 @@ pub enum AppendOutcome {
 /// concrete type, whose futures are `Send` — checked where it is called.
 #[allow(async_fn_in_trait)]
 pub trait BatchTx {
-    /// Locks the kit for the rest of the transaction; its status and head.
-    async fn kit_for_update(
+    /// Locks the kit for the rest of the transaction; its status, head, authority and
+    /// revocation.
+    async fn kit_for_update(&mut self, kit: &KitId) -> Result<Option<BatchKit>, StoreError>;
+    /// The area of an authority the backend serves.
+    async fn authority_area(
         &mut self,
-        kit: &KitId,
-    ) -> Result<Option<(KitStatus, Option<ChainAnchor>)>, StoreError>;
+        authority: &AuthorityId,
+    ) -> Result<Option<AuthorityArea>, StoreError>;
     /// The chain entry at `seq`.
     async fn chain_entry(
         &mut self,
@@ -172,27 +205,38 @@ pub fn verify_envelope(
     }
 }
 
-/// Verifies every envelope and judges its routing against `catalog`. Pure; call it
-/// off the async runtime for large batches.
+/// Verifies every envelope and judges its routing against the published catalogs
+/// (`catalogs[0]` the current one, then older ones, newest first). Pure; call it off the
+/// async runtime for large batches.
 pub fn prepare(
     envelopes: &[Envelope],
     kit_id: KitId,
     key: &VerifyingKey,
-    catalog: Option<&Catalog>,
+    catalogs: &[std::sync::Arc<Catalog>],
 ) -> Vec<BatchItem> {
     envelopes
         .iter()
-        .map(|env| match verify_envelope(env, kit_id, key) {
-            Err(p) => BatchItem::Unverified(*p),
-            Ok(record) => {
-                let verdict = crate::routing::check(catalog, &record.record);
-                BatchItem::Verified {
-                    record: Box::new(record),
-                    catalog: verdict,
-                }
-            }
-        })
+        .map(|env| prepare_one(env, kit_id, key, catalogs))
         .collect()
+}
+
+/// [`prepare`] for one envelope.
+pub fn prepare_one(
+    envelope: &Envelope,
+    kit_id: KitId,
+    key: &VerifyingKey,
+    catalogs: &[std::sync::Arc<Catalog>],
+) -> BatchItem {
+    match verify_envelope(envelope, kit_id, key) {
+        Err(p) => BatchItem::Unverified(*p),
+        Ok(record) => {
+            let verdict = crate::routing::judge(catalogs, &record.record);
+            BatchItem::Verified {
+                record: Box::new(record),
+                catalog: verdict,
+            }
+        }
+    }
 }
 
 fn result(index: usize, record_id: Option<RecordId>, outcome: Outcome) -> RecordResult {
@@ -206,13 +250,21 @@ fn result(index: usize, record_id: Option<RecordId>, outcome: Outcome) -> Record
     }
 }
 
+/// Where an accepted case lands and what it is flagged with.
+#[derive(Debug)]
+struct Placement {
+    inbox: AuthorityId,
+    flags: Vec<NewCaseFlag>,
+}
+
 async fn acceptance<T: BatchTx>(
     tx: &mut T,
+    kit: &BatchKit,
     record: &SignedRecord,
-    catalog: &Result<(), String>,
-) -> Result<Option<Problem>, StoreError> {
+    catalog: &Result<Routed, String>,
+) -> Result<Result<Placement, Problem>, StoreError> {
     let r = &record.record;
-    let routing = |detail: String| Ok(Some(problem(ProblemCode::UnknownRouting, detail)));
+    let routing = |detail: String| Ok(Err(problem(ProblemCode::UnknownRouting, detail)));
     let key = tx.authority_key(&r.authority_id, &r.sealed.key_id).await?;
     if key == AuthorityKey::UnknownAuthority {
         return routing(format!(
@@ -220,9 +272,10 @@ async fn acceptance<T: BatchTx>(
             r.authority_id
         ));
     }
-    if let Err(detail) = catalog {
-        return routing(detail.clone());
-    }
+    let routed = match catalog {
+        Ok(routed) => routed,
+        Err(detail) => return routing(detail.clone()),
+    };
     if key == AuthorityKey::UnknownKey {
         return routing(format!(
             "sealed.key_id {} is not a key of authority {}",
@@ -232,14 +285,74 @@ async fn acceptance<T: BatchTx>(
     for a in &r.attachments {
         if let Some((size, hash)) = tx.attachment_held(&a.id).await? {
             if size != a.ciphertext_size || hash != a.ciphertext_sha256 {
-                return Ok(Some(problem(
+                return Ok(Err(problem(
                     ProblemCode::InvalidRecord,
                     format!("attachment {} is held with another ciphertext", a.id),
                 )));
             }
         }
     }
-    Ok(None)
+    placement(tx, kit, r, routed).await.map(Ok)
+}
+
+/// Decides the inbox and the flags of an accepted record (§6.3 "Flags"). Nothing here
+/// rejects: a record the catalog or the policy no longer places lands with a person.
+async fn placement<T: BatchTx>(
+    tx: &mut T,
+    kit: &BatchKit,
+    r: &sync_protocol::record::Record,
+    routed: &Routed,
+) -> Result<Placement, StoreError> {
+    let mut flags = Vec::new();
+    let mut inbox = r.authority_id.clone();
+    if !routed.authority_current {
+        inbox = if routed.receiving_current && tx.authority_area(&routed.receiving).await?.is_some()
+        {
+            routed.receiving.clone()
+        } else {
+            kit.authority_id.clone()
+        };
+        flags.push(NewCaseFlag {
+            flag: CaseFlag::NeedsRouting,
+            reason: format!(
+                "{} (catalog {}) is not in the current catalog",
+                r.authority_id, routed.version
+            ),
+        });
+    } else {
+        let kit_area = tx.authority_area(&kit.authority_id).await?;
+        let target_area = tx.authority_area(&r.authority_id).await?;
+        let allowed = match (kit_area, target_area) {
+            (Some(k), Some(t)) => {
+                crate::routing::policy_allows((&kit.authority_id, &k), (&r.authority_id, &t))
+            }
+            _ => false,
+        };
+        if !allowed {
+            inbox = kit.authority_id.clone();
+            flags.push(NewCaseFlag {
+                flag: CaseFlag::OutsidePolicy,
+                reason: format!(
+                    "a kit of {} may not route cases to {}",
+                    kit.authority_id, r.authority_id
+                ),
+            });
+        }
+    }
+    match &kit.revocation {
+        Some((RevocationMode::Drain, reason)) => flags.push(NewCaseFlag {
+            flag: CaseFlag::RevokedKit,
+            reason: reason.clone(),
+        }),
+        // Every record appended now is above the head held at revocation: the chain
+        // only grows, and the revocation happened before this transaction.
+        Some((RevocationMode::Stolen, reason)) => flags.push(NewCaseFlag {
+            flag: CaseFlag::Held,
+            reason: reason.clone(),
+        }),
+        Some((RevocationMode::WipeNow, _)) | None => {}
+    }
+    Ok(Placement { inbox, flags })
 }
 
 /// Runs the prepared batch inside the caller's open transaction (PROTOCOL.md §6.3
@@ -255,13 +368,14 @@ pub async fn run_batch<T: BatchTx>(
     server_key: &SigningKey,
     at: DateTime<Utc>,
 ) -> Result<BatchOutcome, StoreError> {
-    let (status, mut head) = tx
+    let kit = tx
         .kit_for_update(kit_id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("kit {kit_id}")))?;
-    if status != KitStatus::Active {
-        return Err(StoreError::KitNotActive(status));
+    if !matches!(kit.status, KitStatus::Active | KitStatus::Draining) {
+        return Err(StoreError::KitNotActive(kit.status));
     }
+    let mut head = kit.head;
     let mut results = Vec::with_capacity(items.len());
     let mut sticky_gap: Option<u64> = None;
     for (index, item) in items.into_iter().enumerate() {
@@ -333,14 +447,16 @@ pub async fn run_batch<T: BatchTx>(
                     ));
                     continue;
                 }
-                let outcome = match acceptance(tx, &record, &catalog).await? {
-                    Some(p) => AppendOutcome::Rejected(p),
-                    None => {
+                let outcome = match acceptance(tx, &kit, &record, &catalog).await? {
+                    Err(p) => AppendOutcome::Rejected(p),
+                    Ok(Placement { inbox, flags }) => {
                         let log_position = tx.next_log_position().await?;
                         let receipt = Receipt::for_record(&record, at, log_position);
                         AppendOutcome::Accepted {
                             receipt: receipt.sign(server_key),
                             log_position,
+                            inbox,
+                            flags,
                         }
                     }
                 };

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{timestamp, Admin, AdminError};
 use crate::config::normalize_base_url;
 use crate::server::tls_pin;
-use crate::storage::{AdminAction, KitStatus, NewKit, StoreError};
+use crate::storage::{AdminAction, KitStatus, NewKit, RevocationMode, StoreError};
 
 /// The provisioning file and its format version live in the protocol crate: kits read
 /// what this writes.
@@ -236,8 +236,9 @@ fn parse_kit(id: &str) -> Result<KitId, AdminError> {
         .map_err(|_| AdminError::Invalid(format!("{id:?} is not a kit id (lower-case UUID)")))
 }
 
-/// Revokes a kit: it gets 403 from now on and a wipe change on its next
-/// `GET /v1/changes`.
+/// Revokes a kit at once, without the drain and the confirmation of
+/// [`revoke_with`] (for scripts and tests that set up a revoked kit): it gets 403 from
+/// now on and a wipe change on its next `GET /v1/changes`.
 ///
 /// # Errors
 /// Unknown kit → exit code 3; an empty reason → 5.
@@ -266,6 +267,110 @@ pub async fn revoke(admin: &Admin, kit_id: &str, reason: &str) -> Result<(), Adm
             Some(reason.trim()),
         )
         .await
+}
+
+/// How to revoke a kit (`admin kit revoke`, the kits page).
+#[derive(Debug, Clone, Copy)]
+pub struct RevokeArgs<'a> {
+    /// The kit.
+    pub kit_id: &'a str,
+    /// Why (the kit shows it with the wipe; flagged cases show it too).
+    pub reason: &'a str,
+    /// Drain then wipe (default), stolen (drain, every later record held), or wipe now.
+    pub mode: RevocationMode,
+    /// For wipe-now: the number of undelivered applications the operator confirmed,
+    /// which must equal what the kit last reported (0 if it never reported).
+    pub confirmed_undelivered: Option<u64>,
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Revoked {
+    /// The kit.
+    pub kit_id: KitId,
+    /// `drain`, `stolen` or `wipe-now`.
+    pub mode: &'static str,
+    /// The kit's standing now (`draining` or `revoked`).
+    pub state: &'static str,
+    /// Undelivered applications the kit last reported, if it ever did.
+    pub last_reported_undelivered: Option<u64>,
+}
+
+/// The number of undelivered applications a kit last reported (0 if never) and when.
+///
+/// # Errors
+/// Unknown kit → exit code 3.
+pub async fn undelivered(
+    admin: &Admin,
+    kit_id: &KitId,
+) -> Result<(u64, Option<DateTime<Utc>>), AdminError> {
+    let revocation = admin
+        .store
+        .kit_revocation(kit_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("kit {kit_id}")))?;
+    Ok(revocation.outbox.map_or((0, None), |(n, at)| (n, Some(at))))
+}
+
+/// Revokes a kit (PROTOCOL.md §6.5 "Revocation"). Drain and stolen let the kit push
+/// what it finalized (flagged `revoked-kit`, or `held` for a second person) and wipe it
+/// when it reports an empty outbox; wipe-now queues the wipe at once, only with the
+/// operator's confirmation of the undelivered count the kit last reported. Audited with
+/// the operator's name and the mode.
+///
+/// # Errors
+/// Unknown kit → 3; an empty reason, or a wipe-now confirmation that does not match
+/// the last report → 5; draining a quarantined kit → 4.
+pub async fn revoke_with(admin: &Admin, args: RevokeArgs<'_>) -> Result<Revoked, AdminError> {
+    let kit_id = parse_kit(args.kit_id)?;
+    let reason = args.reason.trim();
+    if reason.is_empty() {
+        return Err(AdminError::Invalid(
+            "give a reason for the revocation".into(),
+        ));
+    }
+    let Some(kit) = admin.store.kit(&kit_id).await? else {
+        return Err(StoreError::NotFound(format!("kit {kit_id}")).into());
+    };
+    let (last, at) = undelivered(admin, &kit_id).await?;
+    if args.mode == RevocationMode::WipeNow && args.confirmed_undelivered != Some(last) {
+        let when = at.map_or_else(
+            || "never reported".to_owned(),
+            |t| format!("reported {}", timestamp(t)),
+        );
+        return Err(AdminError::Invalid(format!(
+            "wiping now destroys what the kit has not delivered: it last reported {last} \
+             undelivered application(s) ({when}); confirm with --confirm-undelivered {last}, \
+             or drain instead"
+        )));
+    }
+    if !admin
+        .store
+        .revoke_kit_as(&kit_id, reason, args.mode, &admin.actor, Utc::now())
+        .await?
+    {
+        return Err(StoreError::NotFound(format!("kit {kit_id}")).into());
+    }
+    let detail = format!("{} ({}): {reason}", args.mode.as_str(), last);
+    admin
+        .record(
+            Some(&kit.authority_id),
+            AdminAction::KitRevoked,
+            &kit_id.to_string(),
+            Some(&detail),
+        )
+        .await?;
+    let state = admin
+        .store
+        .kit(&kit_id)
+        .await?
+        .map_or("revoked", |k| k.status.as_str());
+    Ok(Revoked {
+        kit_id,
+        mode: args.mode.as_str(),
+        state,
+        last_reported_undelivered: at.map(|_| last),
+    })
 }
 
 /// Lifts a quarantine after IT staff investigated the fork.

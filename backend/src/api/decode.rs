@@ -3,8 +3,10 @@
 //! of them panics; each returns the [`ApiError`] the handler answers with.
 
 use axum::http::{HeaderMap, HeaderName};
-use sync_protocol::api::MAX_CHANGES_PAGE;
+use serde::Deserialize;
+use sync_protocol::api::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_CHANGES_PAGE};
 use sync_protocol::b64;
+use sync_protocol::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use sync_protocol::ids::{AttachmentId, RecordId};
 use sync_protocol::record::MAX_SEQ;
 
@@ -22,12 +24,34 @@ pub fn protocol_version_ok(value: Option<&str>) -> bool {
         .is_some_and(|v| sync_protocol::SUPPORTED_PROTOCOL_VERSIONS.contains(&v))
 }
 
-/// Parses the `GET /v1/changes` query strictly: only `after` and `limit`, each at most once, plain
-/// decimal digits without sign or leading zeros.
+/// The most undelivered records a kit can report (`outbox`): a kit's chain is at most
+/// 2^53 − 1 records long.
+pub const MAX_OUTBOX: u64 = MAX_SEQ;
+
+/// The `GET /v1/changes` query, parsed strictly: only `after`, `limit` and `outbox`,
+/// each at most once, plain decimal digits without sign or leading zeros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangesQuery {
+    /// The cursor (default 0).
+    pub after: u64,
+    /// The page size (default [`DEFAULT_CHANGES_LIMIT`]).
+    pub limit: u32,
+    /// The kit's report of finalized records it holds without a final answer
+    /// (PROTOCOL.md §6.5), if it sent one.
+    pub outbox: Option<u64>,
+}
+
+/// Parses the `GET /v1/changes` query: `(after, limit)`; see [`parse_changes_query`].
 pub fn parse_query(query: Option<&str>) -> Result<(u64, u32), ApiError> {
+    parse_changes_query(query).map(|q| (q.after, q.limit))
+}
+
+/// Parses the `GET /v1/changes` query strictly ([`ChangesQuery`]).
+pub fn parse_changes_query(query: Option<&str>) -> Result<ChangesQuery, ApiError> {
     let bad = |why: &str| ApiError::Malformed(format!("query: {why}"));
     let mut after = None;
     let mut limit = None;
+    let mut outbox = None;
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair
             .split_once('=')
@@ -45,7 +69,8 @@ pub fn parse_query(query: Option<&str>) -> Result<(u64, u32), ApiError> {
         let slot = match key {
             "after" => &mut after,
             "limit" => &mut limit,
-            _ => return Err(bad("only after and limit are allowed")),
+            "outbox" => &mut outbox,
+            _ => return Err(bad("only after, limit and outbox are allowed")),
         };
         if slot.replace(n).is_some() {
             return Err(bad("each parameter at most once"));
@@ -55,11 +80,18 @@ pub fn parse_query(query: Option<&str>) -> Result<(u64, u32), ApiError> {
     if after > MAX_SEQ {
         return Err(bad("after is at most 2^53-1"));
     }
+    if outbox.is_some_and(|n| n > MAX_OUTBOX) {
+        return Err(bad("outbox is at most 2^53-1"));
+    }
     let limit = limit.unwrap_or(u64::from(DEFAULT_CHANGES_LIMIT));
     if !(1..=u64::from(MAX_CHANGES_PAGE)).contains(&limit) {
         return Err(bad("limit is 1 to 500"));
     }
-    Ok((after, u32::try_from(limit).unwrap_or(DEFAULT_CHANGES_LIMIT)))
+    Ok(ChangesQuery {
+        after,
+        limit: u32::try_from(limit).unwrap_or(DEFAULT_CHANGES_LIMIT),
+        outbox,
+    })
 }
 
 /// Parses `Upload-Metadata`: exactly `record_id` and `attachment_id`, each canonical
@@ -124,4 +156,71 @@ pub fn checksum(headers: &HeaderMap) -> Result<[u8; 32], ApiError> {
     }
     b64::decode_array::<32>("upload-checksum", encoded)
         .map_err(|e| ApiError::Malformed(e.to_string()))
+}
+
+/// One element of a push batch's `envelopes`: an envelope, or any other JSON value
+/// (which becomes that envelope's own rejection, PROTOCOL.md §6.3 step 2).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum BatchElement {
+    Envelope(Envelope),
+    Other(serde_json::Value),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBatch {
+    envelopes: Vec<BatchElement>,
+}
+
+/// Parses a `POST /v1/records` body (§6.3). The limits (body, envelope count, envelope
+/// size) and the batch's own shape apply to the whole request; an element that is not
+/// a DSSE envelope (an unknown or duplicate member, a wrong type) is that element's
+/// problem only: it comes back as `Err(detail)` in its place, and the others proceed.
+///
+/// # Errors
+/// `too-large` or `malformed-request` for the whole batch.
+pub fn parse_batch(body: &[u8]) -> Result<Vec<Result<Envelope, String>>, ApiError> {
+    let too_large = |what: &str, actual: usize, limit: usize| {
+        ApiError::TooLarge(format!("{what} is {actual}, at most {limit}"))
+    };
+    if body.len() > MAX_BATCH_BYTES {
+        return Err(too_large("the batch (bytes)", body.len(), MAX_BATCH_BYTES));
+    }
+    let batch: RawBatch =
+        serde_json::from_slice(body).map_err(|e| ApiError::Malformed(format!("batch: {e}")))?;
+    if batch.envelopes.is_empty() {
+        return Err(ApiError::Malformed(
+            "envelopes: at least one envelope".into(),
+        ));
+    }
+    if batch.envelopes.len() > MAX_BATCH_RECORDS {
+        return Err(too_large(
+            "the batch (envelopes)",
+            batch.envelopes.len(),
+            MAX_BATCH_RECORDS,
+        ));
+    }
+    batch
+        .envelopes
+        .into_iter()
+        .map(|element| {
+            let (size, decoded) = match element {
+                BatchElement::Envelope(env) => (env.to_json().len(), Ok(env)),
+                BatchElement::Other(value) => {
+                    let bytes = serde_json::to_vec(&value).unwrap_or_default();
+                    let why = match Envelope::from_json(&bytes) {
+                        Err(e) => e.to_string(),
+                        // The value parses once duplicates collapsed: that was the fault.
+                        Ok(_) => "envelope: duplicate member names".to_owned(),
+                    };
+                    (bytes.len(), Err(why))
+                }
+            };
+            if size > MAX_ENVELOPE_BYTES {
+                return Err(too_large("an envelope (bytes)", size, MAX_ENVELOPE_BYTES));
+            }
+            Ok(decoded)
+        })
+        .collect()
 }

@@ -7,8 +7,7 @@ use std::time::Instant;
 use axum::extract::{Extension, State};
 use axum::response::Response;
 use chrono::Utc;
-use sync_protocol::api::{Outcome, PushBatch, PushBatchResponse};
-use sync_protocol::ProtocolError;
+use sync_protocol::api::{Outcome, ProblemCode, PushBatchResponse};
 
 use super::{json, AuthedKit, RawBody};
 use crate::error::ApiError;
@@ -32,18 +31,25 @@ pub async fn push(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let batch = PushBatch::from_json(&body).map_err(|e| match e {
-        ProtocolError::TooLarge { .. } => ApiError::TooLarge(e.to_string()),
-        other => ApiError::Malformed(other.to_string()),
-    })?;
-    let catalog = app
+    let elements = super::decode::parse_batch(&body)?;
+    let catalogs = app
         .catalog
-        .current(app.store.as_ref(), &app.server_verifying_keys())
+        .published(app.store.as_ref(), &app.server_verifying_keys())
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let (kit_id, key) = (authed.kit.kit_id, authed.key);
     let items = tokio::task::spawn_blocking(move || {
-        ingest::prepare(&batch.envelopes, kit_id, &key, catalog.as_deref())
+        // An element that is no envelope fails §4.6 on its own (§6.3 step 2).
+        elements
+            .iter()
+            .map(|e| match e {
+                Ok(env) => ingest::prepare_one(env, kit_id, &key, &catalogs),
+                Err(why) => ingest::BatchItem::Unverified(crate::error::problem(
+                    ProblemCode::BadRecordSignature,
+                    why.clone(),
+                )),
+            })
+            .collect::<Vec<_>>()
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -20,7 +20,10 @@ pub async fn state(
 ) -> Result<Response, ApiError> {
     let kit = &authed.kit;
     let standing = match kit.status {
-        KitStatus::Active => KitStanding::Active,
+        // A kit revoked in drain or stolen mode is told nothing until its wipe: it must
+        // keep pushing what it finalized (PROTOCOL.md §6.2), and a thief must not learn
+        // to stop before the records arrive, flagged, at the backend.
+        KitStatus::Active | KitStatus::Draining => KitStanding::Active,
         KitStatus::Quarantined => KitStanding::Quarantined,
         KitStatus::Revoked => KitStanding::Revoked,
         KitStatus::Provisioned => return Err(ApiError::UnknownKit),

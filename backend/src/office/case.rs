@@ -1,5 +1,6 @@
 //! One case: `GET /office/cases/{record_id}` opens it for a reviewer of the responsible
-//! authority, `POST …/status` moves it along the workflow.
+//! authority (with its flags, [`super::flags`]), `POST …/status` moves it along the
+//! workflow (not while it is held for a second person's review).
 //!
 //! Opening a case, in this order: the case must belong to the reviewer's authority (a
 //! foreign or unknown id is the same 404); the kit's signature over the stored record
@@ -122,6 +123,7 @@ async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response
             status: match e.kind {
                 CaseEventKind::Status => lang.status(e.status).to_owned(),
                 CaseEventKind::Assignment => assign::event_text(lang, e.assigned_to.as_deref()),
+                CaseEventKind::Flag => super::flags::texts(lang).history.to_owned(),
             },
             actor: e.actor,
             comment: e.comment.unwrap_or_default(),
@@ -135,6 +137,7 @@ async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response
             selected: false,
         })
         .collect();
+    let (flags, flag_form) = super::flags::case_section(app, &detail, lang).await?;
     let id = detail.case.record_id.to_string();
     let page = CasePage {
         layout: Layout::new(lang, Some(session)),
@@ -154,6 +157,9 @@ async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response
         assignment: assign::view(app, session, &detail.case, lang).await?,
         w: super::casework_texts::texts(lang),
         record_id: id,
+        flags,
+        flag_form,
+        ft: super::flags::texts(lang),
     };
     Ok(html(StatusCode::OK, &page))
 }
@@ -223,6 +229,11 @@ async fn try_set_status(
     let Some(to) = to else {
         return Err(OfficeError::BadRequest(errors));
     };
+    if super::flags::is_held(app, &detail.case.record_id).await? {
+        return Err(OfficeError::Unprocessable(vec![super::flags::texts(lang)
+            .held_blocks
+            .to_owned()]));
+    }
     let from = detail.case.status;
     if !workflow::allowed(from, to) {
         return Err(OfficeError::Unprocessable(vec![format!(

@@ -1,6 +1,6 @@
 //! `GET /office/cases`: the inbox of the reviewer's own authority — filters (service,
-//! status, kit, capturing clerk, assignment, received date range), sorting, counts per
-//! status, and keyset pages of [`PAGE_SIZE`] cases; a selection form for exports. The
+//! status, kit, capturing clerk, assignment, received date range, open flags), a marker
+//! on each flagged case ([`super::flags`]), sorting, counts per status, and keyset pages of [`PAGE_SIZE`] cases; a selection form for exports. The
 //! authority always comes from the session, never from the query. Every parameter is
 //! validated; a bad one is a 400 page naming it. The exports
 //! ([`super::export`]) take the same filter parameters.
@@ -60,6 +60,7 @@ pub(super) struct Params {
     to: String,
     sort: String,
     after: String,
+    flagged: String,
 }
 
 impl Params {
@@ -74,6 +75,7 @@ impl Params {
             ("from", self.from.clone()),
             ("to", self.to.clone()),
             ("sort", self.sort.clone()),
+            ("flagged", self.flagged.clone()),
         ];
         pairs.retain(|(_, v)| !v.is_empty());
         pairs
@@ -90,6 +92,7 @@ impl Params {
             ("from", &self.from),
             ("to", &self.to),
             ("sort", &self.sort),
+            ("flagged", &self.flagged),
         ];
         if let Some(after) = after {
             pairs.push(("after", after));
@@ -138,6 +141,7 @@ pub(super) fn parse_params(
             "to" => &mut p.to,
             "sort" => &mut p.sort,
             "after" => &mut p.after,
+            "flagged" => &mut p.flagged,
             "lang" => continue,
             other if extra.contains(&other) => continue,
             other => {
@@ -264,6 +268,14 @@ pub(super) fn build_query(
             InboxOrder::OldestFirst
         }
     };
+    let flagged = match p.flagged.as_str() {
+        "" => false,
+        "1" => true,
+        _ => {
+            bad(super::flags::texts(lang).filter, &mut errors);
+            false
+        }
+    };
     let after = match p.after.as_str() {
         "" => None,
         s => InboxCursor::parse(s).or_else(|| {
@@ -285,6 +297,7 @@ pub(super) fn build_query(
             received_before: to.and_then(|d| d.succ_opt()).and_then(midnight),
             clerk_id,
             assignee,
+            flagged,
         },
         order,
         after,
@@ -385,6 +398,8 @@ async fn try_inbox(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, Off
             selected: params.sort == "newest",
         },
     ];
+    let ids: Vec<_> = page.cases.iter().map(|c| c.record_id).collect();
+    let mut markers = super::flags::markers(app, &ids, lang).await?;
     let rows = page
         .cases
         .iter()
@@ -399,6 +414,7 @@ async fn try_inbox(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, Off
                 kit: c.kit_id.to_string(),
                 clerk: c.clerk_id.clone().unwrap_or_default(),
                 assignee: c.assigned_to.clone().unwrap_or_default(),
+                flags: markers.remove(&c.record_id).unwrap_or_default(),
                 id,
             }
         })
@@ -431,6 +447,8 @@ async fn try_inbox(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, Off
         rows,
         next_link: page.next.map(|c| params.link(None, Some(&c.to_text()))),
         first_link: (!params.after.is_empty()).then(|| params.link(None, None)),
+        flagged: params.flagged == "1",
+        ft: super::flags::texts(lang),
     };
     Ok(html(StatusCode::OK, &view))
 }

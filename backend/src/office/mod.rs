@@ -31,6 +31,7 @@ pub mod casework_texts;
 pub mod error;
 mod export;
 mod export_format;
+pub mod flags;
 pub mod form_view;
 pub mod i18n;
 mod inbox;
@@ -82,6 +83,8 @@ pub enum Page {
     CaseStatus,
     /// `POST /office/cases/{record_id}/assignee`: assign the case.
     CaseAssignee,
+    /// `POST /office/cases/{record_id}/flags`: forward, refuse or release a flagged case.
+    CaseFlags,
     /// `GET /office/cases/{record_id}/attachments/{attachment_id}`: one file, decrypted.
     CaseAttachment,
     /// `GET /office/cases/export`: the cases of an inbox filter, decrypted.
@@ -159,6 +162,12 @@ pub const OFFICE_ROUTES: &[OfficeRoute] = &[
         "/office/cases/{record_id}/assignee",
         OfficeAccess::Reviewer,
         Page::CaseAssignee,
+    ),
+    route(
+        "POST",
+        "/office/cases/{record_id}/flags",
+        OfficeAccess::Reviewer,
+        Page::CaseFlags,
     ),
     route(
         "GET",
@@ -314,6 +323,7 @@ fn method_router(page: Page, filter: MethodFilter) -> MethodRouter<AppState> {
         Page::Case => on(filter, case::view),
         Page::CaseStatus => on(filter, case::set_status),
         Page::CaseAssignee => on(filter, assign::set_assignee),
+        Page::CaseFlags => on(filter, flags::act),
         Page::CaseAttachment => on(filter, attachment::download),
         Page::ExportFiltered => on(filter, export::filtered),
         Page::ExportSelected => on(filter, export::selected),

@@ -112,8 +112,12 @@ impl<'a> Opener<'a> {
                 at: Utc::now(),
             })
             .await?;
+        // The case was sealed to the record's authority; a case forwarded or placed
+        // elsewhere by a flag (§6.3 "Flags") is opened with that authority's key. Who
+        // may open it is decided by the inbox it is in ([`own_case`]).
+        let sealed_to = &r.authority_id;
         if !self.secrets.contains_key(&r.sealed.key_id) {
-            let keys = self.app.store.authority_keys(authority).await?;
+            let keys = self.app.store.authority_keys(sealed_to).await?;
             let key = keys
                 .iter()
                 .find(|k| k.key.key_id == r.sealed.key_id)
@@ -122,7 +126,7 @@ impl<'a> Opener<'a> {
                 })?;
             let secret = key
                 .key
-                .open(master, authority)
+                .open(master, sealed_to)
                 .map_err(|e| OfficeError::Internal(e.to_string()))?;
             self.secrets.insert(r.sealed.key_id.clone(), secret);
         }

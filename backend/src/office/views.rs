@@ -139,6 +139,8 @@ pub struct RowView {
     pub assignee: String,
     /// The full case id (the selection checkbox's value).
     pub id: String,
+    /// The labels of its open flags, or empty.
+    pub flags: String,
 }
 
 /// `GET /office/cases`.
@@ -177,6 +179,10 @@ pub struct InboxView {
     pub next_link: Option<String>,
     /// The first page, when not on it.
     pub first_link: Option<String>,
+    /// Whether only flagged cases are listed.
+    pub flagged: bool,
+    /// Flag texts.
+    pub ft: &'static super::flags::FlagTexts,
 }
 
 /// An attachment listed on the case page.
@@ -256,6 +262,12 @@ pub struct CasePage {
     pub assignment: AssignmentView,
     /// Case-work texts.
     pub w: &'static super::casework_texts::CaseworkTexts,
+    /// The case's flags, open and resolved.
+    pub flags: Vec<super::flags::FlagView>,
+    /// The form resolving open flags, if any is open.
+    pub flag_form: Option<super::flags::FlagForm>,
+    /// Flag texts.
+    pub ft: &'static super::flags::FlagTexts,
 }
 
 /// An HTML answer.

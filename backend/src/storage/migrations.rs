@@ -48,6 +48,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/v4.sqlite.sql"),
         postgres: include_str!("migrations/v4.postgres.sql"),
     },
+    Migration {
+        version: 5,
+        name: "kit lifecycle: case flags, draining revocation, forwarding",
+        sqlite: include_str!("migrations/v5.sqlite.sql"),
+        postgres: include_str!("migrations/v5.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -135,6 +135,27 @@ pub trait Store: AuditStore + Send + Sync + 'static {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// Revokes a kit in `mode`, naming `by` (PROTOCOL.md §6.5 "Revocation"): drain and
+    /// stolen keep it `draining` (its pushes are accepted, flagged) and remember the head;
+    /// wipe-now queues the wipe. False if unknown; nothing changes for a revoked kit.
+    async fn revoke_kit_as(
+        &self,
+        kit_id: &KitId,
+        reason: &str,
+        mode: RevocationMode,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Records the kit's report of undelivered records; for a draining kit reporting 0
+    /// with every upload held, queues the wipe (true).
+    async fn report_outbox(
+        &self,
+        kit_id: &KitId,
+        outbox: u64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// How a kit was revoked, by whom, and its last outbox report; `None` if unknown.
+    async fn kit_revocation(&self, kit_id: &KitId) -> Result<Option<KitRevocation>, StoreError>;
     /// Lifts a quarantine (after IT staff investigated); false unless quarantined.
     async fn clear_quarantine(&self, kit_id: &KitId) -> Result<bool, StoreError>;
     /// Remembers a request nonce; false if the kit used it before (replay). Also
@@ -275,6 +296,31 @@ pub trait Store: AuditStore + Send + Sync + 'static {
     async fn current_catalog(&self) -> Result<Option<PublishedCatalog>, StoreError>;
     /// The current catalog's version (cheap).
     async fn current_catalog_version(&self) -> Result<Option<String>, StoreError>;
+    /// A published catalog by its version (current or not).
+    async fn catalog(&self, version: &str) -> Result<Option<PublishedCatalog>, StoreError>;
+
+    /// The flags of a case, open and resolved, in the order raised.
+    async fn case_flags(&self, record_id: &RecordId) -> Result<Vec<CaseFlagRow>, StoreError>;
+    /// The open flags among these cases (for the inbox's markers).
+    async fn open_case_flags(
+        &self,
+        record_ids: &[RecordId],
+    ) -> Result<Vec<(RecordId, CaseFlag)>, StoreError>;
+    /// Resolves the open ones of `flags` on a case as `resolution`, with a `flag` entry
+    /// in its history naming `actor`; with `forward_to`, the case moves to that
+    /// authority's inbox (unassigned). False if none of `flags` is open or the case is
+    /// unknown.
+    #[allow(clippy::too_many_arguments)]
+    async fn resolve_case_flags(
+        &self,
+        record_id: &RecordId,
+        flags: &[CaseFlag],
+        resolution: &str,
+        forward_to: Option<&AuthorityId>,
+        comment: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// The kit's changes with `cursor > after`, at most `limit`, and whether more wait.
     async fn changes(
@@ -370,4 +416,54 @@ pub(crate) fn authority_kind_name(k: AuthorityKind) -> String {
 /// Parses a stored authority kind.
 pub(crate) fn parse_authority_kind(s: &str) -> Result<AuthorityKind, StoreError> {
     from_json_text("authority kind", &format!("\"{s}\""))
+}
+
+/// The history comment of a resolved flag: how, and the reviewer's words if any.
+pub(crate) fn lifecycle_comment(resolution: &str, comment: Option<&str>) -> String {
+    match comment {
+        Some(c) => format!("{resolution}: {c}"),
+        None => resolution.to_owned(),
+    }
+}
+
+/// A flag resolution as the stores apply it ([`Store::resolve_case_flags`]).
+pub(crate) struct ResolveFlags<'a> {
+    pub record_id: &'a RecordId,
+    pub flags: &'a [CaseFlag],
+    pub resolution: &'a str,
+    pub forward_to: Option<&'a AuthorityId>,
+    pub comment: Option<&'a str>,
+    pub actor: &'a str,
+    pub at: i64,
+}
+
+/// What revoking a kit in `mode` does to a kit in `status` (both stores).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RevocationStep {
+    /// Already revoked: nothing.
+    Nothing,
+    /// Into `draining` (drain or stolen): pushes still accepted, flagged.
+    Drain,
+    /// Into `revoked` with the wipe queued.
+    Wipe,
+}
+
+/// The [`RevocationStep`] for a stored kit status.
+///
+/// # Errors
+/// [`StoreError::Conflict`] for draining a quarantined kit (its fork is under
+/// investigation: release it first, or wipe now).
+pub(crate) fn revocation_step(
+    status: &str,
+    mode: RevocationMode,
+) -> Result<RevocationStep, StoreError> {
+    match (status, mode) {
+        ("revoked", _) => Ok(RevocationStep::Nothing),
+        (_, RevocationMode::WipeNow) | ("provisioned", _) => Ok(RevocationStep::Wipe),
+        ("quarantined", _) => Err(StoreError::Conflict(
+            "a quarantined kit cannot drain; release it after the investigation, or wipe it now"
+                .into(),
+        )),
+        _ => Ok(RevocationStep::Drain),
+    }
 }

@@ -108,7 +108,10 @@ pub enum KitStatus {
     Active,
     /// A fork was seen.
     Quarantined,
-    /// Revoked by IT staff.
+    /// Revoked by IT staff in drain or stolen mode: it may still push what it
+    /// finalized, and is wiped when it reports an empty outbox.
+    Draining,
+    /// Revoked by IT staff; its wipe is queued.
     Revoked,
 }
 
@@ -119,6 +122,7 @@ impl KitStatus {
             Self::Provisioned => "provisioned",
             Self::Active => "active",
             Self::Quarantined => "quarantined",
+            Self::Draining => "draining",
             Self::Revoked => "revoked",
         }
     }
@@ -129,6 +133,7 @@ impl KitStatus {
             Self::Provisioned,
             Self::Active,
             Self::Quarantined,
+            Self::Draining,
             Self::Revoked,
         ]
         .into_iter()
@@ -292,4 +297,126 @@ pub struct EvidenceRow {
     pub hash: Sha256Hash,
     /// Its envelope as received.
     pub envelope_json: Vec<u8>,
+}
+
+/// What a reviewer must see about how a case arrived, before working it as usual
+/// (PROTOCOL.md §6.3 "Flags").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CaseFlag {
+    /// Received from a kit revoked in drain mode; the reason names the revocation.
+    RevokedKit,
+    /// Received from a kit reported stolen, above its head at revocation: held for a
+    /// second person's review.
+    Held,
+    /// The authority the record was routed to is no longer in the current catalog.
+    NeedsRouting,
+    /// The kit's authority may not route cases to the record's authority.
+    OutsidePolicy,
+}
+
+impl CaseFlag {
+    /// Every flag, in display order.
+    pub const ALL: [Self; 4] = [
+        Self::Held,
+        Self::RevokedKit,
+        Self::NeedsRouting,
+        Self::OutsidePolicy,
+    ];
+
+    /// The stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RevokedKit => "revoked-kit",
+            Self::Held => "held",
+            Self::NeedsRouting => "needs-routing",
+            Self::OutsidePolicy => "outside-policy",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    /// Whether the way out is forwarding to another authority.
+    pub fn forwardable(self) -> bool {
+        matches!(self, Self::NeedsRouting | Self::OutsidePolicy)
+    }
+}
+
+/// A flag raised on a case as it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCaseFlag {
+    /// Which.
+    pub flag: CaseFlag,
+    /// Why, for the reviewer (ids and reasons; never case data).
+    pub reason: String,
+}
+
+/// A flag of a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFlagRow {
+    /// Which.
+    pub flag: CaseFlag,
+    /// Why it was raised.
+    pub reason: String,
+    /// When.
+    pub raised_at: DateTime<Utc>,
+    /// How it was resolved, by whom and when; `None` while open.
+    pub resolved: Option<FlagResolution>,
+}
+
+/// How a flag was resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagResolution {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who (login).
+    pub by: String,
+    /// `forwarded:<authority>`, `refused` or `released`.
+    pub resolution: String,
+}
+
+/// How a kit was revoked (PROTOCOL.md §6.5 "Revocation").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationMode {
+    /// The kit may push what it finalized (flagged `revoked-kit`); the wipe follows
+    /// when it reports an empty outbox.
+    Drain,
+    /// Like drain, but every record pushed after the revocation is `held` for a
+    /// second person's review.
+    Stolen,
+    /// The wipe is queued at once.
+    WipeNow,
+}
+
+impl RevocationMode {
+    /// The stored and printed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Drain => "drain",
+            Self::Stolen => "stolen",
+            Self::WipeNow => "wipe-now",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Drain, Self::Stolen, Self::WipeNow]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
+}
+
+/// A kit's revocation and its last outbox report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KitRevocation {
+    /// How it was revoked; `None` if it is not revoked (or was before version 5).
+    pub mode: Option<RevocationMode>,
+    /// Who revoked it.
+    pub revoked_by: Option<String>,
+    /// Its head seq at revocation.
+    pub head_seq_at_revocation: Option<u64>,
+    /// Records the kit last reported as undelivered, and when.
+    pub outbox: Option<(u64, DateTime<Utc>)>,
 }

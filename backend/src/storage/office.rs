@@ -103,6 +103,8 @@ pub struct InboxFilter {
     pub clerk_id: Option<String>,
     /// Only cases assigned to one reviewer, or only unassigned ones.
     pub assignee: Option<AssigneeFilter>,
+    /// Only cases with an open flag (revoked kit, held, needs routing, outside policy).
+    pub flagged: bool,
 }
 
 /// The assignment part of an inbox filter.
@@ -121,6 +123,8 @@ pub enum CaseEventKind {
     Status,
     /// An assignment (the status is the case's status at that time).
     Assignment,
+    /// A flag was resolved (forwarded, refused, released); the comment says how.
+    Flag,
 }
 
 /// An attachment of a case as the back office needs it: whether its ciphertext has
@@ -265,6 +269,12 @@ fn filter_sql(
         Some(AssigneeFilter::Nobody) => sql.push_str(" AND c.assigned_to IS NULL"),
         None => {}
     }
+    if filter.flagged {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM case_flags f \
+             WHERE f.record_id = c.record_id AND f.resolved_at IS NULL)",
+        );
+    }
     (sql, args)
 }
 
@@ -310,7 +320,8 @@ pub(crate) fn inbox_counts_sql(filter: &InboxFilter, placeholder: fn(usize) -> S
     let from_counters = filter.form_id.is_none()
         && filter.received_from.is_none()
         && filter.received_before.is_none()
-        && filter.assignee.is_none();
+        && filter.assignee.is_none()
+        && !filter.flagged;
     if from_counters {
         let mut args = vec![SqlArg::Text(filter.authority_id.to_string())];
         let mut sql = format!("authority_id = {}", placeholder(1));

@@ -192,11 +192,12 @@ impl RawCase {
     }
 }
 
-/// A case-history entry's stored kind (`status` or `assignment`).
+/// A case-history entry's stored kind (`status`, `assignment` or `flag`).
 pub fn event_kind(s: &str) -> Result<super::CaseEventKind, StoreError> {
     match s {
         "status" => Ok(super::CaseEventKind::Status),
         "assignment" => Ok(super::CaseEventKind::Assignment),
+        "flag" => Ok(super::CaseEventKind::Flag),
         other => Err(StoreError::Corrupt(format!("case event kind {other:?}"))),
     }
 }
@@ -272,4 +273,108 @@ pub fn pending_uploads(
         });
     }
     Ok(out)
+}
+
+/// The columns of a kit as a batch needs it, in [`batch_kit`] order.
+pub const BATCH_KIT_COLUMNS: &str =
+    "status, head_seq, head_hash, authority_id, revocation_mode, revoked_reason";
+
+/// A [`crate::ingest::BatchKit`] from the [`BATCH_KIT_COLUMNS`].
+pub fn batch_kit(
+    status: &str,
+    head_seq: Option<i64>,
+    head_hash: Option<&[u8]>,
+    authority_id: &str,
+    revocation_mode: Option<&str>,
+    revoked_reason: Option<String>,
+) -> Result<crate::ingest::BatchKit, StoreError> {
+    let status = KitStatus::parse(status)
+        .ok_or_else(|| StoreError::Corrupt(format!("kit status {status:?}")))?;
+    let head = match (head_seq, head_hash) {
+        (Some(seq), Some(h)) => Some(ChainAnchor {
+            seq: to_u64(seq)?,
+            hash: hash(h)?,
+        }),
+        _ => None,
+    };
+    let mode = revocation_mode
+        .map(|m| {
+            crate::storage::RevocationMode::parse(m)
+                .ok_or_else(|| StoreError::Corrupt(format!("revocation mode {m:?}")))
+        })
+        .transpose()?;
+    Ok(crate::ingest::BatchKit {
+        status,
+        head,
+        authority_id: slug(authority_id)?,
+        revocation: match (status, mode) {
+            (KitStatus::Draining, Some(mode)) => Some((mode, revoked_reason.unwrap_or_default())),
+            _ => None,
+        },
+    })
+}
+
+/// The stored form of a resolved or raised flag's fields, shared by both stores.
+pub fn case_flag(
+    flag: &str,
+    reason: String,
+    raised_at: i64,
+    resolved: Option<(i64, String, String)>,
+) -> Result<crate::storage::CaseFlagRow, StoreError> {
+    Ok(crate::storage::CaseFlagRow {
+        flag: crate::storage::CaseFlag::parse(flag)
+            .ok_or_else(|| StoreError::Corrupt(format!("case flag {flag:?}")))?,
+        reason,
+        raised_at: from_ms(raised_at)?,
+        resolved: resolved
+            .map(|(at, by, resolution)| {
+                Ok::<_, StoreError>(crate::storage::FlagResolution {
+                    at: from_ms(at)?,
+                    by,
+                    resolution,
+                })
+            })
+            .transpose()?,
+    })
+}
+
+/// An authority's area from `ars, kind`.
+pub fn authority_area(
+    ars: Option<&str>,
+    kind: &str,
+) -> Result<crate::ingest::AuthorityArea, StoreError> {
+    Ok(crate::ingest::AuthorityArea {
+        ars: ars
+            .map(|a| {
+                sync_protocol::ids::Ars::parse(a)
+                    .map_err(|_| StoreError::Corrupt(format!("ars {a:?}")))
+            })
+            .transpose()?,
+        kind: parse_authority_kind(kind)?,
+    })
+}
+
+/// A kit's revocation from `revocation_mode, revoked_by, revoked_head_seq,
+/// outbox_reported, outbox_reported_at`.
+pub fn kit_revocation(
+    mode: Option<&str>,
+    revoked_by: Option<String>,
+    head_seq: Option<i64>,
+    outbox: Option<i64>,
+    outbox_at: Option<i64>,
+) -> Result<crate::storage::KitRevocation, StoreError> {
+    Ok(crate::storage::KitRevocation {
+        mode: mode
+            .map(|m| {
+                crate::storage::RevocationMode::parse(m)
+                    .ok_or_else(|| StoreError::Corrupt(format!("revocation mode {m:?}")))
+            })
+            .transpose()?,
+        revoked_by,
+        head_seq_at_revocation: head_seq.map(to_u64).transpose()?,
+        outbox: match (outbox, outbox_at) {
+            (Some(n), Some(at)) => Some((to_u64(n)?, from_ms(at)?)),
+            _ => None,
+        },
+    })
 }

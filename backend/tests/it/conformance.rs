@@ -349,8 +349,9 @@ async fn every_store_runs_batches_uploads_and_cases_alike() {
         let store = backend.store();
         let server_key = SigningKey::generate(&mut OsRng);
         let mut kit = backend.kit().await;
-        let catalog =
-            fieldkit_catalog::Catalog::from_dir(fieldkit_catalog::CATALOG_DIR).expect("catalog");
+        let catalog = [std::sync::Arc::new(
+            fieldkit_catalog::Catalog::from_dir(fieldkit_catalog::CATALOG_DIR).expect("catalog"),
+        )];
         let records: Vec<SignedRecord> = vec![
             kit.next(&Spec::anmeldung().with_attachments(&[10, 20])),
             kit.next(&Spec {
@@ -362,7 +363,7 @@ async fn every_store_runs_batches_uploads_and_cases_alike() {
         let (kit_id, kit_key) = (kit.kit_id, kit.key.verifying_key());
         let items = |records: &[SignedRecord]| -> Vec<BatchItem> {
             let envelopes: Vec<_> = records.iter().map(|r| r.envelope.clone()).collect();
-            prepare(&envelopes, kit_id, &kit_key, Some(&catalog))
+            prepare(&envelopes, kit_id, &kit_key, &catalog)
         };
         let outcome = store
             .push_batch(&kit.kit_id, items(&records), &server_key, Utc::now())

@@ -11,6 +11,7 @@ mod changes;
 mod config;
 mod conformance;
 mod enrol;
+mod lifecycle;
 mod office_admin;
 mod office_admin_audit;
 mod office_admin_users;

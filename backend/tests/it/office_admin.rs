@@ -309,11 +309,27 @@ async fn a_revocation_needs_a_confirmed_reason_and_refuses_the_kit_from_then_on(
             .await;
         assert_eq!(state.status, StatusCode::OK);
 
+        // Wiping at once needs the undelivered count the kit last reported (never: 0).
+        let unconfirmed = it
+            .submit(
+                &backend,
+                &path,
+                &[
+                    ("reason", "Gerät als verloren gemeldet"),
+                    ("mode", "wipe-now"),
+                ],
+            )
+            .await;
+        assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
         let done = it
             .submit(
                 &backend,
                 &path,
-                &[("reason", "Gerät als verloren gemeldet")],
+                &[
+                    ("reason", "Gerät als verloren gemeldet"),
+                    ("mode", "wipe-now"),
+                    ("confirm", "0"),
+                ],
             )
             .await;
         assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
@@ -339,7 +355,7 @@ async fn a_revocation_needs_a_confirmed_reason_and_refuses_the_kit_from_then_on(
         assert_eq!(revocations[0].subject, kit.kit_id.to_string());
         assert_eq!(
             revocations[0].detail.as_deref(),
-            Some("Gerät als verloren gemeldet")
+            Some("wipe-now (0): Gerät als verloren gemeldet")
         );
 
         // Another authority's kit is not found, and stays active.

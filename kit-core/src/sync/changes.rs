@@ -24,8 +24,11 @@ impl Run<'_> {
                 return Err(KitError::Cancelled);
             }
             let cursor = self.session.changes_cursor()?;
+            // What this kit still has to send (§6.5 `outbox`): a kit revoked with drain
+            // is wiped only once this is 0.
+            let outbox = self.session.pending_count()? + self.session.uploads_open_count()?;
             let request = Request::get(
-                format!("/v1/changes?after={cursor}&limit={PAGE}"),
+                format!("/v1/changes?after={cursor}&limit={PAGE}&outbox={outbox}"),
                 self.options.request_timeout,
             );
             let page: ChangesPage = self.call(&request, |_, r| json_body(r, "changes"))?;

@@ -162,17 +162,35 @@ pub async fn run(
             });
             Ok(())
         }
-        AdminCommand::Kit(KitCommand::Revoke { kit_id, reason }) => {
-            admin::kit::revoke(admin, &kit_id, &reason).await?;
-            print(
-                json,
-                &serde_json::json!({"kit_id": kit_id, "revoked": true}),
-                |_| {
+        AdminCommand::Kit(KitCommand::Revoke {
+            kit_id,
+            reason,
+            mode,
+            confirm_undelivered,
+        }) => {
+            let revoked = admin::kit::revoke_with(
+                admin,
+                admin::kit::RevokeArgs {
+                    kit_id: &kit_id,
+                    reason: &reason,
+                    mode,
+                    confirmed_undelivered: confirm_undelivered,
+                },
+            )
+            .await?;
+            print(json, &revoked, |r| {
+                if r.state == "draining" {
+                    format!(
+                        "kit {kit_id} revoked ({}): it may still deliver what it finalized, \
+                         flagged in the inbox, and is wiped when it reports an empty outbox",
+                        r.mode
+                    )
+                } else {
                     format!(
                         "kit {kit_id} revoked; it receives a wipe command when it next connects"
                     )
-                },
-            );
+                }
+            });
             Ok(())
         }
         AdminCommand::Kit(KitCommand::Release { kit_id }) => {

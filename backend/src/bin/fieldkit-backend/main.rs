@@ -152,11 +152,20 @@ enum KitCommand {
     },
     /// List kits with their state, last contact and last seq.
     List,
-    /// Revoke a kit; it wipes itself when it next connects.
+    /// Revoke a kit. Default (drain): it may still deliver what it finalized (flagged
+    /// "received from a revoked kit") and wipes itself once it reports an empty outbox.
     Revoke {
         kit_id: String,
         #[arg(long)]
         reason: String,
+        /// drain (default), stolen (drain; every later record held for a second
+        /// person's review) or wipe-now (needs --confirm-undelivered).
+        #[arg(long, default_value = "drain", value_parser = parse_revocation_mode)]
+        mode: fieldkit_backend::storage::RevocationMode,
+        /// For wipe-now: the number of undelivered applications the kit last reported
+        /// (shown by the refusal without it); what is not delivered is destroyed.
+        #[arg(long)]
+        confirm_undelivered: Option<u64>,
     },
     /// Lift a kit's quarantine after the fork was investigated.
     Release { kit_id: String },
@@ -166,6 +175,11 @@ enum KitCommand {
 enum CatalogCommand {
     /// Sign and publish the catalog folder at PATH as the current version.
     Publish { path: PathBuf },
+}
+
+fn parse_revocation_mode(s: &str) -> Result<fieldkit_backend::storage::RevocationMode, String> {
+    fieldkit_backend::storage::RevocationMode::parse(s)
+        .ok_or_else(|| "one of drain, stolen, wipe-now".to_owned())
 }
 
 fn parse_kind(s: &str) -> Result<AuthorityKind, String> {

@@ -1,8 +1,10 @@
 //! The kits page: the authority's kits with state, last contact and chain head;
 //! provisioning (answered once with the one-time code, the provisioning file and its
-//! QR code); revocation with a reason after a confirmation page. Provisioning and
-//! revocation are [`crate::admin::kit`]'s, so the CLI and the page store, hash and
-//! audit alike.
+//! QR code); revocation with a reason after a confirmation page that offers *drain
+//! then wipe* (default), *stolen* and *wipe now* — the last only when the operator types
+//! the number of undelivered applications the kit last reported, which the page shows.
+//! Provisioning and revocation are [`crate::admin::kit`]'s, so the CLI and the page
+//! store, hash and audit alike.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,10 +18,11 @@ use super::{admin_for, authority_name, failed, or_dash, qr, texts, AdminTexts};
 use crate::admin::kit::{self as admin_kit, Out, ProvisionArgs};
 use crate::admin::AdminError;
 use crate::office::error::{see_other, OfficeError};
+use crate::office::i18n::Lang;
 use crate::office::views::{html, Layout};
 use crate::office::Ctx;
 use crate::state::AppState;
-use crate::storage::{KitRow, KitStatus};
+use crate::storage::{KitRow, KitStatus, RevocationMode};
 
 /// The longest kit name (bytes), as the CLI checks it.
 const MAX_NAME_BYTES: usize = 128;
@@ -173,8 +176,79 @@ async fn own_kit(app: &AppState, ctx: &Ctx, kit_id: &str) -> Result<KitRow, Offi
         .ok_or(OfficeError::NotFound)
 }
 
-fn revoke_page(ctx: &Ctx, kit: &KitRow, reason: String, errors: Vec<String>) -> Response {
+fn modes(lang: Lang, chosen: RevocationMode) -> Vec<(String, String, String, bool)> {
+    [
+        (
+            RevocationMode::Drain,
+            lang.pick("Ausliefern lassen, dann löschen", "Drain, then wipe"),
+            lang.pick(
+                "Der Koffer liefert noch aus, was abgeschlossen ist (im Posteingang markiert:                  „Von einem widerrufenen Koffer empfangen“); gelöscht wird er, sobald er                  nichts mehr zu senden meldet.",
+                "The kit still delivers what it finalized (flagged in the inbox as                  “received from a revoked kit”); it is wiped once it reports nothing left                  to send.",
+            ),
+        ),
+        (
+            RevocationMode::Stolen,
+            lang.pick("Gestohlen", "Stolen"),
+            lang.pick(
+                "Wie oben, aber alles, was danach eintrifft, wird zurückgehalten, bis eine                  zweite Person es prüft.",
+                "As above, but everything arriving from now on is held until a second                  person reviews it.",
+            ),
+        ),
+        (
+            RevocationMode::WipeNow,
+            lang.pick("Sofort löschen", "Wipe now"),
+            lang.pick(
+                "Löscht den Koffer beim nächsten Kontakt, auch was er nicht ausgeliefert                  hat. Nur mit Bestätigung der unten genannten Zahl.",
+                "Wipes the kit at its next contact, including what it has not delivered.                  Only with the number below confirmed.",
+            ),
+        ),
+    ]
+    .into_iter()
+    .map(|(mode, label, hint)| {
+        (
+            mode.as_str().to_owned(),
+            label.to_owned(),
+            hint.to_owned(),
+            mode == chosen,
+        )
+    })
+    .collect()
+}
+
+fn undelivered_text(lang: Lang, last: u64, at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    match at {
+        Some(at) => format!(
+            "{} {last} ({} {})",
+            lang.pick(
+                "Nicht ausgelieferte Anträge laut letzter Meldung des Koffers:",
+                "Undelivered applications the kit last reported:"
+            ),
+            lang.pick("gemeldet", "reported"),
+            crate::office::views::time(at)
+        ),
+        None => lang
+            .pick(
+                "Der Koffer hat noch nie gemeldet, was er nicht ausgeliefert hat (0                  bestätigen heißt: Unbekanntes wird gelöscht).",
+                "The kit never reported what it has not delivered (confirming 0 means:                  whatever it holds is wiped).",
+            )
+            .to_owned(),
+    }
+}
+
+async fn revoke_page(
+    app: &AppState,
+    ctx: &Ctx,
+    kit: &KitRow,
+    reason: String,
+    errors: Vec<String>,
+    chosen: RevocationMode,
+) -> Result<Response, OfficeError> {
+    let session = ctx.session()?;
     let lang = ctx.lang;
+    let admin = admin_for(app, session)?;
+    let (last, at) = admin_kit::undelivered(&admin, &kit.kit_id)
+        .await
+        .map_err(failed)?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -190,8 +264,17 @@ fn revoke_page(ctx: &Ctx, kit: &KitRow, reason: String, errors: Vec<String>) -> 
         action: format!("/office/admin/kits/{}/revoke", kit.kit_id),
         reason,
         errors,
+        modes: modes(lang, chosen),
+        undelivered: undelivered_text(lang, last, at),
+        mode_legend: lang.pick("Wie widerrufen?", "How to revoke?").to_owned(),
+        confirm_label: lang
+            .pick(
+                "Nur für „Sofort löschen“: Zahl der nicht ausgelieferten Anträge",
+                "Only for “wipe now”: the number of undelivered applications",
+            )
+            .to_owned(),
     };
-    html(status, &view)
+    Ok(html(status, &view))
 }
 
 /// `GET /office/admin/kits/{kit_id}/revoke`.
@@ -200,10 +283,21 @@ pub async fn revoke_form(
     Path(kit_id): Path<String>,
     Extension(ctx): Extension<Ctx>,
 ) -> Response {
-    match own_kit(&app, &ctx, &kit_id).await {
-        Ok(kit) => revoke_page(&ctx, &kit, String::new(), Vec::new()),
-        Err(e) => ctx.error(e),
-    }
+    let page = match own_kit(&app, &ctx, &kit_id).await {
+        Ok(kit) => {
+            revoke_page(
+                &app,
+                &ctx,
+                &kit,
+                String::new(),
+                Vec::new(),
+                RevocationMode::Drain,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    page.unwrap_or_else(|e| ctx.error(e))
 }
 
 /// `POST /office/admin/kits/{kit_id}/revoke`.
@@ -224,22 +318,60 @@ async fn try_revoke(app: &AppState, ctx: &Ctx, kit_id: &str) -> Result<Response,
     let lang = ctx.lang;
     let raw = ctx.field("reason")?.unwrap_or_default().to_owned();
     let reason = raw.trim();
+    let shown: String = raw.chars().take(MAX_REASON_CHARS).collect();
+    let Some(mode) = RevocationMode::parse(ctx.field("mode")?.unwrap_or("drain")) else {
+        let message = lang.pick(
+            "Unbekannte Art des Widerrufs.",
+            "Unknown kind of revocation.",
+        );
+        return Err(OfficeError::BadRequest(vec![message.to_owned()]));
+    };
     if kit.status == KitStatus::Revoked {
         let message = AdminTexts::of(lang).already_revoked.to_owned();
-        return Ok(revoke_page(ctx, &kit, String::new(), vec![message]));
+        return revoke_page(app, ctx, &kit, String::new(), vec![message], mode).await;
     }
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         let message = lang.pick(
             "Bitte geben Sie einen Grund an (höchstens 500 Zeichen).",
             "Please give a reason (at most 500 characters).",
         );
-        let shown = raw.chars().take(MAX_REASON_CHARS).collect();
-        return Ok(revoke_page(ctx, &kit, shown, vec![message.to_owned()]));
+        return revoke_page(app, ctx, &kit, shown, vec![message.to_owned()], mode).await;
     }
     let admin = admin_for(app, session)?;
-    admin_kit::revoke(&admin, &kit.kit_id.to_string(), reason)
+    let confirmed = ctx
+        .field("confirm")?
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| c.parse::<u64>().ok());
+    let (last, _) = admin_kit::undelivered(&admin, &kit.kit_id)
         .await
         .map_err(failed)?;
-    tracing::info!(kit_id = %kit.kit_id, "kit revoked in the back office");
+    if mode == RevocationMode::WipeNow && confirmed != Some(Some(last)) {
+        let message = lang.pick(
+            "„Sofort löschen“ vernichtet, was der Koffer nicht ausgeliefert hat. Bitte \
+             bestätigen Sie die angezeigte Zahl – oder lassen Sie ihn ausliefern.",
+            "“Wipe now” destroys what the kit has not delivered. Please confirm the number \
+             shown – or let it drain.",
+        );
+        return revoke_page(app, ctx, &kit, shown, vec![message.to_owned()], mode).await;
+    }
+    let revoked = admin_kit::revoke_with(
+        &admin,
+        admin_kit::RevokeArgs {
+            kit_id: &kit.kit_id.to_string(),
+            reason,
+            mode,
+            confirmed_undelivered: Some(last),
+        },
+    )
+    .await;
+    match revoked {
+        Ok(_) => {}
+        Err(AdminError::Store(crate::storage::StoreError::Conflict(why))) => {
+            return revoke_page(app, ctx, &kit, shown, vec![why], mode).await;
+        }
+        Err(e) => return Err(failed(e)),
+    }
+    tracing::info!(kit_id = %kit.kit_id, mode = mode.as_str(), "kit revoked in the back office");
     Ok(see_other("/office/admin/kits"))
 }

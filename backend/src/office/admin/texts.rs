@@ -144,6 +144,10 @@ pub fn kit_state_label(lang: Lang, state: &str) -> String {
         "code-expired" => ("Code abgelaufen", "Code expired"),
         "active" => ("Aktiv", "Active"),
         "quarantined" => ("Quarantäne", "Quarantined"),
+        "draining" => (
+            "Widerrufen – liefert noch aus, dann Löschung",
+            "Revoked – still delivering, then wiped",
+        ),
         "revoked" => ("Widerrufen", "Revoked"),
         other => return other.to_owned(),
     };

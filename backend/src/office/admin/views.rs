@@ -95,6 +95,14 @@ pub struct RevokePage {
     pub reason: String,
     /// Why it was refused.
     pub errors: Vec<String>,
+    /// The revocation modes offered (value, label, explanation, chosen).
+    pub modes: Vec<(String, String, String, bool)>,
+    /// What the kit last reported as undelivered, in words.
+    pub undelivered: String,
+    /// Labels of the mode choice and the wipe-now confirmation field.
+    pub mode_legend: String,
+    /// The confirmation field's label.
+    pub confirm_label: String,
 }
 
 /// A user row.

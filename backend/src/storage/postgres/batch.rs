@@ -4,16 +4,17 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
-use sync_protocol::chain::ChainAnchor;
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
 use sync_protocol::record::SignedRecord;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::db_err;
-use crate::ingest::{AppendOutcome, Appended, AuthorityKey, BatchTx, ChainEntry};
+use crate::ingest::{
+    AppendOutcome, Appended, AuthorityArea, AuthorityKey, BatchKit, BatchTx, ChainEntry,
+};
 use crate::storage::rows;
-use crate::storage::{json_text, kind_name, to_i64, to_u64, KitStatus, StoreError};
+use crate::storage::{json_text, kind_name, to_i64, to_u64, StoreError};
 
 /// An open PostgreSQL transaction seen as a [`BatchTx`]. Statements are prepared once
 /// per pooled connection (deadpool's statement cache): a batch runs several statements
@@ -44,13 +45,13 @@ impl PgTx<'_, '_> {
 }
 
 impl BatchTx for PgTx<'_, '_> {
-    async fn kit_for_update(
-        &mut self,
-        kit: &KitId,
-    ) -> Result<Option<(KitStatus, Option<ChainAnchor>)>, StoreError> {
+    async fn kit_for_update(&mut self, kit: &KitId) -> Result<Option<BatchKit>, StoreError> {
         let Some(r) = self
             .opt(
-                "SELECT status, head_seq, head_hash FROM kits WHERE kit_id = $1 FOR UPDATE",
+                &format!(
+                    "SELECT {} FROM kits WHERE kit_id = $1 FOR UPDATE",
+                    rows::BATCH_KIT_COLUMNS
+                ),
                 &[&kit.to_string()],
             )
             .await?
@@ -58,18 +59,38 @@ impl BatchTx for PgTx<'_, '_> {
             return Ok(None);
         };
         let status: String = r.try_get(0).map_err(db_err)?;
-        let status = KitStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("kit status {status:?}")))?;
         let seq: Option<i64> = r.try_get(1).map_err(db_err)?;
         let hash: Option<Vec<u8>> = r.try_get(2).map_err(db_err)?;
-        let head = match (seq, hash) {
-            (Some(seq), Some(hash)) => Some(ChainAnchor {
-                seq: to_u64(seq)?,
-                hash: rows::hash(&hash)?,
-            }),
-            _ => None,
+        let authority: String = r.try_get(3).map_err(db_err)?;
+        let mode: Option<String> = r.try_get(4).map_err(db_err)?;
+        let reason: Option<String> = r.try_get(5).map_err(db_err)?;
+        rows::batch_kit(
+            &status,
+            seq,
+            hash.as_deref(),
+            &authority,
+            mode.as_deref(),
+            reason,
+        )
+        .map(Some)
+    }
+
+    async fn authority_area(
+        &mut self,
+        authority: &AuthorityId,
+    ) -> Result<Option<AuthorityArea>, StoreError> {
+        let Some(r) = self
+            .opt(
+                "SELECT ars, kind FROM authorities WHERE id = $1",
+                &[&authority.as_str()],
+            )
+            .await?
+        else {
+            return Ok(None);
         };
-        Ok(Some((status, head)))
+        let ars: Option<String> = r.try_get(0).map_err(db_err)?;
+        let kind: String = r.try_get(1).map_err(db_err)?;
+        rows::authority_area(ars.as_deref(), &kind).map(Some)
     }
 
     async fn chain_entry(
@@ -161,6 +182,7 @@ impl BatchTx for PgTx<'_, '_> {
             AppendOutcome::Accepted {
                 receipt,
                 log_position,
+                ..
             } => (
                 "accepted",
                 None,
@@ -198,16 +220,16 @@ impl BatchTx for PgTx<'_, '_> {
             &[&seq, &appended.record.hash.0.as_slice(), &kit_id],
         )
         .await?;
-        if outcome != "accepted" {
+        let AppendOutcome::Accepted { inbox, flags, .. } = &appended.outcome else {
             return Ok(());
-        }
+        };
         self.exec(
             "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
                                 received_at, clerk_id)
                  VALUES ($1, $2, 'received', $3, $4, $5, $3, $6)",
             &[
                 &record_id,
-                &rec.authority_id.as_str(),
+                &inbox.as_str(),
                 &at,
                 &kit_id,
                 &rec.form_id.as_str(),
@@ -215,6 +237,14 @@ impl BatchTx for PgTx<'_, '_> {
             ],
         )
         .await?;
+        for flag in flags {
+            self.exec(
+                "INSERT INTO case_flags (record_id, flag, reason, raised_at)
+                     VALUES ($1, $2, $3, $4)",
+                &[&record_id, &flag.flag.as_str(), &flag.reason, &at],
+            )
+            .await?;
+        }
         for (position, a) in rec.attachments.iter().enumerate() {
             let id = a.id.to_string();
             self.exec(

@@ -19,6 +19,7 @@ mod audit;
 mod batch;
 mod casework;
 mod kitapi;
+mod lifecycle;
 mod office;
 mod store;
 

@@ -9,7 +9,7 @@ use sync_protocol::api::{CaseStatus, Change};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
 use super::batch::PgTx;
-use super::{admin, casework, db_err, kitapi, office, PgStore};
+use super::{admin, casework, db_err, kitapi, lifecycle, office, PgStore};
 use crate::ingest::{run_batch, BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
@@ -389,6 +389,85 @@ impl Store for PgStore {
 
     async fn current_catalog_version(&self) -> Result<Option<String>, StoreError> {
         on_client!(self, |c| admin::current_catalog_version(c))
+    }
+
+    async fn revoke_kit_as(
+        &self,
+        kit_id: &KitId,
+        reason: &str,
+        mode: crate::storage::RevocationMode,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        in_tx!(self, |tx| lifecycle::revoke_kit_as(
+            tx,
+            kit_id,
+            reason,
+            mode,
+            by,
+            to_ms(at)
+        ))
+    }
+
+    async fn report_outbox(
+        &self,
+        kit_id: &KitId,
+        outbox: u64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        in_tx!(self, |tx| lifecycle::report_outbox(
+            tx,
+            kit_id,
+            outbox,
+            to_ms(at)
+        ))
+    }
+
+    async fn kit_revocation(
+        &self,
+        kit_id: &KitId,
+    ) -> Result<Option<crate::storage::KitRevocation>, StoreError> {
+        on_client!(self, |c| lifecycle::kit_revocation(c, kit_id))
+    }
+
+    async fn catalog(&self, version: &str) -> Result<Option<PublishedCatalog>, StoreError> {
+        on_client!(self, |c| lifecycle::catalog(c, version))
+    }
+
+    async fn case_flags(
+        &self,
+        record_id: &RecordId,
+    ) -> Result<Vec<crate::storage::CaseFlagRow>, StoreError> {
+        on_client!(self, |c| lifecycle::case_flags(c, record_id))
+    }
+
+    async fn open_case_flags(
+        &self,
+        record_ids: &[RecordId],
+    ) -> Result<Vec<(RecordId, crate::storage::CaseFlag)>, StoreError> {
+        on_client!(self, |c| lifecycle::open_case_flags(c, record_ids))
+    }
+
+    async fn resolve_case_flags(
+        &self,
+        record_id: &RecordId,
+        flags: &[crate::storage::CaseFlag],
+        resolution: &str,
+        forward_to: Option<&AuthorityId>,
+        comment: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let resolve = crate::storage::ResolveFlags {
+            record_id,
+            flags,
+            resolution,
+            forward_to,
+            comment,
+            actor,
+            at: to_ms(at),
+        };
+        in_tx!(self, |tx| lifecycle::resolve_case_flags(tx, &resolve))
     }
 
     async fn changes(

@@ -4,14 +4,15 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
-use sync_protocol::chain::ChainAnchor;
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
 use sync_protocol::record::SignedRecord;
 
 use super::{db_err, next_counter};
-use crate::ingest::{AppendOutcome, Appended, AuthorityKey, BatchTx, ChainEntry};
+use crate::ingest::{
+    AppendOutcome, Appended, AuthorityArea, AuthorityKey, BatchKit, BatchTx, ChainEntry,
+};
 use crate::storage::rows;
-use crate::storage::{json_text, kind_name, to_i64, to_u64, KitStatus, StoreError};
+use crate::storage::{json_text, kind_name, to_i64, to_u64, StoreError};
 
 /// An open SQLite transaction seen as a [`BatchTx`].
 pub struct SqliteTx<'a, 'c> {
@@ -19,31 +20,62 @@ pub struct SqliteTx<'a, 'c> {
 }
 
 impl BatchTx for SqliteTx<'_, '_> {
-    async fn kit_for_update(
-        &mut self,
-        kit: &KitId,
-    ) -> Result<Option<(KitStatus, Option<ChainAnchor>)>, StoreError> {
-        let raw: Option<(String, Option<i64>, Option<Vec<u8>>)> = self
+    async fn kit_for_update(&mut self, kit: &KitId) -> Result<Option<BatchKit>, StoreError> {
+        type Raw = (
+            String,
+            Option<i64>,
+            Option<Vec<u8>>,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let raw: Option<Raw> = self
             .tx
-            .prepare_cached("SELECT status, head_seq, head_hash FROM kits WHERE kit_id = ?1")
+            .prepare_cached(&format!(
+                "SELECT {} FROM kits WHERE kit_id = ?1",
+                rows::BATCH_KIT_COLUMNS
+            ))
             .and_then(|mut s| {
-                s.query_row([kit.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                s.query_row([kit.to_string()], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })
+                .optional()
+            })
+            .map_err(db_err)?;
+        raw.map(|(status, seq, hash, authority, mode, reason)| {
+            rows::batch_kit(
+                &status,
+                seq,
+                hash.as_deref(),
+                &authority,
+                mode.as_deref(),
+                reason,
+            )
+        })
+        .transpose()
+    }
+
+    async fn authority_area(
+        &mut self,
+        authority: &AuthorityId,
+    ) -> Result<Option<AuthorityArea>, StoreError> {
+        let raw: Option<(Option<String>, String)> = self
+            .tx
+            .prepare_cached("SELECT ars, kind FROM authorities WHERE id = ?1")
+            .and_then(|mut s| {
+                s.query_row([authority.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
             })
             .map_err(db_err)?;
-        let Some((status, seq, hash)) = raw else {
-            return Ok(None);
-        };
-        let status = KitStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("kit status {status:?}")))?;
-        let head = match (seq, hash) {
-            (Some(seq), Some(hash)) => Some(ChainAnchor {
-                seq: to_u64(seq)?,
-                hash: rows::hash(&hash)?,
-            }),
-            _ => None,
-        };
-        Ok(Some((status, head)))
+        raw.map(|(ars, kind)| rows::authority_area(ars.as_deref(), &kind))
+            .transpose()
     }
 
     async fn chain_entry(
@@ -136,6 +168,7 @@ impl BatchTx for SqliteTx<'_, '_> {
             AppendOutcome::Accepted {
                 receipt,
                 log_position,
+                ..
             } => (
                 "accepted",
                 None,
@@ -175,9 +208,9 @@ impl BatchTx for SqliteTx<'_, '_> {
             .prepare_cached("UPDATE kits SET head_seq = ?1, head_hash = ?2 WHERE kit_id = ?3")
             .and_then(|mut s| s.execute(params![seq, appended.record.hash.0.as_slice(), kit_id]))
             .map_err(db_err)?;
-        if outcome != "accepted" {
+        let AppendOutcome::Accepted { inbox, flags, .. } = &appended.outcome else {
             return Ok(());
-        }
+        };
         self.tx
             .prepare_cached(
                 "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
@@ -187,7 +220,7 @@ impl BatchTx for SqliteTx<'_, '_> {
             .and_then(|mut s| {
                 s.execute(params![
                     record_id,
-                    rec.authority_id.as_str(),
+                    inbox.as_str(),
                     at,
                     kit_id,
                     rec.form_id.as_str(),
@@ -195,6 +228,17 @@ impl BatchTx for SqliteTx<'_, '_> {
                 ])
             })
             .map_err(db_err)?;
+        for flag in flags {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO case_flags (record_id, flag, reason, raised_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![record_id, flag.flag.as_str(), flag.reason, at])
+                })
+                .map_err(db_err)?;
+        }
         for (position, a) in rec.attachments.iter().enumerate() {
             let id = a.id.to_string();
             self.tx

@@ -21,6 +21,7 @@ mod audit;
 mod batch;
 mod casework;
 mod kitapi;
+mod lifecycle;
 mod office;
 mod store;
 

@@ -10,7 +10,7 @@ use sync_protocol::api::{CaseStatus, Change};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
 use super::batch::SqliteTx;
-use super::{admin, casework, db_err, kitapi, office, SqliteStore};
+use super::{admin, casework, db_err, kitapi, lifecycle, office, SqliteStore};
 use crate::ingest::{run_batch, BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
@@ -369,6 +369,94 @@ impl Store for SqliteStore {
 
     async fn current_catalog_version(&self) -> Result<Option<String>, StoreError> {
         self.run(|c| admin::current_catalog_version(c)).await
+    }
+
+    async fn revoke_kit_as(
+        &self,
+        kit_id: &KitId,
+        reason: &str,
+        mode: crate::storage::RevocationMode,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (k, r, b) = (*kit_id, reason.to_owned(), by.to_owned());
+        self.run(move |c| lifecycle::revoke_kit_as(c, &k, &r, mode, &b, to_ms(at)))
+            .await
+    }
+
+    async fn report_outbox(
+        &self,
+        kit_id: &KitId,
+        outbox: u64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let k = *kit_id;
+        self.run(move |c| lifecycle::report_outbox(c, &k, outbox, to_ms(at)))
+            .await
+    }
+
+    async fn kit_revocation(
+        &self,
+        kit_id: &KitId,
+    ) -> Result<Option<crate::storage::KitRevocation>, StoreError> {
+        let k = *kit_id;
+        self.run(move |c| lifecycle::kit_revocation(c, &k)).await
+    }
+
+    async fn catalog(&self, version: &str) -> Result<Option<PublishedCatalog>, StoreError> {
+        let v = version.to_owned();
+        self.run(move |c| lifecycle::catalog(c, &v)).await
+    }
+
+    async fn case_flags(
+        &self,
+        record_id: &RecordId,
+    ) -> Result<Vec<crate::storage::CaseFlagRow>, StoreError> {
+        let r = *record_id;
+        self.run(move |c| lifecycle::case_flags(c, &r)).await
+    }
+
+    async fn open_case_flags(
+        &self,
+        record_ids: &[RecordId],
+    ) -> Result<Vec<(RecordId, crate::storage::CaseFlag)>, StoreError> {
+        let ids = record_ids.to_vec();
+        self.run(move |c| lifecycle::open_case_flags(c, &ids)).await
+    }
+
+    async fn resolve_case_flags(
+        &self,
+        record_id: &RecordId,
+        flags: &[crate::storage::CaseFlag],
+        resolution: &str,
+        forward_to: Option<&AuthorityId>,
+        comment: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (r, f, res, to, com, a) = (
+            *record_id,
+            flags.to_vec(),
+            resolution.to_owned(),
+            forward_to.cloned(),
+            comment.map(str::to_owned),
+            actor.to_owned(),
+        );
+        self.run(move |c| {
+            lifecycle::resolve_case_flags(
+                c,
+                &crate::storage::ResolveFlags {
+                    record_id: &r,
+                    flags: &f,
+                    resolution: &res,
+                    forward_to: to.as_ref(),
+                    comment: com.as_deref(),
+                    actor: &a,
+                    at: to_ms(at),
+                },
+            )
+        })
+        .await
     }
 
     async fn changes(
