@@ -154,6 +154,7 @@ fn query(clerk: Option<&str>, after: Option<InboxCursor>) -> InboxQuery {
             received_before: None,
             clerk_id: clerk.map(str::to_owned),
             assignee: None,
+            flagged: false,
         },
         order: InboxOrder::OldestFirst,
         after,

@@ -2,15 +2,14 @@
 //! judged by the catalog version it was captured with; a retired authority's case lands
 //! flagged `needs-routing`), the routing policy (a kit routing outside it lands in its
 //! own authority's inbox, flagged `outside-policy`), the flag actions in the back office
-//! (forward, refuse, release, with their wrong inputs), revocation that drains then
-//! wipes (the outbox report, the held state and its second person, wipe-now only with
-//! the last reported count), and one undecodable envelope that does not abort its batch.
+//! (forward, refuse, release, with their wrong inputs), and one undecodable envelope
+//! that does not abort its batch. Revocation is in `revocation.rs`.
 
 use std::path::{Path, PathBuf};
 
 use axum::http::StatusCode;
 use fieldkit_backend::admin;
-use fieldkit_backend::storage::{CaseEventKind, CaseFlag, RevocationMode, Role};
+use fieldkit_backend::storage::{CaseEventKind, CaseFlag, Role};
 use sync_protocol::api::{CaseStatus, Outcome, PushBatchResponse};
 use sync_protocol::ids::{AuthorityId, RecordId};
 
@@ -65,7 +64,7 @@ async fn publish(backend: &Backend, dir: &Path) {
         .expect("the changed catalog publishes");
 }
 
-fn accepted(response: &PushBatchResponse) -> usize {
+pub fn accepted(response: &PushBatchResponse) -> usize {
     response
         .results
         .iter()
@@ -74,7 +73,7 @@ fn accepted(response: &PushBatchResponse) -> usize {
 }
 
 /// The cases of `authority` with their open flags.
-async fn inbox_flags(backend: &Backend, authority: &str) -> Vec<(RecordId, Vec<CaseFlag>)> {
+pub async fn inbox_flags(backend: &Backend, authority: &str) -> Vec<(RecordId, Vec<CaseFlag>)> {
     let authority = AuthorityId::parse(authority).expect("id");
     let mut out = Vec::new();
     for case in backend.store().inbox(&authority).await.expect("inbox") {
@@ -341,238 +340,5 @@ async fn one_undecodable_envelope_is_rejected_alone_and_the_batch_goes_on() {
         let body = br#"{"envelopes":[],"more":1}"#.to_vec();
         let resp = backend.send(kit.signed("POST", "/v1/records", body)).await;
         assert_eq!(resp.status, StatusCode::BAD_REQUEST);
-    }
-}
-
-/// Revokes `kit` in `mode` as the back-office user `actor`.
-async fn revoke_as(
-    backend: &Backend,
-    kit: &crate::support::TestKit,
-    mode: RevocationMode,
-    actor: &str,
-    confirmed: Option<u64>,
-) -> Result<admin::kit::Revoked, admin::AdminError> {
-    let acting = admin::Admin::acting_as(
-        std::sync::Arc::clone(&backend.admin.store),
-        &backend.admin.master,
-        actor,
-    );
-    admin::kit::revoke_with(
-        &acting,
-        admin::kit::RevokeArgs {
-            kit_id: &kit.kit_id.to_string(),
-            reason: "Koffer verloren",
-            mode,
-            confirmed_undelivered: confirmed,
-        },
-    )
-    .await
-}
-
-async fn changes(
-    backend: &Backend,
-    kit: &crate::support::TestKit,
-    query: &str,
-) -> crate::support::Resp {
-    backend
-        .send(kit.signed("GET", &format!("/v1/changes?{query}"), Vec::new()))
-        .await
-}
-
-fn wipes(resp: &crate::support::Resp) -> usize {
-    let page: sync_protocol::api::ChangesPage = resp.json();
-    page.changes
-        .iter()
-        .filter(|c| matches!(c.change, sync_protocol::api::ChangeKind::Wipe { .. }))
-        .count()
-}
-
-#[tokio::test]
-async fn a_draining_kit_delivers_flagged_and_is_wiped_only_when_its_outbox_is_empty() {
-    for db in databases("a_draining_kit_delivers_flagged_and_is_wiped_only_when_empty") {
-        let backend = Backend::new(&db).await;
-        let mut kit = backend.kit().await;
-        let before = kit.next(&Spec::anmeldung());
-        push(&backend, &kit, &[&before]).await;
-        let revoked = revoke_as(&backend, &kit, RevocationMode::Drain, "it.ops", None)
-            .await
-            .expect("revoked");
-        assert_eq!(revoked.state, "draining");
-        // The kit is told nothing yet and still delivers, flagged.
-        let state = backend
-            .send(kit.signed("GET", "/v1/state", Vec::new()))
-            .await;
-        assert_eq!(state.status, StatusCode::OK);
-        assert_eq!(state.json::<serde_json::Value>()["standing"], "active");
-        let after = kit.next(&Spec::anmeldung().with_attachments(&[1_000]));
-        let response = push(&backend, &kit, &[&after]).await;
-        assert_eq!(accepted(&response), 1, "{}: {response:?}", db.name());
-        let mut inbox = inbox_flags(&backend, "gemeinde-musterstadt").await;
-        inbox.sort();
-        let mut expected = vec![
-            (before.record.record_id, vec![]),
-            (after.record.record_id, vec![CaseFlag::RevokedKit]),
-        ];
-        expected.sort();
-        assert_eq!(inbox, expected, "{}", db.name());
-
-        // Wrong outbox reports are refused; no report, or records still waiting, or an
-        // attachment not yet held: no wipe.
-        for bad in [
-            "outbox=-1",
-            "outbox=01",
-            "outbox=x",
-            "outbox=1&outbox=0",
-            "outbox=",
-        ] {
-            assert_eq!(
-                changes(&backend, &kit, bad).await.status,
-                StatusCode::BAD_REQUEST,
-                "{bad}"
-            );
-        }
-        assert_eq!(wipes(&changes(&backend, &kit, "after=0").await), 0);
-        assert_eq!(wipes(&changes(&backend, &kit, "outbox=2").await), 0);
-        assert_eq!(
-            wipes(&changes(&backend, &kit, "outbox=0").await),
-            0,
-            "upload pending"
-        );
-        let (undelivered, at) = admin::kit::undelivered(&backend.admin, &kit.kit_id)
-            .await
-            .expect("report");
-        assert_eq!((undelivered, at.is_some()), (0, true));
-        let attachment = after.record.attachments[0].id;
-        crate::office_casework::upload(&backend, &kit, &after.record.record_id, &attachment).await;
-        assert_eq!(
-            wipes(&changes(&backend, &kit, "outbox=0").await),
-            1,
-            "{}",
-            db.name()
-        );
-        // Revoked for good now.
-        let late = kit.next(&Spec::anmeldung());
-        let resp = backend.send(kit.push(&[&late])).await;
-        assert_eq!(resp.status, StatusCode::FORBIDDEN);
-        assert_eq!(resp.code(), "kit-revoked");
-    }
-}
-
-#[tokio::test]
-async fn a_held_case_waits_for_a_second_person() {
-    for db in databases("a_held_case_waits_for_a_second_person") {
-        let backend = Backend::new(&db).await;
-        let first = add_user(&backend, "gemeinde-musterstadt", "r.berger", Role::Reviewer).await;
-        let second = add_user(&backend, "gemeinde-musterstadt", "r.zweit", Role::Reviewer).await;
-        let mut kit = backend.kit().await;
-        // r.berger reported the kit stolen (acting as IT in this test).
-        revoke_as(&backend, &kit, RevocationMode::Stolen, "r.berger", None)
-            .await
-            .expect("revoked");
-        let record = kit.next(&Spec::anmeldung().with_form_data(anmeldung_data()));
-        push(&backend, &kit, &[&record]).await;
-        let id = record.record.record_id;
-        assert_eq!(
-            inbox_flags(&backend, "gemeinde-musterstadt").await,
-            vec![(id, vec![CaseFlag::Held])]
-        );
-        let mut browser = Browser::signed_in(&backend, "r.berger", &first).await;
-        browser.get(&backend, &format!("/office/cases/{id}")).await;
-        let resp = browser
-            .submit(
-                &backend,
-                &format!("/office/cases/{id}/status"),
-                &[("status", "in_review")],
-            )
-            .await;
-        assert_eq!(
-            resp.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "held: no work yet"
-        );
-        browser.get(&backend, &format!("/office/cases/{id}")).await;
-        let resp = browser
-            .submit(
-                &backend,
-                &format!("/office/cases/{id}/flags"),
-                &[("action", "release")],
-            )
-            .await;
-        assert_eq!(
-            resp.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "not by the revoker"
-        );
-        assert!(resp.text().contains("andere Person"), "{}", resp.text());
-
-        let mut other = Browser::signed_in(&backend, "r.zweit", &second).await;
-        other.get(&backend, &format!("/office/cases/{id}")).await;
-        let resp = other
-            .submit(
-                &backend,
-                &format!("/office/cases/{id}/flags"),
-                &[("action", "release")],
-            )
-            .await;
-        assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.text());
-        other.get(&backend, &format!("/office/cases/{id}")).await;
-        let resp = other
-            .submit(
-                &backend,
-                &format!("/office/cases/{id}/status"),
-                &[("status", "in_review")],
-            )
-            .await;
-        assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.text());
-        let flags = backend.store().case_flags(&id).await.expect("flags");
-        let resolved = flags[0].resolved.as_ref().expect("released");
-        assert_eq!(
-            (resolved.by.as_str(), resolved.resolution.as_str()),
-            ("r.zweit", "released")
-        );
-    }
-}
-
-#[tokio::test]
-async fn wiping_now_needs_the_last_reported_count_and_is_audited_with_the_operator() {
-    for db in databases("wiping_now_needs_the_last_reported_count") {
-        let backend = Backend::new(&db).await;
-        let kit = backend.kit().await;
-        assert_eq!(
-            changes(&backend, &kit, "outbox=2").await.status,
-            StatusCode::OK
-        );
-        for confirmed in [None, Some(0), Some(3)] {
-            let err = revoke_as(&backend, &kit, RevocationMode::WipeNow, "it.ops", confirmed)
-                .await
-                .expect_err("refused");
-            assert_eq!(err.exit_code(), 5, "{confirmed:?}");
-            assert!(err.to_string().contains("reported 2"), "{err}");
-        }
-        revoke_as(&backend, &kit, RevocationMode::WipeNow, "it.ops", Some(2))
-            .await
-            .expect("wiped now");
-        assert_eq!(wipes(&changes(&backend, &kit, "after=0").await), 1);
-        let events = backend
-            .store()
-            .audit_page(&fieldkit_backend::storage::AuditQuery {
-                authority_id: AuthorityId::parse("gemeinde-musterstadt").expect("id"),
-                sources: Vec::new(),
-                actor: Some("it.ops".to_owned()),
-                from: None,
-                before: None,
-                after: None,
-                limit: 50,
-            })
-            .await
-            .expect("audit");
-        assert!(
-            events.entries.iter().any(|e| e.actor == "it.ops"
-                && e.detail
-                    .as_deref()
-                    .is_some_and(|d| d.starts_with("wipe-now (2)"))),
-            "{:?}",
-            events.entries
-        );
     }
 }

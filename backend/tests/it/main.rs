@@ -23,5 +23,6 @@ mod office_routes;
 mod ops;
 mod props;
 mod records;
+mod revocation;
 mod server;
 mod uploads;
