@@ -6,7 +6,9 @@
 //! portals, a killed backend, a kit killed a hundred times, two backend nodes on one
 //! PostgreSQL database.
 
+mod catalog_change;
 mod kit_and_backend;
+mod revocation;
 mod sync_auto;
 mod sync_changes;
 mod sync_faults;

@@ -129,12 +129,18 @@ fn a_revoked_kit_wipes_everything_including_undelivered_records() {
         .expect("enrolled")
         .kit_id
         .to_string();
+    // Wiping at once (the kit never reported its outbox: 0 confirmed); a drained
+    // revocation delivers first (`revocation.rs`).
     s.backend.admin(&[
         "kit",
         "revoke",
         &kit_id,
         "--reason",
         "Gerät als verloren gemeldet",
+        "--mode",
+        "wipe-now",
+        "--confirm-undelivered",
+        "0",
     ]);
     let got = events(&s.kit.sync(None, &[]));
     assert!(got

@@ -62,6 +62,75 @@ pub fn assert_exactly_once(kit: &TestKit, database: &DatabaseUrl, data_dir: &Pat
         }
     }
     drop(session);
+    let on_kit: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
+    backend_holds(&kit_id, &on_kit, &attachments, database, data_dir)
+}
+
+/// What a kit held before it was wiped: its id, its finalized records and their
+/// attachments (for [`assert_exactly_once_after_wipe`]).
+#[derive(Debug)]
+pub struct Held {
+    kit_id: sync_protocol::ids::KitId,
+    records: Vec<String>,
+    attachments: Vec<(String, kit_core::RecordAttachment)>,
+}
+
+/// Snapshots what `kit` holds now, before a sync that will wipe it.
+///
+/// # Panics
+/// When the kit cannot be read.
+pub fn held_by(kit: &TestKit) -> Held {
+    let session = kit.session();
+    let kit_id = session
+        .enrolment()
+        .expect("enrolment")
+        .expect("enrolled")
+        .kit_id;
+    let records = session.records(None, usize::MAX >> 1).expect("records");
+    let mut attachments = Vec::new();
+    for r in &records {
+        for a in session
+            .record_attachments(&r.record_id)
+            .expect("attachments")
+        {
+            attachments.push((r.record_id.clone(), a));
+        }
+    }
+    Held {
+        kit_id,
+        records: records.into_iter().map(|r| r.record_id).collect(),
+        attachments,
+    }
+}
+
+/// The exactly-once end state for a kit that was wiped after delivering (a drained
+/// revocation): the backend holds every record of the snapshot exactly once, nothing
+/// else of that kit, and every attachment's bytes as the manifest signed them.
+///
+/// # Panics
+/// On any violation, naming it.
+pub fn assert_exactly_once_after_wipe(
+    held: &Held,
+    database: &DatabaseUrl,
+    data_dir: &Path,
+) -> Settled {
+    backend_holds(
+        &held.kit_id,
+        &held.records,
+        &held.attachments,
+        database,
+        data_dir,
+    )
+}
+
+fn backend_holds(
+    kit_id: &sync_protocol::ids::KitId,
+    on_kit: &[String],
+    attachments: &[(String, kit_core::RecordAttachment)],
+    database: &DatabaseUrl,
+    data_dir: &Path,
+) -> Settled {
+    let kit_id = *kit_id;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -79,7 +148,7 @@ pub fn assert_exactly_once(kit: &TestKit, database: &DatabaseUrl, data_dir: &Pat
                 }
             }
         }
-        for (record_id, a) in &attachments {
+        for (record_id, a) in attachments {
             let upload = store
                 .upload(
                     &kit_id,
@@ -106,14 +175,14 @@ pub fn assert_exactly_once(kit: &TestKit, database: &DatabaseUrl, data_dir: &Pat
     let dupes: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(dupes.is_empty(), "records stored more than once: {dupes:?}");
     let on_server: BTreeSet<_> = cases.into_iter().collect();
-    let on_kit: BTreeSet<_> = records.iter().map(|r| r.record_id.clone()).collect();
+    let on_kit: BTreeSet<_> = on_kit.iter().cloned().collect();
     assert_eq!(
         on_server, on_kit,
         "the backend holds exactly the kit's records"
     );
 
     let blobs = fieldkit_backend::blobs::BlobStore::new(data_dir).expect("blob store");
-    for (_, a) in &attachments {
+    for (_, a) in attachments {
         let hash = a.ciphertext_sha256.clone().try_into().expect("hash");
         let bytes = std::fs::read(blobs.path_of(&hash))
             .unwrap_or_else(|e| panic!("attachment {} file: {e}", a.attachment_id));
@@ -125,7 +194,7 @@ pub fn assert_exactly_once(kit: &TestKit, database: &DatabaseUrl, data_dir: &Pat
         );
     }
     Settled {
-        records: records.len(),
+        records: on_kit.len(),
         attachments: attachments.len(),
     }
 }
