@@ -14,7 +14,8 @@
 //! - [`storage`]: the [`storage::Store`] trait and its SQLite and PostgreSQL
 //!   implementations with their migrations; [`blobs`]: attachment files.
 //! - [`keys`]: the master key and the server and authority keys sealed with it;
-//!   [`codes`]: one-time enrolment codes; [`password`]: Argon2id for back-office users.
+//!   [`codes`]: one-time enrolment codes; [`password`]: Argon2id for back-office users;
+//!   [`login_throttle`]: who may have a password checked now.
 //! - [`office`]: the back office under `/office`: sessions, CSRF, login throttling, the
 //!   inbox, the case view (the only place a case is decrypted, each time logged) and the
 //!   workflow; askama templates in `backend/templates/`.
@@ -42,6 +43,7 @@ pub mod config;
 pub mod error;
 pub mod ingest;
 pub mod keys;
+pub mod login_throttle;
 pub mod metrics;
 pub mod office;
 pub mod password;

@@ -1,6 +1,16 @@
 //! Back-office passwords: Argon2id (the `argon2` crate's defaults, RFC 9106's second
 //! recommended parameter set) in PHC string form, and generated random passwords for
 //! the demo. Passwords are never logged or stored in the clear.
+//!
+//! Each check costs about 19 MiB and tens of milliseconds of one core, so checks go
+//! through a [`CheckGate`]: at most one per core at a time ([`CheckGate::for_this_host`]);
+//! a request that finds no free slot within [`CheckGate::QUEUE_WAIT`] is turned away
+//! (the office answers 503 with `Retry-After`), so a login storm costs bounded memory
+//! and never piles up.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore as _};
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
@@ -47,6 +57,122 @@ pub fn verify(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Bounds the password checks running at once and counts them.
+#[derive(Debug)]
+pub struct CheckGate {
+    slots: Arc<tokio::sync::Semaphore>,
+    size: usize,
+    checks: Arc<AtomicU64>,
+    running: Arc<Running>,
+}
+
+/// Checks running now and the most that ever ran at once.
+#[derive(Debug, Default)]
+struct Running {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// Every slot of the [`CheckGate`] stayed busy for [`CheckGate::QUEUE_WAIT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("all password-check slots are busy")]
+pub struct Busy;
+
+/// A slot of the [`CheckGate`]; the check runs while it is held — on its blocking
+/// thread, so a cancelled request does not free the slot before the check ends.
+#[derive(Debug)]
+pub struct CheckSlot {
+    checks: Arc<AtomicU64>,
+    running: Arc<Running>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl CheckGate {
+    /// How long a request waits for a free slot before it is turned away.
+    pub const QUEUE_WAIT: Duration = Duration::from_secs(2);
+
+    /// A gate with `size` slots (at least one).
+    pub fn new(size: usize) -> Self {
+        let size = size.max(1);
+        Self {
+            slots: Arc::new(tokio::sync::Semaphore::new(size)),
+            size,
+            checks: Arc::new(AtomicU64::new(0)),
+            running: Arc::new(Running::default()),
+        }
+    }
+
+    /// One slot per core this process may use. Also makes the dummy hash now, so the
+    /// first check of an unknown login does not take longer than the others.
+    pub fn for_this_host() -> Self {
+        let _ = dummy_hash();
+        Self::new(std::thread::available_parallelism().map_or(1, usize::from))
+    }
+
+    /// The number of slots.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Password checks run through this gate so far (known and unknown names alike).
+    pub fn checks(&self) -> u64 {
+        self.checks.load(Ordering::Relaxed)
+    }
+
+    /// The most password checks that ever ran at once (never above [`Self::size`]).
+    pub fn peak(&self) -> usize {
+        self.running.peak.load(Ordering::Relaxed)
+    }
+
+    /// Waits up to [`Self::QUEUE_WAIT`] for a free slot.
+    ///
+    /// # Errors
+    /// [`Busy`] when none became free.
+    pub async fn slot(&self) -> Result<CheckSlot, Busy> {
+        let acquire = Arc::clone(&self.slots).acquire_owned();
+        match tokio::time::timeout(Self::QUEUE_WAIT, acquire).await {
+            Ok(Ok(permit)) => Ok(CheckSlot {
+                checks: Arc::clone(&self.checks),
+                running: Arc::clone(&self.running),
+                permit,
+            }),
+            _ => Err(Busy),
+        }
+    }
+}
+
+impl CheckSlot {
+    /// Checks `password` against `phc` on a blocking thread; without a stored hash (an
+    /// unknown or disabled login) against a dummy hash with the same parameters, so the
+    /// time taken does not reveal which logins exist.
+    pub async fn verify(self, password: Zeroizing<String>, phc: Option<String>) -> bool {
+        self.checks.fetch_add(1, Ordering::Relaxed);
+        let (permit, running) = (self.permit, self.running);
+        tokio::task::spawn_blocking(move || {
+            let now = running.now.fetch_add(1, Ordering::SeqCst) + 1;
+            running.peak.fetch_max(now, Ordering::SeqCst);
+            let matched = match phc {
+                Some(phc) => verify(&password, &phc),
+                None => {
+                    let _ = verify(&password, dummy_hash());
+                    false
+                }
+            };
+            running.now.fetch_sub(1, Ordering::SeqCst);
+            drop(permit);
+            matched
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
+
+/// A hash of a random password, made once per process, for checks of unknown logins.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash(&generate()).unwrap_or_default())
+}
+
 /// A random password of 20 characters from an alphabet without look-alikes.
 pub fn generate() -> Zeroizing<String> {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -73,5 +199,23 @@ mod tests {
         assert!(verify(&pw, &phc));
         assert!(!verify("not the password", &phc));
         assert!(matches!(hash("short"), Err(PasswordError::TooShort)));
+    }
+
+    #[tokio::test]
+    async fn the_gate_turns_a_request_away_when_every_slot_stays_busy() {
+        let gate = CheckGate::new(1);
+        let held = gate.slot().await.expect("a free slot");
+        let started = std::time::Instant::now();
+        assert_eq!(gate.slot().await.err(), Some(Busy));
+        assert!(started.elapsed() >= CheckGate::QUEUE_WAIT);
+        // A check holds its slot until it ends, then the slot is free again.
+        let phc = hash("the right password").expect("hashes");
+        assert!(
+            held.verify(Zeroizing::new("the right password".into()), Some(phc))
+                .await
+        );
+        let slot = gate.slot().await.expect("free again");
+        assert!(!slot.verify(Zeroizing::new("x".into()), None).await);
+        assert_eq!((gate.checks(), gate.peak(), gate.size()), (2, 1, 1));
     }
 }

@@ -122,6 +122,12 @@ async fn forget_old_nonces(app: AppState) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not forget ended sessions"),
         }
+        let before = Utc::now() - crate::login_throttle::FORGET_AFTER;
+        match app.store.purge_login_failures(before).await {
+            Ok(n) if n > 0 => tracing::debug!(rows = n, "old login failures forgotten"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not forget old login failures"),
+        }
     }
 }
 
@@ -149,7 +155,8 @@ pub async fn serve_on(
         })
     };
     let purger = tokio::spawn(forget_old_nonces(app.clone()));
-    let service = app_router(app).into_make_service();
+    // The peer address is the login throttle's client address (office/login.rs).
+    let service = app_router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = match tls {
         Some(config) => {
             axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(config))?

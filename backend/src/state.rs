@@ -89,20 +89,14 @@ pub struct Inner {
     pub master_key: Option<MasterKey>,
     /// How the back office provisions kits (set once by `serve`).
     pub provisioning: OnceLock<ProvisioningSettings>,
+    /// Bounds the back office's concurrent password checks.
+    pub password_checks: crate::password::CheckGate,
     kit_keys: RwLock<HashMap<KitId, VerifyingKey>>,
     busy_uploads: Mutex<HashSet<AttachmentId>>,
-    enrol_failures: Mutex<std::collections::VecDeque<std::time::Instant>>,
+    enrol_failures: crate::codes::FailureLimiter,
     shutting_down: AtomicBool,
 }
 
-/// Failed enrolments (unknown, expired or used codes) accepted per
-/// [`ENROL_FAILURE_WINDOW`] before further enrolments get 429. The limit is for the whole
-/// process, not per client address: behind a proxy addresses are not reliable. Codes
-/// have 60 random bits, so guessing is hopeless anyway; the limit caps the work and the
-/// log noise such attempts cause. Kept in memory on purpose: it guards no data.
-pub const ENROL_FAILURES_PER_WINDOW: usize = 30;
-/// The window of [`ENROL_FAILURES_PER_WINDOW`].
-pub const ENROL_FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl std::ops::Deref for AppState {
     type Target = Inner;
@@ -186,9 +180,10 @@ impl AppState {
             catalog: CatalogCache::default(),
             master_key,
             provisioning: OnceLock::new(),
+            password_checks: crate::password::CheckGate::for_this_host(),
             kit_keys: RwLock::new(HashMap::new()),
             busy_uploads: Mutex::new(HashSet::new()),
-            enrol_failures: Mutex::new(std::collections::VecDeque::new()),
+            enrol_failures: crate::codes::FailureLimiter::default(),
             shutting_down: AtomicBool::new(false),
         })))
     }
@@ -233,27 +228,16 @@ impl AppState {
 }
 
 impl Inner {
-    /// Seconds to wait before the next enrolment, while too many recent ones failed.
-    pub fn enrol_retry_after(&self) -> Option<u64> {
-        let mut failures = self.enrol_failures.lock().ok()?;
-        let now = std::time::Instant::now();
-        while failures
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= ENROL_FAILURE_WINDOW)
-        {
-            failures.pop_front();
-        }
-        if failures.len() < ENROL_FAILURES_PER_WINDOW {
-            return None;
-        }
-        let oldest = *failures.front()?;
-        Some((ENROL_FAILURE_WINDOW - now.duration_since(oldest)).as_secs() + 1)
+    /// Seconds `client` must wait before its next enrolment, while too many of its
+    /// recent ones failed ([`crate::codes::FailureLimiter`]).
+    pub fn enrol_retry_after(&self, client: &str) -> Option<u64> {
+        self.enrol_failures
+            .retry_after(client, std::time::Instant::now())
     }
 
-    /// Counts a failed enrolment.
-    pub fn note_enrol_failure(&self) {
-        if let Ok(mut failures) = self.enrol_failures.lock() {
-            failures.push_back(std::time::Instant::now());
-        }
+    /// Counts a failed enrolment of `client`.
+    pub fn note_enrol_failure(&self, client: &str) {
+        self.enrol_failures.note(client, std::time::Instant::now());
+    }
     }
 }

@@ -1,7 +1,10 @@
 //! `POST /v1/enrol` (PROTOCOL.md §6.1): verifies the self-signed enrolment request,
-//! consumes the one-time code and answers with the kit id and the server keys.
+//! consumes the one-time code and answers with the kit id and the server keys. Failed
+//! codes are limited per client address (the TCP peer, [`crate::codes::FailureLimiter`]).
 
-use axum::extract::{Extension, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Extension, State};
 use axum::response::Response;
 use chrono::Utc;
 use sync_protocol::api::{EnrolRequest, EnrolResponse};
@@ -15,8 +18,10 @@ use crate::storage::EnrolOutcome;
 
 pub async fn enrol(
     State(app): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> Result<Response, ApiError> {
+    let client = crate::login_throttle::client_key(peer.map(|Extension(ConnectInfo(a))| a));
     let envelope = Envelope::from_json(&body).map_err(|e| match e {
         ProtocolError::TooLarge { .. } => ApiError::TooLarge(e.to_string()),
         other => ApiError::Malformed(other.to_string()),
@@ -27,7 +32,7 @@ pub async fn enrol(
         }
         other => ApiError::Malformed(other.to_string()),
     })?;
-    if let Some(secs) = app.enrol_retry_after() {
+    if let Some(secs) = app.enrol_retry_after(&client) {
         return Err(ApiError::RateLimited(secs));
     }
     let now = Utc::now();
@@ -47,7 +52,7 @@ pub async fn enrol(
         }
         EnrolOutcome::Repeated(kit) => kit,
         EnrolOutcome::CodeInvalid => {
-            app.note_enrol_failure();
+            app.note_enrol_failure(&client);
             tracing::warn!("enrolment with an unknown, expired or used code");
             return Err(ApiError::EnrolmentCodeInvalid);
         }

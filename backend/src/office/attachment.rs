@@ -2,6 +2,13 @@
 //! `GET /office/cases/{record_id}/attachments/{attachment_id}`, the decrypted file as a
 //! stream (`?inline=1` shows an image in the page instead of downloading it).
 //!
+//! The media type comes from the kit's manifest, so it is a claim: a file is served with
+//! it only if it is on [`SERVED_AS_IS`]; anything else (`text/html`, `image/svg+xml`,
+//! …) is served as `application/octet-stream`. Every attachment answer also carries
+//! `Content-Security-Policy: sandbox`, `X-Content-Type-Options: nosniff` and (except an
+//! image preview) `Content-Disposition: attachment`, so no file a kit sent can run as a
+//! page of the back office's origin.
+//!
 //! Order of checks: the case belongs to the reviewer's authority (else 404, as for an
 //! unknown id); its record still verifies; the attachment is in the signed manifest and
 //! its upload is complete (else "not yet transferred"); the ciphertext file opens. Only
@@ -43,6 +50,31 @@ use crate::storage::StoredAttachment;
 
 /// Media types shown inline as a preview (no SVG: it can carry scripts).
 const PREVIEWABLE: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// Media types an attachment is served with as the manifest says: documents and images
+/// no browser runs as script. Everything else is `application/octet-stream`.
+pub const SERVED_AS_IS: [&str; 7] = [
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "image/tiff",
+    "text/plain",
+];
+
+/// The `Content-Type` an attachment of media type `claimed` is served with.
+pub fn served_type(claimed: &str) -> &'static str {
+    SERVED_AS_IS
+        .into_iter()
+        .find(|t| *t == claimed)
+        .unwrap_or("application/octet-stream")
+}
+
+/// The policy of every attachment answer: no script, no plugin, no form, an opaque
+/// origin — even if a browser were to render the file.
+pub const ATTACHMENT_CSP: &str = "sandbox; default-src 'none'; img-src 'self'; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// The FIT-Connect name of a purpose (`form`, `attachment`, `report`).
 pub(super) fn purpose_name(p: FilePurpose) -> String {
@@ -321,7 +353,11 @@ async fn try_download(
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     for (name, value) in [
-        (header::CONTENT_TYPE, entry.media_type.to_string()),
+        (
+            header::CONTENT_TYPE,
+            served_type(entry.media_type.as_str()).to_owned(),
+        ),
+        (header::CONTENT_SECURITY_POLICY, ATTACHMENT_CSP.to_owned()),
         (header::CONTENT_LENGTH, entry.size.to_string()),
         (header::CONTENT_DISPOSITION, disposition),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),

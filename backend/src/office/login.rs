@@ -2,12 +2,15 @@
 //!
 //! A login answers the same way whether the login name exists or not: the same generic
 //! message, a password check against a dummy hash for unknown names (so the time taken
-//! does not tell either), and failures counted per submitted name. While a name waits
-//! out its [`session::lockout`], even the right password is refused without being
-//! checked. A successful login starts a new session (a fresh token; any session the
-//! browser presented is ended), so a planted session id is worthless.
-
-use std::sync::OnceLock;
+//! does not tell either), and failures counted per submitted name.
+//!
+//! Order of a login: a free slot of the password-check gate (else 503 with
+//! `Retry-After`, [`crate::password::CheckGate`]); then the attempt is counted in the
+//! database and refused unchecked if this name must wait from this client address or
+//! account-wide ([`crate::login_throttle`], 429 with `Retry-After`); only then the
+//! Argon2id check. A success takes the attempt back. A successful login starts a new
+//! session (a fresh token; any session the browser presented is ended), so a planted
+//! session id is worthless.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -20,7 +23,7 @@ use super::error::{see_other, OfficeError};
 use super::session::{self, cookie, new_token, set_cookie, token_hash};
 use super::views::{html, HomePage, Layout, LoginPage};
 use super::Ctx;
-use crate::password;
+use crate::login_throttle::{self, Admission};
 use crate::state::AppState;
 use crate::storage::{NewSession, Role};
 
@@ -29,9 +32,13 @@ pub const MAX_LOGIN_CHARS: usize = 100;
 /// The longest password accepted (Argon2 would take more, but nobody types more).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| password::hash(&password::generate()).unwrap_or_default())
+/// `Retry-After` of the answer when every password-check slot stayed busy.
+pub const BUSY_RETRY_AFTER_SECONDS: i64 = 5;
+
+fn retry_after(response: &mut Response, seconds: i64) {
+    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
 }
 
 fn append_cookie(response: &mut Response, value: &str) {
@@ -118,41 +125,36 @@ async fn try_login(
             Some(message),
         ));
     }
+    let Ok(slot) = app.password_checks.slot().await else {
+        tracing::warn!("office login turned away: every password-check slot is busy");
+        let mut response = login_page(
+            ctx,
+            StatusCode::SERVICE_UNAVAILABLE,
+            csrf,
+            login,
+            Some(t.login_busy),
+        );
+        retry_after(&mut response, BUSY_RETRY_AFTER_SECONDS);
+        return Ok(response);
+    };
+    let client = login_throttle::client_key(ctx.client);
     let now = Utc::now();
-    if let Some(failures) = app.store.login_failures(&login).await? {
-        if let Some(wait) = session::lockout(failures.failures) {
-            let until = failures.last_failure_at + wait;
-            if now < until {
-                let mut response = login_page(
-                    ctx,
-                    StatusCode::TOO_MANY_REQUESTS,
-                    csrf,
-                    login,
-                    Some(t.login_locked),
-                );
-                let seconds = (until - now).num_seconds().max(1);
-                if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
-                    response.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                return Ok(response);
-            }
-        }
+    if let Admission::Wait(wait) = app.store.admit_login(&login, &client, now).await? {
+        drop(slot);
+        let mut response = login_page(
+            ctx,
+            StatusCode::TOO_MANY_REQUESTS,
+            csrf,
+            login,
+            Some(t.login_locked),
+        );
+        retry_after(&mut response, wait.num_seconds().max(1));
+        return Ok(response);
     }
     let user = app.store.user(&login).await?.filter(|u| !u.disabled);
     let phc = user.as_ref().map(|u| u.password_hash.clone());
-    let candidate = password.clone();
-    let verified = tokio::task::spawn_blocking(move || match phc {
-        Some(phc) => password::verify(&candidate, &phc),
-        None => {
-            // Same work as for a real user, so timing does not reveal unknown names.
-            let _ = password::verify(&candidate, dummy_hash());
-            false
-        }
-    })
-    .await
-    .map_err(|e| OfficeError::Internal(e.to_string()))?;
+    let verified = slot.verify(password.clone(), phc).await;
     let Some(user) = user.filter(|_| verified) else {
-        app.store.note_login_failure(&login, now).await?;
         tracing::info!("office login failed");
         return Ok(login_page(
             ctx,
@@ -162,7 +164,7 @@ async fn try_login(
             Some(t.login_failed),
         ));
     };
-    app.store.clear_login_failures(&login).await?;
+    app.store.login_succeeded(&login, &client).await?;
     if let Some(old) = cookie(headers, session::SESSION_COOKIE) {
         app.store.delete_session(&token_hash(old)).await?;
     }

@@ -279,6 +279,8 @@ pub struct Ctx {
     pub session: Option<SessionRow>,
     /// The submitted form fields of a POST (CSRF already checked).
     pub form: Vec<(String, String)>,
+    /// The TCP peer (`None` when the router is driven without a server, as in tests).
+    pub client: Option<std::net::SocketAddr>,
 }
 
 impl Ctx {
@@ -357,12 +359,14 @@ pub fn router(app: AppState) -> Router {
 
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    for (name, value) in [
-        (
-            header::CONTENT_SECURITY_POLICY,
+    // A handler may set a stricter policy (attachments add `sandbox`).
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
              frame-ancestors 'none'; base-uri 'none'",
-        ),
+        ));
+    for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -390,6 +394,10 @@ async fn guard(
         lang,
         session: None,
         form: Vec::new(),
+        client: req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0),
     };
     if let Some(token) = cookie(req.headers(), session::SESSION_COOKIE) {
         match app

@@ -1,4 +1,4 @@
-//! Sessions, cookies, CSRF tokens and the login throttle of the back office.
+//! Sessions, cookies and CSRF tokens of the back office.
 //!
 //! - A session token is 32 random bytes (base64url) in a `__Host-` cookie with
 //!   `HttpOnly; Secure; SameSite=Strict; Path=/`; the database keeps only its SHA-256,
@@ -8,10 +8,8 @@
 //!   token once logged in; before login, a random token also set in a `__Host-` cookie
 //!   (double submit), so a foreign site cannot log a victim into its own account.
 //!   Tokens are compared in constant time.
-//! - Failed logins are counted in the database per login name (known or not, so the
-//!   answer does not reveal which logins exist); after [`FREE_ATTEMPTS`] failures every
-//!   further attempt waits a growing time ([`lockout`]) during which even the right
-//!   password is refused.
+//! - Failed logins are counted in the database per login name and client address
+//!   before the password is checked; the rules are in [`crate::login_throttle`].
 
 use axum::http::HeaderMap;
 use base64::Engine as _;
@@ -35,25 +33,6 @@ pub const CSRF_FIELD: &str = "csrf";
 pub const SESSION_LIFETIME: Duration = Duration::hours(8);
 /// A session ends after this long without a request.
 pub const SESSION_IDLE: Duration = Duration::minutes(30);
-/// Failed logins allowed before the waiting begins.
-pub const FREE_ATTEMPTS: u32 = 5;
-/// The first wait after [`FREE_ATTEMPTS`] failures; it doubles with each further one.
-pub const FIRST_LOCKOUT: Duration = Duration::minutes(1);
-/// The longest wait.
-pub const MAX_LOCKOUT: Duration = Duration::hours(1);
-
-/// How long a login name must wait after `failures` failed attempts (counted from the
-/// last one); `None` while it may try at once.
-pub fn lockout(failures: u32) -> Option<Duration> {
-    let over = failures.checked_sub(FREE_ATTEMPTS)?;
-    let factor = 1i32.checked_shl(over.min(16)).unwrap_or(i32::MAX);
-    Some(
-        FIRST_LOCKOUT
-            .checked_mul(factor)
-            .map_or(MAX_LOCKOUT, |d| d.min(MAX_LOCKOUT)),
-    )
-}
-
 /// A new random token (session or CSRF): 32 bytes, base64url without padding.
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
@@ -121,17 +100,6 @@ pub fn language(headers: &HeaderMap, query: Option<&str>) -> (Lang, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_wait_grows_after_the_free_attempts_and_is_capped() {
-        assert_eq!(lockout(0), None);
-        assert_eq!(lockout(FREE_ATTEMPTS - 1), None);
-        assert_eq!(lockout(FREE_ATTEMPTS), Some(Duration::minutes(1)));
-        assert_eq!(lockout(FREE_ATTEMPTS + 1), Some(Duration::minutes(2)));
-        assert_eq!(lockout(FREE_ATTEMPTS + 3), Some(Duration::minutes(8)));
-        assert_eq!(lockout(FREE_ATTEMPTS + 10), Some(MAX_LOCKOUT));
-        assert_eq!(lockout(u32::MAX), Some(MAX_LOCKOUT));
-    }
 
     #[test]
     fn tokens_compare_exactly_and_never_match_empty() {

@@ -54,6 +54,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/v5.sqlite.sql"),
         postgres: include_str!("migrations/v5.postgres.sql"),
     },
+    Migration {
+        version: 6,
+        name: "back office: login failures per (login, client address) and per account",
+        sqlite: include_str!("migrations/v6.sqlite.sql"),
+        postgres: include_str!("migrations/v6.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

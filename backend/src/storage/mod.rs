@@ -247,16 +247,30 @@ pub trait Store: AuditStore + Send + Sync + 'static {
     async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError>;
     /// Forgets sessions that ended before `before`; returns how many.
     async fn purge_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
-    /// The failed logins counted for a login name.
-    async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>, StoreError>;
-    /// Counts a failed login; returns the new count.
-    async fn note_login_failure(
+    /// The failed logins counted for a login name from `client` (a
+    /// [`crate::login_throttle::client_key`], or [`crate::login_throttle::ACCOUNT_WIDE`]
+    /// for all addresses).
+    async fn login_failures(
         &self,
         login: &str,
-        at: DateTime<Utc>,
-    ) -> Result<LoginFailures, StoreError>;
-    /// Forgets the failures of a login (after a successful one).
-    async fn clear_login_failures(&self, login: &str) -> Result<(), StoreError>;
+        client: &str,
+    ) -> Result<Option<LoginFailures>, StoreError>;
+    /// Decides a login attempt before its password is checked, in one transaction that
+    /// locks both counters of `login` (this client's and the account-wide one): applies
+    /// [`crate::login_throttle::admit`] and, if the attempt may be checked, counts it
+    /// as a failure on both (a success undoes that with [`Store::login_succeeded`]).
+    async fn admit_login(
+        &self,
+        login: &str,
+        client: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::login_throttle::Admission, StoreError>;
+    /// After a successful login: forgets this client's failures and takes them off the
+    /// account-wide count.
+    async fn login_succeeded(&self, login: &str, client: &str) -> Result<(), StoreError>;
+    /// Forgets failure counters whose last failure is older than `before`; returns how
+    /// many.
+    async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// The upload of `attachment_id` if it is in the manifest of a delivered record of
     /// `kit_id` (and of `record_id`, when given).

@@ -37,14 +37,8 @@ pub struct SessionRow {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Failed logins counted for one login name (known or not).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoginFailures {
-    /// Failures since the last successful login.
-    pub failures: u32,
-    /// The most recent one.
-    pub last_failure_at: DateTime<Utc>,
-}
+/// Failed logins counted for one login name (known or not) and client address.
+pub use crate::login_throttle::LoginFailures;
 
 /// Which way the inbox is sorted by `(received_at, record_id)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -126,21 +126,64 @@ async fn an_enrolment_for_a_key_other_than_the_signing_one_is_a_bad_signature() 
     assert_eq!(resp.code(), "malformed-request");
 }
 
+/// The enrolment request of `kit` with `code`, sent from `ip`.
+fn enrol_from(kit: &TestKit, code: &str, ip: &str) -> Request<Body> {
+    let mut req = kit.enrol_request(code);
+    req.extensions_mut().insert(axum::extract::ConnectInfo(
+        std::net::SocketAddr::new(ip.parse().expect("ip"), 50000),
+    ));
+    req
+}
+
 #[tokio::test]
-async fn many_failed_enrolments_are_answered_with_429_and_retry_after() {
+async fn failed_enrolments_make_only_their_own_address_wait() {
     let backend = Backend::new(&Db::Sqlite).await;
     let kit = TestKit::new(&backend).await;
-    let limit = fieldkit_backend::state::ENROL_FAILURES_PER_WINDOW;
+    let limit = fieldkit_backend::codes::FAILURES_PER_WINDOW;
     for _ in 0..limit {
-        let resp = backend.send(kit.enrol_request("ZZZZ-ZZZZ-ZZZZ")).await;
+        let resp = backend
+            .send(enrol_from(&kit, "ZZZZ-ZZZZ-ZZZZ", "192.0.2.66"))
+            .await;
         assert_eq!(resp.status, StatusCode::FORBIDDEN);
     }
-    let resp = backend.send(kit.enrol_request("ZZZZ-ZZZZ-ZZZZ")).await;
+    let resp = backend
+        .send(enrol_from(&kit, "ZZZZ-ZZZZ-ZZZZ", "192.0.2.66"))
+        .await;
     assert_eq!(resp.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(resp.code(), "rate-limited");
     let retry: u64 = resp
         .header("retry-after")
         .and_then(|v| v.parse().ok())
         .expect("Retry-After");
-    assert!((1..=60).contains(&retry), "{retry}");
+    assert!((1..=61).contains(&retry), "{retry}");
+    // Even the right code waits at the guessing address ...
+    let code = backend
+        .provision("gemeinde-musterstadt", chrono::Duration::hours(1))
+        .await;
+    let resp = backend.send(enrol_from(&kit, &code, "192.0.2.66")).await;
+    assert_eq!(resp.status, StatusCode::TOO_MANY_REQUESTS);
+    // ... while another address enrols with it at once.
+    let resp = backend.send(enrol_from(&kit, &code, "192.0.2.77")).await;
+    assert_eq!(resp.status, StatusCode::CREATED, "{resp:?}");
+}
+
+#[tokio::test]
+async fn over_http_the_limit_binds_the_tcp_peer() {
+    let backend = Backend::serve(&Db::Sqlite).await;
+    let kit = TestKit::new(&backend).await;
+    for _ in 0..fieldkit_backend::codes::FAILURES_PER_WINDOW {
+        let resp = backend
+            .send(enrol_from(&kit, "ZZZZ-ZZZZ-ZZZZ", "127.0.0.3"))
+            .await;
+        assert_eq!(resp.status, StatusCode::FORBIDDEN);
+    }
+    let resp = backend
+        .send(enrol_from(&kit, "ZZZZ-ZZZZ-ZZZZ", "127.0.0.3"))
+        .await;
+    assert_eq!(resp.status, StatusCode::TOO_MANY_REQUESTS);
+    let code = backend
+        .provision("gemeinde-musterstadt", chrono::Duration::hours(1))
+        .await;
+    let resp = backend.send(enrol_from(&kit, &code, "127.0.0.4")).await;
+    assert_eq!(resp.status, StatusCode::CREATED, "{resp:?}");
 }

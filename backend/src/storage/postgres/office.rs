@@ -2,12 +2,14 @@
 //! inbox pages, case details and history, the decryption log. The same statements as
 //! `sqlite/office.rs`; the inbox ones are built by [`crate::storage::office`].
 
+use chrono::{DateTime, Utc};
 use sync_protocol::ids::RecordId;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
 
 use super::db_err;
 use super::kitapi::raw_case;
+use crate::login_throttle::{self, Admission, ACCOUNT_WIDE};
 use crate::storage::office::{finish_page, inbox_counts_sql, inbox_page_sql, Built, SqlArg};
 use crate::storage::rows::{self, user_row, RawCase, CASE_COLUMNS};
 use crate::storage::{
@@ -285,10 +287,11 @@ fn failures(r: &Row) -> Result<LoginFailures, StoreError> {
 pub async fn login_failures<C: GenericClient + Sync>(
     c: &C,
     login: &str,
+    client: &str,
 ) -> Result<Option<LoginFailures>, StoreError> {
     c.query_opt(
-        "SELECT failures, last_failure_at FROM login_failures WHERE login = $1",
-        &[&login],
+        "SELECT failures, last_failure_at FROM login_failures WHERE login = $1 AND client = $2",
+        &[&login, &client],
     )
     .await
     .map_err(db_err)?
@@ -296,31 +299,86 @@ pub async fn login_failures<C: GenericClient + Sync>(
     .transpose()
 }
 
-pub async fn note_login_failure<C: GenericClient + Sync>(
+/// Locks the row of (`login`, `client`), creating it with no failures if missing (a
+/// concurrent creator waits on the primary key), and returns its counts.
+async fn lock_failures<C: GenericClient + Sync>(
     c: &C,
     login: &str,
-    at: i64,
+    client: &str,
+    now: i64,
 ) -> Result<LoginFailures, StoreError> {
     let r = c
         .query_one(
-            "INSERT INTO login_failures (login, failures, last_failure_at) VALUES ($1, 1, $2)
-             ON CONFLICT (login) DO UPDATE
-                 SET failures = login_failures.failures + 1,
-                     last_failure_at = EXCLUDED.last_failure_at
+            "INSERT INTO login_failures (login, client, failures, last_failure_at)
+             VALUES ($1, $2, 0, $3)
+             ON CONFLICT (login, client) DO UPDATE SET failures = login_failures.failures
              RETURNING failures, last_failure_at",
-            &[&login, &at],
+            &[&login, &client, &now],
         )
         .await
         .map_err(db_err)?;
     failures(&r)
 }
 
-pub async fn clear_login_failures<C: GenericClient + Sync>(
+/// Runs inside one transaction: both rows are locked before they are read, so parallel
+/// attempts for one login are decided one after the other.
+pub async fn admit_login<C: GenericClient + Sync>(
     c: &C,
     login: &str,
-) -> Result<(), StoreError> {
-    c.execute("DELETE FROM login_failures WHERE login = $1", &[&login])
+    client: &str,
+    now: DateTime<Utc>,
+) -> Result<Admission, StoreError> {
+    let at = now.timestamp_millis();
+    let own = lock_failures(c, login, client, at).await?;
+    let account = lock_failures(c, login, ACCOUNT_WIDE, at).await?;
+    let admission = login_throttle::admit(Some(&own), Some(&account), now);
+    if admission == Admission::Check {
+        c.execute(
+            "UPDATE login_failures SET failures = failures + 1, last_failure_at = $3
+             WHERE login = $1 AND client IN ($2, $4)",
+            &[&login, &client, &at, &ACCOUNT_WIDE],
+        )
         .await
-        .map(drop)
-        .map_err(db_err)
+        .map_err(db_err)?;
+    }
+    Ok(admission)
+}
+
+/// Runs inside one transaction.
+pub async fn login_succeeded<C: GenericClient + Sync>(
+    c: &C,
+    login: &str,
+    client: &str,
+) -> Result<(), StoreError> {
+    let counted: i64 = c
+        .query_opt(
+            "DELETE FROM login_failures WHERE login = $1 AND client = $2 RETURNING failures",
+            &[&login, &client],
+        )
+        .await
+        .map_err(db_err)?
+        .map(|r| r.try_get(0))
+        .transpose()
+        .map_err(db_err)?
+        .unwrap_or(0);
+    c.execute(
+        "UPDATE login_failures SET failures = GREATEST(failures - $3, 0)
+         WHERE login = $1 AND client = $2",
+        &[&login, &ACCOUNT_WIDE, &counted],
+    )
+    .await
+    .map(drop)
+    .map_err(db_err)
+}
+
+pub async fn purge_login_failures<C: GenericClient + Sync>(
+    c: &C,
+    before: i64,
+) -> Result<u64, StoreError> {
+    c.execute(
+        "DELETE FROM login_failures WHERE last_failure_at < $1",
+        &[&before],
+    )
+    .await
+    .map_err(db_err)
 }

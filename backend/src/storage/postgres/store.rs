@@ -316,20 +316,29 @@ impl Store for PgStore {
         on_client!(self, |c| office::purge_sessions(c, to_ms(before)))
     }
 
-    async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>, StoreError> {
-        on_client!(self, |c| office::login_failures(c, login))
-    }
-
-    async fn note_login_failure(
+    async fn login_failures(
         &self,
         login: &str,
-        at: DateTime<Utc>,
-    ) -> Result<LoginFailures, StoreError> {
-        on_client!(self, |c| office::note_login_failure(c, login, to_ms(at)))
+        client: &str,
+    ) -> Result<Option<LoginFailures>, StoreError> {
+        on_client!(self, |c| office::login_failures(c, login, client))
     }
 
-    async fn clear_login_failures(&self, login: &str) -> Result<(), StoreError> {
-        on_client!(self, |c| office::clear_login_failures(c, login))
+    async fn admit_login(
+        &self,
+        login: &str,
+        client: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::login_throttle::Admission, StoreError> {
+        in_tx!(self, |tx| office::admit_login(tx, login, client, now))
+    }
+
+    async fn login_succeeded(&self, login: &str, client: &str) -> Result<(), StoreError> {
+        in_tx!(self, |tx| office::login_succeeded(tx, login, client))
+    }
+
+    async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        on_client!(self, |c| office::purge_login_failures(c, to_ms(before)))
     }
 
     async fn upload(

@@ -2,11 +2,13 @@
 //! pages, case details and history, the decryption log. The inbox statements come from
 //! [`crate::storage::office`], shared with PostgreSQL.
 
+use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, TransactionBehavior};
 use sync_protocol::ids::RecordId;
 
 use super::db_err;
+use crate::login_throttle::{self, Admission, ACCOUNT_WIDE};
 use crate::storage::office::{finish_page, inbox_counts_sql, inbox_page_sql, Built, SqlArg};
 use crate::storage::rows::{self, user_row, RawCase, CASE_COLUMNS};
 use crate::storage::{
@@ -342,13 +344,14 @@ fn failures(failures: i64, at: i64) -> Result<LoginFailures, StoreError> {
     })
 }
 
-pub fn login_failures(
-    c: &mut Connection,
+fn failure_row(
+    c: &Connection,
     login: &str,
+    client: &str,
 ) -> Result<Option<LoginFailures>, StoreError> {
     c.query_row(
-        "SELECT failures, last_failure_at FROM login_failures WHERE login = ?1",
-        [login],
+        "SELECT failures, last_failure_at FROM login_failures WHERE login = ?1 AND client = ?2",
+        [login, client],
         |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
     )
     .optional()
@@ -357,28 +360,73 @@ pub fn login_failures(
     .transpose()
 }
 
-pub fn note_login_failure(
+pub fn login_failures(
     c: &mut Connection,
     login: &str,
-    at: i64,
-) -> Result<LoginFailures, StoreError> {
-    let (n, at): (i64, i64) = c
-        .query_row(
-            "INSERT INTO login_failures (login, failures, last_failure_at) VALUES (?1, 1, ?2)
-             ON CONFLICT (login) DO UPDATE
-                 SET failures = login_failures.failures + 1, last_failure_at = excluded.last_failure_at
-             RETURNING failures, last_failure_at",
-            params![login, at],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map_err(db_err)?;
-    failures(n, at)
+    client: &str,
+) -> Result<Option<LoginFailures>, StoreError> {
+    failure_row(c, login, client)
 }
 
-pub fn clear_login_failures(c: &mut Connection, login: &str) -> Result<(), StoreError> {
-    c.execute("DELETE FROM login_failures WHERE login = ?1", [login])
-        .map(drop)
-        .map_err(db_err)
+/// One write transaction (`BEGIN IMMEDIATE`), so no other attempt reads the counters
+/// between this one's read and its count.
+pub fn admit_login(
+    c: &mut Connection,
+    login: &str,
+    client: &str,
+    now: DateTime<Utc>,
+) -> Result<Admission, StoreError> {
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    let admission = login_throttle::admit(
+        failure_row(&tx, login, client)?.as_ref(),
+        failure_row(&tx, login, ACCOUNT_WIDE)?.as_ref(),
+        now,
+    );
+    if admission == Admission::Check {
+        for who in [client, ACCOUNT_WIDE] {
+            tx.execute(
+                "INSERT INTO login_failures (login, client, failures, last_failure_at)
+                 VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT (login, client) DO UPDATE
+                     SET failures = login_failures.failures + 1,
+                         last_failure_at = excluded.last_failure_at",
+                params![login, who, now.timestamp_millis()],
+            )
+            .map_err(db_err)?;
+        }
+    }
+    tx.commit().map_err(db_err)?;
+    Ok(admission)
+}
+
+pub fn login_succeeded(c: &mut Connection, login: &str, client: &str) -> Result<(), StoreError> {
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    let counted = failure_row(&tx, login, client)?.map_or(0, |f| i64::from(f.failures));
+    tx.execute(
+        "DELETE FROM login_failures WHERE login = ?1 AND client = ?2",
+        [login, client],
+    )
+    .map_err(db_err)?;
+    tx.execute(
+        "UPDATE login_failures SET failures = MAX(failures - ?3, 0)
+         WHERE login = ?1 AND client = ?2",
+        params![login, ACCOUNT_WIDE, counted],
+    )
+    .map_err(db_err)?;
+    tx.commit().map_err(db_err)
+}
+
+pub fn purge_login_failures(c: &mut Connection, before: i64) -> Result<u64, StoreError> {
+    c.execute(
+        "DELETE FROM login_failures WHERE last_failure_at < ?1",
+        [before],
+    )
+    .map(|n| n as u64)
+    .map_err(db_err)
 }
 
 /// `EXPLAIN QUERY PLAN` of the inbox page and counts statements.

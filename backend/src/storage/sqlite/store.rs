@@ -296,24 +296,33 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>, StoreError> {
-        let l = login.to_owned();
-        self.run(move |c| office::login_failures(c, &l)).await
-    }
-
-    async fn note_login_failure(
+    async fn login_failures(
         &self,
         login: &str,
-        at: DateTime<Utc>,
-    ) -> Result<LoginFailures, StoreError> {
-        let l = login.to_owned();
-        self.run(move |c| office::note_login_failure(c, &l, to_ms(at)))
-            .await
+        client: &str,
+    ) -> Result<Option<LoginFailures>, StoreError> {
+        let (l, k) = (login.to_owned(), client.to_owned());
+        self.run(move |c| office::login_failures(c, &l, &k)).await
     }
 
-    async fn clear_login_failures(&self, login: &str) -> Result<(), StoreError> {
-        let l = login.to_owned();
-        self.run(move |c| office::clear_login_failures(c, &l)).await
+    async fn admit_login(
+        &self,
+        login: &str,
+        client: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::login_throttle::Admission, StoreError> {
+        let (l, k) = (login.to_owned(), client.to_owned());
+        self.run(move |c| office::admit_login(c, &l, &k, now)).await
+    }
+
+    async fn login_succeeded(&self, login: &str, client: &str) -> Result<(), StoreError> {
+        let (l, k) = (login.to_owned(), client.to_owned());
+        self.run(move |c| office::login_succeeded(c, &l, &k)).await
+    }
+
+    async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.run(move |c| office::purge_login_failures(c, to_ms(before)))
+            .await
     }
 
     async fn upload(

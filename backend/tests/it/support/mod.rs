@@ -267,8 +267,19 @@ impl Backend {
         let (parts, body) = req.into_parts();
         let body = axum::body::to_bytes(body, usize::MAX).await.expect("body");
         let url = format!("{}{}", self.base_url, parts.uri);
-        let response = self
-            .http
+        // A request marked with a client address is sent from that (loopback) address.
+        let from = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let http = match from {
+            Some(ip) => reqwest::Client::builder()
+                .local_address(ip)
+                .build()
+                .expect("client"),
+            None => self.http.clone(),
+        };
+        let response = http
             .request(parts.method, url)
             .headers(parts.headers)
             .body(body)

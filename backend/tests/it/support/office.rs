@@ -24,6 +24,8 @@ pub async fn add_user(backend: &Backend, authority: &str, login: &str, role: Rol
 pub struct Browser {
     pub cookies: BTreeMap<String, String>,
     pub last_csrf: Option<String>,
+    /// The address requests come from (a loopback address; default 127.0.0.1).
+    pub from: Option<std::net::IpAddr>,
 }
 
 /// The value of the first `name="csrf" value="…"` in a page.
@@ -42,6 +44,24 @@ impl Resp {
 impl Browser {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A browser whose requests come from `ip` (over HTTP: bound to it; through the
+    /// router: as the connection's peer address).
+    pub fn from(ip: &str) -> Self {
+        Self {
+            from: Some(ip.parse().expect("ip")),
+            ..Self::default()
+        }
+    }
+
+    fn mark(&self, req: &mut Request<Body>) {
+        if let Some(ip) = self.from {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+                    ip, 40000,
+                )));
+        }
     }
 
     fn cookie_header(&self) -> String {
@@ -73,6 +93,8 @@ impl Browser {
             .header("cookie", self.cookie_header())
             .body(Body::empty())
             .expect("request");
+        let mut req = req;
+        self.mark(&mut req);
         let resp = backend.send(req).await;
         self.take(&resp);
         resp
@@ -86,6 +108,8 @@ impl Browser {
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Body::from(body))
             .expect("request");
+        let mut req = req;
+        self.mark(&mut req);
         let resp = backend.send(req).await;
         self.take(&resp);
         resp
