@@ -76,7 +76,11 @@ impl FailureLimiter {
     /// recent ones failed.
     pub fn retry_after(&self, client: &str, now: Instant) -> Option<u64> {
         let mut all = self.failures.lock().ok()?;
-        let key = if all.contains_key(client) { client } else { OVERFLOW };
+        let key = if all.contains_key(client) {
+            client
+        } else {
+            OVERFLOW
+        };
         let times = all.get_mut(key)?;
         while times
             .front()
@@ -143,7 +147,11 @@ mod tests {
         }
         assert!(limiter.failures.lock().expect("lock").len() <= TRACKED_CLIENTS + 1);
         assert!(limiter.retry_after("someone-new", now).is_some());
-        assert_eq!(limiter.retry_after("a1", now), None, "tracked ones count alone");
+        assert_eq!(
+            limiter.retry_after("a1", now),
+            None,
+            "tracked ones count alone"
+        );
         // Once their failures are old, the tracked addresses make room again.
         let later = now + FAILURE_WINDOW;
         limiter.note("newcomer", later);

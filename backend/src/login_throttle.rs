@@ -150,7 +150,10 @@ mod tests {
             last_failure_at: now - Duration::seconds(ago),
         };
         assert_eq!(admit(None, None, now), Admission::Check);
-        assert_eq!(admit(Some(&row(4, 0)), Some(&row(99, 0)), now), Admission::Check);
+        assert_eq!(
+            admit(Some(&row(4, 0)), Some(&row(99, 0)), now),
+            Admission::Check
+        );
         assert_eq!(
             admit(Some(&row(5, 10)), Some(&row(5, 10)), now),
             Admission::Wait(Duration::seconds(50))

@@ -97,7 +97,6 @@ pub struct Inner {
     shutting_down: AtomicBool,
 }
 
-
 impl std::ops::Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
@@ -238,6 +237,5 @@ impl Inner {
     /// Counts a failed enrolment of `client`.
     pub fn note_enrol_failure(&self, client: &str) {
         self.enrol_failures.note(client, std::time::Instant::now());
-    }
     }
 }

@@ -129,9 +129,11 @@ async fn an_enrolment_for_a_key_other_than_the_signing_one_is_a_bad_signature() 
 /// The enrolment request of `kit` with `code`, sent from `ip`.
 fn enrol_from(kit: &TestKit, code: &str, ip: &str) -> Request<Body> {
     let mut req = kit.enrol_request(code);
-    req.extensions_mut().insert(axum::extract::ConnectInfo(
-        std::net::SocketAddr::new(ip.parse().expect("ip"), 50000),
-    ));
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+            ip.parse().expect("ip"),
+            50000,
+        )));
     req
 }
 

@@ -47,8 +47,8 @@ async fn parallel_logins(
 }
 
 #[tokio::test]
-async fn parallel_wrong_passwords_are_checked_at_most_the_free_attempts_and_lock_only_that_address(
-) {
+async fn parallel_wrong_passwords_are_checked_at_most_the_free_attempts_and_lock_only_that_address()
+{
     for db in databases("parallel_wrong_passwords_are_checked_at_most_the_free_attempts") {
         let backend = Arc::new(Backend::serve(&db).await);
         let password = add_user(&backend, "gemeinde-musterstadt", "r.berger", Role::Reviewer).await;
@@ -87,7 +87,12 @@ async fn parallel_wrong_passwords_are_checked_at_most_the_free_attempts_and_lock
         }
         // The right password from the attacking address waits out the lockout ...
         let refused = attacker.try_login(&backend, "r.berger", &password).await;
-        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", db.name());
+        assert_eq!(
+            refused.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            db.name()
+        );
         assert!(refused.header("retry-after").is_some());
         assert!(!attacker.cookies.contains_key(SESSION_COOKIE));
         // ... while the owner at another address signs in.

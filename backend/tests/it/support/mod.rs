@@ -275,6 +275,7 @@ impl Backend {
         let http = match from {
             Some(ip) => reqwest::Client::builder()
                 .local_address(ip)
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
             None => self.http.clone(),
