@@ -38,9 +38,15 @@ impl Session {
     /// server keys against the provisioning file's), then fetches and installs the
     /// current catalog with a signed request.
     ///
+    /// Refused on a kit that is already enrolled, before anything is sent: whoever runs
+    /// a server can answer with this kit's id, so an answer proves nothing, and a second
+    /// enrolment would hand the kit's trust (server keys, TLS pin, catalog, authority
+    /// keys) to that server.
+    ///
     /// # Errors
-    /// [`KitError::Backend`] with the backend's reason (unknown, expired or used code);
-    /// [`KitError::Network`]; [`KitError::Conflict`] when the keys do not match.
+    /// [`KitError::AlreadyEnrolled`]; [`KitError::Backend`] with the backend's reason
+    /// (unknown, expired or used code); [`KitError::Network`]; [`KitError::Conflict`]
+    /// when the keys do not match.
     pub fn enrol(
         &mut self,
         backend: &crate::net::Backend,
@@ -49,6 +55,7 @@ impl Session {
         kit_name: &str,
         provisioned_keys: Option<&[ServerKey]>,
     ) -> Result<Enrolment, KitError> {
+        self.refuse_if_enrolled()?;
         let response = backend.enrol(&self.enrol_request(code, kit_name))?;
         let enrolment =
             self.apply_enrolment_pinned(backend_url, &response, provisioned_keys, backend.pin())?;
@@ -81,6 +88,20 @@ impl Session {
             .transpose()
     }
 
+    /// [`KitError::AlreadyEnrolled`] when the kit has an enrolment.
+    ///
+    /// # Errors
+    /// As described; database errors.
+    pub fn refuse_if_enrolled(&self) -> Result<(), KitError> {
+        match self.enrolment()? {
+            Some(existing) => Err(KitError::AlreadyEnrolled {
+                kit_id: existing.kit_id.to_string(),
+                backend_url: existing.backend_url,
+            }),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn require_enrolment(&self) -> Result<Enrolment, KitError> {
         self.enrolment()?.ok_or(KitError::NotEnrolled)
     }
@@ -102,8 +123,9 @@ impl Session {
     /// server keys, the answer must carry the same keys.
     ///
     /// # Errors
-    /// [`KitError::Conflict`] if the kit is already enrolled as another kit, or the keys
-    /// differ from the provisioning file; protocol errors for malformed keys.
+    /// [`KitError::AlreadyEnrolled`] if the kit is enrolled (whatever the answer says);
+    /// [`KitError::Conflict`] if the keys differ from the provisioning file; protocol
+    /// errors for malformed keys.
     pub fn apply_enrolment(
         &mut self,
         backend_url: &str,
@@ -139,14 +161,7 @@ impl Session {
                 ));
             }
         }
-        if let Some(existing) = self.enrolment()? {
-            if existing.kit_id != response.kit_id {
-                return Err(KitError::Conflict(format!(
-                    "this kit is already enrolled as {}",
-                    existing.kit_id
-                )));
-            }
-        }
+        self.refuse_if_enrolled()?;
         let enrolment = Enrolment {
             kit_id: response.kit_id,
             authority_id: response.authority_id.clone(),

@@ -63,6 +63,16 @@ pub enum KitError {
     /// The kit is not enrolled with a backend yet.
     #[error("the kit is not enrolled: run `fieldkit enrol` first")]
     NotEnrolled,
+    /// `enrol` on a kit that is already enrolled: refused before anything is sent,
+    /// whatever a server would answer. A kit's chain belongs to the backend it enrolled
+    /// with; to serve another backend, IT delivers everything and sets up a new kit.
+    #[error("Dieses Kit ist bereits als {kit_id} bei {backend_url} angemeldet; eine erneute Anmeldung ist nicht möglich. Für einen anderen Server richtet die IT nach vollständiger Übertragung ein neues Kit ein. / This kit is already enrolled as {kit_id} with {backend_url}; it cannot enrol again. For another backend, IT delivers everything and sets up a new kit.")]
+    AlreadyEnrolled {
+        /// The kit's id at its backend.
+        kit_id: String,
+        /// The backend it is enrolled with.
+        backend_url: String,
+    },
     /// A draft, record or attachment that does not exist.
     #[error("not found: {0}")]
     NotFound(String),

@@ -30,6 +30,8 @@ pub enum ErrorKind {
     AlreadyInitialized,
     /// Not enrolled with a backend.
     NotEnrolled,
+    /// Enrolled already: a second enrolment is refused (IT sets up a new kit instead).
+    AlreadyEnrolled,
     /// The form data does not validate (`field_errors`).
     Invalid,
     /// Required attachments are missing (`missing_attachments`).
@@ -148,6 +150,7 @@ impl From<KitError> for AppError {
             }
             KitError::NoCatalog => ErrorKind::NoCatalog,
             KitError::NotEnrolled => ErrorKind::NotEnrolled,
+            KitError::AlreadyEnrolled { .. } => ErrorKind::AlreadyEnrolled,
             KitError::NotFound(_) => ErrorKind::NotFound,
             KitError::Conflict(_) => ErrorKind::Conflict,
             KitError::AttachmentRefused(_) => ErrorKind::AttachmentRefused,
@@ -191,6 +194,11 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::UnavailableOffline);
         assert_eq!(AppError::from(KitError::DiskFull).kind, ErrorKind::DiskFull);
         assert_eq!(AppError::from(KitError::ReadOnly).kind, ErrorKind::ReadOnly);
+        let e = AppError::from(KitError::AlreadyEnrolled {
+            kit_id: "k".into(),
+            backend_url: "https://b".into(),
+        });
+        assert_eq!(e.kind, ErrorKind::AlreadyEnrolled);
         let e = AppError::from(KitError::MissingAttachments(vec!["signed-printout".into()]));
         assert_eq!(e.missing_attachments, ["signed-printout"]);
     }

@@ -7,6 +7,7 @@
 //! PostgreSQL database.
 
 mod catalog_change;
+mod enrol_once;
 mod kit_and_backend;
 mod revocation;
 mod sync_auto;

@@ -4,6 +4,7 @@
 
 mod capture;
 mod cli;
+mod enrol_once;
 mod outbox;
 mod retention;
 mod store;

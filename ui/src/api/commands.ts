@@ -29,6 +29,7 @@ const KIND_SET: Record<ErrorKind, true> = {
   not_initialized: true,
   already_initialized: true,
   not_enrolled: true,
+  already_enrolled: true,
   invalid: true,
   missing_attachments: true,
   attachment_refused: true,

@@ -15,6 +15,7 @@ const KEYS: Record<ErrorKind, { message: MessageKey; hint: MessageKey }> = {
   not_initialized: { message: "err.not_initialized", hint: "err.not_initialized.hint" },
   already_initialized: { message: "err.already_initialized", hint: "err.already_initialized.hint" },
   not_enrolled: { message: "err.not_enrolled", hint: "err.not_enrolled.hint" },
+  already_enrolled: { message: "err.already_enrolled", hint: "err.already_enrolled.hint" },
   invalid: { message: "err.invalid", hint: "err.invalid.hint" },
   missing_attachments: { message: "err.missing_attachments", hint: "err.missing_attachments.hint" },
   attachment_refused: { message: "err.attachment_refused", hint: "err.attachment_refused.hint" },
