@@ -18,7 +18,9 @@ use fantoccini::Locator;
 use fieldkit_backend::config::DatabaseUrl;
 
 use fieldkit_e2e::harness::app::{app_pid, App};
-use fieldkit_e2e::harness::app_flows::{fill_anmeldung, set, sign, wait_until};
+use fieldkit_e2e::harness::app_flows::{
+    anmeldung_fields, assert_shown, fill_anmeldung, set, shown, sign, wait_until,
+};
 use fieldkit_e2e::harness::backend::{demo, BackendProcess, Demo};
 use fieldkit_e2e::harness::kit::TestKit;
 use fieldkit_e2e::harness::{free_port, PIN};
@@ -260,6 +262,121 @@ async fn a_draft_survives_the_app_being_killed_mid_form() {
         assert_eq!(value.as_deref(), Some(typed), "{path} kept");
     }
     app.quit().await;
+}
+
+/// No input is lost by the UI: an Anmeldung typed field by field (text, date, select and
+/// radio fields; nested objects; an array of persons with an array of nationalities)
+/// keeps every value when the language is switched in the middle of the form, after
+/// the autosave, when switched back, and in the draft resumed
+/// from the home screen; then an edit made right before the manual lock is there after
+/// unlocking, and again after the web view is reloaded. The form in English and German
+/// goes to `target/screenshots/app-form-lang-{en,de}.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_input_is_lost_by_a_language_switch_a_lock_or_a_reload_mid_form() {
+    let _one = ONE_APP.lock().await;
+    let backend = backend();
+    let home = backend.dir.path().join("kit");
+    TestKit::enrolled(&home, &backend.demo);
+    let app = App::start(&home, &[]).await;
+    unlock(&app).await;
+    app.click("new-application").await;
+    app.click("service-anmeldung").await;
+    app.wait_for("screen-form", 20).await;
+    fill_anmeldung(&app).await;
+    // What the form shows now is what must stay. Dates are typed as keys into WebKit's
+    // date input, which reads them in the OS locale's order (issue 17, item 6), so for
+    // them only "something was entered" is checked here.
+    let mut typed = Vec::new();
+    for (path, value) in anmeldung_fields() {
+        let now = shown(&app, path).await;
+        assert!(!now.is_empty(), "{path} was filled");
+        if !path.ends_with("date") && !path.ends_with("date_of_birth") {
+            assert_eq!(now, value, "{path} as typed");
+        }
+        typed.push((path, now));
+    }
+
+    // Mid-form (the last field was left, so its autosave is under way).
+    app.click("lang-switch").await;
+    wait_for_html_lang(&app, "en").await;
+    assert_shown(&app, &typed, "right after the switch to English").await;
+    // Past the autosave: what is saved is the typed form, not an emptied one.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    wait_for_attr(&app, "save-state", "data-state", "saved").await;
+    assert_shown(&app, &typed, "after the autosave in English").await;
+    app.screenshot("form-lang-en").await;
+
+    app.click("lang-switch").await;
+    wait_for_html_lang(&app, "de").await;
+    assert_shown(&app, &typed, "after switching back to German").await;
+    app.screenshot("form-lang-de").await;
+
+    // Home and back: the draft the kit stored has every value.
+    app.click("exit-wizard").await;
+    resume_the_draft(&app).await;
+    assert_shown(&app, &typed, "in the resumed draft").await;
+
+    // An edit, then at once the manual lock: it is saved before the store closes.
+    set(&app, "new_address.address_addition", "Hinterhaus").await;
+    typed.push(("new_address.address_addition", "Hinterhaus".to_owned()));
+    app.click("lock").await;
+    app.wait_for("screen-unlock", 10).await;
+    assert!(
+        !app.has("field-persons.0.family_name").await,
+        "nothing of the form stays on screen while locked"
+    );
+    unlock(&app).await;
+    app.wait_for("field-persons.0.family_name", 20).await;
+    assert_shown(&app, &typed, "after locking and unlocking").await;
+
+    // A reload of the web view keeps nothing in memory; the kit's draft has it all.
+    app.client().refresh().await.expect("reload the web view");
+    app.wait_for("screen-home", 30).await;
+    resume_the_draft(&app).await;
+    assert_shown(&app, &typed, "after reloading the web view").await;
+    app.quit().await;
+}
+
+async fn unlock(app: &App) {
+    app.wait_for("screen-unlock", 30).await;
+    app.type_into("pin", PIN).await;
+    app.click("unlock-submit").await;
+}
+
+/// From the home screen, opens the only draft and waits for its form.
+async fn resume_the_draft(app: &App) {
+    let drafts = app.wait_for("draft-list", 30).await;
+    drafts
+        .find(Locator::Css("[data-testid^=\"resume-\"]"))
+        .await
+        .expect("the draft is listed")
+        .click()
+        .await
+        .expect("resume");
+    app.wait_for("screen-form", 20).await;
+    app.wait_for("field-persons.0.family_name", 20).await;
+}
+
+async fn wait_for_html_lang(app: &App, want: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = app
+            .client()
+            .find(Locator::Css("html"))
+            .await
+            .expect("html")
+            .attr("lang")
+            .await
+            .expect("lang");
+        if now.as_deref() == Some(want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lang={now:?}, never {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn wait_for_attr(app: &App, id: &str, attr: &str, want: &str) {

@@ -1,6 +1,6 @@
 //! What a clerk does in the app, as WebDriver steps shared by the app's end-to-end test
-//! and its benchmark: fill the Anmeldung form field by field, draw a signature, wait for
-//! a text to appear.
+//! and its benchmark: fill the Anmeldung form field by field, read back what the form
+//! shows, draw a signature, wait for a text to appear.
 
 use std::time::Duration;
 
@@ -41,39 +41,103 @@ pub async fn set(app: &App, path: &str, value: &str) {
     input.send_keys("\u{e004}").await.ok();
 }
 
+/// The person of the Anmeldung [`fill_anmeldung`] types (JSON path, value).
+const ANMELDUNG_PERSON: [(&str, &str); 8] = [
+    ("persons.0.relationship", "antragsteller"),
+    ("persons.0.family_name", "Schulze"),
+    ("persons.0.first_names", "Hildegard"),
+    ("persons.0.date_of_birth", "1938-04-02"),
+    ("persons.0.place_of_birth", "Darmstadt"),
+    ("persons.0.sex", "weiblich"),
+    ("persons.0.family_status", "VW"),
+    ("persons.0.religious_society", "ev"),
+];
+
+/// Her nationality, an item of an array inside the person.
+const ANMELDUNG_NATIONALITY: (&str, &str) = ("persons.0.nationalities.0", "DE");
+
+/// The move of the Anmeldung [`fill_anmeldung`] types (JSON path, value).
+const ANMELDUNG_MOVE: [(&str, &str); 8] = [
+    ("move_in_date", "2026-11-01"),
+    ("new_address.street", "Lindenweg"),
+    ("new_address.house_number", "3a"),
+    ("new_address.postal_code", "64390"),
+    ("new_address.city", "Musterstadt"),
+    ("new_address.ars", "064320001001"),
+    ("dwelling_type", "hauptwohnung"),
+    ("landlord_confirmation.status", "missing"),
+];
+
+/// Every field [`fill_anmeldung`] sets, with its value: text, date, select and radio
+/// fields, in nested objects, in an array of objects and in an array inside that.
+pub fn anmeldung_fields() -> Vec<(&'static str, &'static str)> {
+    let mut all = ANMELDUNG_PERSON.to_vec();
+    all.push(ANMELDUNG_NATIONALITY);
+    all.extend(ANMELDUNG_MOVE);
+    all
+}
+
 /// Fills the Anmeldung form of one person moving into Musterstadt.
 pub async fn fill_anmeldung(app: &App) {
     if !app.has("field-persons.0.family_name").await {
         app.click("add-persons").await;
     }
-    for (path, value) in [
-        ("persons.0.relationship", "antragsteller"),
-        ("persons.0.family_name", "Schulze"),
-        ("persons.0.first_names", "Hildegard"),
-        ("persons.0.date_of_birth", "1938-04-02"),
-        ("persons.0.place_of_birth", "Darmstadt"),
-        ("persons.0.sex", "weiblich"),
-        ("persons.0.family_status", "VW"),
-        ("persons.0.religious_society", "ev"),
-    ] {
+    for (path, value) in ANMELDUNG_PERSON {
         set(app, path, value).await;
     }
     if !app.has("field-persons.0.nationalities.0").await {
         app.click("add-persons.0.nationalities").await;
     }
-    set(app, "persons.0.nationalities.0", "DE").await;
-    for (path, value) in [
-        ("move_in_date", "2026-11-01"),
-        ("new_address.street", "Lindenweg"),
-        ("new_address.house_number", "3a"),
-        ("new_address.postal_code", "64390"),
-        ("new_address.city", "Musterstadt"),
-        ("new_address.ars", "064320001001"),
-        ("dwelling_type", "hauptwohnung"),
-        ("landlord_confirmation.status", "missing"),
-    ] {
+    set(app, ANMELDUNG_NATIONALITY.0, ANMELDUNG_NATIONALITY.1).await;
+    for (path, value) in ANMELDUNG_MOVE {
         set(app, path, value).await;
     }
+}
+
+/// What the form shows in the field at `path`: the value of a text, date or select
+/// input, or of the checked radio button of a radio group ("" when none is checked).
+pub async fn shown(app: &App, path: &str) -> String {
+    let field = app.get(&format!("field-{path}")).await;
+    let radios = field
+        .find_all(Locator::Css("input[type=radio]"))
+        .await
+        .expect("radios");
+    if !radios.is_empty() {
+        for radio in radios {
+            if radio.is_selected().await.expect("checked") {
+                return radio
+                    .attr("value")
+                    .await
+                    .expect("value")
+                    .unwrap_or_default();
+            }
+        }
+        return String::new();
+    }
+    app.input(&format!("field-{path}"))
+        .await
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default()
+}
+
+/// Asserts that the form shows every `(path, value)` of `fields`; `when` names the moment
+/// in the failure message.
+pub async fn assert_shown<S: AsRef<str>>(app: &App, fields: &[(&str, S)], when: &str) {
+    let mut wrong = Vec::new();
+    for (path, value) in fields {
+        let value = value.as_ref();
+        let now = shown(app, path).await;
+        if now != value {
+            wrong.push(format!("{path}: {now:?} instead of {value:?}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{when}, the form lost input:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// Draws a signature-like stroke on the canvas with the pointer.
