@@ -358,7 +358,7 @@ async fn resume_the_draft(app: &App) {
 }
 
 async fn wait_for_html_lang(app: &App, want: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let now = app
             .client()
