@@ -46,6 +46,7 @@ PY
 
 step "starting the backend on $URL"
 "$BIN/fieldkit-backend" serve --data-dir "$DEMO/backend" --listen "127.0.0.1:$PORT" --log-format text \
+  --allow-master-key-in-data-dir \
   > "$DEMO/backend.log" 2>&1 &
 BACKEND_PID=$!
 trap 'kill $BACKEND_PID 2>/dev/null || true; wait $BACKEND_PID 2>/dev/null || true' EXIT

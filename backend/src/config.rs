@@ -64,6 +64,10 @@ pub struct ConfigLayer {
     /// Address and port to listen on.
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// Address and port of the operations listener (`/metrics`, `/api/openapi.json`,
+    /// `/healthz`, `/readyz`); keep it on loopback or an internal network.
+    #[arg(long)]
+    pub ops_listen: Option<SocketAddr>,
     /// Folder for the embedded database, attachment files and (embedded setups only)
     /// the generated master key.
     #[arg(long)]
@@ -88,6 +92,11 @@ pub struct ConfigLayer {
     /// File holding the 32-byte master key (base64); alternatively `FIELDKIT_MASTER_KEY`.
     #[arg(long)]
     pub master_key_file: Option<PathBuf>,
+    /// Lets a demo set-up keep (or generate) the master key inside the data folder.
+    /// Otherwise `serve` refuses that: every copy of the folder would carry the key
+    /// that opens it.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_master_key_in_data_dir: Option<bool>,
     /// How long an enrolment code stays valid, in hours.
     #[arg(long)]
     pub enrolment_code_ttl_hours: Option<u32>,
@@ -100,6 +109,29 @@ pub struct ConfigLayer {
     /// Connections in the PostgreSQL pool.
     #[arg(long)]
     pub database_pool_size: Option<usize>,
+    /// Seconds a client has to send the complete request head (line and headers) of each request; then the connection is closed.
+    #[arg(long)]
+    pub header_read_timeout_seconds: Option<u64>,
+    /// Seconds a request body may pause between two pieces; then 408.
+    #[arg(long)]
+    pub body_idle_timeout_seconds: Option<u64>,
+    /// Seconds one request may take in total, body and answer included; then 408.
+    #[arg(long)]
+    pub request_timeout_seconds: Option<u64>,
+    /// Open client connections at most; beyond it each request is answered 503.
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Requests of one kit handled at the same time at most (per process); beyond it 429.
+    #[arg(long)]
+    pub max_requests_per_kit: Option<usize>,
+    /// Records one kit may deliver within 24 hours; beyond it batches get 429
+    /// `quota-exceeded` (nothing is rejected; the kit retries later).
+    #[arg(long)]
+    pub quota_records_per_day: Option<u64>,
+    /// MiB of attachments one kit may have announced but not yet uploaded; beyond it
+    /// batches get 429 `quota-exceeded` until uploads catch up.
+    #[arg(long)]
+    pub quota_pending_upload_mib: Option<u64>,
 }
 
 impl ConfigLayer {
@@ -107,12 +139,21 @@ impl ConfigLayer {
     pub fn defaults() -> Self {
         Self {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            ops_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             data_dir: Some(PathBuf::from("fieldkit-data")),
             insecure_allow_plain_http: Some(false),
+            allow_master_key_in_data_dir: Some(false),
             enrolment_code_ttl_hours: Some(72),
             shutdown_grace_seconds: Some(30),
             log_format: Some(LogFormat::Json),
             database_pool_size: Some(16),
+            header_read_timeout_seconds: Some(10),
+            body_idle_timeout_seconds: Some(15),
+            request_timeout_seconds: Some(120),
+            max_connections: Some(512),
+            max_requests_per_kit: Some(4),
+            quota_records_per_day: Some(2000),
+            quota_pending_upload_mib: Some(8192),
             ..Self::default()
         }
     }
@@ -167,6 +208,7 @@ impl ConfigLayer {
         };
         Ok(Self {
             listen: parsed("FIELDKIT_LISTEN", get("FIELDKIT_LISTEN"))?,
+            ops_listen: parsed("FIELDKIT_OPS_LISTEN", get("FIELDKIT_OPS_LISTEN"))?,
             data_dir: get("FIELDKIT_DATA_DIR").map(PathBuf::from),
             database_url: get("FIELDKIT_DATABASE_URL"),
             public_base_url: get("FIELDKIT_PUBLIC_BASE_URL"),
@@ -177,6 +219,10 @@ impl ConfigLayer {
                 get("FIELDKIT_INSECURE_ALLOW_PLAIN_HTTP"),
             )?,
             master_key_file: get("FIELDKIT_MASTER_KEY_FILE").map(PathBuf::from),
+            allow_master_key_in_data_dir: parsed(
+                "FIELDKIT_ALLOW_MASTER_KEY_IN_DATA_DIR",
+                get("FIELDKIT_ALLOW_MASTER_KEY_IN_DATA_DIR"),
+            )?,
             enrolment_code_ttl_hours: parsed(
                 "FIELDKIT_ENROLMENT_CODE_TTL_HOURS",
                 get("FIELDKIT_ENROLMENT_CODE_TTL_HOURS"),
@@ -190,6 +236,31 @@ impl ConfigLayer {
                 "FIELDKIT_DATABASE_POOL_SIZE",
                 get("FIELDKIT_DATABASE_POOL_SIZE"),
             )?,
+            header_read_timeout_seconds: parsed(
+                "FIELDKIT_HEADER_READ_TIMEOUT_SECONDS",
+                get("FIELDKIT_HEADER_READ_TIMEOUT_SECONDS"),
+            )?,
+            body_idle_timeout_seconds: parsed(
+                "FIELDKIT_BODY_IDLE_TIMEOUT_SECONDS",
+                get("FIELDKIT_BODY_IDLE_TIMEOUT_SECONDS"),
+            )?,
+            request_timeout_seconds: parsed(
+                "FIELDKIT_REQUEST_TIMEOUT_SECONDS",
+                get("FIELDKIT_REQUEST_TIMEOUT_SECONDS"),
+            )?,
+            max_connections: parsed("FIELDKIT_MAX_CONNECTIONS", get("FIELDKIT_MAX_CONNECTIONS"))?,
+            max_requests_per_kit: parsed(
+                "FIELDKIT_MAX_REQUESTS_PER_KIT",
+                get("FIELDKIT_MAX_REQUESTS_PER_KIT"),
+            )?,
+            quota_records_per_day: parsed(
+                "FIELDKIT_QUOTA_RECORDS_PER_DAY",
+                get("FIELDKIT_QUOTA_RECORDS_PER_DAY"),
+            )?,
+            quota_pending_upload_mib: parsed(
+                "FIELDKIT_QUOTA_PENDING_UPLOAD_MIB",
+                get("FIELDKIT_QUOTA_PENDING_UPLOAD_MIB"),
+            )?,
         })
     }
 
@@ -197,6 +268,7 @@ impl ConfigLayer {
     pub fn over(self, lower: Self) -> Self {
         Self {
             listen: self.listen.or(lower.listen),
+            ops_listen: self.ops_listen.or(lower.ops_listen),
             data_dir: self.data_dir.or(lower.data_dir),
             database_url: self.database_url.or(lower.database_url),
             public_base_url: self.public_base_url.or(lower.public_base_url),
@@ -206,12 +278,30 @@ impl ConfigLayer {
                 .insecure_allow_plain_http
                 .or(lower.insecure_allow_plain_http),
             master_key_file: self.master_key_file.or(lower.master_key_file),
+            allow_master_key_in_data_dir: self
+                .allow_master_key_in_data_dir
+                .or(lower.allow_master_key_in_data_dir),
             enrolment_code_ttl_hours: self
                 .enrolment_code_ttl_hours
                 .or(lower.enrolment_code_ttl_hours),
             shutdown_grace_seconds: self.shutdown_grace_seconds.or(lower.shutdown_grace_seconds),
             log_format: self.log_format.or(lower.log_format),
             database_pool_size: self.database_pool_size.or(lower.database_pool_size),
+            header_read_timeout_seconds: self
+                .header_read_timeout_seconds
+                .or(lower.header_read_timeout_seconds),
+            body_idle_timeout_seconds: self
+                .body_idle_timeout_seconds
+                .or(lower.body_idle_timeout_seconds),
+            request_timeout_seconds: self
+                .request_timeout_seconds
+                .or(lower.request_timeout_seconds),
+            max_connections: self.max_connections.or(lower.max_connections),
+            max_requests_per_kit: self.max_requests_per_kit.or(lower.max_requests_per_kit),
+            quota_records_per_day: self.quota_records_per_day.or(lower.quota_records_per_day),
+            quota_pending_upload_mib: self
+                .quota_pending_upload_mib
+                .or(lower.quota_pending_upload_mib),
         }
     }
 
@@ -296,6 +386,8 @@ impl fmt::Display for DatabaseUrl {
 pub struct Config {
     /// Where to listen.
     pub listen: SocketAddr,
+    /// Where the operations endpoints listen.
+    pub ops_listen: SocketAddr,
     /// The data folder.
     pub data_dir: PathBuf,
     /// The database.
@@ -306,6 +398,8 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// The master key file, if configured.
     pub master_key_file: Option<PathBuf>,
+    /// Whether the master key may live in (or be generated into) the data folder.
+    pub allow_master_key_in_data_dir: bool,
     /// Lifetime of enrolment codes.
     pub enrolment_code_ttl: chrono::Duration,
     /// How long shutdown waits for in-flight requests.
@@ -314,6 +408,101 @@ pub struct Config {
     pub log_format: LogFormat,
     /// PostgreSQL pool size.
     pub database_pool_size: usize,
+    /// Timeouts and caps of the HTTP layer.
+    pub limits: Limits,
+}
+
+/// Timeouts and caps that keep clients — honest, slow or hostile — from holding the
+/// server's memory or connections (backend/README.md, "Limits"; the kit-visible answers
+/// are in PROTOCOL.md §6.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Time for the request head of each request (hyper's `header_read_timeout`); also
+    /// how long an idle keep-alive connection stays open.
+    pub header_read_timeout: std::time::Duration,
+    /// Longest pause inside a request body (tower-http `RequestBodyTimeoutLayer`).
+    pub body_idle_timeout: std::time::Duration,
+    /// Longest time for a whole request (tower-http `TimeoutLayer`).
+    pub request_timeout: std::time::Duration,
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// Requests of one kit in flight at most.
+    pub max_requests_per_kit: usize,
+    /// Records one kit may deliver within 24 hours.
+    pub quota_records_per_day: u64,
+    /// Bytes of announced, not yet uploaded attachments one kit may have.
+    pub quota_pending_upload_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_idle_timeout: std::time::Duration::from_secs(15),
+            request_timeout: std::time::Duration::from_secs(120),
+            max_connections: 512,
+            max_requests_per_kit: 4,
+            quota_records_per_day: 2000,
+            quota_pending_upload_bytes: 8192 * 1024 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    fn resolve(layer: &ConfigLayer) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let secs = |name: &str, v: Option<u64>, default: std::time::Duration| match v {
+            Some(0) => Err(ConfigError::Invalid(format!("{name} must be at least 1"))),
+            Some(n) => Ok(std::time::Duration::from_secs(n)),
+            None => Ok(default),
+        };
+        let count = |name: &str, v: Option<usize>, default: usize| match v {
+            Some(0) => Err(ConfigError::Invalid(format!("{name} must be at least 1"))),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        };
+        Ok(Self {
+            header_read_timeout: secs(
+                "header_read_timeout_seconds",
+                layer.header_read_timeout_seconds,
+                d.header_read_timeout,
+            )?,
+            body_idle_timeout: secs(
+                "body_idle_timeout_seconds",
+                layer.body_idle_timeout_seconds,
+                d.body_idle_timeout,
+            )?,
+            request_timeout: secs(
+                "request_timeout_seconds",
+                layer.request_timeout_seconds,
+                d.request_timeout,
+            )?,
+            max_connections: count("max_connections", layer.max_connections, d.max_connections)?,
+            max_requests_per_kit: count(
+                "max_requests_per_kit",
+                layer.max_requests_per_kit,
+                d.max_requests_per_kit,
+            )?,
+            quota_records_per_day: match layer.quota_records_per_day {
+                Some(0) => {
+                    return Err(ConfigError::Invalid(
+                        "quota_records_per_day must be at least 1".into(),
+                    ))
+                }
+                Some(n) => n,
+                None => d.quota_records_per_day,
+            },
+            quota_pending_upload_bytes: match layer.quota_pending_upload_mib {
+                Some(0) => {
+                    return Err(ConfigError::Invalid(
+                        "quota_pending_upload_mib must be at least 1".into(),
+                    ))
+                }
+                Some(n) => n.saturating_mul(1024 * 1024),
+                None => d.quota_pending_upload_bytes,
+            },
+        })
+    }
 }
 
 /// Checks a public base URL: `http(s)://authority`, no path, query or trailing slash
@@ -341,8 +530,17 @@ impl Config {
     /// # Errors
     /// [`ConfigError::Invalid`] naming the rule that is broken.
     pub fn resolve(layer: ConfigLayer) -> Result<Self, ConfigError> {
+        let limits = Limits::resolve(&layer)?;
         let missing = |what: &str| ConfigError::Invalid(format!("{what} is not set"));
         let listen = layer.listen.ok_or_else(|| missing("listen"))?;
+        let ops_listen = layer.ops_listen.ok_or_else(|| missing("ops_listen"))?;
+        if ops_listen == listen && listen.port() != 0 {
+            return Err(ConfigError::Invalid(
+                "ops_listen must differ from listen: metrics and the API document are not \
+                 served to the public"
+                    .into(),
+            ));
+        }
         let data_dir = layer.data_dir.ok_or_else(|| missing("data_dir"))?;
         let database = match &layer.database_url {
             Some(url) => DatabaseUrl::parse(url)?,
@@ -380,19 +578,53 @@ impl Config {
         }
         Ok(Self {
             listen,
+            ops_listen,
             data_dir,
             database,
             public_base_url,
             tls,
             master_key_file: layer.master_key_file,
+            allow_master_key_in_data_dir: layer.allow_master_key_in_data_dir.unwrap_or(false),
             enrolment_code_ttl: chrono::Duration::hours(i64::from(ttl_hours)),
             shutdown_grace: std::time::Duration::from_secs(
                 layer.shutdown_grace_seconds.unwrap_or(30),
             ),
             log_format: layer.log_format.unwrap_or(LogFormat::Json),
             database_pool_size: layer.database_pool_size.unwrap_or(16).max(1),
+            limits,
         })
     }
+}
+
+/// Refuses a master key file inside the data folder unless the configuration allows it
+/// (a demo set-up): a copy of the folder — a backup, a stolen disk — must not carry the
+/// key that opens its keys.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] saying where to keep the key instead.
+pub fn check_master_key_place(
+    key_file: &Path,
+    data_dir: &Path,
+    allowed: bool,
+) -> Result<(), ConfigError> {
+    let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    if allowed || !absolute(key_file).starts_with(absolute(data_dir)) {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid(format!(
+        "Der Hauptschlüssel {} liegt im Datenordner {}: jede Kopie des Ordners trüge den \
+         Schlüssel, der ihn öffnet. Legen Sie ihn außerhalb ab (z. B. \
+         /etc/fieldkit/master.key, nur für den Dienst lesbar, per master_key_file) oder \
+         übergeben Sie ihn in FIELDKIT_MASTER_KEY; nur für eine Demo: \
+         allow_master_key_in_data_dir = true. / The master key {} is inside the data \
+         folder {}: keep it elsewhere (e.g. /etc/fieldkit/master.key, mode 0600, via \
+         master_key_file) or pass it in FIELDKIT_MASTER_KEY; for a demo only: \
+         allow_master_key_in_data_dir = true.",
+        key_file.display(),
+        data_dir.display(),
+        key_file.display(),
+        data_dir.display()
+    )))
 }
 
 #[cfg(test)]

@@ -38,6 +38,8 @@ pub fn status_and_title(code: ProblemCode) -> (u16, &'static str) {
         C::RateLimited => (429, "Rate limited"),
         C::Internal | C::Unknown => (500, "Internal error"),
         C::Unavailable => (503, "Unavailable"),
+        C::RequestTimeout => (408, "Request timeout"),
+        C::QuotaExceeded => (429, "Quota exceeded"),
     }
 }
 
@@ -118,6 +120,23 @@ pub enum ApiError {
     /// 503 `unavailable`.
     #[error("the server is shutting down")]
     Unavailable,
+    /// 503 `unavailable`: every connection slot is taken; `Retry-After` in seconds.
+    #[error("the server is busy; retry in {0} s")]
+    Overloaded(u64),
+    /// 429 `rate-limited`: the kit already has as many requests in flight as allowed.
+    #[error("this kit already has {0} requests in flight; retry shortly")]
+    KitBusy(usize),
+    /// 408 `request-timeout`: headers or body did not arrive in time.
+    #[error("the request did not arrive within the time limit")]
+    RequestTimeout,
+    /// 429 `quota-exceeded`: nothing was rejected; retry after `retry_after` seconds.
+    #[error("{detail}")]
+    QuotaExceeded {
+        /// Which quota, in words for IT staff.
+        detail: String,
+        /// Seconds until retrying makes sense.
+        retry_after: u64,
+    },
     /// 500 `internal`; the cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -157,7 +176,10 @@ impl ApiError {
             Self::UnknownAttachment => C::UnknownAttachment,
             Self::NotFound(_) => C::NotFound,
             Self::RateLimited(_) => C::RateLimited,
-            Self::Unavailable => C::Unavailable,
+            Self::Unavailable | Self::Overloaded(_) => C::Unavailable,
+            Self::KitBusy(_) => C::RateLimited,
+            Self::RequestTimeout => C::RequestTimeout,
+            Self::QuotaExceeded { .. } => C::QuotaExceeded,
             Self::Internal(_) => C::Internal,
         }
     }
@@ -206,20 +228,21 @@ impl IntoResponse for ApiError {
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        match self {
-            Self::Unavailable => {
-                headers.insert(
-                    axum::http::header::RETRY_AFTER,
-                    HeaderValue::from_static("5"),
-                );
-            }
-            Self::RateLimited(secs) => {
-                headers.insert(
-                    axum::http::header::RETRY_AFTER,
-                    HeaderValue::from(secs.max(1)),
-                );
-            }
-            _ => {}
+        let retry_after = match self {
+            Self::Unavailable => Some(5),
+            Self::RateLimited(secs)
+            | Self::Overloaded(secs)
+            | Self::QuotaExceeded {
+                retry_after: secs, ..
+            } => Some(secs),
+            Self::KitBusy(_) | Self::RequestTimeout => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            headers.insert(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from(secs.max(1)),
+            );
         }
         response.extensions_mut().insert(problem.code);
         response
@@ -240,6 +263,13 @@ mod tests {
             ApiError::TooLarge("x".into()),
             ApiError::ClockSkew(400),
             ApiError::ChecksumMismatch,
+            ApiError::RequestTimeout,
+            ApiError::Overloaded(2),
+            ApiError::KitBusy(4),
+            ApiError::QuotaExceeded {
+                detail: "x".into(),
+                retry_after: 60,
+            },
             ApiError::Internal("db exploded: secret".into()),
         ];
         for e in all {
@@ -252,6 +282,22 @@ mod tests {
         }
         assert_eq!(ApiError::TusVersion.status(), 412);
         assert_eq!(ApiError::ChecksumMismatch.status(), 460);
+        assert_eq!(ApiError::RequestTimeout.status(), 408);
+        assert_eq!(ApiError::Overloaded(1).status(), 503);
+        assert_eq!(ApiError::KitBusy(1).status(), 429);
+        for retryable in [
+            ApiError::RequestTimeout,
+            ApiError::Overloaded(1),
+            ApiError::KitBusy(1),
+            ApiError::QuotaExceeded {
+                detail: "x".into(),
+                retry_after: 1,
+            },
+        ] {
+            assert!(retryable.to_problem().retryable, "{retryable}");
+            let response = retryable.into_response();
+            assert!(response.headers().contains_key("retry-after"));
+        }
         assert!(ApiError::UnsupportedVersion
             .to_problem()
             .supported

@@ -14,6 +14,7 @@ use sync_protocol::api::ServerKey;
 use sync_protocol::ids::{AttachmentId, KitId};
 
 use crate::blobs::BlobStore;
+use crate::config::Limits;
 use crate::keys::{KeyError, MasterKey, SealedServerKey};
 use crate::metrics::Metrics;
 use crate::routing::CatalogCache;
@@ -95,6 +96,8 @@ pub struct Inner {
     busy_uploads: Mutex<HashSet<AttachmentId>>,
     enrol_failures: crate::codes::FailureLimiter,
     shutting_down: AtomicBool,
+    limits: OnceLock<Limits>,
+    kit_slots: Mutex<HashMap<KitId, Arc<tokio::sync::Semaphore>>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -184,6 +187,8 @@ impl AppState {
             busy_uploads: Mutex::new(HashSet::new()),
             enrol_failures: crate::codes::FailureLimiter::default(),
             shutting_down: AtomicBool::new(false),
+            limits: OnceLock::new(),
+            kit_slots: Mutex::new(HashMap::new()),
         })))
     }
 
@@ -237,5 +242,39 @@ impl Inner {
     /// Counts a failed enrolment of `client`.
     pub fn note_enrol_failure(&self, client: &str) {
         self.enrol_failures.note(client, std::time::Instant::now());
+    }
+}
+
+/// One of a kit's request slots ([`AppState::kit_slot`]); released when dropped.
+pub type KitSlot = tokio::sync::OwnedSemaphorePermit;
+
+impl AppState {
+    /// Sets the limits and timeouts (once, by `serve`; tests may set their own).
+    /// Later calls are ignored.
+    pub fn set_limits(&self, limits: Limits) {
+        let _ = self.limits.set(limits);
+    }
+
+    /// The limits in force: those set with [`AppState::set_limits`], else the defaults.
+    pub fn limits(&self) -> &Limits {
+        self.limits.get_or_init(Limits::default)
+    }
+
+    /// Takes one of the kit's `max_requests_per_kit` request slots, or `None` while all
+    /// are in use (the request is answered 429). Slots are per process.
+    pub fn kit_slot(&self, kit: KitId) -> Option<KitSlot> {
+        let per_kit = self.limits().max_requests_per_kit;
+        let semaphore = {
+            let mut slots = self.kit_slots.lock().ok()?;
+            // Forget kits with no request in flight, so the map stays as small as the
+            // number of kits currently talking to this process.
+            slots.retain(|_, s| Arc::strong_count(s) > 1);
+            Arc::clone(
+                slots
+                    .entry(kit)
+                    .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(per_kit))),
+            )
+        };
+        semaphore.try_acquire_owned().ok()
     }
 }

@@ -77,19 +77,27 @@ pub fn content_digest(body: &[u8]) -> String {
 /// [`ProtocolError::Malformed`] for an unparsable header or no `sha-256` entry;
 /// [`ProtocolError::DigestMismatch`] when it does not match.
 pub fn verify_content_digest(header: &str, body: &[u8]) -> Result<(), ProtocolError> {
+    if parse_content_digest(header)? == Sha256::digest(body).as_slice() {
+        Ok(())
+    } else {
+        Err(ProtocolError::DigestMismatch)
+    }
+}
+
+/// The `sha-256` member of a `Content-Digest` header value, for checking a body that is
+/// hashed while it streams in.
+///
+/// # Errors
+/// [`ProtocolError::Malformed`] for an unparsable header or no 32-byte `sha-256` entry.
+pub fn parse_content_digest(header: &str) -> Result<[u8; 32], ProtocolError> {
     let dict = Parser::parse_dictionary(header.as_bytes())
         .map_err(|e| ProtocolError::malformed("content-digest", e))?;
     match dict.get("sha-256") {
         Some(ListEntry::Item(Item {
             bare_item: BareItem::ByteSeq(bytes),
             ..
-        })) => {
-            if bytes.as_slice() == Sha256::digest(body).as_slice() {
-                Ok(())
-            } else {
-                Err(ProtocolError::DigestMismatch)
-            }
-        }
+        })) => <[u8; 32]>::try_from(bytes.as_slice())
+            .map_err(|_| ProtocolError::malformed("content-digest", "sha-256 is 32 bytes")),
         _ => Err(ProtocolError::malformed(
             "content-digest",
             "a sha-256 byte sequence is required",
@@ -352,6 +360,43 @@ pub fn verify_request(
     now: i64,
     lookup: impl FnOnce(&KitId) -> Option<VerifyingKey>,
 ) -> Result<VerifiedRequest, ProtocolError> {
+    verify_signed_headers(req, Some(body), now, lookup).map(|(verified, _)| verified)
+}
+
+/// A request whose signature headers verified before its body was read: the body
+/// still has to hash to `content_sha256` (PROTOCOL.md §7.4, "before the body").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedHead {
+    /// What the signature establishes.
+    pub request: VerifiedRequest,
+    /// The SHA-256 the signed `Content-Digest` promises for the body.
+    pub content_sha256: [u8; 32],
+}
+
+/// As [`verify_request`] but without the body: every check of §7.4 except comparing
+/// `Content-Digest` with the body, which the caller does while the body streams in
+/// (compare the SHA-256 of the body with [`VerifiedHead::content_sha256`]). A server
+/// uses it to refuse unauthenticated requests before reading a byte of their body.
+///
+/// # Errors
+/// As [`verify_request`], except [`ProtocolError::DigestMismatch`].
+pub fn verify_request_head(
+    req: &RequestParts<'_>,
+    now: i64,
+    lookup: impl FnOnce(&KitId) -> Option<VerifyingKey>,
+) -> Result<VerifiedHead, ProtocolError> {
+    verify_signed_headers(req, None, now, lookup).map(|(request, content_sha256)| VerifiedHead {
+        request,
+        content_sha256,
+    })
+}
+
+fn verify_signed_headers(
+    req: &RequestParts<'_>,
+    body: Option<&[u8]>,
+    now: i64,
+    lookup: impl FnOnce(&KitId) -> Option<VerifyingKey>,
+) -> Result<(VerifiedRequest, [u8; 32]), ProtocolError> {
     let (inner, sig) = find_labelled(req, LABEL)?;
     let covered: Vec<&str> = inner
         .items
@@ -400,7 +445,10 @@ pub fn verify_request(
         ));
     }
     let kit_id: KitId = string_param(&inner, "keyid")?.parse()?;
-    verify_content_digest(&header_value(req, "content-digest")?, body)?;
+    let content_sha256 = parse_content_digest(&header_value(req, "content-digest")?)?;
+    if body.is_some_and(|body| Sha256::digest(body).as_slice() != content_sha256) {
+        return Err(ProtocolError::DigestMismatch);
+    }
     let key = lookup(&kit_id).ok_or_else(|| ProtocolError::WrongKeyId {
         expected: "an enrolled kit".to_owned(),
         found: kit_id.to_string(),
@@ -408,11 +456,14 @@ pub fn verify_request(
     let (base, _) = signature_base(req, &inner)?;
     key.verify_strict(base.as_bytes(), &EdSignature::from_bytes(&sig))
         .map_err(|_| ProtocolError::BadSignature)?;
-    Ok(VerifiedRequest {
-        kit_id,
-        created,
-        nonce: nonce.to_owned(),
-    })
+    Ok((
+        VerifiedRequest {
+            kit_id,
+            created,
+            nonce: nonce.to_owned(),
+        },
+        content_sha256,
+    ))
 }
 
 #[cfg(test)]
@@ -456,5 +507,56 @@ mod tests {
             Some("/path?param=value&foo=bar")
         );
         assert!(derived_value(&req, "@status").is_err());
+    }
+
+    #[test]
+    fn the_head_verifies_before_the_body_and_promises_its_digest() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let kit_id: KitId = "0b5a3f4e-6c1d-4e2a-9b7f-3c8d2e1f4a6b".parse().expect("id");
+        let body = b"{\"envelopes\":[]}";
+        let mut headers = vec![
+            ("content-digest".to_owned(), content_digest(body)),
+            ("fieldkit-protocol".to_owned(), "1".to_owned()),
+        ];
+        let target_uri = "https://b.example/v1/records";
+        let sig = sign_request(
+            &RequestParts {
+                method: "POST",
+                target_uri,
+                headers: &headers,
+            },
+            &kit_id,
+            &key,
+            1000,
+            &"a".repeat(32),
+        )
+        .expect("signs");
+        headers.push(("signature-input".to_owned(), sig.signature_input));
+        headers.push(("signature".to_owned(), sig.signature));
+        let req = RequestParts {
+            method: "POST",
+            target_uri,
+            headers: &headers,
+        };
+        let head = verify_request_head(&req, 1000, |_| Some(key.verifying_key())).expect("head");
+        assert_eq!(head.request.kit_id, kit_id);
+        assert_eq!(
+            head.content_sha256.as_slice(),
+            Sha256::digest(body).as_slice()
+        );
+        // The same head with another body fails only in the full check.
+        assert_eq!(
+            verify_request(&req, b"other", 1000, |_| Some(key.verifying_key())),
+            Err(ProtocolError::DigestMismatch)
+        );
+        let other = SigningKey::from_bytes(&[8; 32]).verifying_key();
+        assert_eq!(
+            verify_request_head(&req, 1000, |_| Some(other)),
+            Err(ProtocolError::BadSignature)
+        );
+        assert!(matches!(
+            verify_request_head(&req, 2000, |_| Some(key.verifying_key())),
+            Err(ProtocolError::Stale { .. })
+        ));
     }
 }

@@ -1,8 +1,10 @@
 //! The HTTP layer. [`ROUTES`] is the one list of endpoints: [`router`] is built from
 //! it, the OpenAPI test compares it with `backend/openapi.json`, and the
 //! authentication test walks it. Every route passes [`guard`], which applies
-//! PROTOCOL.md §6's order of checks — protocol version, body limit, request signature,
-//! kit standing — before the handler sees the buffered body.
+//! PROTOCOL.md §6's order of checks — protocol version, declared body size, request
+//! signature headers, kit standing, the kit's request slots — before reading a byte of
+//! the body, then streams the body in under its size limit while hashing it for the
+//! signed `Content-Digest`, and only then hands the buffered body to the handler.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, OriginalUri, Request, State};
@@ -34,6 +36,9 @@ pub use auth::AuthedKit;
 pub enum Access {
     /// Operations endpoints: no protocol header, no signature.
     Public,
+    /// Operations endpoints served only on the separate operations listener
+    /// (`ops_listen`, default loopback; [`ops_router`]), never on the public one.
+    Operations,
     /// `POST /v1/enrol`: protocol header, no request signature (the body is signed).
     Enrolment,
     /// A signed kit request; the kit must have at least this standing.
@@ -108,11 +113,17 @@ const CHUNK: usize = sync_protocol::api::MAX_UPLOAD_CHUNK_BYTES;
 pub const ROUTES: &[Route] = &[
     route("GET", "/healthz", Access::Public, SMALL, Endpoint::Healthz),
     route("GET", "/readyz", Access::Public, SMALL, Endpoint::Readyz),
-    route("GET", "/metrics", Access::Public, SMALL, Endpoint::Metrics),
+    route(
+        "GET",
+        "/metrics",
+        Access::Operations,
+        SMALL,
+        Endpoint::Metrics,
+    ),
     route(
         "GET",
         "/api/openapi.json",
-        Access::Public,
+        Access::Operations,
         SMALL,
         Endpoint::OpenApi,
     ),
@@ -137,10 +148,12 @@ pub const ROUTES: &[Route] = &[
         BATCH,
         Endpoint::Records,
     ),
+    // tus discovery: fixed capabilities, unsigned, so that a standard tus client can
+    // ask (PROTOCOL.md §6.4).
     route(
         "OPTIONS",
         "/v1/uploads",
-        kit(Standing::Active),
+        Access::Public,
         SMALL,
         Endpoint::UploadOptions,
     ),
@@ -245,8 +258,20 @@ fn filter(method: &str) -> MethodFilter {
 /// The whole application. Tests drive it with `tower::ServiceExt::oneshot`; the
 /// server serves it on a listener.
 pub fn router(app: AppState) -> Router {
+    routes(app, |r| r.access != Access::Operations)
+}
+
+/// The operations listener's routes: liveness, readiness, metrics and the OpenAPI
+/// document (backend/README.md, "Operations").
+pub fn ops_router(app: AppState) -> Router {
+    routes(app, |r| {
+        r.access == Access::Operations || matches!(r.endpoint, Endpoint::Healthz | Endpoint::Readyz)
+    })
+}
+
+fn routes(app: AppState, wanted: impl Fn(&Route) -> bool) -> Router {
     let mut router = Router::new();
-    for r in ROUTES {
+    for r in ROUTES.iter().filter(|r| wanted(r)) {
         let guarded = method_router(r.endpoint, filter(r.method))
             .layer(middleware::from_fn_with_state((app.clone(), *r), guard));
         router = router.route(r.path, guarded);
@@ -256,6 +281,7 @@ pub fn router(app: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::map_response(protocol_header))
+        .layer(middleware::from_fn(tus_resumable))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
@@ -272,6 +298,19 @@ async fn protocol_header(mut response: Response) -> Response {
     response
 }
 
+/// `Tus-Resumable` on every answer under `/v1/uploads` (PROTOCOL.md §6.4), also those
+/// decided before the tus handler runs (401, 403, 405, 408, 413, 429).
+pub(crate) async fn tus_resumable(req: Request, next: Next) -> Response {
+    let tus = req.uri().path().starts_with("/v1/uploads");
+    let mut response = next.run(req).await;
+    if tus {
+        response
+            .headers_mut()
+            .insert("tus-resumable", HeaderValue::from_static("1.0.0"));
+    }
+    response
+}
+
 async fn count(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -282,23 +321,54 @@ async fn count(State(app): State<AppState>, req: Request, next: Next) -> Respons
     response
 }
 
-async fn buffer(body: Body, limit: usize, declared: Option<u64>) -> Result<Bytes, ApiError> {
-    let too_large = || ApiError::TooLarge(format!("the body exceeds {limit} bytes"));
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())
+fn too_large(limit: usize) -> ApiError {
+    ApiError::TooLarge(format!("the body exceeds {limit} bytes"))
 }
 
-/// PROTOCOL.md §6 order of checks, steps 1–4, for one route.
+/// Whether a body error is tower-http's body timeout (a pause longer than allowed).
+fn is_timeout(error: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// Reads the body frame by frame, refusing it as soon as it passes `limit`, and
+/// returns it with its SHA-256.
+async fn stream_in(body: Body, limit: usize) -> Result<(Bytes, [u8; 32]), ApiError> {
+    use futures_util::StreamExt as _;
+    use sha2::{Digest as _, Sha256};
+    let mut stream = body.into_data_stream();
+    let mut buffer = Vec::new();
+    let mut hash = Sha256::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            if is_timeout(&e) {
+                ApiError::RequestTimeout
+            } else {
+                ApiError::Malformed("the request body ended early".into())
+            }
+        })?;
+        if buffer.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        hash.update(&chunk);
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok((Bytes::from(buffer), hash.finalize().into()))
+}
+
+/// PROTOCOL.md §6 order of checks, steps 1–5, for one route.
 async fn guard(
     State((app, route)): State<(AppState, Route)>,
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    if route.access != Access::Public
+    if matches!(route.access, Access::Kit(_) | Access::Enrolment)
         && !decode::protocol_version_ok(
             req.headers()
                 .get(sync_protocol::PROTOCOL_HEADER)
@@ -313,7 +383,13 @@ async fn guard(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let bytes = buffer(body, route.body_limit, declared).await?;
+    if declared.is_some_and(|n| n > route.body_limit as u64) {
+        return Err(too_large(route.body_limit));
+    }
+    // Everything about a kit request that the headers decide is decided before the
+    // body is read: an unauthenticated client never gets a byte buffered.
+    let mut pending = None;
+    let mut slot = None;
     if let Access::Kit(standing) = route.access {
         let path_and_query = parts
             .extensions
@@ -322,13 +398,22 @@ async fn guard(
             .path_and_query()
             .map_or("/", |pq| pq.as_str())
             .to_owned();
-        let kit = auth::authenticate(&app, &parts, &path_and_query, &bytes).await?;
-        auth::require_standing(&kit, standing)?;
-        parts.extensions.insert(kit);
+        let head = auth::authenticate_head(&app, &parts, &path_and_query).await?;
+        auth::require_standing(&head.kit, standing)?;
+        slot = Some(
+            app.kit_slot(head.kit.kit.kit_id)
+                .ok_or(ApiError::KitBusy(app.limits().max_requests_per_kit))?,
+        );
+        pending = Some(head);
+    }
+    let (bytes, sha256) = stream_in(body, route.body_limit).await?;
+    if let Some(head) = pending {
+        parts.extensions.insert(head.finish(&app, &sha256).await?);
     }
     parts.extensions.insert(RawBody(bytes));
     let is_head = parts.method == Method::HEAD;
     let response = next.run(Request::from_parts(parts, Body::empty())).await;
+    drop(slot);
     Ok(if is_head {
         // HEAD answers carry headers only.
         let (parts, _) = response.into_parts();

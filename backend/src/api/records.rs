@@ -31,6 +31,7 @@ pub async fn push(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
+    within_quota(&app, &authed.kit.kit_id).await?;
     let elements = super::decode::parse_batch(&body)?;
     let catalogs = app
         .catalog
@@ -92,4 +93,47 @@ pub async fn push(
             server_time: Utc::now(),
         },
     ))
+}
+
+/// The kit's quotas (PROTOCOL.md §6.7), checked before each batch: over one, the whole
+/// batch is answered 429 `quota-exceeded` — nothing is rejected, the kit keeps its
+/// records, retries after `Retry-After` and shows the clerk the detail.
+async fn within_quota(app: &AppState, kit: &sync_protocol::ids::KitId) -> Result<(), ApiError> {
+    let limits = app.limits();
+    let usage = app
+        .store
+        .kit_usage(kit, Utc::now() - chrono::Duration::days(1))
+        .await?;
+    if usage.records_since >= limits.quota_records_per_day {
+        return Err(ApiError::QuotaExceeded {
+            detail: format!(
+                "Tageskontingent erreicht: {} Datensätze in 24 Stunden (erlaubt: {}). Die \
+                 Datensätze bleiben im Koffer und werden später gesendet; bei Bedarf \
+                 IT-Betreuung fragen. / Daily quota reached: {} records in 24 hours \
+                 (allowed: {}); the records stay on the kit and are sent later.",
+                usage.records_since,
+                limits.quota_records_per_day,
+                usage.records_since,
+                limits.quota_records_per_day
+            ),
+            retry_after: 3600,
+        });
+    }
+    if usage.pending_upload_bytes >= limits.quota_pending_upload_bytes {
+        let mib = |b: u64| b / (1024 * 1024);
+        return Err(ApiError::QuotaExceeded {
+            detail: format!(
+                "Zu viele Anhänge warten auf das Hochladen: {} MiB (erlaubt: {} MiB). Neue \
+                 Datensätze folgen, sobald die Anhänge hochgeladen sind. / Too many \
+                 attachments wait to be uploaded: {} MiB (allowed: {} MiB); new records \
+                 follow once they are uploaded.",
+                mib(usage.pending_upload_bytes),
+                mib(limits.quota_pending_upload_bytes),
+                mib(usage.pending_upload_bytes),
+                mib(limits.quota_pending_upload_bytes)
+            ),
+            retry_after: 60,
+        });
+    }
+    Ok(())
 }

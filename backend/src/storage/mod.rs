@@ -166,6 +166,9 @@ pub trait Store: AuditStore + Send + Sync + 'static {
         nonce: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// Whether the kit used this nonce before (read only: the nonce is remembered by
+    /// [`Store::use_nonce`] once the whole request verified).
+    async fn nonce_used(&self, kit_id: &KitId, nonce: &str) -> Result<bool, StoreError>;
     /// Forgets nonces seen before `before`; returns how many.
     async fn purge_nonces(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
@@ -177,6 +180,10 @@ pub trait Store: AuditStore + Send + Sync + 'static {
         server_key: &SigningKey,
         at: DateTime<Utc>,
     ) -> Result<BatchOutcome, StoreError>;
+    /// What the kit has used of its quotas: records received since `since`, and bytes of
+    /// attachments still to be uploaded.
+    async fn kit_usage(&self, kit_id: &KitId, since: DateTime<Utc>)
+        -> Result<KitUsage, StoreError>;
     /// Pending uploads (up to `limit`) and the catalog version for `GET /v1/state`.
     async fn kit_state(&self, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError>;
     /// The cases in an authority's inbox, oldest first.

@@ -286,6 +286,15 @@ pub struct KitStateRow {
     pub catalog_version: Option<String>,
 }
 
+/// What a kit has used of its quotas (PROTOCOL.md §6.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KitUsage {
+    /// Records of the kit received since the given time (any outcome).
+    pub records_since: u64,
+    /// Ciphertext bytes of the kit's delivered attachments not yet completely uploaded.
+    pub pending_upload_bytes: u64,
+}
+
 /// A record kept as fork evidence (outside the chain).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvidenceRow {

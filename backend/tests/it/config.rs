@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use clap::Parser as _;
-use fieldkit_backend::config::{Config, ConfigLayer, DatabaseUrl, LogFormat};
+use fieldkit_backend::config::{Config, ConfigLayer, DatabaseUrl, Limits, LogFormat};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fieldkit-backend.example.toml");
 
@@ -37,6 +38,7 @@ fn the_example_config_file_parses_and_names_every_field() {
     let text = std::fs::read_to_string(EXAMPLE).expect("readable");
     for key in [
         "listen",
+        "ops_listen",
         "data_dir",
         "database_url",
         "public_base_url",
@@ -44,10 +46,18 @@ fn the_example_config_file_parses_and_names_every_field() {
         "tls_key",
         "insecure_allow_plain_http",
         "master_key_file",
+        "allow_master_key_in_data_dir",
         "enrolment_code_ttl_hours",
         "shutdown_grace_seconds",
         "log_format",
         "database_pool_size",
+        "header_read_timeout_seconds",
+        "body_idle_timeout_seconds",
+        "request_timeout_seconds",
+        "max_connections",
+        "max_requests_per_kit",
+        "quota_records_per_day",
+        "quota_pending_upload_mib",
     ] {
         assert!(
             text.contains(&format!("{key} = ")),
@@ -61,6 +71,56 @@ fn the_example_config_file_parses_and_names_every_field() {
     );
     assert_eq!(config.log_format, LogFormat::Json);
     assert!(config.database.is_embedded());
+    assert_eq!(
+        config.limits,
+        Limits::default(),
+        "the example shows the default limits"
+    );
+}
+
+#[test]
+fn limits_come_from_every_layer_and_zero_is_refused() {
+    let env: HashMap<&str, &str> = [("FIELDKIT_MAX_CONNECTIONS", "7")].into();
+    let layer = ConfigLayer::layered(
+        None,
+        |k| env.get(k).map(|v| (*v).to_owned()),
+        flags(&[
+            "--header-read-timeout-seconds",
+            "2",
+            "--max-requests-per-kit",
+            "1",
+        ]),
+    )
+    .expect("layers");
+    let limits = Config::resolve(layer).expect("valid").limits;
+    assert_eq!(limits.header_read_timeout, Duration::from_secs(2));
+    assert_eq!(limits.max_connections, 7);
+    assert_eq!(limits.max_requests_per_kit, 1);
+    assert_eq!(limits.request_timeout, Limits::default().request_timeout);
+    for zero in [
+        "--header-read-timeout-seconds",
+        "--body-idle-timeout-seconds",
+        "--request-timeout-seconds",
+        "--max-connections",
+        "--max-requests-per-kit",
+        "--quota-records-per-day",
+        "--quota-pending-upload-mib",
+    ] {
+        let layer = flags(&[zero, "0"]).over(ConfigLayer::defaults());
+        let err = Config::resolve(layer).expect_err("zero is refused");
+        assert!(err.to_string().contains("at least 1"), "{zero}: {err}");
+    }
+    let same = flags(&[
+        "--listen",
+        "127.0.0.1:7000",
+        "--ops-listen",
+        "127.0.0.1:7000",
+    ])
+    .over(ConfigLayer::defaults());
+    let err = Config::resolve(same).expect_err("one listener for both is refused");
+    assert!(err.to_string().contains("ops_listen"), "{err}");
+    let bad: HashMap<&str, &str> = [("FIELDKIT_REQUEST_TIMEOUT_SECONDS", "soon")].into();
+    assert!(ConfigLayer::from_env(|k| bad.get(k).map(|v| (*v).to_owned())).is_err());
 }
 
 #[test]
@@ -138,4 +198,87 @@ fn unknown_keys_and_bad_values_are_errors() {
     assert!(bad.is_err());
     assert!(ConfigLayer::layered(None, no_env, ConfigLayer::default()).is_ok());
     assert!(DatabaseUrl::parse("mysql://x").is_err());
+}
+
+#[test]
+fn a_master_key_inside_the_data_folder_is_refused_unless_a_demo_asks_for_it() {
+    use fieldkit_backend::config::check_master_key_place;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let inside = data.join("master.key");
+    std::fs::write(&inside, "x").expect("write");
+    let err = check_master_key_place(&inside, &data, false).expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("Der Hauptschlüssel"),
+        "German first: {text}"
+    );
+    assert!(
+        text.contains("/etc/fieldkit/master.key"),
+        "says where: {text}"
+    );
+    // The same place reached through `..` is still inside.
+    let sneaky = data.join("sub/../master.key");
+    std::fs::create_dir_all(data.join("sub")).expect("sub");
+    assert!(check_master_key_place(&sneaky, &data, false).is_err());
+    assert!(
+        check_master_key_place(&inside, &data, true).is_ok(),
+        "a demo may"
+    );
+    let outside = dir.path().join("master.key");
+    assert!(check_master_key_place(&outside, &data, false).is_ok());
+    let layer = flags(&["--allow-master-key-in-data-dir"]).over(ConfigLayer::defaults());
+    assert!(
+        Config::resolve(layer)
+            .expect("valid")
+            .allow_master_key_in_data_dir
+    );
+    assert!(
+        !Config::resolve(ConfigLayer::defaults())
+            .expect("valid")
+            .allow_master_key_in_data_dir
+    );
+}
+
+#[test]
+fn serve_refuses_a_master_key_in_the_data_folder_and_says_where_to_keep_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let serve = |extra: &[(&str, &str)]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fieldkit-backend"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--ops-listen",
+                "127.0.0.1:0",
+            ])
+            .arg("--data-dir")
+            .arg(&data)
+            .env_remove("FIELDKIT_MASTER_KEY")
+            .env_remove("FIELDKIT_ALLOW_MASTER_KEY_IN_DATA_DIR")
+            .envs(extra.iter().copied())
+            .output()
+            .expect("serve runs")
+    };
+    // A key file inside the data folder: refused as configuration (exit 5).
+    let key_path = data.join("master.key");
+    std::fs::write(&key_path, "not even read").expect("write");
+    let key = key_path.to_str().expect("utf-8 path");
+    let out = serve(&[("FIELDKIT_MASTER_KEY_FILE", key)]);
+    let said =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{said}");
+    assert!(said.contains("Hauptschlüssel"), "{said}");
+    assert!(said.contains("/etc/fieldkit/master.key"), "{said}");
+    // No key at all for the embedded store: no longer generated into the folder (6).
+    std::fs::remove_file(&key_path).expect("remove");
+    let out = serve(&[]);
+    let said =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(6), "{said}");
+    assert!(said.contains("outside the data folder"), "{said}");
+    assert!(!key_path.exists(), "nothing was generated");
 }

@@ -245,10 +245,16 @@ async fn kits_and_enrolment(store: &dyn Store) {
 async fn nonces(store: &dyn Store) {
     let kit = store.kits().await.expect("kits")[0].kit_id;
     let nonce = "0123456789abcdef0123456789abcdef";
+    assert!(!store.nonce_used(&kit, nonce).await.expect("check"));
+    assert!(
+        !store.nonce_used(&kit, nonce).await.expect("check"),
+        "checking does not remember"
+    );
     assert!(store
         .use_nonce(&kit, nonce, Utc::now())
         .await
         .expect("nonce"));
+    assert!(store.nonce_used(&kit, nonce).await.expect("check"));
     assert!(
         !store
             .use_nonce(&kit, nonce, Utc::now())

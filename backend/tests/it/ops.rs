@@ -17,6 +17,20 @@ fn get(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).expect("request")
 }
 
+/// A request to the operations listener's routes.
+async fn ops(backend: &Backend, req: Request<Body>) -> (StatusCode, axum::body::Bytes) {
+    use tower::ServiceExt as _;
+    let response = fieldkit_backend::api::ops_router(backend.app.clone())
+        .oneshot(req)
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    (status, body)
+}
+
 #[test]
 fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
     let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("valid JSON");
@@ -69,9 +83,20 @@ async fn operations_endpoints_answer_without_the_kit_protocol() {
     let backend = Backend::new(&Db::Sqlite).await;
     assert_eq!(backend.send(get("/healthz")).await.status, StatusCode::OK);
     assert_eq!(backend.send(get("/readyz")).await.status, StatusCode::OK);
-    let doc = backend.send(get("/api/openapi.json")).await;
-    assert_eq!(doc.status, StatusCode::OK);
-    assert_eq!(doc.body.as_ref(), OPENAPI.as_bytes());
+    let (status, doc) = ops(&backend, get("/api/openapi.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc.as_ref(), OPENAPI.as_bytes());
+    assert_eq!(ops(&backend, get("/healthz")).await.0, StatusCode::OK);
+    // Never on the public listener.
+    for path in ["/api/openapi.json", "/metrics"] {
+        let public = backend.send(get(path)).await;
+        assert_eq!(public.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(
+        ops(&backend, get("/v1/state")).await.0,
+        StatusCode::NOT_FOUND,
+        "and no kit API on the operations listener"
+    );
     backend.app.begin_shutdown();
     assert_eq!(
         backend.send(get("/readyz")).await.status,
@@ -90,7 +115,7 @@ async fn metrics_count_records_by_outcome_batches_and_upload_bytes() {
         ..Spec::anmeldung()
     });
     push(&backend, &kit, &[&good, &bad]).await;
-    let text = String::from_utf8(backend.send(get("/metrics")).await.body.to_vec()).expect("utf-8");
+    let text = String::from_utf8(ops(&backend, get("/metrics")).await.1.to_vec()).expect("utf-8");
     assert!(
         text.contains(r#"fieldkit_records_total{outcome="accepted",reason="none"} 1"#),
         "{text}"
@@ -122,6 +147,11 @@ async fn every_route_has_a_body_limit() {
                 .body(Body::from(body))
                 .expect("request"),
         };
+        if route.access == Access::Operations {
+            let (status, _) = ops(&backend, req).await;
+            assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{}", route.path);
+            continue;
+        }
         let resp = backend.send(req).await;
         assert_eq!(
             resp.status,
@@ -151,4 +181,42 @@ async fn unknown_paths_and_methods_are_problems() {
         .await;
     assert_eq!(resp.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(resp.code(), "malformed-request");
+}
+
+#[tokio::test]
+async fn the_published_catalog_bundle_is_exactly_what_its_documented_schema_allows() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../../docs/catalog-bundle.schema.json"))
+            .expect("the schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let backend = Backend::new(&Db::Sqlite).await;
+    let kit = backend.kit().await;
+    let served = backend
+        .send(kit.signed("GET", "/v1/catalog/current", Vec::new()))
+        .await;
+    assert_eq!(served.status, StatusCode::OK);
+    let envelope: serde_json::Value = served.json();
+    let payload =
+        sync_protocol::b64::decode("payload", envelope["payload"].as_str().expect("payload"))
+            .expect("base64");
+    let bundle: serde_json::Value = serde_json::from_slice(&payload).expect("JSON");
+    let errors: Vec<String> = validator
+        .iter_errors(&bundle)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(
+        bundle["authorities"][0]["hpke_public_key"]["public_key"].is_string(),
+        "published bundles carry the authorities' keys"
+    );
+    // What the schema refuses: unknown members, routing as an object, a bad ARS.
+    let mut unknown = bundle.clone();
+    unknown["meta"]["colour"] = serde_json::json!("blue");
+    let mut routing_object = bundle.clone();
+    routing_object["routing"] = serde_json::json!({"rules": []});
+    let mut bad_ars = bundle;
+    bad_ars["authorities"][0]["ars"] = serde_json::json!("1234");
+    for wrong in [unknown, routing_object, bad_ars] {
+        assert!(!validator.is_valid(&wrong));
+    }
 }

@@ -57,6 +57,12 @@ async fn the_server_speaks_tls_with_the_configured_certificate() {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.ok();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer
+            .to_lowercase()
+            .contains("strict-transport-security: max-age=31536000"),
+        "HSTS when serving TLS: {answer}"
+    );
     let _ = tx.send(());
     server.await.expect("task").expect("clean stop");
 }

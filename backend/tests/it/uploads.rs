@@ -324,3 +324,71 @@ async fn tus_headers_are_required_and_checked() {
         Some("0")
     );
 }
+
+#[tokio::test]
+async fn every_uploads_answer_carries_tus_resumable_and_discovery_needs_no_signature() {
+    let backend = Backend::new(&Db::Sqlite).await;
+    let (kit, _, a, _) = delivered_attachment(&backend, 1000).await;
+    // A standard tus client's discovery: no signature, no Fieldkit-Protocol.
+    let discovery = backend
+        .send(
+            axum::http::Request::builder()
+                .method("OPTIONS")
+                .uri("/v1/uploads")
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(discovery.status, StatusCode::NO_CONTENT);
+    assert_eq!(discovery.header("tus-resumable"), Some("1.0.0"));
+    assert_eq!(discovery.header("tus-version"), Some("1.0.0"));
+    // Answers decided before the tus handler: 401 unsigned, 413 declared too large,
+    // 405 a method the route lacks, 404 no such path.
+    let unsigned = backend
+        .send(
+            axum::http::Request::builder()
+                .method("POST")
+                .uri("/v1/uploads")
+                .header("fieldkit-protocol", "1")
+                .header("tus-resumable", "1.0.0")
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await;
+    let mut too_large = kit.signed_with(
+        "PATCH",
+        &format!("/v1/uploads/{a}"),
+        Vec::new(),
+        &[TUS],
+        chrono::Utc::now().timestamp(),
+    );
+    too_large
+        .headers_mut()
+        .insert("content-length", "999999999".parse().expect("value"));
+    let too_large = backend.send(too_large).await;
+    let wrong_method = backend
+        .send(kit.signed("GET", "/v1/uploads", Vec::new()))
+        .await;
+    let no_path = backend
+        .send(kit.signed("GET", &format!("/v1/uploads/{a}/x"), Vec::new()))
+        .await;
+    for (answer, status, code) in [
+        (&unsigned, 401, "bad-request-signature"),
+        (&too_large, 413, "too-large"),
+        (&wrong_method, 405, "malformed-request"),
+        (&no_path, 404, "not-found"),
+    ] {
+        assert_eq!(answer.status.as_u16(), status, "{answer:?}");
+        assert_eq!(answer.code(), code);
+        assert_eq!(
+            answer.header("tus-resumable"),
+            Some("1.0.0"),
+            "{status} carries Tus-Resumable"
+        );
+    }
+    // Elsewhere it is not sent.
+    let state = backend
+        .send(kit.signed("GET", "/v1/state", Vec::new()))
+        .await;
+    assert_eq!(state.header("tus-resumable"), None);
+}

@@ -27,7 +27,10 @@ pub enum Verdict {
     Permanent,
 }
 
-/// The verdict for an HTTP error status and its problem body (§6.9).
+/// The verdict for an HTTP error status and its problem body (§6.9). The backend's
+/// load answers — 408 `request-timeout`, 429 `rate-limited` or `quota-exceeded`, 503
+/// `unavailable` — are retried after `Retry-After`, never taken as a rejection; so is
+/// any problem that says it is `retryable`.
 pub fn classify(status: u16, problem: Option<&Problem>, retry_after: Option<&str>) -> Verdict {
     let at_least = retry_after.and_then(|v| parse_retry_after(v, chrono::Utc::now()));
     if let Some(p) = problem {
@@ -39,6 +42,7 @@ pub fn classify(status: u16, problem: Option<&Problem>, retry_after: Option<&str
     }
     match status {
         408 | 429 | 500..=599 => Verdict::Retry { at_least },
+        _ if problem.is_some_and(|p| p.retryable) => Verdict::Retry { at_least },
         _ => Verdict::Permanent,
     }
 }
@@ -169,6 +173,42 @@ mod tests {
             Verdict::Retry {
                 at_least: Some(Duration::from_secs(7))
             }
+        );
+    }
+
+    #[test]
+    fn load_answers_and_quotas_are_retried_after_retry_after_never_rejections() {
+        for (status, code) in [
+            (408, ProblemCode::RequestTimeout),
+            (429, ProblemCode::RateLimited),
+            (429, ProblemCode::QuotaExceeded),
+            (503, ProblemCode::Unavailable),
+        ] {
+            let p = problem(code, status);
+            assert!(p.retryable, "{code:?} is retryable");
+            assert_eq!(
+                classify(status, Some(&p), Some("30")),
+                Verdict::Retry {
+                    at_least: Some(Duration::from_secs(30))
+                },
+                "{status} {code:?}"
+            );
+        }
+        // A problem that says it is retryable is retried whatever its status.
+        let mut newer = problem(ProblemCode::Unknown, 425);
+        newer.retryable = true;
+        assert_eq!(
+            classify(425, Some(&newer), None),
+            Verdict::Retry { at_least: None }
+        );
+        // A problem that is not retryable, with a status that is not, stays permanent.
+        assert_eq!(
+            classify(
+                403,
+                Some(&problem(ProblemCode::KitRevoked, 403)),
+                Some("30")
+            ),
+            Verdict::Permanent
         );
     }
 

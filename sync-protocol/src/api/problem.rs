@@ -51,6 +51,12 @@ pub enum ProblemCode {
     Internal,
     /// The server is shutting down or overloaded; retry with backoff.
     Unavailable,
+    /// The request (headers or body) did not arrive within the server's time limits;
+    /// retry with backoff.
+    RequestTimeout,
+    /// The kit is over one of its quotas (records per day, bytes of pending uploads);
+    /// nothing was rejected: retry after `Retry-After`, and tell IT staff if it lasts.
+    QuotaExceeded,
     /// A code this build does not know (sent by a newer backend). Read so that one new
     /// code never makes a whole response unreadable; treated as not retryable unless the
     /// problem's own `retryable` says otherwise.
@@ -67,6 +73,8 @@ impl ProblemCode {
                 | Self::RateLimited
                 | Self::Internal
                 | Self::Unavailable
+                | Self::RequestTimeout
+                | Self::QuotaExceeded
                 | Self::OffsetMismatch
                 | Self::ChecksumMismatch
         )

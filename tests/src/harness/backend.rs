@@ -42,6 +42,7 @@ pub struct BackendProcess {
     port: u16,
     child: Option<Child>,
     log: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 /// With an external database the backend does not generate a master key: the harness
@@ -108,6 +109,21 @@ impl BackendProcess {
         port: u16,
         public_url: Option<&str>,
     ) -> Self {
+        Self::start_with_env(data_dir, database, port, public_url, &[])
+    }
+
+    /// As [`BackendProcess::start`], with extra `FIELDKIT_*` settings in the
+    /// environment of `serve` (e.g. short timeouts).
+    ///
+    /// # Panics
+    /// As [`BackendProcess::start`].
+    pub fn start_with_env(
+        data_dir: &Path,
+        database: Option<&str>,
+        port: u16,
+        public_url: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut node = Self {
             data_dir: data_dir.to_path_buf(),
             database: database.map(str::to_owned),
@@ -116,9 +132,18 @@ impl BackendProcess {
             port,
             child: None,
             log: data_dir.join(format!("serve-{port}.log")),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         node.restart();
         node
+    }
+
+    /// The process id of the running `serve` (for reading its `/proc` entries).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Restarts the node with its wall clock `secs` ahead of this machine's (through
@@ -203,6 +228,11 @@ impl BackendProcess {
         }
         let child = cmd
             .env("FIELDKIT_SHUTDOWN_GRACE_SECONDS", "2")
+            // Many nodes run side by side: each gets a free operations port.
+            .env("FIELDKIT_OPS_LISTEN", "127.0.0.1:0")
+            // The test set-up keeps its master key in the data folder, as a demo may.
+            .env("FIELDKIT_ALLOW_MASTER_KEY_IN_DATA_DIR", "true")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
             .spawn()

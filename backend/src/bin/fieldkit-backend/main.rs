@@ -11,12 +11,12 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use fieldkit_backend::admin::{Admin, AdminError, Target};
 use fieldkit_backend::config::{
-    Config, ConfigError, ConfigLayer, DatabaseUrl, LogFormat, ENV_CONFIG,
+    check_master_key_place, Config, ConfigError, ConfigLayer, DatabaseUrl, LogFormat, ENV_CONFIG,
 };
 use fieldkit_backend::keys::{
     KeyError, MasterKey, MasterKeyOrigin, MasterKeySource, ENV_MASTER_KEY,
 };
-use fieldkit_backend::server::{load_tls, serve_on, shutdown_signal};
+use fieldkit_backend::server::{load_tls, serve_on, serve_ops, shutdown_signal};
 use fieldkit_backend::state::{server_signing_key, AppState, ProvisioningSettings};
 use fieldkit_backend::storage::{self, Role, StoreError};
 use fieldkit_catalog::AuthorityKind;
@@ -242,10 +242,24 @@ async fn serve(config_file: Option<PathBuf>, flags: ConfigLayer) -> anyhow::Resu
         "starting fieldkit-backend"
     );
     let mut source = master_key_source(config.master_key_file.clone());
-    if config.database.is_embedded() {
+    if source.env.is_none() {
+        if let Some(file) = &config.master_key_file {
+            check_master_key_place(file, &config.data_dir, config.allow_master_key_in_data_dir)?;
+        }
+    }
+    // Only a demo set-up that asks for it keeps (or generates) its key in the data folder.
+    if config.database.is_embedded() && config.allow_master_key_in_data_dir {
         source.generate_in = Some(config.data_dir.clone());
     }
-    let (master, origin) = MasterKey::load(&source)?;
+    let (master, origin) = MasterKey::load(&source).map_err(|e| match e {
+        KeyError::NoMasterKey => anyhow::Error::new(e).context(
+            "kein Hauptschlüssel / no master key: FIELDKIT_MASTER_KEY or master_key_file \
+             outside the data folder (e.g. /etc/fieldkit/master.key, mode 0600; \
+             `fieldkit-backend admin generate-master-key` prints a new one); a demo set-up \
+             may pass --allow-master-key-in-data-dir",
+        ),
+        other => other.into(),
+    })?;
     if let MasterKeyOrigin::Generated(path) = &origin {
         tracing::warn!(
             path = %path.display(),
@@ -264,6 +278,7 @@ async fn serve(config_file: Option<PathBuf>, flags: ConfigLayer) -> anyhow::Resu
         master,
     )
     .with_context(|| format!("preparing {}", config.data_dir.display()))?;
+    app.set_limits(config.limits.clone());
     let _ = app.provisioning.set(ProvisioningSettings {
         tls_cert: config.tls.as_ref().map(|(cert, _)| cert.clone()),
         code_ttl: config.enrolment_code_ttl,
@@ -274,8 +289,17 @@ async fn serve(config_file: Option<PathBuf>, flags: ConfigLayer) -> anyhow::Resu
     };
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("binding {}", config.listen))?;
-    tracing::info!(addr = %listener.local_addr()?, "listening");
-    serve_on(listener, app, tls, config.shutdown_grace, shutdown_signal()).await?;
+    let ops_listener = std::net::TcpListener::bind(config.ops_listen)
+        .with_context(|| format!("binding the operations listener {}", config.ops_listen))?;
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        ops_addr = %ops_listener.local_addr()?,
+        "listening"
+    );
+    let ops = tokio::spawn(serve_ops(ops_listener, app.clone()));
+    let served = serve_on(listener, app, tls, config.shutdown_grace, shutdown_signal()).await;
+    ops.abort();
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

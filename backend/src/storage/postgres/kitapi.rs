@@ -116,6 +116,45 @@ pub async fn kit_cached(
         .transpose()
 }
 
+pub async fn kit_usage<C: GenericClient + Sync>(
+    c: &C,
+    kit_id: &KitId,
+    since: i64,
+) -> Result<crate::storage::KitUsage, StoreError> {
+    let kit = kit_id.to_string();
+    let row = c
+        .query_one(
+            "SELECT
+                (SELECT COUNT(*) FROM records WHERE kit_id = $1 AND received_at >= $2),
+                (SELECT COALESCE(SUM(a.ciphertext_size), 0)::BIGINT
+                 FROM attachments a
+                 WHERE NOT a.complete AND a.attachment_id IN (
+                     SELECT ra.attachment_id FROM record_attachments ra
+                     JOIN records r ON r.record_id = ra.record_id WHERE r.kit_id = $1))",
+            &[&kit, &since],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(crate::storage::KitUsage {
+        records_since: to_u64(row.get(0))?,
+        pending_upload_bytes: to_u64(row.get(1))?,
+    })
+}
+
+pub async fn nonce_used<C: GenericClient + Sync>(
+    c: &C,
+    kit_id: &KitId,
+    nonce: &str,
+) -> Result<bool, StoreError> {
+    c.query_one(
+        "SELECT EXISTS (SELECT 1 FROM nonces WHERE kit_id = $1 AND nonce = $2)",
+        &[&kit_id.to_string(), &nonce],
+    )
+    .await
+    .map(|row| row.get(0))
+    .map_err(db_err)
+}
+
 pub async fn purge_nonces<C: GenericClient + Sync>(c: &C, before: i64) -> Result<u64, StoreError> {
     c.execute("DELETE FROM nonces WHERE seen_at < $1", &[&before])
         .await

@@ -165,6 +165,18 @@ impl Store for PgStore {
         Ok(fresh)
     }
 
+    async fn kit_usage(
+        &self,
+        kit_id: &KitId,
+        since: DateTime<Utc>,
+    ) -> Result<crate::storage::KitUsage, StoreError> {
+        on_client!(self, |c| kitapi::kit_usage(c, kit_id, to_ms(since)))
+    }
+
+    async fn nonce_used(&self, kit_id: &KitId, nonce: &str) -> Result<bool, StoreError> {
+        on_client!(self, |c| kitapi::nonce_used(c, kit_id, nonce))
+    }
+
     async fn purge_nonces(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         on_client!(self, |c| kitapi::purge_nonces(c, to_ms(before)))
     }

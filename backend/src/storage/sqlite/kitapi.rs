@@ -99,6 +99,38 @@ pub fn use_nonce(
     Ok(fresh)
 }
 
+pub fn kit_usage(
+    c: &mut Connection,
+    kit_id: &KitId,
+    since: i64,
+) -> Result<crate::storage::KitUsage, StoreError> {
+    let kit = kit_id.to_string();
+    let records: i64 = c
+        .prepare_cached("SELECT COUNT(*) FROM records WHERE kit_id = ?1 AND received_at >= ?2")
+        .and_then(|mut s| s.query_row(params![kit, since], |r| r.get(0)))
+        .map_err(db_err)?;
+    let pending: i64 = c
+        .prepare_cached(PENDING_UPLOAD_BYTES_SQLITE)
+        .and_then(|mut s| s.query_row(params![kit], |r| r.get(0)))
+        .map_err(db_err)?;
+    Ok(crate::storage::KitUsage {
+        records_since: to_u64(records)?,
+        pending_upload_bytes: to_u64(pending)?,
+    })
+}
+
+const PENDING_UPLOAD_BYTES_SQLITE: &str = "SELECT COALESCE(SUM(a.ciphertext_size), 0)
+     FROM attachments a
+     WHERE NOT a.complete AND a.attachment_id IN (
+         SELECT ra.attachment_id FROM record_attachments ra
+         JOIN records r ON r.record_id = ra.record_id WHERE r.kit_id = ?1)";
+
+pub fn nonce_used(c: &mut Connection, kit_id: &KitId, nonce: &str) -> Result<bool, StoreError> {
+    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM nonces WHERE kit_id = ?1 AND nonce = ?2)")
+        .and_then(|mut s| s.query_row(params![kit_id.to_string(), nonce], |r| r.get(0)))
+        .map_err(db_err)
+}
+
 pub fn purge_nonces(c: &mut Connection, before: i64) -> Result<u64, StoreError> {
     c.execute("DELETE FROM nonces WHERE seen_at < ?1", [before])
         .map(|n| n as u64)

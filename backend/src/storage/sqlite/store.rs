@@ -140,6 +140,21 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn kit_usage(
+        &self,
+        kit_id: &KitId,
+        since: DateTime<Utc>,
+    ) -> Result<crate::storage::KitUsage, StoreError> {
+        let k = *kit_id;
+        self.run(move |c| kitapi::kit_usage(c, &k, to_ms(since)))
+            .await
+    }
+
+    async fn nonce_used(&self, kit_id: &KitId, nonce: &str) -> Result<bool, StoreError> {
+        let (k, n) = (*kit_id, nonce.to_owned());
+        self.run(move |c| kitapi::nonce_used(c, &k, &n)).await
+    }
+
     async fn purge_nonces(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.run(move |c| kitapi::purge_nonces(c, to_ms(before)))
             .await

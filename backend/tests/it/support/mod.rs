@@ -139,16 +139,26 @@ impl Backend {
     /// A backend with the demo authorities and the published catalog, driven through
     /// the router.
     pub async fn new(db: &Db) -> Self {
-        Self::build(db, None).await
+        Self::build(db, None, None).await
     }
 
     /// The same, served over loopback on a free port.
     pub async fn serve(db: &Db) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        Self::build(db, Some(listener)).await
+        Self::build(db, Some(listener), None).await
     }
 
-    async fn build(db: &Db, listener: Option<std::net::TcpListener>) -> Self {
+    /// Served with these limits and timeouts instead of the defaults.
+    pub async fn serve_limited(db: &Db, limits: fieldkit_backend::config::Limits) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        Self::build(db, Some(listener), Some(limits)).await
+    }
+
+    async fn build(
+        db: &Db,
+        listener: Option<std::net::TcpListener>,
+        limits: Option<fieldkit_backend::config::Limits>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let (database, pg_schema) = match db {
             Db::Sqlite => (DatabaseUrl::embedded(dir.path()), None),
@@ -198,6 +208,9 @@ impl Backend {
             master,
         )
         .expect("state");
+        if let Some(limits) = limits {
+            app.set_limits(limits);
+        }
         let served = listener.map(|listener| {
             let (tx, rx) = oneshot::channel::<()>();
             let task = tokio::spawn(fieldkit_backend::server::serve_on(
