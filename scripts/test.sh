@@ -10,6 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 
+# A CI run builds once from a clean clone: incremental caches would only cost time and
+# several GB of disk there.
+if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL=0; fi
+
 ensure_rust
 ensure_python_venv
 
