@@ -18,6 +18,7 @@ pub mod api;
 pub mod attachment;
 pub mod b64;
 pub mod chain;
+pub mod change;
 pub mod dsse;
 mod error;
 pub mod httpsig;
@@ -30,12 +31,18 @@ mod time;
 pub use error::ProtocolError;
 
 /// The protocol version this build speaks. It travels in the `Fieldkit-Protocol` header
-/// of every request and is part of every `payloadType`.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// of every request. Version 2 signs every change of the changes feed (PROTOCOL.md §6.5)
+/// and adds the server-key and TLS-pin rollovers.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Protocol versions a backend built from this crate accepts: the current one and the
-/// previous one (there is no previous one yet).
-pub const SUPPORTED_PROTOCOL_VERSIONS: &[u32] = &[1];
+/// previous one (PROTOCOL.md §6.8).
+pub const SUPPORTED_PROTOCOL_VERSIONS: &[u32] = &[1, 2];
+
+/// The `v` of records, receipts and enrolment requests, and the version in their
+/// `payloadType`s: their formats have not changed since protocol version 1, and a signed
+/// payload keeps the version it was signed under (PROTOCOL.md §1.2).
+pub const PAYLOAD_VERSION: u32 = 1;
 
 /// Name of the HTTP header that carries the protocol version.
 pub const PROTOCOL_HEADER: &str = "fieldkit-protocol";

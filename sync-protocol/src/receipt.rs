@@ -51,7 +51,7 @@ impl Receipt {
         log_position: u64,
     ) -> Self {
         Self {
-            v: crate::PROTOCOL_VERSION,
+            v: crate::PAYLOAD_VERSION,
             record_id: record.record.record_id,
             record_hash: record.hash,
             kit_id: record.record.kit_id,
@@ -83,7 +83,7 @@ impl Receipt {
         let verified = envelope.verify_with_trusted(RECEIPT_PAYLOAD_TYPE, trusted)?;
         let receipt: Receipt = serde_json::from_slice(&verified.payload)
             .map_err(|e| ProtocolError::malformed("receipt", e.to_string()))?;
-        if receipt.v != crate::PROTOCOL_VERSION
+        if receipt.v != crate::PAYLOAD_VERSION
             || receipt.seq == 0
             || receipt.seq > MAX_SEQ
             || receipt.log_position > MAX_SEQ

@@ -138,10 +138,10 @@ impl Record {
     /// # Errors
     /// [`ProtocolError::Invalid`] naming the field that breaks a rule.
     pub fn validate(&self) -> Result<(), ProtocolError> {
-        if self.v != crate::PROTOCOL_VERSION {
+        if self.v != crate::PAYLOAD_VERSION {
             return Err(ProtocolError::invalid(
                 "v",
-                format!("must be {}", crate::PROTOCOL_VERSION),
+                format!("must be {}", crate::PAYLOAD_VERSION),
             ));
         }
         self.record_id.require_v7()?;

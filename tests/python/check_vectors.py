@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from pyhpke import AEADId, CipherSuite, KDFId, KEMId
 
 RECORD_TYPE = "application/vnd.fieldkit.record.v1+json"
+CHANGE_TYPE = "application/vnd.fieldkit.change.v2+json"
 HPKE_SUITE = "DHKEM-X25519-HKDF-SHA256/HKDF-SHA256/ChaCha20-Poly1305"
 HPKE_INFO = b"fieldkit/v1 case payload"
 ZERO_HASH, CHUNK, TAG = "0" * 64, 65536, 16  # no predecessor; STREAM chunk and tag sizes
@@ -355,6 +356,85 @@ def check_http_case(c):
     return result
 
 
+# --- signed changes (change.rs, PROTOCOL.md section 6.5) ----------------------------------
+TIMESTAMP = RECORD_TEXT["device_time"]
+STATUSES = "received|in_review|needs_information|approved|rejected|completed"
+
+def key_id(pk):
+    return hashlib.sha256(pk).hexdigest()[:16]
+
+def server_key(k, what):
+    check_fields(k, {"key_id": "[0-9a-f]{16}", "public_key": ANY}, {}, what)
+    pk = b64d(k["public_key"], 32, f"{what}.public_key")
+    need(key_id(pk) == k["key_id"], f"{what}: key_id is not derived from the key")
+    return pk
+
+def check_change_kind(ch, signer):
+    """Returns the key a verified server_key rollover adds, else None."""
+    need(isinstance(ch, dict) and isinstance(ch.get("type"), str), "change: no type")
+    kind = ch["type"]
+    if kind == "status":
+        check_fields(ch, {"type": ANY, "record_id": UUID, "status": STATUSES}, {}, "status",
+                     ["comment"])
+        need("comment" in ch and (ch["comment"] is None or isinstance(ch["comment"], str)),
+             "status.comment must be a string or null")
+    elif kind == "catalog":
+        check_fields(ch, {"type": ANY, "version": ANY}, {}, "catalog")
+    elif kind == "wipe":
+        check_fields(ch, {"type": ANY, "reason": ANY}, {}, "wipe")
+    elif kind == "server_key":
+        check_fields(ch, {"type": ANY, "replaces": "[0-9a-f]{16}", "overlap_until": TIMESTAMP},
+                     {}, "server_key", ["key"])
+        need(ch["replaces"] == signer, "a rollover must be signed by the key it replaces")
+        return server_key(ch["key"], "server_key.key")
+    elif kind == "tls_pin":
+        check_fields(ch, {"type": ANY, "overlap_until": TIMESTAMP}, {}, "tls_pin", ["pin"])
+        check_fields(ch["pin"], {"spki_sha256": HEX64, "cert_sha256": HEX64}, {}, "tls_pin.pin")
+    else:
+        raise Bad(f"unknown change type {kind!r}")
+    return None
+
+def verify_change(env, kit_id, last_cursor, trusted):
+    """Verifies one signed change (signature first, then the statement); returns its cursor."""
+    check_fields(env, {"payloadType": ANY, "payload": ANY}, {}, "envelope", ["signatures"])
+    need(isinstance(env["signatures"], list), "envelope.signatures must be a list")
+    for s in env["signatures"]:
+        check_fields(s, {"keyid": ANY, "sig": ANY}, {}, "signature")
+    need(len(env["signatures"]) == 1, "exactly one signature required")
+    keyid = env["signatures"][0]["keyid"]
+    need(keyid in trusted, "no trusted key has the key id")
+    need(env["payloadType"] == CHANGE_TYPE, "payloadType is not the change type")
+    sig = b64d(env["signatures"][0]["sig"], 64, "sig")
+    payload = b64d(env["payload"], what="payload")
+    ptype = env["payloadType"].encode()
+    pae = b"DSSEv1 %d %s %d %s" % (len(ptype), ptype, len(payload), payload)
+    need(ed25519_ok(trusted[keyid], pae, sig), "signature does not verify")
+    st = strict_json(payload)
+    check_fields(st, {"kit_id": UUID, "at": TIMESTAMP}, {"v": 32, "cursor": 64}, "statement",
+                 ["change"])
+    need(st["v"] == 2, "v is not 2")
+    need(st["kit_id"] == kit_id, "kit_id is another kit")
+    need(last_cursor < st["cursor"] <= 2**53 - 1, "cursor does not follow the previous entry")
+    new_key = check_change_kind(st["change"], keyid)
+    if new_key is not None:
+        trusted[key_id(new_key)] = new_key
+    return st["cursor"]
+
+def check_changes_case(c):
+    trusted = {k["key_id"]: server_key(k, "trusted") for k in c["trusted"]}
+    last, accepted, why = c["after"], 0, ""
+    for env in c["changes"]:
+        try:
+            last = verify_change(env, c["kit_id"], last, trusted)
+            accepted += 1
+        except Bad as e:
+            why = str(e)
+            break
+    need(accepted == c["accepted"], f"checker accepts {accepted} ({why}); vector says "
+                                    f"{c['accepted']} ({c['reason']})")
+    return f"{accepted} accepted" + (f", then refused: {why}" if why else "")
+
+
 # --- RFC 8032, then the driver -----------------------------------------------------------
 def check_ed25519_case(c):
     sk, pk = bytes.fromhex(c["secret_key"]), bytes.fromhex(c["public_key"])
@@ -368,7 +448,7 @@ def check_ed25519_case(c):
 
 CHECKS = {"envelopes": check_envelope_case, "hpke": check_hpke_case, "chains": check_chain_case,
           "attachments": check_attachment_case, "http-signatures": check_http_case,
-          "ed25519": check_ed25519_case}
+          "ed25519": check_ed25519_case, "changes": check_changes_case}
 
 def main():
     default = Path(__file__).resolve().parents[2] / "sync-protocol" / "test-vectors"

@@ -58,7 +58,7 @@ impl EnrolRequest {
                 found: req.kit_public_key,
             });
         }
-        if req.v != crate::PROTOCOL_VERSION || req.kit_name.is_empty() || req.kit_name.len() > 128 {
+        if req.v != crate::PAYLOAD_VERSION || req.kit_name.is_empty() || req.kit_name.len() > 128 {
             return Err(ProtocolError::invalid(
                 "enrol",
                 "version or kit_name out of range",

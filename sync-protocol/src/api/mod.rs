@@ -214,6 +214,34 @@ pub enum ChangeKind {
         /// The reason IT staff gave.
         reason: String,
     },
+    /// Protocol version 2: the backend rotated its signing key. Signed by the key it
+    /// replaces; the kit trusts `key` from now on and `replaces` until `overlap_until`.
+    ServerKey {
+        /// The new key.
+        key: ServerKey,
+        /// The key id of the key it replaces (the one that signed this change).
+        replaces: String,
+        /// When the replaced key stops being trusted.
+        #[serde(with = "crate::time")]
+        overlap_until: DateTime<Utc>,
+    },
+    /// Protocol version 2: the backend will present a new TLS certificate. The kit
+    /// trusts `pin` from now on and the pins it trusted before until `overlap_until`.
+    TlsPin {
+        /// The new certificate's pin.
+        pin: TlsPin,
+        /// When the pins trusted before stop being trusted.
+        #[serde(with = "crate::time")]
+        overlap_until: DateTime<Utc>,
+    },
+}
+
+impl ChangeKind {
+    /// Whether a kit of protocol version 1 knows this kind and may be sent it unsigned
+    /// (PROTOCOL.md §6.5: `status` and `catalog` only).
+    pub fn known_to_v1(&self) -> bool {
+        matches!(self, Self::Status { .. } | Self::Catalog { .. })
+    }
 }
 
 /// A change with its feed position.

@@ -3,6 +3,7 @@
 //! (`check.rs`). With `FIELDKIT_REGENERATE_VECTORS=1` the files are rewritten; without
 //! it, a generator change that would alter a committed file fails the suite.
 
+mod changes;
 mod check;
 mod generate;
 
@@ -86,6 +87,7 @@ fn committed_vectors_are_what_the_generator_produces() {
         ("attachments.json", generate::attachments()),
         ("http-signatures.json", generate::http_signatures()),
         ("ed25519.json", generate::ed25519()),
+        ("changes.json", changes::changes()),
     ];
     for (name, value) in files {
         let text = serde_json::to_string_pretty(&value).expect("serializes") + "\n";
