@@ -314,6 +314,14 @@ impl SealedServerKey {
         }
     }
 
+    /// The key as published to kits (enrolment, rollover changes).
+    pub fn published(&self) -> sync_protocol::api::ServerKey {
+        sync_protocol::api::ServerKey {
+            key_id: self.key_id.clone(),
+            public_key: sync_protocol::b64::encode(self.public_key),
+        }
+    }
+
     /// Opens the signing key and checks it matches the stored public key.
     ///
     /// # Errors

@@ -45,6 +45,22 @@ pub async fn server_signing_key(
     Ok(stored.open(master)?)
 }
 
+/// Opens every server signing key the database holds (current first), for signing key
+/// rollovers with the key they replace (PROTOCOL.md §6.5).
+///
+/// # Errors
+/// [`ServerKeyError`].
+pub async fn server_key_ring(
+    store: &dyn Store,
+    master: &MasterKey,
+) -> Result<Vec<(chrono::DateTime<Utc>, SigningKey)>, ServerKeyError> {
+    let mut ring = Vec::new();
+    for sealed in store.server_keys().await? {
+        ring.push((sealed.created_at, sealed.open(master)?));
+    }
+    Ok(ring)
+}
+
 /// How the back office provisions kits: the certificate whose pin goes into the
 /// provisioning file (the server's own `tls_cert`; none for plain HTTP on loopback) and
 /// the codes' lifetime. `serve` sets it; without it the defaults apply.
@@ -93,6 +109,7 @@ pub struct Inner {
     /// Bounds the back office's concurrent password checks.
     pub password_checks: crate::password::CheckGate,
     kit_keys: RwLock<HashMap<KitId, VerifyingKey>>,
+    server_key_ring: RwLock<Vec<(chrono::DateTime<Utc>, SigningKey)>>,
     busy_uploads: Mutex<HashSet<AttachmentId>>,
     enrol_failures: crate::codes::FailureLimiter,
     shutting_down: AtomicBool,
@@ -184,6 +201,7 @@ impl AppState {
             provisioning: OnceLock::new(),
             password_checks: crate::password::CheckGate::for_this_host(),
             kit_keys: RwLock::new(HashMap::new()),
+            server_key_ring: RwLock::new(Vec::new()),
             busy_uploads: Mutex::new(HashSet::new()),
             enrol_failures: crate::codes::FailureLimiter::default(),
             shutting_down: AtomicBool::new(false),
@@ -194,7 +212,48 @@ impl AppState {
 
     /// The public halves of the server keys, for verifying our own catalogs.
     pub fn server_verifying_keys(&self) -> Vec<VerifyingKey> {
-        vec![self.server_key.verifying_key()]
+        // A catalog published before a key rotation stays signed by the older key.
+        let mut keys = vec![self.server_key.verifying_key()];
+        if let Ok(ring) = self.server_key_ring.read() {
+            keys.extend(ring.iter().map(|(_, k)| k.verifying_key()));
+        }
+        keys
+    }
+
+    /// Adds earlier server keys (from [`server_key_ring`]) so that key rollovers can be
+    /// signed by the key they replace.
+    pub fn set_server_key_ring(&self, keys: Vec<(chrono::DateTime<Utc>, SigningKey)>) {
+        if let Ok(mut ring) = self.server_key_ring.write() {
+            *ring = keys;
+        }
+    }
+
+    /// The server key with this key id: the current one or one of the ring.
+    pub fn server_key_by_id(&self, key_id: &str) -> Option<SigningKey> {
+        let current = &self.server_key;
+        if sync_protocol::receipt::ed25519_key_id(&current.verifying_key()) == key_id {
+            return Some(current.clone());
+        }
+        self.server_key_ring
+            .read()
+            .ok()?
+            .iter()
+            .map(|(_, k)| k)
+            .find(|k| sync_protocol::receipt::ed25519_key_id(&k.verifying_key()) == key_id)
+            .cloned()
+    }
+
+    /// The server key that was current at `t` (the latest made at or before `t`; the
+    /// oldest for an earlier `t`); the current key when no ring is loaded.
+    pub fn server_key_at(&self, t: chrono::DateTime<Utc>) -> SigningKey {
+        let Ok(ring) = self.server_key_ring.read() else {
+            return self.server_key.clone();
+        };
+        ring.iter()
+            .filter(|(made, _)| *made <= t)
+            .max_by_key(|(made, _)| *made)
+            .or_else(|| ring.iter().min_by_key(|(made, _)| *made))
+            .map_or_else(|| self.server_key.clone(), |(_, k)| k.clone())
     }
 
     /// A kit's public key if this process has seen it (a kit's key never changes).

@@ -25,6 +25,7 @@ pub mod authority;
 pub mod catalog;
 pub mod demo;
 pub mod kit;
+pub mod trust;
 pub mod user;
 
 /// Why an admin command failed.

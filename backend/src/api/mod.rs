@@ -280,7 +280,7 @@ fn routes(app: AppState, wanted: impl Fn(&Route) -> bool) -> Router {
         .route_layer(middleware::from_fn_with_state(app.clone(), count))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(middleware::map_response(protocol_header))
+        .layer(middleware::from_fn(protocol_header))
         .layer(middleware::from_fn(tus_resumable))
         .layer(
             TraceLayer::new_for_http()
@@ -290,11 +290,20 @@ fn routes(app: AppState, wanted: impl Fn(&Route) -> bool) -> Router {
         .with_state(app)
 }
 
-async fn protocol_header(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        sync_protocol::PROTOCOL_HEADER,
-        HeaderValue::from(sync_protocol::PROTOCOL_VERSION),
-    );
+/// Echoes the protocol version the request was processed under (§6.8): the request's
+/// own when supported, else the current one.
+async fn protocol_header(req: Request, next: Next) -> Response {
+    let version = req
+        .headers()
+        .get(sync_protocol::PROTOCOL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| decode::protocol_version_ok(Some(v)))
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(sync_protocol::PROTOCOL_VERSION);
+    let mut response = next.run(req).await;
+    response
+        .headers_mut()
+        .insert(sync_protocol::PROTOCOL_HEADER, HeaderValue::from(version));
     response
 }
 

@@ -45,11 +45,17 @@ pub enum AdminAction {
     AuthorityKeyRotated,
     /// A catalog version was published (target: version; no authority).
     CatalogPublished,
+    /// The server signing key was rotated (target: the new key id; detail: the key it
+    /// replaces and the overlap).
+    ServerKeyRotated,
+    /// A new TLS certificate pin was announced to kits (target: its SPKI hash; detail:
+    /// the overlap).
+    TlsPinAnnounced,
 }
 
 impl AdminAction {
     /// Every action.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::KitProvisioned,
         Self::KitRevoked,
         Self::KitReleased,
@@ -58,6 +64,8 @@ impl AdminAction {
         Self::AuthorityAdded,
         Self::AuthorityKeyRotated,
         Self::CatalogPublished,
+        Self::ServerKeyRotated,
+        Self::TlsPinAnnounced,
     ];
 
     /// The stored name.
@@ -71,6 +79,8 @@ impl AdminAction {
             Self::AuthorityAdded => "authority-added",
             Self::AuthorityKeyRotated => "authority-key-rotated",
             Self::CatalogPublished => "catalog-published",
+            Self::ServerKeyRotated => "server-key-rotated",
+            Self::TlsPinAnnounced => "tls-pin-announced",
         }
     }
 

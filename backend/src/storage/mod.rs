@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use fieldkit_catalog::AuthorityKind;
-use sync_protocol::api::{CaseStatus, Change};
+use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 use sync_protocol::record::RecordKind;
 
@@ -106,6 +106,23 @@ pub trait Store: AuditStore + Send + Sync + 'static {
         &self,
         candidate: &SealedServerKey,
     ) -> Result<SealedServerKey, StoreError>;
+    /// Every server signing key ever used (the current one first): the server signs a
+    /// key rollover with the key it replaces (PROTOCOL.md §6.5).
+    async fn server_keys(&self) -> Result<Vec<SealedServerKey>, StoreError>;
+    /// Makes `new` the current server key and appends a `server_key` change to every
+    /// kit's feed, in one transaction; returns the id of the key it replaces.
+    async fn rotate_server_key(
+        &self,
+        new: &SealedServerKey,
+        overlap_until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<String, StoreError>;
+    /// Appends `change` to every kit's feed (a TLS pin rollover).
+    async fn announce_change(
+        &self,
+        change: &ChangeKind,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Adds a user.
     async fn add_user(&self, user: &UserRow) -> Result<(), StoreError>;

@@ -96,7 +96,7 @@ async fn every_kit_route_refuses_unauthenticated_requests() {
 async fn a_missing_or_unsupported_protocol_version_is_refused_first() {
     let backend = Backend::new(&Db::Sqlite).await;
     let kit = backend.kit().await;
-    for version in [None, Some("2"), Some("01"), Some("one")] {
+    for version in [None, Some("3"), Some("01"), Some("one")] {
         let mut req = kit.signed("GET", "/v1/state", Vec::new());
         match version {
             None => req.headers_mut().remove("fieldkit-protocol"),
@@ -107,8 +107,8 @@ async fn a_missing_or_unsupported_protocol_version_is_refused_first() {
         let resp = backend.send(req).await;
         assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{version:?}");
         assert_eq!(resp.code(), "unsupported-protocol-version");
-        assert_eq!(resp.problem().supported, Some(vec![1]));
-        assert_eq!(resp.header("fieldkit-protocol"), Some("1"));
+        assert_eq!(resp.problem().supported, Some(vec![1, 2]));
+        assert_eq!(resp.header("fieldkit-protocol"), Some("2"));
     }
 }
 

@@ -50,8 +50,8 @@ proptest! {
     }
 
     #[test]
-    fn protocol_versions_other_than_1_are_refused(value in ".{0,8}") {
-        prop_assert_eq!(decode::protocol_version_ok(Some(&value)), value == "1");
+    fn protocol_versions_other_than_1_and_2_are_refused(value in ".{0,8}") {
+        prop_assert_eq!(decode::protocol_version_ok(Some(&value)), value == "1" || value == "2");
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! for people or as JSON (`--json`) for scripts.
 
 use fieldkit_backend::admin::kit::{Out, ProvisionArgs};
-use fieldkit_backend::admin::{self, authority, catalog, demo, user, Admin, AdminError};
+use fieldkit_backend::admin::{self, authority, catalog, demo, trust, user, Admin, AdminError};
 
 use super::{
-    print, read_password, AdminCommand, AuthorityCommand, CatalogCommand, KitCommand, UserCommand,
+    print, read_password, AdminCommand, AuthorityCommand, CatalogCommand, KitCommand,
+    ServerKeyCommand, TlsPinCommand, UserCommand,
 };
 
 fn or_dash(v: Option<&str>) -> &str {
@@ -200,6 +201,30 @@ pub async fn run(
                 &serde_json::json!({"kit_id": kit_id, "released": true}),
                 |_| format!("kit {kit_id} released from quarantine"),
             );
+            Ok(())
+        }
+        AdminCommand::ServerKey(ServerKeyCommand::Rotate { overlap_days }) => {
+            let r = trust::rotate_server_key(admin, overlap_days).await?;
+            print(json, &r, |r| {
+                format!(
+                    "server key {} is current (replaces {}; kits trust the old key until {}).\n\
+                     Restart every server process now so that they sign with it.",
+                    r.new,
+                    r.replaces.as_deref().unwrap_or("-"),
+                    r.overlap_until
+                )
+            });
+            Ok(())
+        }
+        AdminCommand::TlsPin(TlsPinCommand::Announce { cert, overlap_days }) => {
+            let r = trust::announce_tls_pin(admin, &cert, overlap_days).await?;
+            print(json, &r, |r| {
+                format!(
+                    "TLS pin {} announced to every kit; kits trust the current pins until {}.\n\
+                     Install the new certificate once the kits have synced, before that date.",
+                    r.new, r.overlap_until
+                )
+            });
             Ok(())
         }
         AdminCommand::Catalog(CatalogCommand::Publish { path }) => {

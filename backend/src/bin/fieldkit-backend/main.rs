@@ -17,7 +17,9 @@ use fieldkit_backend::keys::{
     KeyError, MasterKey, MasterKeyOrigin, MasterKeySource, ENV_MASTER_KEY,
 };
 use fieldkit_backend::server::{load_tls, serve_on, serve_ops, shutdown_signal};
-use fieldkit_backend::state::{server_signing_key, AppState, ProvisioningSettings};
+use fieldkit_backend::state::{
+    server_key_ring, server_signing_key, AppState, ProvisioningSettings,
+};
 use fieldkit_backend::storage::{self, Role, StoreError};
 use fieldkit_catalog::AuthorityKind;
 use zeroize::Zeroizing;
@@ -76,6 +78,12 @@ enum AdminCommand {
     /// The service catalog.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// The server signing key (rotation reaches kits through their signed changes).
+    #[command(subcommand)]
+    ServerKey(ServerKeyCommand),
+    /// The TLS certificate pin kits enforce.
+    #[command(subcommand)]
+    TlsPin(TlsPinCommand),
     /// Demo authorities, users, catalog and a provisioned kit in the data folder.
     Demo {
         /// The URL the demo kit will use.
@@ -107,6 +115,31 @@ enum AuthorityCommand {
     List,
     /// Retire the current HPKE key and make a new one current.
     RotateKey { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ServerKeyCommand {
+    /// Make a new signing key current; kits trust the old one until the overlap ends.
+    /// Restart every server process afterwards.
+    Rotate {
+        /// Days kits keep trusting the replaced key (1–365).
+        #[arg(long, default_value_t = 30)]
+        overlap_days: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TlsPinCommand {
+    /// Announce the pin of a new certificate; kits trust the old pins until the overlap
+    /// ends. Install the new certificate before then.
+    Announce {
+        /// The new certificate (PEM, leaf first).
+        #[arg(long)]
+        cert: PathBuf,
+        /// Days kits keep trusting the current pins (1–365).
+        #[arg(long, default_value_t = 30)]
+        overlap_days: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -270,6 +303,9 @@ async fn serve(config_file: Option<PathBuf>, flags: ConfigLayer) -> anyhow::Resu
     let server_key = server_signing_key(store.as_ref(), &master)
         .await
         .context("loading the server signing key")?;
+    let key_ring = server_key_ring(store.as_ref(), &master)
+        .await
+        .context("loading the earlier server signing keys")?;
     let app = AppState::with_master_key(
         store,
         server_key,
@@ -279,6 +315,7 @@ async fn serve(config_file: Option<PathBuf>, flags: ConfigLayer) -> anyhow::Resu
     )
     .with_context(|| format!("preparing {}", config.data_dir.display()))?;
     app.set_limits(config.limits.clone());
+    app.set_server_key_ring(key_ring);
     let _ = app.provisioning.set(ProvisioningSettings {
         tls_cert: config.tls.as_ref().map(|(cert, _)| cert.clone()),
         code_ttl: config.enrolment_code_ttl,

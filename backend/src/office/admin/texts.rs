@@ -132,6 +132,10 @@ pub fn action_label(lang: Lang, a: AdminAction) -> &'static str {
         AdminAction::AuthorityAdded => ("Behörde angelegt", "Authority added"),
         AdminAction::AuthorityKeyRotated => ("Schlüssel gewechselt", "Key rotated"),
         AdminAction::CatalogPublished => ("Katalog veröffentlicht", "Catalog published"),
+        AdminAction::ServerKeyRotated => ("Server-Schlüssel gewechselt", "Server key rotated"),
+        AdminAction::TlsPinAnnounced => {
+            ("Neues TLS-Zertifikat angekündigt", "New TLS pin announced")
+        }
     };
     lang.pick(de, en)
 }

@@ -2,6 +2,7 @@
 //! key, users, kit provisioning and revocation, catalog publication. The same
 //! statements as `sqlite/admin.rs` in PostgreSQL's dialect.
 
+use chrono::{DateTime, Utc};
 use sync_protocol::api::ChangeKind;
 use sync_protocol::ids::{AuthorityId, KitId};
 use tokio_postgres::{GenericClient, Row};
@@ -180,6 +181,72 @@ pub async fn ensure_server_key<C: GenericClient + Sync>(
         sealed_secret: r.try_get(2).map_err(db_err)?,
         created_at: from_ms(r.try_get(3).map_err(db_err)?)?,
     })
+}
+
+/// Every server signing key ever used, the current one first.
+pub async fn server_keys<C: GenericClient + Sync>(
+    c: &C,
+) -> Result<Vec<SealedServerKey>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT key_id, public_key, sealed_secret, created_at FROM server_keys
+             ORDER BY current DESC, created_at DESC, key_id",
+            &[],
+        )
+        .await
+        .map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            Ok(SealedServerKey {
+                key_id: r.try_get(0).map_err(db_err)?,
+                public_key: to_32(r.try_get(1).map_err(db_err)?)?,
+                sealed_secret: r.try_get(2).map_err(db_err)?,
+                created_at: from_ms(r.try_get(3).map_err(db_err)?)?,
+            })
+        })
+        .collect()
+}
+
+/// Makes `new` the current server key and announces it to every kit, signed later by
+/// the key it replaces; returns that key's id. Run inside a transaction.
+pub async fn rotate_server_key<C: GenericClient + Sync>(
+    c: &C,
+    new: &SealedServerKey,
+    overlap_until: DateTime<Utc>,
+    at: i64,
+) -> Result<String, StoreError> {
+    let replaces: String = c
+        .query_opt(
+            "SELECT key_id FROM server_keys WHERE current FOR UPDATE",
+            &[],
+        )
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| StoreError::NotFound("current server key".into()))?
+        .try_get(0)
+        .map_err(db_err)?;
+    c.execute("UPDATE server_keys SET current = FALSE WHERE current", &[])
+        .await
+        .map_err(db_err)?;
+    c.execute(
+        "INSERT INTO server_keys (key_id, public_key, sealed_secret, created_at, current)
+         VALUES ($1, $2, $3, $4, TRUE)",
+        &[
+            &new.key_id,
+            &new.public_key.as_slice(),
+            &new.sealed_secret,
+            &to_ms(new.created_at),
+        ],
+    )
+    .await
+    .map_err(db_err)?;
+    let change = ChangeKind::ServerKey {
+        key: new.published(),
+        replaces: replaces.clone(),
+        overlap_until,
+    };
+    add_change(c, None, &change, at).await?;
+    Ok(replaces)
 }
 
 pub async fn add_user<C: GenericClient + Sync>(c: &C, u: &UserRow) -> Result<(), StoreError> {

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
-use sync_protocol::api::{CaseStatus, Change};
+use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
 use super::batch::PgTx;
@@ -96,6 +96,32 @@ impl Store for PgStore {
         candidate: &SealedServerKey,
     ) -> Result<SealedServerKey, StoreError> {
         in_tx!(self, |tx| admin::ensure_server_key(tx, candidate))
+    }
+
+    async fn server_keys(&self) -> Result<Vec<SealedServerKey>, StoreError> {
+        on_client!(self, |c| admin::server_keys(c))
+    }
+
+    async fn rotate_server_key(
+        &self,
+        new: &SealedServerKey,
+        overlap_until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        in_tx!(self, |tx| admin::rotate_server_key(
+            tx,
+            new,
+            overlap_until,
+            to_ms(at)
+        ))
+    }
+
+    async fn announce_change(
+        &self,
+        change: &ChangeKind,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, |tx| admin::add_change(tx, None, change, to_ms(at)))
     }
 
     async fn add_user(&self, user: &UserRow) -> Result<(), StoreError> {

@@ -1,6 +1,7 @@
 //! SQLite: what the admin commands change — authorities and their keys, the server
 //! key, users, kit provisioning and revocation, catalog publication.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sync_protocol::api::ChangeKind;
 use sync_protocol::ids::{AuthorityId, KitId};
@@ -188,6 +189,85 @@ pub fn ensure_server_key(
         sealed_secret,
         created_at: from_ms(created_at)?,
     })
+}
+
+/// Every server signing key ever used, the current one first.
+pub fn server_keys(c: &mut Connection) -> Result<Vec<SealedServerKey>, StoreError> {
+    let mut stmt = c
+        .prepare(
+            "SELECT key_id, public_key, sealed_secret, created_at FROM server_keys
+             ORDER BY current DESC, created_at DESC, key_id",
+        )
+        .map_err(db_err)?;
+    let raw = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(db_err)?;
+    raw.into_iter()
+        .map(|(key_id, public_key, sealed_secret, created_at)| {
+            Ok(SealedServerKey {
+                key_id,
+                public_key: to_32(&public_key)?,
+                sealed_secret,
+                created_at: from_ms(created_at)?,
+            })
+        })
+        .collect()
+}
+
+/// Makes `new` the current server key and announces it to every kit, signed later by
+/// the key it replaces; returns that key's id.
+pub fn rotate_server_key(
+    c: &mut Connection,
+    new: &SealedServerKey,
+    overlap_until: DateTime<Utc>,
+    at: i64,
+) -> Result<String, StoreError> {
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    let replaces: String = tx
+        .query_row("SELECT key_id FROM server_keys WHERE current", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db_err)?
+        .ok_or_else(|| StoreError::NotFound("current server key".into()))?;
+    tx.execute("UPDATE server_keys SET current = FALSE WHERE current", [])
+        .map_err(db_err)?;
+    tx.execute(
+        "INSERT INTO server_keys (key_id, public_key, sealed_secret, created_at, current)
+         VALUES (?1, ?2, ?3, ?4, TRUE)",
+        params![
+            new.key_id,
+            new.public_key.as_slice(),
+            new.sealed_secret,
+            to_ms(new.created_at)
+        ],
+    )
+    .map_err(db_err)?;
+    let change = ChangeKind::ServerKey {
+        key: new.published(),
+        replaces: replaces.clone(),
+        overlap_until,
+    };
+    add_change(&tx, None, &change, at)?;
+    tx.commit().map_err(db_err)?;
+    Ok(replaces)
+}
+
+/// Appends a change to every kit's feed.
+pub fn announce_change(c: &mut Connection, change: &ChangeKind, at: i64) -> Result<(), StoreError> {
+    let tx = c.transaction().map_err(db_err)?;
+    add_change(&tx, None, change, at)?;
+    tx.commit().map_err(db_err)
 }
 
 pub fn add_user(c: &mut Connection, u: &UserRow) -> Result<(), StoreError> {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use rusqlite::TransactionBehavior;
-use sync_protocol::api::{CaseStatus, Change};
+use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
 use super::batch::SqliteTx;
@@ -71,6 +71,31 @@ impl Store for SqliteStore {
     ) -> Result<SealedServerKey, StoreError> {
         let k = candidate.clone();
         self.run(move |c| admin::ensure_server_key(c, &k)).await
+    }
+
+    async fn server_keys(&self) -> Result<Vec<SealedServerKey>, StoreError> {
+        self.run(admin::server_keys).await
+    }
+
+    async fn rotate_server_key(
+        &self,
+        new: &SealedServerKey,
+        overlap_until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let k = new.clone();
+        self.run(move |c| admin::rotate_server_key(c, &k, overlap_until, to_ms(at)))
+            .await
+    }
+
+    async fn announce_change(
+        &self,
+        change: &ChangeKind,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let change = change.clone();
+        self.run(move |c| admin::announce_change(c, &change, to_ms(at)))
+            .await
     }
 
     async fn add_user(&self, user: &UserRow) -> Result<(), StoreError> {

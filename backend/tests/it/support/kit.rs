@@ -184,6 +184,24 @@ impl TestKit {
         self.signed_with(method, path_and_query, body, &[], Utc::now().timestamp())
     }
 
+    /// A request signed now under protocol `version` (`"1"` or `"2"`).
+    pub fn signed_as(
+        &self,
+        version: &str,
+        method: &str,
+        path_and_query: &str,
+        body: Vec<u8>,
+    ) -> Request<Body> {
+        self.signed_full(
+            version,
+            method,
+            path_and_query,
+            body,
+            &[],
+            Utc::now().timestamp(),
+        )
+    }
+
     /// A signed request with extra (unsigned) headers and a chosen `created`.
     pub fn signed_with(
         &self,
@@ -193,10 +211,22 @@ impl TestKit {
         extra: &[(&str, &str)],
         created: i64,
     ) -> Request<Body> {
+        self.signed_full("1", method, path_and_query, body, extra, created)
+    }
+
+    fn signed_full(
+        &self,
+        version: &str,
+        method: &str,
+        path_and_query: &str,
+        body: Vec<u8>,
+        extra: &[(&str, &str)],
+        created: i64,
+    ) -> Request<Body> {
         let digest = httpsig::content_digest(&body);
         let headers = vec![
             ("content-digest".to_owned(), digest.clone()),
-            ("fieldkit-protocol".to_owned(), "1".to_owned()),
+            ("fieldkit-protocol".to_owned(), version.to_owned()),
         ];
         let target = format!("{}{path_and_query}", self.base_url);
         let sig = httpsig::sign_request(
@@ -215,7 +245,7 @@ impl TestKit {
             .method(method)
             .uri(path_and_query)
             .header("content-digest", digest)
-            .header("fieldkit-protocol", "1")
+            .header("fieldkit-protocol", version)
             .header("signature-input", sig.signature_input)
             .header("signature", sig.signature);
         for (name, value) in extra {
