@@ -110,7 +110,7 @@ impl Session {
     /// leaves the store.
     pub fn enrol_request(&self, code: &str, kit_name: &str) -> Envelope {
         EnrolRequest {
-            v: sync_protocol::PROTOCOL_VERSION,
+            v: sync_protocol::PAYLOAD_VERSION,
             code: code.to_owned(),
             kit_public_key: sync_protocol::b64::encode(self.kit_key.verifying_key().as_bytes()),
             kit_name: kit_name.to_owned(),
@@ -187,18 +187,15 @@ impl Session {
     /// [`KitError::NotEnrolled`]; as [`crate::net::Backend::new`].
     pub fn backend(&self) -> Result<crate::net::Backend, KitError> {
         let enrolment = self.require_enrolment()?;
-        crate::net::Backend::new(&enrolment.backend_url, enrolment.tls_pin.as_ref())
+        self.backend_at(&enrolment.backend_url)
     }
 
-    /// The server keys this kit trusts.
+    /// The server keys this kit trusts now (enrolment, then verified rollovers:
+    /// `crate::trust`).
     ///
     /// # Errors
     /// [`KitError::NotEnrolled`].
     pub fn trusted_server_keys(&self) -> Result<Vec<VerifyingKey>, KitError> {
-        self.require_enrolment()?
-            .server_keys
-            .iter()
-            .map(|k| k.to_key().map_err(KitError::from))
-            .collect()
+        self.trust_state()?.server_keys_at(chrono::Utc::now())
     }
 }

@@ -25,7 +25,8 @@ pub use sync_protocol::api::TlsPin;
 
 #[derive(Debug)]
 struct PinVerifier {
-    pin: TlsPin,
+    /// Any of these may match (two during a certificate rollover's overlap).
+    pins: Vec<TlsPin>,
     provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
@@ -52,7 +53,11 @@ impl ServerCertVerifier for PinVerifier {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if leaf_matches(&self.pin, end_entity.as_ref()) {
+        if self
+            .pins
+            .iter()
+            .any(|pin| leaf_matches(pin, end_entity.as_ref()))
+        {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::General(
@@ -143,6 +148,15 @@ impl Backend {
     /// # Errors
     /// [`KitError::Conflict`] for plain HTTP to a non-loopback host or a malformed URL.
     pub fn new(base_url: &str, pin: Option<&TlsPin>) -> Result<Self, KitError> {
+        Self::with_pins(base_url, pin.map_or(&[], std::slice::from_ref))
+    }
+
+    /// A client for `base_url` that accepts a certificate matching any of `pins` (the
+    /// platform's certificate authorities when `pins` is empty).
+    ///
+    /// # Errors
+    /// As [`Backend::new`].
+    pub fn with_pins(base_url: &str, pins: &[TlsPin]) -> Result<Self, KitError> {
         let url = reqwest::Url::parse(base_url)
             .map_err(|e| KitError::Conflict(format!("backend URL: {e}")))?;
         match url.scheme() {
@@ -170,13 +184,13 @@ impl Backend {
             // and a body: the kit API never redirects, so none are followed.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("fieldkit-kit/", env!("CARGO_PKG_VERSION")));
-        let tls = match pin {
-            Some(pin) => rustls::ClientConfig::builder_with_provider(provider.clone())
+        let tls = match pins.first() {
+            Some(_) => rustls::ClientConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()
                 .map_err(network)?
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(PinVerifier {
-                    pin: pin.clone(),
+                    pins: pins.to_vec(),
                     provider,
                 }))
                 .with_no_client_auth(),
@@ -195,7 +209,7 @@ impl Backend {
         Ok(Self {
             client: builder.build().map_err(network)?,
             base: base_url.trim_end_matches('/').to_owned(),
-            pin: pin.cloned(),
+            pin: pins.first().cloned(),
         })
     }
 

@@ -13,4 +13,5 @@ mod revocation;
 mod sync_auto;
 mod sync_changes;
 mod sync_faults;
+mod sync_trust;
 mod sync_two_nodes;

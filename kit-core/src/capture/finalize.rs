@@ -100,7 +100,7 @@ impl Session {
             None => (1, Sha256Hash::ZERO),
         };
         let signed = Record {
-            v: sync_protocol::PROTOCOL_VERSION,
+            v: sync_protocol::PAYLOAD_VERSION,
             record_id,
             kit_id,
             seq,

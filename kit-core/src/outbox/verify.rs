@@ -116,7 +116,8 @@ impl Session {
         let Some(enrolment) = self.enrolment()? else {
             return Ok((0, Vec::new()));
         };
-        let trusted = self.trusted_server_keys()?;
+        // Receipts signed by a key that has since been rotated out stay evidence.
+        let trusted = self.trust_state()?.receipt_keys()?;
         let mut stmt = self.conn.prepare(
             "SELECT seq, record_id, hash, receipt FROM records WHERE receipt IS NOT NULL ORDER BY seq",
         )?;

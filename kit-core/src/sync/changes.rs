@@ -1,23 +1,53 @@
 //! The changes phase (§6.5): status updates and comments for the clerk, new catalogs,
-//! and the wipe order. Each page is applied, with its cursor, in one transaction.
+//! server-key and TLS-pin rollovers, and the wipe order. Every change is a DSSE
+//! envelope signed by a server key; each is verified against the keys this kit trusts
+//! *before* anything in it is looked at, and applied only then. A change that does not
+//! verify is never acted on: the verified changes before it are applied, the cursor
+//! stays in front of it, and the run reports [`Blocked::ChangeRefused`].
+//!
+//! The phase runs twice in a run of an active kit: before sending, to learn key and pin
+//! rollovers (so that receipts signed by a new key verify) but stopping in front of a
+//! wipe, and after sending, when a wipe is executed.
 
-use sync_protocol::api::{ChangeKind, ChangesPage};
+use chrono::Utc;
+use sync_protocol::api::{Change, ChangeKind};
+use sync_protocol::change::{PageVerifier, SignedChangesPage};
 use sync_protocol::dsse::Envelope;
 
+use super::plan::Blocked;
 use super::run::{json_body, Request, Run};
 use super::{Phase, SyncEvent};
 use crate::catalog::compare_versions;
+use crate::trust::TrustUpdate;
 use crate::KitError;
 
 const PAGE: u32 = 100;
 
+/// Which of the two passes of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// Before sending: everything up to (not including) a wipe; refusals stay silent
+    /// (the final pass reports them).
+    BeforeSend,
+    /// After sending: everything, including a wipe.
+    Final,
+}
+
 impl Run<'_> {
     /// Pulls every waiting change; installs a newer catalog announced by the feed or by
-    /// the handshake's `catalog_version`; wipes the kit when ordered.
-    pub(crate) fn changes(&mut self, announced_catalog: Option<&str>) -> Result<(), KitError> {
-        self.emit(SyncEvent::Phase {
-            phase: Phase::Changes,
-        });
+    /// the handshake's `catalog_version`; applies rollovers; wipes the kit when ordered
+    /// (final pass only).
+    pub(crate) fn changes(
+        &mut self,
+        announced_catalog: Option<&str>,
+        pass: Pass,
+    ) -> Result<(), KitError> {
+        if pass == Pass::Final {
+            self.emit(SyncEvent::Phase {
+                phase: Phase::Changes,
+            });
+        }
+        let kit_id = self.session.require_enrolment()?.kit_id;
         let mut newest_catalog = announced_catalog.map(str::to_owned);
         loop {
             if self.cancel.is_cancelled() {
@@ -31,55 +61,68 @@ impl Run<'_> {
                 format!("/v1/changes?after={cursor}&limit={PAGE}&outbox={outbox}"),
                 self.options.request_timeout,
             );
-            let page: ChangesPage = self.call(&request, |_, r| json_body(r, "changes"))?;
+            let page: SignedChangesPage = self.call(&request, |_, r| json_body(r, "changes"))?;
             if page.next_cursor < cursor || (page.more && page.next_cursor == cursor) {
                 return Err(KitError::Conflict(format!(
                     "the backend's change feed does not advance (from {cursor} to {})",
                     page.next_cursor
                 )));
             }
-            if let Some(reason) = page.changes.iter().find_map(|c| match &c.change {
-                ChangeKind::Wipe { reason } => Some(reason.clone()),
-                _ => None,
-            }) {
+            let now = Utc::now() - chrono::Duration::seconds(self.report.clock_skew_secs);
+            let mut trust = self.session.trust_state()?;
+            let mut verifier = PageVerifier::new(kit_id, cursor, trust.verifier_keys(now)?);
+            let mut accepted: Vec<Change> = Vec::new();
+            let mut stop: Option<Stop> = None;
+            for envelope in &page.changes {
+                let change = match verifier.next(envelope) {
+                    Ok(signed) => signed.into_change(),
+                    Err(e) => {
+                        stop = Some(Stop::Refused(e.to_string()));
+                        break;
+                    }
+                };
+                if let ChangeKind::Wipe { reason } = &change.change {
+                    stop = Some(Stop::Wipe(reason.clone()));
+                    break;
+                }
+                match trust.apply(&change.change, now) {
+                    TrustUpdate::None | TrustUpdate::PinIgnored => {}
+                    TrustUpdate::ServerKey(_) | TrustUpdate::TlsPin(_) => {
+                        self.report.trust_updates += 1;
+                    }
+                }
+                accepted.push(change);
+            }
+            if let (Some(Stop::Wipe(reason)), Pass::Final) = (&stop, pass) {
                 self.session.wipe()?;
                 self.report.wiped = true;
-                self.emit(SyncEvent::Wiped { reason });
+                self.emit(SyncEvent::Wiped {
+                    reason: reason.clone(),
+                });
                 return Ok(());
             }
+            // The cursor moves past what was verified and applied only; on a full page
+            // to the backend's `next_cursor` (which may skip entries it withholds).
+            let new_cursor = match stop {
+                Some(_) => accepted.last().map_or(cursor, |c| c.cursor),
+                None => page.next_cursor.max(verifier.last_cursor()),
+            };
             self.session
-                .apply_status_changes(&page.changes, page.next_cursor)?;
-            for change in &page.changes {
-                self.report.changes_applied += 1;
-                match &change.change {
-                    ChangeKind::Status {
-                        record_id,
-                        status,
-                        comment,
-                    } => {
-                        let record_id = record_id.to_string();
-                        let case_number = self.session.case_number_of(&record_id)?;
-                        let status = super::wire_name(status);
-                        self.emit(SyncEvent::CaseStatus {
-                            record_id,
-                            case_number,
-                            status,
-                            comment: comment.clone(),
+                .apply_changes(&accepted, new_cursor, Some(&trust))?;
+            self.announce(&accepted, &mut newest_catalog)?;
+            match stop {
+                Some(Stop::Refused(detail)) => {
+                    if pass == Pass::Final {
+                        self.block(Blocked::ChangeRefused {
+                            after: new_cursor,
+                            detail,
                         });
                     }
-                    ChangeKind::Catalog { version } => {
-                        let newer = newest_catalog
-                            .as_deref()
-                            .is_none_or(|n| compare_versions(version, n).is_gt());
-                        if newer {
-                            newest_catalog = Some(version.clone());
-                        }
-                    }
-                    ChangeKind::Wipe { .. } => {}
+                    break;
                 }
-            }
-            if !page.more {
-                break;
+                Some(Stop::Wipe(_)) => break,
+                None if !page.more => break,
+                None => {}
             }
         }
         if let Some(version) = newest_catalog {
@@ -89,6 +132,46 @@ impl Run<'_> {
                 .is_none_or(|i| compare_versions(&version, i).is_gt());
             if newer {
                 self.install_current_catalog()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells the clerk what the applied changes mean; notes the newest catalog.
+    fn announce(
+        &mut self,
+        applied: &[Change],
+        newest_catalog: &mut Option<String>,
+    ) -> Result<(), KitError> {
+        for change in applied {
+            self.report.changes_applied += 1;
+            match &change.change {
+                ChangeKind::Status {
+                    record_id,
+                    status,
+                    comment,
+                } => {
+                    let record_id = record_id.to_string();
+                    let case_number = self.session.case_number_of(&record_id)?;
+                    let status = super::wire_name(status);
+                    self.emit(SyncEvent::CaseStatus {
+                        record_id,
+                        case_number,
+                        status,
+                        comment: comment.clone(),
+                    });
+                }
+                ChangeKind::Catalog { version } => {
+                    let newer = newest_catalog
+                        .as_deref()
+                        .is_none_or(|n| compare_versions(version, n).is_gt());
+                    if newer {
+                        *newest_catalog = Some(version.clone());
+                    }
+                }
+                ChangeKind::Wipe { .. }
+                | ChangeKind::ServerKey { .. }
+                | ChangeKind::TlsPin { .. } => {}
             }
         }
         Ok(())
@@ -115,4 +198,12 @@ impl Run<'_> {
         });
         Ok(())
     }
+}
+
+/// Why a page was not applied to its end.
+enum Stop {
+    /// This change did not verify.
+    Refused(String),
+    /// A wipe order (executed in the final pass).
+    Wipe(String),
 }

@@ -195,6 +195,9 @@ pub struct SyncReport {
     pub bytes_uploaded: u64,
     /// Changes applied from the feed.
     pub changes_applied: u64,
+    /// Server keys and TLS pins this kit started trusting in this run (verified
+    /// rollovers, PROTOCOL.md §2.5).
+    pub trust_updates: u64,
     /// A catalog version installed in this run.
     pub catalog_installed: Option<String>,
     /// The kit's standing at the backend.

@@ -53,6 +53,16 @@ pub enum Blocked {
     Quarantined,
     /// The backend revoked this kit.
     Revoked,
+    /// A change of the backend's feed did not verify (unsigned, signed by a key this
+    /// kit does not trust, for another kit, replayed): it was not acted on, and the
+    /// changes after it wait until IT staff find out who sent it (PROTOCOL.md §6.5).
+    /// Records are still sent.
+    ChangeRefused {
+        /// The cursor the kit stays at (the refused change comes after it).
+        after: u64,
+        /// Why it was refused.
+        detail: String,
+    },
 }
 
 impl Blocked {
@@ -70,6 +80,9 @@ impl Blocked {
             ),
             Self::Quarantined => "Dieses Gerät ist vom Server gesperrt (Verdacht auf doppelte Datensätze). Anträge bleiben gespeichert. Bitte die IT verständigen.".into(),
             Self::Revoked => "Dieses Gerät ist vom Server zurückgezogen. Bitte die IT verständigen.".into(),
+            Self::ChangeRefused { after, detail } => format!(
+                "Eine Anweisung vom Server (nach Position {after}) trägt keine gültige Signatur und wurde nicht ausgeführt ({detail}). Bitte die IT verständigen. / A change from the server is not validly signed and was not applied."
+            ),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use sync_protocol::api::{KitStanding, KitState, ProblemCode};
 
+use super::changes::Pass;
 use super::lock::SyncLock;
 use super::plan::Blocked;
 use super::retry::{classify, Backoff, Verdict};
@@ -291,7 +292,13 @@ pub fn sync(
             .iter()
             .map(|u| (u.attachment_id.to_string(), u.offset))
             .collect();
-        first_error = run.push(head).and_then(|()| run.upload(&offsets)).err();
+        // Rollovers first, so that receipts signed by a new server key verify.
+        let catalog_version = state.catalog_version.clone();
+        first_error = run
+            .changes(catalog_version.as_deref(), Pass::BeforeSend)
+            .and_then(|()| run.push(head))
+            .and_then(|()| run.upload(&offsets))
+            .err();
     }
     match first_error {
         Some(e @ (KitError::Cancelled | KitError::Network(_))) => return Err(e),
@@ -299,7 +306,7 @@ pub fn sync(
         // for another reason (e.g. a quarantine learnt mid-run).
         _ => {
             let catalog_version = state.as_ref().and_then(|s| s.catalog_version.clone());
-            run.changes(catalog_version.as_deref())?;
+            run.changes(catalog_version.as_deref(), Pass::Final)?;
         }
     }
     if let Some(e) = first_error {

@@ -201,16 +201,20 @@ impl Session {
             .unwrap_or(0))
     }
 
-    /// Applies one page of status changes and stores `next_cursor` in the same
-    /// transaction (§6.5: a crash re-delivers, never loses). Applying twice is harmless.
-    /// Statuses for records this kit does not hold (purged long ago) are kept in the
-    /// history only.
-    pub(crate) fn apply_status_changes(
+    /// Applies one page of verified changes — statuses, and the trust state the page's
+    /// rollovers left — and stores `next_cursor` in the same transaction (§6.5: a crash
+    /// re-delivers, never loses). Applying twice is harmless. Statuses for records this
+    /// kit does not hold (purged long ago) are kept in the history only.
+    pub(crate) fn apply_changes(
         &mut self,
         changes: &[Change],
         next_cursor: u64,
+        trust: Option<&crate::trust::TrustState>,
     ) -> Result<(), KitError> {
         let tx = self.conn.transaction()?;
+        if let Some(trust) = trust {
+            Session::store_trust(&tx, trust)?;
+        }
         for change in changes {
             if let ChangeKind::Status {
                 record_id,

@@ -155,14 +155,7 @@ pub fn run(ctx: &Context, out: &Output, args: SyncArgs) -> Result<u8> {
     }
     let mut session = ctx.session()?;
     let backend = match &args.backend {
-        Some(url) => kit_core::net::Backend::new(
-            url,
-            session
-                .enrolment()?
-                .ok_or(KitError::NotEnrolled)?
-                .tls_pin
-                .as_ref(),
-        )?,
+        Some(url) => session.backend_at(url)?,
         None => session.backend()?,
     };
     let options = SyncOptions {
