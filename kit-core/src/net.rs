@@ -138,8 +138,20 @@ fn is_loopback(url: &reqwest::Url) -> bool {
     }
 }
 
-fn network(e: impl std::fmt::Display) -> KitError {
-    KitError::Network(e.to_string())
+/// A transport failure with its whole cause chain: reqwest's own text ("error sending
+/// request") does not say that, say, the certificate did not match the pin.
+fn network(e: impl std::error::Error) -> KitError {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    KitError::Network(text)
 }
 
 impl Backend {

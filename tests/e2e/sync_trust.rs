@@ -127,6 +127,10 @@ impl TlsBackend {
             .arg("--tls-key")
             .arg(key)
             .env("FIELDKIT_SHUTDOWN_GRACE_SECONDS", "1")
+            // A test setup: the demo's master key lies in the data folder, and the
+            // operations listener takes any free port.
+            .env("FIELDKIT_OPS_LISTEN", "127.0.0.1:0")
+            .env("FIELDKIT_ALLOW_MASTER_KEY_IN_DATA_DIR", "true")
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
             .spawn()
@@ -194,7 +198,9 @@ fn a_tls_pin_rollover_reaches_the_kit_and_it_moves_to_the_new_certificate() {
         port: free_port(),
         child: None,
     };
-    demo(&data, None, &backend.url());
+    // The demo's own kit is not used (it would need the certificate for its pin): this
+    // test provisions one with the pin below.
+    demo(&data, None, &format!("http://127.0.0.1:{}", backend.port));
     // A kit provisioned with the pin of the certificate the backend serves now.
     let file = dir.path().join("provisioning.json");
     let out = backend.admin(&[
@@ -380,7 +386,7 @@ fn a_forged_or_unsigned_wipe_is_refused_reported_and_never_executed() {
         // The kit has delivered everything; the rogue answers with the real head so
         // that the kit has nothing to send (head = null would make it resend).
         let mut state = state.clone();
-        state["head"] = serde_json::to_value(&real_head).expect("anchor");
+        state["head"] = serde_json::to_value(real_head).expect("anchor");
         let (rogue_addr, _rogue) = rogue_backend(state, page);
         s.proxy.set_upstream(rogue_addr);
         let out = s.kit.sync(None, &["--retry-for", "10"]);

@@ -153,43 +153,56 @@ async fn a_storm_of_made_up_names_never_runs_more_checks_than_slots_and_gets_503
     }
 }
 
+/// An unknown name costs the same password check as a known one: each wrong login runs
+/// exactly one Argon2id verification, for an unknown name against a dummy hash with the
+/// very parameters of a stored one — so the answer's timing cannot tell which logins
+/// exist. (Asserted on the work done, not on wall time: a timed assertion inside a
+/// parallel suite on two cores measured the neighbours, ratios 0.31–1.41 for the same
+/// code; the wall-time comparison is printed for the record.)
 #[tokio::test]
-async fn unknown_names_take_about_as_long_as_known_ones() {
+async fn unknown_names_cost_the_same_password_check_as_known_ones() {
     let backend = Backend::new(&Db::Sqlite).await;
     add_user(&backend, "gemeinde-musterstadt", "r.berger", Role::Reviewer).await;
-    let mut known = Vec::new();
-    let mut unknown = Vec::new();
-    for i in 0..9 {
-        // A fresh address each time, so no attempt is refused unchecked; which name goes
-        // first alternates, so whatever slows the first request of a pair (other tests
-        // running in parallel, the purge task) falls on both sides alike.
-        let mut pair = [("r.berger", &mut known), ("nobody-here", &mut unknown)];
-        if i % 2 == 1 {
-            pair.reverse();
-        }
-        for (login, times) in pair {
-            let mut browser = Browser::from(&format!("192.0.2.{}", i * 2 + 1));
-            browser.get(&backend, "/office/login").await;
-            let started = Instant::now();
-            let resp = browser
-                .submit(
-                    &backend,
-                    "/office/login",
-                    &[("login", login), ("password", "wrong password!")],
-                )
-                .await;
-            times.push(started.elapsed());
-            assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
-        }
+    let gate = &backend.app.password_checks;
+    for (i, login) in ["r.berger", "nobody-here", "r.berger", "nobody-here"]
+        .into_iter()
+        .enumerate()
+    {
+        let mut browser = Browser::from(&format!("192.0.2.{}", i + 1));
+        browser.get(&backend, "/office/login").await;
+        let checks = gate.checks();
+        let started = Instant::now();
+        let resp = browser
+            .submit(
+                &backend,
+                "/office/login",
+                &[("login", login), ("password", "wrong password!")],
+            )
+            .await;
+        eprintln!("{login}: {:?}", started.elapsed());
+        assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(gate.checks(), checks + 1, "{login}: one password check");
     }
-    let median = |v: &mut Vec<StdDuration>| {
-        v.sort();
-        v[v.len() / 2].as_secs_f64()
-    };
-    let (k, u) = (median(&mut known), median(&mut unknown));
-    let ratio = u / k;
-    eprintln!("median login: known {k:.4} s, unknown {u:.4} s, ratio {ratio:.2}");
-    assert!((0.5..2.0).contains(&ratio), "known {k} s, unknown {u} s");
+    let stored = backend
+        .app
+        .store
+        .user("r.berger")
+        .await
+        .expect("store")
+        .expect("user")
+        .password_hash;
+    let stored = argon2::PasswordHash::new(&stored).expect("stored PHC");
+    let dummy = argon2::PasswordHash::new(fieldkit_backend::password::dummy_hash())
+        .expect("the dummy is a real Argon2 hash");
+    assert_eq!(dummy.algorithm, stored.algorithm);
+    assert_eq!(dummy.version, stored.version);
+    assert_eq!(dummy.params, stored.params, "same memory, time and lanes");
+    assert_eq!(
+        dummy.hash.map(|h| h.len()),
+        stored.hash.map(|h| h.len()),
+        "same output length"
+    );
+    assert_ne!(dummy.hash, stored.hash);
 }
 
 #[tokio::test]

@@ -47,14 +47,25 @@ async fn changes(
     query: &str,
 ) -> crate::support::Resp {
     backend
-        .send(kit.signed("GET", &format!("/v1/changes?{query}"), Vec::new()))
+        .send(kit.signed_as(
+            "2",
+            "GET",
+            &format!("/v1/changes?{query}"),
+            Vec::new(),
+        ))
         .await
 }
 
-fn wipes(resp: &crate::support::Resp) -> usize {
-    let page: sync_protocol::api::ChangesPage = resp.json();
+/// The wipes on a page of the signed feed (protocol 2, the only version that carries
+/// them), each verified as the kit would: signed by its server key, for this kit.
+fn wipes(kit: &crate::support::TestKit, resp: &crate::support::Resp) -> usize {
+    use sync_protocol::change::{PageVerifier, SignedChangesPage, TrustedKey};
+    let page: SignedChangesPage = resp.json();
+    let keys = kit.server_keys.iter().copied().map(TrustedKey::new).collect();
+    let mut verifier = PageVerifier::new(kit.kit_id, 0, keys);
     page.changes
         .iter()
+        .map(|env| verifier.next(env).expect("verifies").into_change())
         .filter(|c| matches!(c.change, sync_protocol::api::ChangeKind::Wipe { .. }))
         .count()
 }
@@ -103,10 +114,10 @@ async fn a_draining_kit_delivers_flagged_and_is_wiped_only_when_its_outbox_is_em
                 "{bad}"
             );
         }
-        assert_eq!(wipes(&changes(&backend, &kit, "after=0").await), 0);
-        assert_eq!(wipes(&changes(&backend, &kit, "outbox=2").await), 0);
+        assert_eq!(wipes(&kit, &changes(&backend, &kit, "after=0").await), 0);
+        assert_eq!(wipes(&kit, &changes(&backend, &kit, "outbox=2").await), 0);
         assert_eq!(
-            wipes(&changes(&backend, &kit, "outbox=0").await),
+            wipes(&kit, &changes(&backend, &kit, "outbox=0").await),
             0,
             "upload pending"
         );
@@ -117,7 +128,7 @@ async fn a_draining_kit_delivers_flagged_and_is_wiped_only_when_its_outbox_is_em
         let attachment = after.record.attachments[0].id;
         crate::office_casework::upload(&backend, &kit, &after.record.record_id, &attachment).await;
         assert_eq!(
-            wipes(&changes(&backend, &kit, "outbox=0").await),
+            wipes(&kit, &changes(&backend, &kit, "outbox=0").await),
             1,
             "{}",
             db.name()
@@ -224,7 +235,7 @@ async fn wiping_now_needs_the_last_reported_count_and_is_audited_with_the_operat
         revoke_as(&backend, &kit, RevocationMode::WipeNow, "it.ops", Some(2))
             .await
             .expect("wiped now");
-        assert_eq!(wipes(&changes(&backend, &kit, "after=0").await), 1);
+        assert_eq!(wipes(&kit, &changes(&backend, &kit, "after=0").await), 1);
         let events = backend
             .store()
             .audit_page(&fieldkit_backend::storage::AuditQuery {
