@@ -25,6 +25,12 @@ trap stop_test_postgres EXIT
 # The sync fault tests run a backend under libfaketime to skew its clock for real.
 apt_install faketime
 
+# The TPM-bound key slot tests start their own swtpm (a software TPM 2.0) on loopback.
+# Every other test runs without a TPM, even on a machine with /dev/tpmrm0, so that its
+# wrong PINs never count against the machine's real TPM lockout.
+apt_install swtpm tpm2-tools
+export FIELDKIT_TPM_TCTI=none
+
 # The back office's browser tests: headless Chromium, chromedriver, axe-core.
 ensure_browser_tests
 

@@ -35,6 +35,20 @@ pub enum KitError {
     /// The store file is damaged or is not a Fieldkit store. It is left as it is.
     #[error("the kit store is damaged or unreadable ({0}); it was not changed — contact IT with the recovery secret")]
     Corrupted(String),
+    /// The key-slot file or the kit folder can be read or entered by others than its
+    /// owner: the slots may have been copied for offline guessing. The kit does not
+    /// start until IT has looked (and fixed the permissions); nothing is reset.
+    #[error("Die Schlüsseldatei oder der Kit-Ordner {path} ist für andere Benutzer zugänglich (Rechte {mode:o}); das Kit startet so nicht. Die IT prüft, wer Zugriff hatte, setzt die Rechte mit `fieldkit fix-permissions` und lässt die PINs ändern. / The key-slot file or kit folder {path} is accessible to other users (mode {mode:o}); the kit does not start like this. IT checks who had access, fixes the permissions with `fieldkit fix-permissions` and has the PINs changed.")]
+    Exposed {
+        /// The file or folder.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The TPM a key slot is bound to is missing, unreachable or refuses; or a copied
+    /// kit folder meets another device's TPM.
+    #[error("TPM: {0}")]
+    Tpm(String),
     /// The disk is full; nothing was changed.
     #[error("the disk is full; nothing was changed — free space and try again")]
     DiskFull,

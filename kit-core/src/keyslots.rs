@@ -1,11 +1,20 @@
 //! Key slots: the database key is a random 256-bit key that never touches the disk in
 //! the clear. Each slot wraps it under a key derived from a secret — a clerk's PIN or
 //! passphrase, or IT's recovery secret — with Argon2id (64 MiB, 3 passes) and
-//! XChaCha20-Poly1305, the slot id as associated data.
+//! XChaCha20-Poly1305, the slot id as associated data. Where the device has a TPM 2.0,
+//! a clerk's slot key also needs a secret the TPM releases only to that PIN
+//! ([`crate::tpm`]), so a copied folder cannot be guessed offline.
 //!
 //! The slots live in `keyslots.json` beside the database, because they must be read
 //! before the database can be opened. Failed attempts are counted there too, so that
 //! restarting the program does not reset the growing delay after wrong PINs.
+//!
+//! Every change (a counted attempt, a new PIN) is a read-check-write under an exclusive
+//! OS lock on `keyslots.lock`, held from reading the file until the new one is renamed
+//! into place, so parallel attempts — threads or processes — are each counted and none
+//! overwrites another's count. The file is replaced atomically and is readable by its
+//! owner only; a slot file that others may read, or that does not parse, stops the kit
+//! with a clear message and is never reset.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -15,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use sync_protocol::b64;
 use zeroize::Zeroizing;
 
-use crate::home::write_atomic;
+use crate::home::{open_private, write_atomic};
+use crate::tpm::SlotSealer;
 use crate::KitError;
 
 /// Argon2id memory cost in KiB (64 MiB, the floor the kit's threat model asks for).
@@ -60,6 +70,10 @@ struct Slot {
     wrapped: String,
     failed_attempts: u32,
     locked_until: Option<i64>,
+    /// The TPM-sealed half of the slot key (see [`crate::tpm`]), base64; absent for
+    /// slots that rest on the Argon2id cost alone (recovery, no TPM, older kits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tpm: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -76,6 +90,114 @@ pub struct KeySlots {
     file: SlotsFile,
 }
 
+/// The slots of one kit under the exclusive lock: every read-check-write goes through
+/// this, and the lock is released when it is dropped.
+#[derive(Debug)]
+pub struct LockedSlots {
+    slots: KeySlots,
+    _lock: std::fs::File,
+}
+
+impl std::ops::Deref for LockedSlots {
+    type Target = KeySlots;
+    fn deref(&self) -> &KeySlots {
+        &self.slots
+    }
+}
+
+impl LockedSlots {
+    /// See [`KeySlots::unlock`]: unwraps the database key, counting a failure.
+    ///
+    /// # Errors
+    /// [`KitError::UnknownClerk`], [`KitError::TooManyAttempts`],
+    /// [`KitError::WrongSecret`]; I/O errors.
+    pub fn unlock(&mut self, id: &str, secret: &[u8], now: i64) -> Result<DbKey, KitError> {
+        self.slots.unlock(id, secret, now, None)
+    }
+
+    /// As [`LockedSlots::unlock`], with the TPM a bound slot needs.
+    ///
+    /// # Errors
+    /// As [`LockedSlots::unlock`]; [`KitError::Tpm`].
+    pub fn unlock_with(
+        &mut self,
+        id: &str,
+        secret: &[u8],
+        now: i64,
+        sealer: Option<&mut (dyn SlotSealer + 'static)>,
+    ) -> Result<DbKey, KitError> {
+        self.slots.unlock(id, secret, now, sealer)
+    }
+
+    /// Adds or replaces a clerk slot (new clerk, or changed PIN), bound to the TPM when
+    /// one is given.
+    ///
+    /// # Errors
+    /// [`KitError::WeakPin`]; [`KitError::Tpm`]; I/O errors.
+    pub fn set_clerk(
+        &mut self,
+        id: &str,
+        db_key: &[u8; 32],
+        pin: &[u8],
+        sealer: Option<&mut (dyn SlotSealer + 'static)>,
+    ) -> Result<(), KitError> {
+        self.slots.set_clerk(id, db_key, pin, sealer)
+    }
+
+    /// Removes a clerk's slot.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn remove_clerk(&mut self, id: &str) -> Result<(), KitError> {
+        self.slots.remove_clerk(id)
+    }
+
+    /// Failed attempts in a row of a slot, and until when it is delayed (Unix seconds).
+    pub fn attempts(&self, id: &str) -> Option<(u32, Option<i64>)> {
+        self.slots
+            .file
+            .slots
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| (s.failed_attempts, s.locked_until))
+    }
+}
+
+fn lock_file(path: &std::path::Path) -> Result<std::fs::File, KitError> {
+    let lock_path = path.with_extension("lock");
+    let file = open_private(&lock_path)
+        .map_err(KitError::io(format!("opening {}", lock_path.display())))?;
+    file.lock()
+        .map_err(KitError::io(format!("locking {}", lock_path.display())))?;
+    Ok(file)
+}
+
+/// Refuses a slot file (or kit folder) that others than its owner may read or change:
+/// it may already have been copied for offline guessing, which IT must hear about.
+#[cfg(unix)]
+fn check_private(path: &std::path::Path) -> Result<(), KitError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let folder = path.parent().unwrap_or(std::path::Path::new("."));
+    for p in [folder, path] {
+        let mode = std::fs::metadata(p)
+            .map_err(KitError::io(format!("reading {}", p.display())))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(KitError::Exposed {
+                path: p.display().to_string(),
+                mode: mode & 0o777,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &std::path::Path) -> Result<(), KitError> {
+    Ok(())
+}
+
 /// The id of IT's recovery slot.
 pub const RECOVERY_SLOT: &str = "recovery";
 
@@ -88,6 +210,17 @@ fn derive(secret: &[u8], kdf: &Kdf) -> Result<Zeroizing<[u8; 32]>, KitError> {
         .hash_password_into(secret, &salt, out.as_mut())
         .map_err(|e| KitError::Corrupted(format!("key slot derivation: {e}")))?;
     Ok(out)
+}
+
+/// The slot key of a TPM-bound slot: the Argon2id output and the secret the TPM
+/// released, both needed.
+fn bind_tpm(derived: &[u8; 32], released: &[u8]) -> Zeroizing<[u8; 32]> {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(b"fieldkit keyslot tpm v1");
+    h.update(derived);
+    h.update(released);
+    Zeroizing::new(h.finalize().into())
 }
 
 fn aad(id: &str) -> Vec<u8> {
@@ -104,7 +237,13 @@ pub fn delay_after(attempts: u32) -> i64 {
     (5_i64 << doublings).min(MAX_DELAY_SECS)
 }
 
-fn wrap(id: &str, kind: SlotKind, db_key: &[u8; 32], secret: &[u8]) -> Result<Slot, KitError> {
+fn wrap(
+    id: &str,
+    kind: SlotKind,
+    db_key: &[u8; 32],
+    secret: &[u8],
+    sealer: Option<&mut (dyn SlotSealer + 'static)>,
+) -> Result<Slot, KitError> {
     let mut salt = [0u8; 16];
     OsRng.fill_bytes(&mut salt);
     let kdf = Kdf {
@@ -114,7 +253,16 @@ fn wrap(id: &str, kind: SlotKind, db_key: &[u8; 32], secret: &[u8]) -> Result<Sl
         lanes: 1,
         salt: b64::encode(salt),
     };
-    let kek = derive(secret, &kdf)?;
+    let derived = derive(secret, &kdf)?;
+    let (kek, tpm) = match sealer {
+        None => (derived, None),
+        Some(sealer) => {
+            let mut held = Zeroizing::new([0u8; 32]);
+            OsRng.fill_bytes(held.as_mut());
+            let sealed = sealer.seal(&derived, &held)?;
+            (bind_tpm(&derived, held.as_ref()), Some(b64::encode(sealed)))
+        }
+    };
     let mut nonce = [0u8; 24];
     OsRng.fill_bytes(&mut nonce);
     let wrapped = XChaCha20Poly1305::new(kek.as_ref().into())
@@ -134,6 +282,7 @@ fn wrap(id: &str, kind: SlotKind, db_key: &[u8; 32], secret: &[u8]) -> Result<Sl
         wrapped: b64::encode(wrapped),
         failed_attempts: 0,
         locked_until: None,
+        tpm,
     })
 }
 
@@ -147,18 +296,22 @@ impl KeySlots {
         db_key: &[u8; 32],
         recovery_secret: &[u8],
     ) -> Result<Self, KitError> {
+        let _lock = lock_file(path)?;
         if path.exists() {
             return Err(KitError::AlreadyInitialized(path.display().to_string()));
         }
-        let slots = Self {
+        let mut slots = Self {
             path: path.to_owned(),
             file: SlotsFile {
                 format: 1,
+                // IT's recovery slot is never TPM-bound: it must open the kit on
+                // another device when this one breaks. Its secret is 160 random bits.
                 slots: vec![wrap(
                     RECOVERY_SLOT,
                     SlotKind::Recovery,
                     db_key,
                     recovery_secret,
+                    None,
                 )?],
             },
         };
@@ -166,12 +319,36 @@ impl KeySlots {
         Ok(slots)
     }
 
-    /// Loads the slots file.
+    /// Takes the exclusive lock (waiting for other unlocks to finish), then loads the
+    /// file: the way to count an attempt or change a slot.
     ///
     /// # Errors
-    /// [`KitError::NotInitialized`] if it is missing; [`KitError::Corrupted`] if it
-    /// cannot be parsed.
+    /// As [`KeySlots::load`]; I/O errors of the lock.
+    pub fn lock(path: &std::path::Path) -> Result<LockedSlots, KitError> {
+        if !path.exists() {
+            // No lock file in a folder that holds no kit.
+            return Err(KitError::NotInitialized(
+                path.parent().unwrap_or(path).display().to_string(),
+            ));
+        }
+        let lock = lock_file(path)?;
+        Ok(LockedSlots {
+            slots: Self::load(path)?,
+            _lock: lock,
+        })
+    }
+
+    /// Loads the slots file to read it (clerk ids). Changes go through
+    /// [`KeySlots::lock`].
+    ///
+    /// # Errors
+    /// [`KitError::NotInitialized`] if it is missing; [`KitError::Exposed`] if others
+    /// may read it or enter the folder; [`KitError::Corrupted`] if it cannot be parsed
+    /// (truncated, edited).
     pub fn load(path: &std::path::Path) -> Result<Self, KitError> {
+        if path.exists() {
+            check_private(path)?;
+        }
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -183,7 +360,7 @@ impl KeySlots {
         };
         let file: SlotsFile = serde_json::from_str(&text)
             .map_err(|e| KitError::Corrupted(format!("{}: {e}", path.display())))?;
-        if file.format != 1 {
+        if !(1..=2).contains(&file.format) {
             return Err(KitError::Corrupted(format!(
                 "unknown key slot format {}",
                 file.format
@@ -195,7 +372,13 @@ impl KeySlots {
         })
     }
 
-    fn save(&self) -> Result<(), KitError> {
+    fn save(&mut self) -> Result<(), KitError> {
+        // Format 2 marks TPM-bound slots, which an older Fieldkit cannot open.
+        self.file.format = if self.file.slots.iter().any(|s| s.tpm.is_some()) {
+            2
+        } else {
+            1
+        };
         let json = serde_json::to_vec_pretty(&self.file)
             .map_err(|e| KitError::Corrupted(e.to_string()))?;
         write_atomic(&self.path, &json)
@@ -217,25 +400,54 @@ impl KeySlots {
     }
 
     /// Unwraps the database key with a slot's secret. Counts failures on disk and
-    /// refuses attempts while the slot is delayed.
+    /// refuses attempts while the slot is delayed; an attempt refused for the delay is
+    /// counted too (it was a guess nobody checked) and the delay grows with it. Call it
+    /// on [`LockedSlots`] so that parallel attempts are each counted.
     ///
     /// # Errors
     /// [`KitError::UnknownClerk`], [`KitError::TooManyAttempts`],
     /// [`KitError::WrongSecret`].
-    pub fn unlock(&mut self, id: &str, secret: &[u8], now: i64) -> Result<DbKey, KitError> {
+    fn unlock(
+        &mut self,
+        id: &str,
+        secret: &[u8],
+        now: i64,
+        sealer: Option<&mut (dyn SlotSealer + 'static)>,
+    ) -> Result<DbKey, KitError> {
         let index = self
             .file
             .slots
             .iter()
             .position(|s| s.id == id)
             .ok_or_else(|| KitError::UnknownClerk(id.to_owned()))?;
-        let slot = &self.file.slots[index];
+        let slot = &mut self.file.slots[index];
         if let Some(until) = slot.locked_until.filter(|u| *u > now) {
+            slot.failed_attempts = slot.failed_attempts.saturating_add(1);
+            let until = until.max(now + delay_after(slot.failed_attempts));
+            slot.locked_until = Some(until);
+            self.save()?;
             return Err(KitError::TooManyAttempts {
                 retry_after_secs: u64::try_from(until - now).unwrap_or(0),
             });
         }
-        let kek = derive(secret, &slot.kdf)?;
+        let slot = &self.file.slots[index];
+        let derived = derive(secret, &slot.kdf)?;
+        let kek = match &slot.tpm {
+            None => derived,
+            Some(sealed) => {
+                let sealer = sealer.ok_or_else(|| {
+                    KitError::Tpm(
+                        "this PIN is bound to the TPM of the device the kit was set up on, and no TPM is available here (IT can open the kit with the recovery secret)".into(),
+                    )
+                })?;
+                match sealer.unseal(&b64::decode("tpm", sealed)?, &derived) {
+                    Ok(released) => bind_tpm(&derived, &released),
+                    Err(KitError::WrongSecret { .. }) => return self.count_failure(index, now),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let slot = &self.file.slots[index];
         let nonce = b64::decode_array::<24>("nonce", &slot.nonce)?;
         let wrapped = b64::decode("wrapped", &slot.wrapped)?;
         let opened = XChaCha20Poly1305::new(kek.as_ref().into()).decrypt(
@@ -245,39 +457,50 @@ impl KeySlots {
                 aad: &aad(id),
             },
         );
+        let Ok(bytes) = opened else {
+            return self.count_failure(index, now);
+        };
+        let bytes = Zeroizing::new(bytes);
+        let key: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| KitError::Corrupted("wrapped key has the wrong length".into()))?;
         let slot = &mut self.file.slots[index];
-        match opened {
-            Ok(bytes) => {
-                let bytes = Zeroizing::new(bytes);
-                let key: [u8; 32] = bytes
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| KitError::Corrupted("wrapped key has the wrong length".into()))?;
-                if slot.failed_attempts != 0 || slot.locked_until.is_some() {
-                    slot.failed_attempts = 0;
-                    slot.locked_until = None;
-                    self.save()?;
-                }
-                Ok(Zeroizing::new(key))
-            }
-            Err(_) => {
-                slot.failed_attempts += 1;
-                let attempts = slot.failed_attempts;
-                let delay = delay_after(attempts);
-                slot.locked_until = (delay > 0).then_some(now + delay);
-                self.save()?;
-                Err(KitError::WrongSecret { attempts })
-            }
+        if slot.failed_attempts != 0 || slot.locked_until.is_some() {
+            slot.failed_attempts = 0;
+            slot.locked_until = None;
+            self.save()?;
         }
+        Ok(Zeroizing::new(key))
     }
 
-    /// Adds or replaces a clerk slot (new clerk, or changed PIN).
-    ///
-    /// # Errors
-    /// [`KitError::WeakPin`]; I/O errors.
-    pub fn set_clerk(&mut self, id: &str, db_key: &[u8; 32], pin: &[u8]) -> Result<(), KitError> {
+    fn count_failure(&mut self, index: usize, now: i64) -> Result<DbKey, KitError> {
+        let slot = &mut self.file.slots[index];
+        slot.failed_attempts = slot.failed_attempts.saturating_add(1);
+        let attempts = slot.failed_attempts;
+        let delay = delay_after(attempts);
+        slot.locked_until = (delay > 0).then_some(now + delay);
+        self.save()?;
+        Err(KitError::WrongSecret { attempts })
+    }
+
+    /// Whether a slot is bound to a TPM.
+    pub fn is_tpm_bound(&self, id: &str) -> bool {
+        self.file
+            .slots
+            .iter()
+            .any(|s| s.id == id && s.tpm.is_some())
+    }
+
+    fn set_clerk(
+        &mut self,
+        id: &str,
+        db_key: &[u8; 32],
+        pin: &[u8],
+        sealer: Option<&mut (dyn SlotSealer + 'static)>,
+    ) -> Result<(), KitError> {
         check_pin(pin)?;
-        let slot = wrap(id, SlotKind::Clerk, db_key, pin)?;
+        let slot = wrap(id, SlotKind::Clerk, db_key, pin, sealer)?;
         self.file.slots.retain(|s| s.id != id);
         self.file.slots.push(slot);
         self.save()
@@ -287,7 +510,7 @@ impl KeySlots {
     ///
     /// # Errors
     /// I/O errors.
-    pub fn remove_clerk(&mut self, id: &str) -> Result<(), KitError> {
+    fn remove_clerk(&mut self, id: &str) -> Result<(), KitError> {
         self.file
             .slots
             .retain(|s| !(s.id == id && s.kind == SlotKind::Clerk));
@@ -351,6 +574,39 @@ mod tests {
         assert_eq!(delay_after(4), 10);
         assert_eq!(delay_after(5), 20);
         assert_eq!(delay_after(40), MAX_DELAY_SECS);
+    }
+
+    /// The offline cost of one guess (docs/THREAT-MODEL.md). Dependencies are built
+    /// optimized even in the dev profile, so this is the release cost; run with
+    /// `--nocapture` to see it.
+    #[test]
+    fn argon2id_cost_of_one_guess() {
+        let kdf = Kdf {
+            alg: "argon2id".into(),
+            memory_kib: ARGON2_MEMORY_KIB,
+            passes: ARGON2_PASSES,
+            lanes: 1,
+            salt: b64::encode([7u8; 16]),
+        };
+        let mut times: Vec<_> = (0..10)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                derive(b"739251", &kdf).expect("derive");
+                start.elapsed()
+            })
+            .collect();
+        times.sort();
+        let median = times[times.len() / 2];
+        eprintln!(
+            "argon2id {ARGON2_MEMORY_KIB} KiB, {ARGON2_PASSES} passes, 1 lane: median {:.3} s (min {:.3}, max {:.3})",
+            median.as_secs_f64(),
+            times[0].as_secs_f64(),
+            times[times.len() - 1].as_secs_f64()
+        );
+        assert!(
+            median >= std::time::Duration::from_millis(20),
+            "one guess must stay expensive"
+        );
     }
 
     #[test]

@@ -18,12 +18,14 @@ use zeroize::Zeroizing;
 use crate::home::{sync_dir, Home};
 use crate::keyslots::{self, DbKey, KeySlots, RECOVERY_SLOT};
 use crate::store::{self, migrations};
+use crate::tpm::TpmChoice;
 use crate::KitError;
 
 /// A kit folder, not unlocked.
 #[derive(Debug, Clone)]
 pub struct Kit {
     home: Home,
+    tpm: TpmChoice,
 }
 
 /// What `init` hands back once: the recovery secret for IT.
@@ -49,6 +51,7 @@ pub struct Clerk {
 /// An unlocked kit: the open store, the kit key and who unlocked it.
 pub struct Session {
     pub(crate) home: Home,
+    pub(crate) tpm: TpmChoice,
     pub(crate) conn: Connection,
     pub(crate) db_key: DbKey,
     pub(crate) kit_key: SigningKey,
@@ -79,7 +82,16 @@ impl Kit {
     pub fn at(root: impl Into<std::path::PathBuf>) -> Self {
         Self {
             home: Home::new(root),
+            tpm: TpmChoice::FromEnvironment,
         }
+    }
+
+    /// The same folder with an explicit TPM choice instead of the environment's
+    /// (`FIELDKIT_TPM_TCTI`, `/dev/tpmrm0`).
+    #[must_use]
+    pub fn with_tpm(mut self, tpm: TpmChoice) -> Self {
+        self.tpm = tpm;
+        self
     }
 
     /// The folder.
@@ -115,7 +127,7 @@ impl Kit {
             ));
         }
         let root = self.home.root();
-        std::fs::create_dir_all(self.home.attachments())
+        crate::home::create_private_dir(&self.home.attachments())
             .map_err(KitError::io(format!("creating {}", root.display())))?;
         // A database without key slots is the remains of an interrupted init: without
         // its key nobody can ever open it, so it is safe to start over.
@@ -132,6 +144,13 @@ impl Kit {
             Some(s) => keyslots::normalize_recovery_secret(s),
             None => keyslots::new_recovery_secret(),
         };
+        // Others may not even enter the folder, and every file in it is the owner's
+        // alone (SQLite gives the -wal and -shm files the database's mode).
+        crate::home::make_private(root)?;
+        crate::home::create_private(&self.home.database()).map_err(KitError::io(format!(
+            "creating {}",
+            self.home.database().display()
+        )))?;
         let mut conn = store::open(&self.home.database(), &db_key, true)?;
         migrations::migrate_to(&mut conn, schema)?;
         let kit_key = SigningKey::generate(&mut OsRng);
@@ -171,11 +190,16 @@ impl Kit {
     /// [`KitError::UnknownClerk`], [`KitError::WrongSecret`],
     /// [`KitError::TooManyAttempts`], store errors.
     pub fn unlock(&self, clerk: &str, pin: &[u8]) -> Result<Session, KitError> {
-        let mut slots = KeySlots::load(&self.home.keyslots())?;
+        let mut slots = KeySlots::lock(&self.home.keyslots())?;
         if clerk == RECOVERY_SLOT {
             return Err(KitError::UnknownClerk(clerk.to_owned()));
         }
-        let key = slots.unlock(clerk, pin, Utc::now().timestamp())?;
+        let mut sealer = if slots.is_tpm_bound(clerk) {
+            self.tpm.open()?
+        } else {
+            None
+        };
+        let key = slots.unlock_with(clerk, pin, Utc::now().timestamp(), sealer.as_deref_mut())?;
         let clerk = ClerkId::parse(clerk)?;
         self.open_session(key, Some(clerk))
     }
@@ -186,7 +210,7 @@ impl Kit {
     /// # Errors
     /// As [`Kit::unlock`].
     pub fn unlock_recovery(&self, secret: &str) -> Result<Session, KitError> {
-        let mut slots = KeySlots::load(&self.home.keyslots())?;
+        let mut slots = KeySlots::lock(&self.home.keyslots())?;
         let normalized = keyslots::normalize_recovery_secret(secret);
         let key = slots.unlock(RECOVERY_SLOT, normalized.as_bytes(), Utc::now().timestamp())?;
         self.open_session(key, None)
@@ -211,6 +235,7 @@ impl Kit {
         let bytes = Zeroizing::new(bytes);
         Ok(Session {
             home: self.home.clone(),
+            tpm: self.tpm.clone(),
             conn,
             db_key,
             kit_key: SigningKey::from_bytes(&bytes),
@@ -292,8 +317,9 @@ impl Session {
         let created_at = now_text();
         // The slot first: a clerk row without a slot could never unlock, a slot without
         // a row is cleaned up by the next add with the same id.
-        let mut slots = KeySlots::load(&self.home.keyslots())?;
-        slots.set_clerk(&id, &self.db_key, pin)?;
+        let mut slots = KeySlots::lock(&self.home.keyslots())?;
+        let mut sealer = self.tpm.open()?;
+        slots.set_clerk(&id, &self.db_key, pin, sealer.as_deref_mut())?;
         self.conn.execute(
             "INSERT INTO clerks (id, name, created_at, created_by) VALUES (?1, ?2, ?3, ?4)",
             params![
@@ -345,8 +371,9 @@ impl Session {
             .clerk
             .clone()
             .ok_or_else(|| KitError::Conflict("a recovery session has no PIN to change".into()))?;
-        let mut slots = KeySlots::load(&self.home.keyslots())?;
-        slots.set_clerk(clerk.as_str(), &self.db_key, new_pin)
+        let mut slots = KeySlots::lock(&self.home.keyslots())?;
+        let mut sealer = self.tpm.open()?;
+        slots.set_clerk(clerk.as_str(), &self.db_key, new_pin, sealer.as_deref_mut())
     }
 
     /// A second session of the same clerk on its own database connection (SQLite WAL
@@ -358,6 +385,7 @@ impl Session {
     pub fn reopen(&self) -> Result<Session, KitError> {
         Kit {
             home: self.home.clone(),
+            tpm: self.tpm.clone(),
         }
         .open_session(self.db_key.clone(), self.clerk.clone())
     }

@@ -28,6 +28,7 @@ mod outbox;
 mod retention;
 pub mod store;
 pub mod sync;
+pub mod tpm;
 pub mod trust;
 
 pub use capture::{AttachmentInfo, DraftCheck, DraftSummary, Finalized, MAX_REASON_CHARS};

@@ -21,6 +21,8 @@ apt_install() {
 
 ensure_rust() {
   apt_install ca-certificates curl build-essential pkg-config python3 python3-venv
+  # kit-core binds clerk key slots to a TPM 2.0 through the TSS2 libraries (tss-esapi).
+  apt_install libtss2-dev
   if ! command -v cargo >/dev/null 2>&1; then
     [ -f "$HOME/.cargo/env" ] && source "$HOME/.cargo/env"
   fi

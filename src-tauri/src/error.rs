@@ -132,7 +132,8 @@ impl From<KitError> for AppError {
             }
             KitError::UnknownClerk(_) => ErrorKind::UnknownClerk,
             KitError::WeakPin(_) => ErrorKind::WeakPin,
-            KitError::Corrupted(_) => ErrorKind::Corrupted,
+            // Both: call IT, change nothing, reset nothing.
+            KitError::Corrupted(_) | KitError::Exposed { .. } => ErrorKind::Corrupted,
             KitError::DiskFull => ErrorKind::DiskFull,
             KitError::ReadOnly => ErrorKind::ReadOnly,
             KitError::SchemaTooNew { .. } => ErrorKind::TooNew,

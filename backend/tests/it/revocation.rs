@@ -47,12 +47,7 @@ async fn changes(
     query: &str,
 ) -> crate::support::Resp {
     backend
-        .send(kit.signed_as(
-            "2",
-            "GET",
-            &format!("/v1/changes?{query}"),
-            Vec::new(),
-        ))
+        .send(kit.signed_as("2", "GET", &format!("/v1/changes?{query}"), Vec::new()))
         .await
 }
 
@@ -61,7 +56,12 @@ async fn changes(
 fn wipes(kit: &crate::support::TestKit, resp: &crate::support::Resp) -> usize {
     use sync_protocol::change::{PageVerifier, SignedChangesPage, TrustedKey};
     let page: SignedChangesPage = resp.json();
-    let keys = kit.server_keys.iter().copied().map(TrustedKey::new).collect();
+    let keys = kit
+        .server_keys
+        .iter()
+        .copied()
+        .map(TrustedKey::new)
+        .collect();
     let mut verifier = PageVerifier::new(kit.kit_id, 0, keys);
     page.changes
         .iter()

@@ -72,7 +72,7 @@ impl Session {
         let tmp_path = final_path.with_extension("part");
         let ctx = || format!("importing into {}", tmp_path.display());
         let result = (|| {
-            let mut file = std::fs::File::create(&tmp_path).map_err(KitError::io(ctx()))?;
+            let mut file = crate::home::create_private(&tmp_path).map_err(KitError::io(ctx()))?;
             let mut encryptor = AttachmentEncryptor::new(&secret, id);
             let mut buf = vec![0u8; IMPORT_CHUNK];
             let mut total: u64 = 0;

@@ -2,7 +2,7 @@
 //! `sync.lock` (flock on Unix, LockFileEx on Windows). The OS drops it when the
 //! process dies, so a killed sync never leaves a stale lock behind.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 
 use crate::home::Home;
 use crate::KitError;
@@ -20,11 +20,7 @@ impl SyncLock {
     /// [`KitError::SyncInProgress`]; I/O errors.
     pub fn acquire(home: &Home) -> Result<Self, KitError> {
         let path = home.root().join("sync.lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
+        let file = crate::home::open_private(&path)
             .map_err(KitError::io(format!("opening {}", path.display())))?;
         match file.try_lock() {
             Ok(()) => Ok(Self { _file: file }),

@@ -361,8 +361,12 @@ impl Drop for Tmpfs {
     }
 }
 
+/// Copies a kit folder as IT would (`cp -a`): permissions included — the kit refuses a
+/// folder others may enter.
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
+    let mode = std::fs::metadata(from).expect("stat").permissions();
+    std::fs::set_permissions(to, mode).expect("chmod");
     for entry in std::fs::read_dir(from).expect("read dir") {
         let entry = entry.expect("entry");
         let target = to.join(entry.file_name());

@@ -6,6 +6,9 @@ mod capture;
 mod cli;
 mod enrol_once;
 mod outbox;
+mod pins;
 mod retention;
 mod store;
 mod support;
+#[cfg(all(target_os = "linux", feature = "tpm"))]
+mod tpm;

@@ -76,6 +76,10 @@ enum Command {
     Sync(sync::SyncArgs),
     /// Walk the local chain and check every signature and link.
     Verify,
+    /// Take away every permission of other users in the kit folder (folders 0700, files
+    /// 0600): for a kit set up by an older Fieldkit, which refuses to start otherwise.
+    /// Whoever could read the folder may have copied the key slots: change the PINs.
+    FixPermissions,
     /// Delete sealed data of records complete for longer than the retention period.
     Purge {
         /// Retention in days.
@@ -145,6 +149,7 @@ fn main() -> ExitCode {
         Command::Status => admin::status(&ctx, &out),
         Command::Sync(args) => sync::run(&ctx, &out, args),
         Command::Verify => admin::verify(&ctx, &out),
+        Command::FixPermissions => unlock::fix_permissions(&ctx, &out),
         Command::Purge { days } => admin::purge(&ctx, &out, days),
     };
     match result {

@@ -82,3 +82,29 @@ pub fn new_pin() -> Result<Zeroizing<String>> {
     }
     Ok(first)
 }
+
+/// `fieldkit fix-permissions`: folders 0700, files 0600; lists what it changed.
+pub fn fix_permissions(ctx: &Context, out: &crate::output::Output) -> Result<u8> {
+    if !ctx.kit.is_initialized() {
+        return Err(KitError::NotInitialized(ctx.kit.home().root().display().to_string()).into());
+    }
+    let changed: Vec<String> = kit_core::home::make_private(ctx.kit.home().root())?
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    out.print(&serde_json::json!({ "changed": changed }), |v| {
+        if changed.is_empty() {
+            "Alle Rechte waren bereits nur für den Eigentümer gesetzt.".into()
+        } else {
+            format!(
+                "Rechte auf den Eigentümer beschränkt ({} Einträge). Wer vorher Zugriff hatte, kann die Schlüsseldatei kopiert haben: PINs ändern lassen.\n{}",
+                changed.len(),
+                v["changed"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|p| p.as_str()).collect::<Vec<_>>().join("\n"))
+                    .unwrap_or_default()
+            )
+        }
+    });
+    Ok(crate::exit::OK)
+}
