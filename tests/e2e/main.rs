@@ -4,10 +4,11 @@
 //! delivery with a verified receipt, and the case in the right authority's inbox; and
 //! the sync engine under faults (`sync_faults`): resets, truncated answers, captive
 //! portals, a killed backend, a kit killed a hundred times, two backend nodes on one
-//! PostgreSQL database.
+//! PostgreSQL database; and an honest sync under a hostile load (`hostile_load`).
 
 mod catalog_change;
 mod enrol_once;
+mod hostile_load;
 mod kit_and_backend;
 mod revocation;
 mod sync_auto;

@@ -13,6 +13,9 @@
 //!   request with `200 OK` and an HTML login page.
 //! - [`harness`]: the backend and kit as real processes (killable, restartable), fast
 //!   kit setup through the library, and the exactly-once end-state check.
+//! - [`hostile`]: a bounded hostile load (unfinished bodies, header trickles, silent
+//!   connections, login storms) with each connection's lifetime, and a process's peak
+//!   RSS.
 //!
 //! # Boundaries
 //!
@@ -23,3 +26,4 @@
 pub mod captive_portal;
 pub mod fault_proxy;
 pub mod harness;
+pub mod hostile;
