@@ -16,7 +16,7 @@ ensure_rust
 PORT="${FIELDKIT_DEMO_PORT:-8080}"
 DEMO="${FIELDKIT_DEMO_DIR:-$PWD/demo-data}"
 URL="http://127.0.0.1:$PORT"
-PIN="${FIELDKIT_DEMO_PIN:-739251}"
+PIN="${FIELDKIT_DEMO_PIN:-Rathaus am Markt}"
 
 ensure_app_build
 step "building fieldkit-backend, fieldkit and the kit app"
@@ -80,10 +80,10 @@ cat <<MSG
 
 Fieldkit demo is running.
   Backend:  $URL   (data and log in $DEMO/backend, $DEMO/backend.log)
-  Kit:      target/debug/fieldkit --home $DEMO/kit …   (PIN $PIN for Clara Müller)
+  Kit:      target/debug/fieldkit --home $DEMO/kit …   (passphrase "$PIN" for Clara Müller)
 Try:  target/debug/fieldkit --home $DEMO/kit record list
 MSG
-step "starting the kit app on $DEMO/kit (unlock as Clara Müller, PIN $PIN)"
+step "starting the kit app on $DEMO/kit (unlock as Clara Müller, passphrase "$PIN")"
 app=("$BIN/fieldkit-app")
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   apt_install xvfb xauth

@@ -499,7 +499,7 @@ impl KeySlots {
         pin: &[u8],
         sealer: Option<&mut (dyn SlotSealer + 'static)>,
     ) -> Result<(), KitError> {
-        check_pin(pin)?;
+        check_secret(pin, sealer.is_some())?;
         let slot = wrap(id, SlotKind::Clerk, db_key, pin, sealer)?;
         self.file.slots.retain(|s| s.id != id);
         self.file.slots.push(slot);
@@ -534,6 +534,31 @@ pub fn check_pin(pin: &[u8]) -> Result<(), KitError> {
     let descending = pin.windows(2).all(|w| w[0] == w[1].wrapping_add(1));
     if ascending || descending {
         return Err(KitError::WeakPin("not a simple run like 123456"));
+    }
+    Ok(())
+}
+
+/// The shortest passphrase a clerk slot without a TPM accepts. With nothing but the
+/// Argon2id cost between a copied kit folder and its data, a 6-digit PIN falls in about
+/// 16 CPU-hours; docs/THREAT-MODEL.md gives the cost of this rule.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+
+/// The rule for a clerk's secret: [`check_pin`] always; without a TPM to count wrong
+/// attempts (`tpm_bound` false) also a passphrase of at least
+/// [`MIN_PASSPHRASE_CHARS`] characters that is not only digits.
+///
+/// # Errors
+/// [`KitError::WeakPin`] saying why.
+pub fn check_secret(secret: &[u8], tpm_bound: bool) -> Result<(), KitError> {
+    check_pin(secret)?;
+    if tpm_bound {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(secret);
+    if text.chars().count() < MIN_PASSPHRASE_CHARS || text.chars().all(|c| c.is_ascii_digit()) {
+        return Err(KitError::WeakPin(
+            "this device has no TPM: a passphrase of at least 12 characters, not only digits",
+        ));
     }
     Ok(())
 }
@@ -607,6 +632,27 @@ mod tests {
             median >= std::time::Duration::from_millis(20),
             "one guess must stay expensive"
         );
+    }
+
+    #[test]
+    fn clerk_secrets_follow_the_pinned_vectors() {
+        let vectors: serde_json::Value =
+            serde_json::from_str(include_str!("../test-vectors/clerk-secrets.json"))
+                .expect("vectors");
+        let cases = vectors["cases"].as_array().expect("cases");
+        assert!(cases.len() >= 10);
+        for case in cases {
+            let secret = case["secret"].as_str().expect("secret");
+            let tpm = case["tpm"].as_bool().expect("tpm");
+            let got = match check_secret(secret.as_bytes(), tpm) {
+                Ok(()) => "ok",
+                Err(KitError::WeakPin(why)) if why.contains("at least 6") => "too_short",
+                Err(KitError::WeakPin(why)) if why.contains("TPM") => "passphrase",
+                Err(KitError::WeakPin(_)) => "weak",
+                Err(e) => panic!("{secret}: {e}"),
+            };
+            assert_eq!(got, case["expect"], "{secret} (tpm {tpm})");
+        }
     }
 
     #[test]

@@ -94,6 +94,12 @@ impl Kit {
         self
     }
 
+    /// Whether clerk slots made on this device are bound to a TPM; without one a clerk
+    /// needs a passphrase, not a PIN ([`keyslots::check_secret`]).
+    pub fn binds_to_tpm(&self) -> bool {
+        self.tpm.tcti().is_some()
+    }
+
     /// The folder.
     pub fn home(&self) -> &Home {
         &self.home
@@ -295,7 +301,7 @@ impl Session {
                 "a clerk needs a name of 1 to 120 characters".into(),
             ));
         }
-        keyslots::check_pin(pin)?;
+        keyslots::check_secret(pin, self.binds_to_tpm())?;
         let base = clerk_id_from_name(name);
         let base = if base.len() <= 2 {
             "c-clerk".to_owned()
@@ -360,6 +366,12 @@ impl Session {
             })
         })
         .collect()
+    }
+
+    /// Whether clerk slots made now are bound to a TPM (so a short PIN is enough: the
+    /// TPM counts wrong attempts), or need a passphrase ([`keyslots::check_secret`]).
+    pub fn binds_to_tpm(&self) -> bool {
+        self.tpm.tcti().is_some()
     }
 
     /// Changes the unlocked clerk's PIN.

@@ -80,6 +80,9 @@ pub struct AppStatus {
     pub catalog_version: Option<String>,
     /// Idle time after which the app locks itself.
     pub idle_lock_secs: u32,
+    /// Clerk slots are bound to this device's TPM: a PIN is enough. Without one a clerk
+    /// needs a passphrase (at least 12 characters, not only digits).
+    pub tpm: bool,
     /// This app's version.
     pub app_version: String,
 }

@@ -215,6 +215,7 @@ impl Shared {
             unlocked: None,
             catalog_version: None,
             idle_lock_secs: u32::try_from(self.settings.idle_lock.as_secs()).unwrap_or(u32::MAX),
+            tpm: self.kit.binds_to_tpm(),
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
         };
         let mut session = guard(&self.session);

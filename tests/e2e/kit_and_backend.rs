@@ -11,7 +11,7 @@ use kit_core::{Kit, KitError, RecordState};
 use sync_protocol::api::{Outcome, PushBatch, PushBatchResponse};
 use zeroize::Zeroizing;
 
-const PIN: &str = "739251";
+const PIN: &str = "Rathaus am Markt";
 
 /// The backend's log output, captured in memory.
 #[derive(Clone, Default)]

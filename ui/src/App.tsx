@@ -177,6 +177,7 @@ export function App() {
       content = (
         <AddClerks
           clerks={status!.clerks}
+          tpm={status!.tpm}
           onDone={async () => {
             setSetupDone(true);
             try {

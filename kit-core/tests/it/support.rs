@@ -12,7 +12,7 @@ use sync_protocol::b64;
 use sync_protocol::ids::{AuthorityId, KitId};
 use sync_protocol::seal::{self, AuthoritySecretKey};
 
-pub const PIN: &str = "739251";
+pub const PIN: &str = "Rathaus am Markt";
 pub const CLERK_NAME: &str = "Clara Müller";
 pub const CLERK: &str = "c-clara-mueller";
 pub const KIT_AUTHORITY: &str = "gemeinde-musterstadt";

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::*;
 
-const PIN: &str = "739251";
+const PIN: &str = "Rathaus am Markt";
 
 fn state(
     idle: Duration,

@@ -14,7 +14,7 @@ pub mod pg;
 pub mod scenario;
 
 /// The demo clerk's PIN (as `scripts/run.sh`).
-pub const PIN: &str = "739251";
+pub const PIN: &str = "Rathaus am Markt";
 
 /// A free TCP port on loopback (bound once and released; fine for tests).
 ///

@@ -36,6 +36,11 @@ catalog_version: string | null,
  */
 idle_lock_secs: number, 
 /**
+ * Clerk slots are bound to this device's TPM: a PIN is enough. Without one a clerk
+ * needs a passphrase (at least 12 characters, not only digits).
+ */
+tpm: boolean, 
+/**
  * This app's version.
  */
 app_version: string, };

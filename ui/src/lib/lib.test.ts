@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ServiceDto } from "../api/types";
 import { acceptAttr, checkFile, mediaTypeOf } from "./attachments";
 import { pinProblem } from "./pin";
+import vectors from "../../../kit-core/test-vectors/clerk-secrets.json";
 import { searchServices } from "./search";
 import { initialSync, syncReducer } from "./syncProgress";
 
@@ -60,6 +61,19 @@ describe("service search", () => {
   it("finds unavailable services too (shown disabled)", () => {
     expect(searchServices(services, "ausweis").map((s) => s.id)).toEqual(["personalausweis"]);
   });
+});
+
+describe("clerk secret rules (the vectors kit-core's check_secret is tested with)", () => {
+  const keys: Record<string, string | null> = {
+    ok: null,
+    too_short: "clerk.pinTooShort",
+    weak: "clerk.pinWeak",
+    passphrase: "clerk.passphraseNeeded",
+  };
+  it.each(vectors.cases.map((c) => [c.secret, c.tpm, c.expect] as const))(
+    "%s (TPM %s) → %s",
+    (secret, tpm, expected) => expect(pinProblem(secret, secret, tpm)).toBe(keys[expected]),
+  );
 });
 
 describe("PIN rules (as kit-core check_pin)", () => {

@@ -185,7 +185,7 @@ export function Enrol({ onEnrolled }: { onEnrolled: (s: AppStatus) => void }) {
   );
 }
 
-export function AddClerks({ clerks, onDone }: { clerks: ClerkDto[]; onDone: () => void }) {
+export function AddClerks({ clerks, tpm, onDone }: { clerks: ClerkDto[]; tpm: boolean; onDone: () => void }) {
   const { t } = useI18n();
   const [name, setName] = useState("");
   const [pin, setPin] = useState("");
@@ -199,7 +199,7 @@ export function AddClerks({ clerks, onDone }: { clerks: ClerkDto[]; onDone: () =
   const submit = async () => {
     setError(null);
     if (!name.trim()) return setProblem("clerk.nameMissing");
-    const p = pinProblem(pin, repeat);
+    const p = pinProblem(pin, repeat, tpm);
     if (p) return setProblem(p);
     setProblem(null);
     setBusy(true);
@@ -239,13 +239,13 @@ export function AddClerks({ clerks, onDone }: { clerks: ClerkDto[]; onDone: () =
           <label htmlFor="clerk-name" className="field-label">{t("clerk.name")}</label>
           <input id="clerk-name" data-testid="clerk-name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />
         </div>
-        <p id="pin-rules" className="field-help">{t("clerk.pinRules")}</p>
+        <p id="pin-rules" className="field-help" data-testid="pin-rules">{t(tpm ? "clerk.pinRules" : "clerk.passphraseRules")}</p>
         <div className="field">
-          <label htmlFor="new-pin" className="field-label">{t("clerk.pin")}</label>
+          <label htmlFor="new-pin" className="field-label">{t(tpm ? "clerk.pin" : "clerk.passphrase")}</label>
           <input id="new-pin" data-testid="pin" type="password" autoComplete="new-password" aria-describedby="pin-rules" value={pin} onChange={(e) => setPin(e.target.value)} />
         </div>
         <div className="field">
-          <label htmlFor="pin-repeat" className="field-label">{t("clerk.pinRepeat")}</label>
+          <label htmlFor="pin-repeat" className="field-label">{t(tpm ? "clerk.pinRepeat" : "clerk.passphraseRepeat")}</label>
           <input id="pin-repeat" data-testid="pin-repeat" type="password" autoComplete="new-password" value={repeat} onChange={(e) => setRepeat(e.target.value)} />
         </div>
         {problem ? <p className="field-error" role="alert" data-testid="clerk-problem">⚠ {t(problem)}</p> : null}

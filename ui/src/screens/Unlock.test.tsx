@@ -17,6 +17,7 @@ const status: AppStatus = {
   unlocked: null,
   catalog_version: null,
   idle_lock_secs: 300,
+  tpm: true,
   app_version: "0.1.0",
 };
 

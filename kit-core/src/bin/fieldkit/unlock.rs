@@ -74,7 +74,8 @@ pub fn new_pin() -> Result<Zeroizing<String>> {
         return Ok(Zeroizing::new(pin));
     }
     let first = Zeroizing::new(
-        rpassword::prompt_password("Neue PIN: ").context("no FIELDKIT_NEW_PIN and no terminal")?,
+        rpassword::prompt_password("Neue PIN oder Passphrase: ")
+            .context("no FIELDKIT_NEW_PIN and no terminal")?,
     );
     let second = Zeroizing::new(rpassword::prompt_password("Neue PIN wiederholen: ")?);
     if first != second {

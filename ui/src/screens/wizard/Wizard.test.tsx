@@ -21,6 +21,7 @@ const unlocked: AppStatus = {
   unlocked: { clerk: clara },
   catalog_version: "2026.11.1",
   idle_lock_secs: 300,
+  tpm: true,
   app_version: "0.1.0",
 };
 const service = {
