@@ -219,7 +219,7 @@ export function AddClerks({ clerks, tpm, onDone }: { clerks: ClerkDto[]; tpm: bo
   return (
     <section className="screen narrow" data-testid="screen-add-clerk" aria-labelledby="ac-title">
       <h1 id="ac-title" tabIndex={-1}>{t("clerk.title")}</h1>
-      <p>{t("clerk.intro")}</p>
+      <p>{t(tpm ? "clerk.intro" : "clerk.introPassphrase")}</p>
       {all.length > 0 ? (
         <ul className="plain" data-testid="clerk-list">
           {all.map((c) => (
