@@ -91,6 +91,20 @@ fn hostile_load(database: Option<&str>) {
         request,
     );
     check_kind("wrong passwords", &report.wrong_passwords, wrong, request);
+    // All wrong passwords come from one address: at most PER_CLIENT of them were checked
+    // (401); the others were refused before any check (429) or found no free slot (503).
+    if wrong > 0 {
+        let statuses = &report.wrong_passwords.statuses;
+        let checked = statuses.get(&401).copied().unwrap_or(0);
+        assert!(
+            checked <= fieldkit_backend::login_throttle::PER_CLIENT.free as usize,
+            "{checked} wrong passwords for one account were checked: {statuses:?}"
+        );
+        assert!(
+            statuses.keys().all(|s| [401, 429, 503].contains(s)),
+            "{statuses:?}"
+        );
+    }
     eprintln!(
         "hostile load ({}): honest sync {:.1} s, backend peak RSS {} MB, {report:#?}",
         database.map_or("SQLite", |_| "PostgreSQL"),
