@@ -206,26 +206,38 @@ impl CheckSlot {
     /// unknown or disabled login) against a dummy hash with the same parameters, so the
     /// time taken does not reveal which logins exist.
     pub async fn verify(self, password: Zeroizing<String>, phc: Option<String>) -> bool {
+        self.run(move |memory| match phc {
+            Some(phc) => verify_in(&password, &phc, memory),
+            None => {
+                let _ = verify_in(&password, dummy_hash(), memory);
+                false
+            }
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    /// Runs `work` (password checks and hashing) on a blocking thread while holding the
+    /// slot, with the slot's Argon2 memory for [`verify_in`]; `None` if the thread
+    /// failed.
+    pub async fn run<T: Send + 'static>(
+        self,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> Option<T> {
         self.checks.fetch_add(1, Ordering::Relaxed);
         let (permit, running, memory) = (self.permit, self.running, self.memory);
         tokio::task::spawn_blocking(move || {
             let now = running.now.fetch_add(1, Ordering::SeqCst) + 1;
             running.peak.fetch_max(now, Ordering::SeqCst);
             let mut buffer = memory.take();
-            let matched = match phc {
-                Some(phc) => verify_in(&password, &phc, &mut buffer),
-                None => {
-                    let _ = verify_in(&password, dummy_hash(), &mut buffer);
-                    false
-                }
-            };
+            let out = work(&mut buffer);
             memory.give_back(buffer);
             running.now.fetch_sub(1, Ordering::SeqCst);
             drop(permit);
-            matched
+            out
         })
         .await
-        .unwrap_or(false)
+        .ok()
     }
 }
 

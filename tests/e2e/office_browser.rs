@@ -46,6 +46,9 @@ const SWEEP: &[(&str, &str, &str)] = &[
     (REVIEWER, "case-en", "/office/cases/{case}?lang=en"),
     (REVIEWER, "home-en", "/office"),
     (REVIEWER, "inbox-de", "/office/cases?lang=de"),
+    (REVIEWER, "password", "/office/password"),
+    (REVIEWER, "password-en", "/office/password?lang=en"),
+    (REVIEWER, "password-de", "/office/password?lang=de"),
     (REVIEWER, "inbox-invalid-filter", "/office/cases?from=2026-13-40"),
     (REVIEWER, "case-unknown", "/office/cases/01900000-0000-7000-8000-000000000000"),
     (REVIEWER, "export-invalid", "/office/cases/export?format=none"),
@@ -56,6 +59,9 @@ const SWEEP: &[(&str, &str, &str)] = &[
     ("demo-it-operator", "admin-rotate-key", "/office/admin/authority/rotate-key"),
     ("demo-authority-admin", "admin-users", "/office/admin/users"),
     ("demo-authority-admin", "admin-user-disable", "/office/admin/users/demo-auditor/disable"),
+    ("demo-authority-admin", "admin-user-role", "/office/admin/users/demo-auditor/role"),
+    ("demo-authority-admin", "admin-user-role-en", "/office/admin/users/demo-auditor/role?lang=en"),
+    ("demo-authority-admin", "admin-user-role-own", "/office/admin/users/demo-authority-admin/role?lang=de"),
     ("demo-auditor", "admin-audit", "/office/admin/audit"),
 ];
 
@@ -359,5 +365,93 @@ async fn the_accessibility_check_finds_the_faults_of_a_broken_page() {
             "{rule} missing: {found:?}"
         );
     }
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_four_eyes_a_second_admin_confirms_a_new_reviewer_after_setting_their_own_password() {
+    let office = Office::start();
+    let b = Browser::start(&office.backend.url()).await;
+
+    // The demo admin adds a second admin (at once: the rule is still off).
+    b.login(ADMIN, office.demo.password(ADMIN)).await;
+    b.open("/office/admin/users").await;
+    b.fill("#user-login", "z.admin").await;
+    b.find("#user-role")
+        .await
+        .select_by_value("authority-admin")
+        .await
+        .expect("role option");
+    b.click_to_next_page("form:has(#user-login) button[type=submit]")
+        .await;
+    let initial = b.text("#initial-password").await;
+    assert_eq!(initial.len(), 20, "{initial}");
+    b.axe_check("admin-user-created").await;
+
+    // With the four-eyes rule on, a new reviewer waits for the second admin.
+    office
+        .backend
+        .admin(&["authority", "four-eyes", "gemeinde-musterstadt", "on"]);
+    b.open("/office/admin/users").await;
+    b.fill("#user-login", "n.neu").await;
+    b.click_to_next_page("form:has(#user-login) button[type=submit]")
+        .await;
+    b.axe_check("admin-user-created-pending").await;
+    b.open("/office/admin/users").await;
+    let pending = b.text("table[aria-labelledby='pending-heading']").await;
+    assert!(pending.contains("n.neu"), "{pending}");
+    assert!(
+        b.find_all("form[action$='/confirm']").await.is_empty(),
+        "the requester cannot confirm"
+    );
+    b.axe_check("admin-users-pending").await;
+    b.logout().await;
+
+    // The second admin's initial password opens only the password page; they set their
+    // own by keyboard: fields in order, Enter submits.
+    b.login("z.admin", &initial).await;
+    assert_eq!(b.path().await, "/office/password");
+    b.axe_check("password-forced").await;
+    b.open("/office/password?lang=en").await;
+    b.axe_check("password-forced-en").await;
+    b.open("/office/password?lang=de").await;
+    let own = "Zweiter Admin mit eigenem Satz";
+    b.find("#current-password")
+        .await
+        .click()
+        .await
+        .expect("focus");
+    b.client()
+        .active_element()
+        .await
+        .expect("focus")
+        .send_keys(&initial)
+        .await
+        .expect("typed");
+    for field in ["new-password", "repeat-password"] {
+        b.press(Key::Tab).await;
+        let at = b.client().active_element().await.expect("focus");
+        assert_eq!(at.attr("id").await.expect("id").as_deref(), Some(field));
+        at.send_keys(own).await.expect("typed");
+    }
+    b.press_to_next_page(Key::Enter).await;
+    assert_eq!(b.path().await, "/office");
+    let home = b.text("main").await;
+    assert!(home.contains("Bestätigung"), "{home}");
+    b.axe_check("home-admin-notices").await;
+
+    // They confirm; the new reviewer exists.
+    b.open("/office/admin/users").await;
+    let notices = b.text("ul[aria-labelledby='notices-heading']").await;
+    assert!(notices.contains(ADMIN), "{notices}");
+    b.axe_check("admin-users-confirmable").await;
+    b.click_to_next_page("form[action$='/confirm'] button[type=submit]")
+        .await;
+    assert!(b
+        .find_all("table[aria-labelledby='pending-heading']")
+        .await
+        .is_empty());
+    let users = b.text("table[aria-labelledby='users-heading']").await;
+    assert!(users.contains("n.neu"), "{users}");
     b.close().await;
 }

@@ -82,7 +82,9 @@ pub async fn demo(
     ] {
         let login = format!("demo-{}", role.as_str());
         let password = crate::password::generate();
-        match user::add(admin, DEMO_AUTHORITY, &login, role, &password).await {
+        // Demo passwords are printed to try the set-up out, so they are kept.
+        let first = user::FirstLogin::KeepPassword;
+        match user::add(admin, DEMO_AUTHORITY, &login, role, &password, first).await {
             Ok(()) => users.push(DemoUser {
                 login,
                 role,

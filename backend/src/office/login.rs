@@ -19,6 +19,8 @@ use axum::Extension;
 use chrono::Utc;
 use zeroize::Zeroizing;
 
+use super::admin::account_texts::AccountTexts;
+use super::admin::user_changes;
 use super::error::{see_other, OfficeError};
 use super::session::{self, cookie, new_token, set_cookie, token_hash};
 use super::views::{html, HomePage, Layout, LoginPage};
@@ -35,7 +37,8 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// `Retry-After` of the answer when every password-check slot stayed busy.
 pub const BUSY_RETRY_AFTER_SECONDS: i64 = 5;
 
-fn retry_after(response: &mut Response, seconds: i64) {
+/// Sets `Retry-After` (seconds).
+pub(super) fn retry_after(response: &mut Response, seconds: i64) {
     if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, v);
     }
@@ -179,7 +182,11 @@ async fn try_login(
         })
         .await?;
     tracing::info!(role = user.role.as_str(), "office login");
-    let mut response = see_other("/office");
+    let mut response = see_other(if user.must_change_password {
+        "/office/password"
+    } else {
+        "/office"
+    });
     append_cookie(
         &mut response,
         &set_cookie(session::SESSION_COOKIE, &token, None),
@@ -222,12 +229,35 @@ pub async fn home(State(app): State<AppState>, Extension(ctx): Extension<Ctx>) -
             .map_or_else(|| s.user.authority_id.to_string(), |a| a.authority.name),
         Err(e) => return ctx.error(e.into()),
     };
+    let texts = AccountTexts::of(ctx.lang);
+    let mut account_notices = Vec::new();
+    if s.user.role == Role::AuthorityAdmin {
+        let shown = async {
+            if !user_changes::notices(&app, s, ctx.lang).await?.is_empty() {
+                account_notices.push(texts.home_notice);
+            }
+            if !app
+                .store
+                .pending_user_changes(&s.user.authority_id)
+                .await?
+                .is_empty()
+            {
+                account_notices.push(texts.home_pending);
+            }
+            Ok::<_, OfficeError>(())
+        };
+        if let Err(e) = shown.await {
+            return ctx.error(e);
+        }
+    }
     let page = HomePage {
         layout: Layout::new(ctx.lang, Some(s)),
         login: s.user.login.clone(),
         role: ctx.lang.role(s.user.role).to_owned(),
         authority,
         reviewer: s.user.role == Role::Reviewer,
+        account_notices,
+        to_users: texts.to_users,
     };
     html(StatusCode::OK, &page)
 }

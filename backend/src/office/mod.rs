@@ -37,6 +37,7 @@ pub mod i18n;
 mod inbox;
 mod login;
 mod opening;
+mod own_password;
 pub mod session;
 pub mod stream;
 pub mod views;
@@ -75,6 +76,10 @@ pub enum Page {
     Logout,
     /// `GET /office/static/office.css`.
     Style,
+    /// `GET /office/password`: set the own password.
+    PasswordForm,
+    /// `POST /office/password`.
+    PasswordChange,
     /// `GET /office/cases`: the inbox.
     Inbox,
     /// `GET /office/cases/{record_id}`: one case, decrypted.
@@ -143,6 +148,18 @@ pub const OFFICE_ROUTES: &[OfficeRoute] = &[
         "/office/static/office.css",
         OfficeAccess::Public,
         Page::Style,
+    ),
+    route(
+        "GET",
+        "/office/password",
+        OfficeAccess::Session,
+        Page::PasswordForm,
+    ),
+    route(
+        "POST",
+        "/office/password",
+        OfficeAccess::Session,
+        Page::PasswordChange,
     ),
     route("GET", "/office/cases", OfficeAccess::Reviewer, Page::Inbox),
     route(
@@ -237,6 +254,30 @@ pub const OFFICE_ROUTES: &[OfficeRoute] = &[
     ),
     route(
         "GET",
+        "/office/admin/users/{login}/role",
+        OfficeAccess::Admin(admin::USERS),
+        Page::Admin(admin::AdminPage::UserRoleForm),
+    ),
+    route(
+        "POST",
+        "/office/admin/users/{login}/role",
+        OfficeAccess::Admin(admin::USERS),
+        Page::Admin(admin::AdminPage::UserRole),
+    ),
+    route(
+        "POST",
+        "/office/admin/user-changes/{id}/confirm",
+        OfficeAccess::Admin(admin::USERS),
+        Page::Admin(admin::AdminPage::UserChangeConfirm),
+    ),
+    route(
+        "POST",
+        "/office/admin/user-changes/{id}/withdraw",
+        OfficeAccess::Admin(admin::USERS),
+        Page::Admin(admin::AdminPage::UserChangeWithdraw),
+    ),
+    route(
+        "GET",
         "/office/admin/authority",
         OfficeAccess::Admin(admin::AUTHORITY),
         Page::Admin(admin::AdminPage::Authority),
@@ -321,6 +362,8 @@ fn method_router(page: Page, filter: MethodFilter) -> MethodRouter<AppState> {
         Page::Login => on(filter, login::login),
         Page::Logout => on(filter, login::logout),
         Page::Style => on(filter, login::style),
+        Page::PasswordForm => on(filter, own_password::form),
+        Page::PasswordChange => on(filter, own_password::change),
         Page::Inbox => on(filter, inbox::inbox),
         Page::Case => on(filter, case::view),
         Page::CaseStatus => on(filter, case::set_status),
@@ -417,6 +460,19 @@ async fn guard(
                 ctx.error(OfficeError::Unauthenticated)
             };
         };
+        // A password set by someone else only opens the password page.
+        if session.user.must_change_password
+            && !matches!(
+                route.page,
+                Page::PasswordForm | Page::PasswordChange | Page::Logout
+            )
+        {
+            return if req.method() == Method::GET {
+                see_other("/office/password")
+            } else {
+                ctx.error(OfficeError::Forbidden)
+            };
+        }
         if route.access == OfficeAccess::Reviewer && session.user.role != Role::Reviewer {
             return ctx.error(OfficeError::Forbidden);
         }

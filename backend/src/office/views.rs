@@ -31,11 +31,16 @@ impl Layout {
             t: lang.texts(),
             lang: lang.code(),
             other: lang.other().code(),
+            // Until the user set their own password, only the password page is open.
             user: session.map(|s| UserView {
                 login: s.user.login.clone(),
                 csrf: s.csrf_token.clone(),
-                reviewer: s.user.role == Role::Reviewer,
-                admin_links: super::admin::nav_links(lang, s.user.role),
+                reviewer: s.user.role == Role::Reviewer && !s.user.must_change_password,
+                admin_links: if s.user.must_change_password {
+                    Vec::new()
+                } else {
+                    super::admin::nav_links(lang, s.user.role)
+                },
             }),
         }
     }
@@ -93,6 +98,46 @@ pub struct HomePage {
     pub authority: String,
     /// Whether the user works cases.
     pub reviewer: bool,
+    /// For authority-admins: others changed user rights lately, changes wait for
+    /// confirmation (one line each), with the link label to the users page.
+    pub account_notices: Vec<&'static str>,
+    /// The link label to the users page.
+    pub to_users: &'static str,
+}
+
+/// The labels of the password page.
+#[derive(Debug)]
+pub struct PasswordTexts {
+    /// Heading.
+    pub title: &'static str,
+    /// Why the user is here (a password set by someone else).
+    pub forced: &'static str,
+    /// Label.
+    pub current: &'static str,
+    /// Label.
+    pub new: &'static str,
+    /// Label.
+    pub repeat: &'static str,
+    /// The rules a new password must meet.
+    pub rules: &'static str,
+    /// Submit.
+    pub button: &'static str,
+}
+
+/// `GET /office/password`.
+#[derive(Template)]
+#[template(path = "password.html")]
+pub struct PasswordPage {
+    /// Frame.
+    pub layout: Layout,
+    /// Labels.
+    pub p: PasswordTexts,
+    /// The password was set by someone else and must be replaced now.
+    pub forced: bool,
+    /// The login (for password managers).
+    pub login: String,
+    /// What is wrong with the last submission.
+    pub errors: Vec<String>,
 }
 
 /// Any error.

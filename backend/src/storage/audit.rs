@@ -51,11 +51,25 @@ pub enum AdminAction {
     /// A new TLS certificate pin was announced to kits (target: its SPKI hash; detail:
     /// the overlap).
     TlsPinAnnounced,
+    /// A user's role was changed (target: login; detail: `old → new`).
+    UserRoleChanged,
+    /// A user change waits for a second admin (target: login; detail: `add <role>` or
+    /// `role <role>`).
+    UserChangeRequested,
+    /// A pending user change was confirmed by a second admin, who is the actor (target:
+    /// login; detail: the change and who requested it).
+    UserChangeConfirmed,
+    /// A pending user change was withdrawn (target: login; detail: the change).
+    UserChangeWithdrawn,
+    /// A user set their own password (target: login; the actor is the user).
+    PasswordSet,
+    /// The four-eyes rule of an authority was switched (target: its id; detail: on/off).
+    FourEyesSet,
 }
 
 impl AdminAction {
     /// Every action.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 16] = [
         Self::KitProvisioned,
         Self::KitRevoked,
         Self::KitReleased,
@@ -66,6 +80,12 @@ impl AdminAction {
         Self::CatalogPublished,
         Self::ServerKeyRotated,
         Self::TlsPinAnnounced,
+        Self::UserRoleChanged,
+        Self::UserChangeRequested,
+        Self::UserChangeConfirmed,
+        Self::UserChangeWithdrawn,
+        Self::PasswordSet,
+        Self::FourEyesSet,
     ];
 
     /// The stored name.
@@ -81,6 +101,12 @@ impl AdminAction {
             Self::CatalogPublished => "catalog-published",
             Self::ServerKeyRotated => "server-key-rotated",
             Self::TlsPinAnnounced => "tls-pin-announced",
+            Self::UserRoleChanged => "user-role-changed",
+            Self::UserChangeRequested => "user-change-requested",
+            Self::UserChangeConfirmed => "user-change-confirmed",
+            Self::UserChangeWithdrawn => "user-change-withdrawn",
+            Self::PasswordSet => "password-set",
+            Self::FourEyesSet => "four-eyes-set",
         }
     }
 

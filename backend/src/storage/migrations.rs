@@ -60,6 +60,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/v6.sqlite.sql"),
         postgres: include_str!("migrations/v6.postgres.sql"),
     },
+    Migration {
+        version: 7,
+        name: "back office: own passwords, four-eyes confirmation of user changes",
+        sqlite: include_str!("migrations/v7.sqlite.sql"),
+        postgres: include_str!("migrations/v7.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

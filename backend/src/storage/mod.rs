@@ -22,6 +22,7 @@ use crate::config::DatabaseUrl;
 use crate::ingest::{BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 
+mod accounts;
 mod audit;
 pub mod migrations;
 mod model;
@@ -30,6 +31,7 @@ pub mod postgres;
 pub(crate) mod rows;
 pub mod sqlite;
 
+pub use accounts::{AccountStore, Confirmation, NewUserChange, PendingUserChange, UserChangeKind};
 pub use audit::{
     AdminAction, AdminEvent, AuditCursor, AuditEntry, AuditPage, AuditQuery, AuditSource,
     AuditStore, CatalogVersionRow,
@@ -71,9 +73,10 @@ pub enum StoreError {
 }
 
 /// The storage interface of the backend. One transaction per method. The audit trail's
-/// methods are in the supertrait [`AuditStore`].
+/// methods are in the supertrait [`AuditStore`], the account methods in
+/// [`AccountStore`].
 #[async_trait]
-pub trait Store: AuditStore + Send + Sync + 'static {
+pub trait Store: AuditStore + AccountStore + Send + Sync + 'static {
     /// `sqlite` or `postgresql`, for logs and metrics.
     fn kind(&self) -> &'static str;
     /// Whether the database answers (readiness).

@@ -96,6 +96,9 @@ pub struct UserRow {
     pub disabled: bool,
     /// When added.
     pub created_at: DateTime<Utc>,
+    /// The password was set by someone else (an admin, the CLI): it only lets the user
+    /// set their own.
+    pub must_change_password: bool,
 }
 
 /// A kit's lifecycle state at the backend.

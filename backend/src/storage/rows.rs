@@ -243,6 +243,7 @@ pub fn user_row(
     password_hash: String,
     disabled: bool,
     created_at: i64,
+    must_change_password: bool,
 ) -> Result<UserRow, StoreError> {
     Ok(UserRow {
         login,
@@ -251,6 +252,7 @@ pub fn user_row(
         password_hash,
         disabled,
         created_at: from_ms(created_at)?,
+        must_change_password,
     })
 }
 

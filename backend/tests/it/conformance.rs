@@ -145,6 +145,7 @@ async fn users(store: &dyn Store) {
         password_hash: fieldkit_backend::password::hash("correct horse battery").expect("hash"),
         disabled: false,
         created_at: Utc::now(),
+        must_change_password: true,
     };
     store.add_user(&user).await.expect("added");
     assert!(matches!(
@@ -165,6 +166,7 @@ async fn users(store: &dyn Store) {
     let users = store.users().await.expect("users");
     assert_eq!(users.len(), 1);
     assert!(users[0].disabled);
+    assert!(users[0].must_change_password);
     assert_eq!(users[0].role, Role::Reviewer);
     assert!(fieldkit_backend::password::verify(
         "correct horse battery",

@@ -13,6 +13,7 @@ mod conformance;
 mod enrol;
 mod lifecycle;
 mod limits;
+mod office_accounts;
 mod office_admin;
 mod office_admin_audit;
 mod office_admin_users;

@@ -54,6 +54,23 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
         foreign.push((role, login, pw));
     }
 
+    // A change waiting for a second admin of the case's authority (four-eyes rule).
+    fieldkit_backend::admin::user::set_four_eyes(&backend.admin, "gemeinde-musterstadt", true)
+        .await
+        .expect("four eyes on");
+    let musterstadt =
+        sync_protocol::ids::AuthorityId::parse("gemeinde-musterstadt").expect("authority id");
+    let pending_id = fieldkit_backend::admin::user::request_change(
+        &backend.admin,
+        &musterstadt,
+        "it.ops",
+        Role::Reviewer,
+        None,
+    )
+    .await
+    .expect("change requested")
+    .to_string();
+
     let leaks = |resp: &Resp| {
         let text = resp.text();
         text.contains("Özdemir") || text.contains(&id_text)
@@ -65,6 +82,7 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
             .replace("{record_id}", &id_text)
             .replace("{kit_id}", &kit_text)
             .replace("{login}", "it.ops")
+            .replace("{id}", &pending_id)
             .replace("{attachment_id}", &attachment_text);
         // The export of a filter needs a format; a selection names the case.
         let is_export = route.path == "/office/cases/export";
@@ -104,6 +122,8 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
                     &[("format", "csv"), ("case", &id_text)]
                 } else if route.path.ends_with("/assignee") {
                     &[("assignee", "k.klein"), ("expected", "")]
+                } else if route.path.ends_with("/role") {
+                    &[("role", "reviewer")]
                 } else {
                     &[("status", "in_review"), ("comment", "x")]
                 };
@@ -163,7 +183,10 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
                     }
                 }
                 (OfficeAccess::Admin(_), Actor::OtherAdmin) => {
-                    if route.path.contains("{kit_id}") || route.path.contains("{login}") {
+                    if route.path.contains("{kit_id}")
+                        || route.path.contains("{login}")
+                        || route.path.contains("{id}")
+                    {
                         assert_eq!(resp.status, StatusCode::NOT_FOUND, "{what}");
                     } else {
                         assert_ne!(resp.status, StatusCode::FORBIDDEN, "{what}: own pages");
@@ -182,7 +205,19 @@ async fn no_route_shows_or_changes_a_case_for_anyone_but_its_authoritys_reviewer
         .expect("kit");
     assert_eq!(kit_row.status, KitStatus::Active, "nobody revoked the kit");
     let it_ops = backend.store().user("it.ops").await.expect("store");
-    assert!(!it_ops.expect("user").disabled, "nobody disabled the user");
+    let it_ops = it_ops.expect("user");
+    assert!(!it_ops.disabled, "nobody disabled the user");
+    assert_eq!(it_ops.role, Role::ItOperator, "nobody changed the role");
+    assert_eq!(
+        backend
+            .store()
+            .pending_user_changes(&musterstadt)
+            .await
+            .expect("store")
+            .len(),
+        1,
+        "nobody confirmed or withdrew the waiting change"
+    );
     let case = backend
         .store()
         .case_detail(&id)

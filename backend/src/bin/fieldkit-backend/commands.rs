@@ -5,7 +5,7 @@ use fieldkit_backend::admin::kit::{Out, ProvisionArgs};
 use fieldkit_backend::admin::{self, authority, catalog, demo, trust, user, Admin, AdminError};
 
 use super::{
-    print, read_password, AdminCommand, AuthorityCommand, CatalogCommand, KitCommand,
+    print, read_password, AdminCommand, AuthorityCommand, CatalogCommand, KitCommand, OnOff,
     ServerKeyCommand, TlsPinCommand, UserCommand,
 };
 
@@ -72,10 +72,35 @@ pub async fn run(
             role,
         }) => {
             let password = read_password()?;
-            user::add(admin, &authority, &login, role, &password).await?;
+            let first = user::FirstLogin::SetOwnPassword;
+            user::add(admin, &authority, &login, role, &password, first).await?;
             let result = serde_json::json!({"login": login, "role": role});
             print(json, &result, |_| {
-                format!("user {login} added ({})", role.as_str())
+                format!(
+                    "user {login} added ({}); the password only lets them set their own \
+                     at the first login",
+                    role.as_str()
+                )
+            });
+            Ok(())
+        }
+        AdminCommand::User(UserCommand::SetRole { login, role }) => {
+            let old = user::set_role(admin, &login, role).await?;
+            let result = serde_json::json!({"login": login, "role": role, "previous_role": old});
+            print(json, &result, |_| {
+                format!("user {login}: role {} → {}", old.as_str(), role.as_str())
+            });
+            Ok(())
+        }
+        AdminCommand::Authority(AuthorityCommand::FourEyes { id, rule }) => {
+            let on = rule == OnOff::On;
+            user::set_four_eyes(admin, &id, on).await?;
+            let result = serde_json::json!({"id": id, "four_eyes": on});
+            print(json, &result, |_| {
+                format!(
+                    "authority {id}: four-eyes confirmation of user changes {}",
+                    if on { "on" } else { "off" }
+                )
             });
             Ok(())
         }

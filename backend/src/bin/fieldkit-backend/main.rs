@@ -115,6 +115,20 @@ enum AuthorityCommand {
     List,
     /// Retire the current HPKE key and make a new one current.
     RotateKey { id: String },
+    /// Require (on) or not (off) a second admin's confirmation in the back office for
+    /// new reviewers and authority-admins and for role changes.
+    FourEyes {
+        id: String,
+        #[arg(value_enum)]
+        rule: OnOff,
+    },
+}
+
+/// A switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +171,13 @@ enum UserCommand {
     List,
     /// Disable a user.
     Disable { login: String },
+    /// Change a user's role (applies at once; recorded and shown to the authority's
+    /// admins).
+    SetRole {
+        login: String,
+        #[arg(long, value_enum)]
+        role: Role,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,7 +6,7 @@
 //! | page | roles |
 //! |---|---|
 //! | kits: list, provision (code + QR + file), revoke with a reason | it-operator |
-//! | users: list, add (one-time initial password), disable | authority-admin |
+//! | users: list, add (initial password that only lets the user set their own), disable, change roles, confirm or withdraw changes under the four-eyes rule | authority-admin |
 //! | authority: facts and key ids, rotate the HPKE key | it-operator |
 //! | catalog: published versions, services of the current one (read-only) | it-operator, authority-admin |
 //! | audit log: admin events, case status changes, decryptions | auditor, authority-admin |
@@ -44,12 +44,14 @@ use crate::admin::{Admin, AdminError};
 use crate::state::AppState;
 use crate::storage::{Role, SessionRow, StoreError};
 
+pub mod account_texts;
 mod audit;
 mod authority;
 mod catalog;
 mod kits;
 pub mod qr;
 pub mod texts;
+pub mod user_changes;
 mod users;
 mod views;
 
@@ -85,6 +87,15 @@ pub enum AdminPage {
     UserDisableForm,
     /// `POST /office/admin/users/{login}/disable`.
     UserDisable,
+    /// `GET /office/admin/users/{login}/role`: the role change form.
+    UserRoleForm,
+    /// `POST /office/admin/users/{login}/role`: change the role (or ask a second
+    /// admin to, under the four-eyes rule).
+    UserRole,
+    /// `POST /office/admin/user-changes/{id}/confirm`: a second admin confirms.
+    UserChangeConfirm,
+    /// `POST /office/admin/user-changes/{id}/withdraw`.
+    UserChangeWithdraw,
     /// `GET /office/admin/authority`: the own authority and its keys.
     Authority,
     /// `GET /office/admin/authority/rotate-key`: the confirmation.
@@ -107,6 +118,10 @@ pub(super) fn method_router(page: AdminPage, filter: MethodFilter) -> MethodRout
         AdminPage::UserAdd => on(filter, users::add),
         AdminPage::UserDisableForm => on(filter, users::disable_form),
         AdminPage::UserDisable => on(filter, users::disable),
+        AdminPage::UserRoleForm => on(filter, user_changes::role_form),
+        AdminPage::UserRole => on(filter, user_changes::set_role),
+        AdminPage::UserChangeConfirm => on(filter, user_changes::confirm),
+        AdminPage::UserChangeWithdraw => on(filter, user_changes::withdraw),
         AdminPage::Authority => on(filter, authority::show),
         AdminPage::KeyRotateForm => on(filter, authority::rotate_form),
         AdminPage::KeyRotate => on(filter, authority::rotate),

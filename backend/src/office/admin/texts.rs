@@ -136,6 +136,17 @@ pub fn action_label(lang: Lang, a: AdminAction) -> &'static str {
         AdminAction::TlsPinAnnounced => {
             ("Neues TLS-Zertifikat angekündigt", "New TLS pin announced")
         }
+        AdminAction::UserRoleChanged => ("Rolle geändert", "Role changed"),
+        AdminAction::UserChangeRequested => (
+            "Benutzeränderung beantragt (Vier-Augen)",
+            "User change requested (four eyes)",
+        ),
+        AdminAction::UserChangeConfirmed => ("Benutzeränderung bestätigt", "User change confirmed"),
+        AdminAction::UserChangeWithdrawn => {
+            ("Benutzeränderung zurückgezogen", "User change withdrawn")
+        }
+        AdminAction::PasswordSet => ("Eigenes Passwort gesetzt", "Own password set"),
+        AdminAction::FourEyesSet => ("Vier-Augen-Regel geändert", "Four-eyes rule changed"),
     };
     lang.pick(de, en)
 }

@@ -1,14 +1,19 @@
 //! The users page of an authority-admin: the authority's users; adding one with a
 //! generated initial password (shown once, stored as an Argon2id hash by
-//! [`crate::admin::user::add`]); disabling one — never oneself — after a confirmation.
-//! Wrong input answers with the form again and a message per problem; nothing is
-//! written then.
+//! [`crate::admin::user::add`]; it only lets the new user set their own); disabling
+//! one — never oneself — after a confirmation. Under the authority's four-eyes rule a
+//! new reviewer or authority-admin waits for a second admin ([`super::user_changes`]).
+//! The page also lists the changes waiting for confirmation and other admins' recent
+//! changes of user rights. Wrong input answers with the form again and a message per
+//! problem; nothing is written then.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 
+use super::account_texts::AccountTexts;
+use super::user_changes;
 use super::views::{DisablePage, UserCreatedPage, UserView, UsersPage};
 use super::{admin_for, authority_name, failed, AdminTexts};
 use crate::admin::user as admin_user;
@@ -18,7 +23,7 @@ use crate::office::i18n::Lang;
 use crate::office::views::{html, time, Layout, Opt};
 use crate::office::Ctx;
 use crate::state::AppState;
-use crate::storage::{Role, StoreError, UserRow};
+use crate::storage::{Role, StoreError, UserChangeKind, UserRow};
 
 const ROLES: [Role; 4] = [
     Role::Reviewer,
@@ -27,7 +32,8 @@ const ROLES: [Role; 4] = [
     Role::Auditor,
 ];
 
-fn role_options(lang: Lang, selected: &str) -> Vec<Opt> {
+/// The role select's options.
+pub(super) fn role_options(lang: Lang, selected: &str) -> Vec<Opt> {
     ROLES
         .iter()
         .map(|r| Opt {
@@ -58,6 +64,8 @@ async fn page(
             UserView {
                 disable_link: (!is_self && !u.disabled)
                     .then(|| format!("/office/admin/users/{}/disable", u.login)),
+                role_link: (!is_self && !u.disabled)
+                    .then(|| format!("/office/admin/users/{}/role", u.login)),
                 role: lang.role(u.role).to_owned(),
                 disabled: u.disabled,
                 created_at: time(u.created_at),
@@ -79,6 +87,10 @@ async fn page(
         login,
         roles: role_options(lang, role),
         errors,
+        acc: AccountTexts::of(lang),
+        four_eyes: user_changes::four_eyes(app, session).await?,
+        pending: user_changes::pending_views(app, session, lang).await?,
+        notices: user_changes::notices(app, session, lang).await?,
     };
     Ok(html(status, &view))
 }
@@ -156,30 +168,59 @@ async fn try_add(app: &AppState, ctx: &Ctx) -> Result<Response, OfficeError> {
     let admin = admin_for(app, session)?;
     let password = crate::password::generate();
     let authority = session.user.authority_id.to_string();
-    match admin_user::add(&admin, &authority, &login, role, &password).await {
+    let adding = UserChangeKind::Add {
+        password_hash: String::new(),
+    };
+    let pending =
+        admin_user::needs_second_admin(user_changes::four_eyes(app, session).await?, &adding, role);
+    let added = if pending {
+        admin_user::request_change(
+            &admin,
+            &session.user.authority_id,
+            &login,
+            role,
+            Some(&password),
+        )
+        .await
+        .map(drop)
+    } else {
+        let first = admin_user::FirstLogin::SetOwnPassword;
+        admin_user::add(&admin, &authority, &login, role, &password, first).await
+    };
+    match added {
         Ok(()) => {}
         Err(AdminError::Store(StoreError::AlreadyExists(_))) => {
             let message = lang.pick(
-                "Diese Kennung ist bereits vergeben.",
-                "This login is already taken.",
+                "Diese Kennung ist bereits vergeben (oder wartet auf Bestätigung).",
+                "This login is already taken (or waiting for confirmation).",
             );
             return page(app, ctx, shown, &role_text, vec![message.to_owned()]).await;
         }
         Err(e) => return Err(failed(e)),
     }
-    tracing::info!(role = role.as_str(), "user added in the back office");
+    tracing::info!(
+        role = role.as_str(),
+        pending,
+        "user added in the back office"
+    );
     let view = UserCreatedPage {
         layout: Layout::new(lang, Some(session)),
         a: AdminTexts::of(lang),
         login,
         role: lang.role(role).to_owned(),
         password: password.to_string(),
+        u: AccountTexts::of(lang),
+        pending,
     };
     Ok(html(StatusCode::OK, &view))
 }
 
 /// The user of the path if they belong to the admin's authority (else 404).
-async fn own_user(app: &AppState, ctx: &Ctx, login: &str) -> Result<UserRow, OfficeError> {
+pub(super) async fn own_user(
+    app: &AppState,
+    ctx: &Ctx,
+    login: &str,
+) -> Result<UserRow, OfficeError> {
     let session = ctx.session()?;
     app.store
         .user(login)

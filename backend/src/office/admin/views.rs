@@ -3,6 +3,7 @@
 
 use askama::Template;
 
+use super::account_texts::AccountTexts;
 use super::texts::AdminTexts;
 use crate::office::views::{Layout, Opt};
 
@@ -120,6 +121,40 @@ pub struct UserView {
     pub is_self: bool,
     /// The disable confirmation, if allowed.
     pub disable_link: Option<String>,
+    /// The role change form, if allowed.
+    pub role_link: Option<String>,
+}
+
+/// A user change waiting for a second admin.
+#[derive(Debug)]
+pub struct PendingView {
+    /// Login.
+    pub login: String,
+    /// What it does, in the page language.
+    pub change: String,
+    /// Who asked.
+    pub requested_by: String,
+    /// When.
+    pub requested_at: String,
+    /// `POST` here confirms it (absent on one's own request).
+    pub confirm_action: Option<String>,
+    /// `POST` here withdraws it.
+    pub withdraw_action: String,
+}
+
+/// Another admin's user change, shown to the authority's admins.
+#[derive(Debug)]
+pub struct NoticeView {
+    /// When.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// What, in the page language.
+    pub action: String,
+    /// To whom.
+    pub target: String,
+    /// Role or change.
+    pub detail: String,
 }
 
 /// `GET /office/admin/users` (also the answer to a refused addition).
@@ -140,6 +175,38 @@ pub struct UsersPage {
     pub roles: Vec<Opt>,
     /// Why the addition was refused.
     pub errors: Vec<String>,
+    /// Account texts (`u` is the template's loop variable).
+    pub acc: &'static AccountTexts,
+    /// Whether the authority has the four-eyes rule.
+    pub four_eyes: bool,
+    /// Changes waiting for a second admin.
+    pub pending: Vec<PendingView>,
+    /// Other admins' recent user changes.
+    pub notices: Vec<NoticeView>,
+}
+
+/// `GET /office/admin/users/{login}/role`.
+#[derive(Template)]
+#[template(path = "admin/user_role.html")]
+pub struct RoleChangePage {
+    /// Frame.
+    pub layout: Layout,
+    /// Admin texts.
+    pub a: &'static AdminTexts,
+    /// Account texts.
+    pub u: &'static AccountTexts,
+    /// Login.
+    pub login: String,
+    /// Current role label.
+    pub role: String,
+    /// Role options.
+    pub roles: Vec<Opt>,
+    /// Whether the change waits for a second admin.
+    pub four_eyes: bool,
+    /// Where the form posts; absent when the change is not allowed.
+    pub action: Option<String>,
+    /// Why it was refused.
+    pub errors: Vec<String>,
 }
 
 /// The answer to `POST /office/admin/users`: shown once.
@@ -156,6 +223,10 @@ pub struct UserCreatedPage {
     pub role: String,
     /// The initial password.
     pub password: String,
+    /// Account texts.
+    pub u: &'static AccountTexts,
+    /// The user waits for a second admin's confirmation.
+    pub pending: bool,
 }
 
 /// `GET /office/admin/users/{login}/disable`.

@@ -258,8 +258,9 @@ pub async fn add_user<C: GenericClient + Sync>(c: &C, u: &UserRow) -> Result<(),
     }
     let n = c
         .execute(
-            "INSERT INTO users (login, authority_id, role, password_hash, disabled, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (login) DO NOTHING",
+            "INSERT INTO users (login, authority_id, role, password_hash, disabled, created_at,
+                                must_change_password)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (login) DO NOTHING",
             &[
                 &u.login,
                 &u.authority_id.as_str(),
@@ -267,6 +268,7 @@ pub async fn add_user<C: GenericClient + Sync>(c: &C, u: &UserRow) -> Result<(),
                 &u.password_hash,
                 &u.disabled,
                 &to_ms(u.created_at),
+                &u.must_change_password,
             ],
         )
         .await
@@ -279,7 +281,8 @@ pub async fn add_user<C: GenericClient + Sync>(c: &C, u: &UserRow) -> Result<(),
 
 pub async fn users<C: GenericClient + Sync>(c: &C) -> Result<Vec<UserRow>, StoreError> {
     c.query(
-        "SELECT login, authority_id, role, password_hash, disabled, created_at
+        "SELECT login, authority_id, role, password_hash, disabled, created_at,
+                must_change_password
          FROM users ORDER BY login",
         &[],
     )
@@ -294,6 +297,7 @@ pub async fn users<C: GenericClient + Sync>(c: &C) -> Result<Vec<UserRow>, Store
             r.try_get(3).map_err(db_err)?,
             r.try_get(4).map_err(db_err)?,
             r.try_get(5).map_err(db_err)?,
+            r.try_get(6).map_err(db_err)?,
         )
     })
     .collect()

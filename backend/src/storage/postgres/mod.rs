@@ -14,6 +14,7 @@ use tokio_postgres::NoTls;
 use super::migrations::{latest, MIGRATIONS, SCHEMA_TABLE};
 use super::StoreError;
 
+mod accounts;
 mod admin;
 mod audit;
 mod batch;

@@ -177,7 +177,7 @@ pub async fn decryptions<C: GenericClient + Sync>(
 }
 
 const USER_COLUMNS: &str = "u.login, u.authority_id, u.role, u.password_hash, u.disabled, \
-     u.created_at";
+     u.created_at, u.must_change_password";
 
 fn user_at(r: &Row, from: usize) -> Result<UserRow, StoreError> {
     user_row(
@@ -187,6 +187,7 @@ fn user_at(r: &Row, from: usize) -> Result<UserRow, StoreError> {
         r.try_get(from + 3).map_err(db_err)?,
         r.try_get(from + 4).map_err(db_err)?,
         r.try_get(from + 5).map_err(db_err)?,
+        r.try_get(from + 6).map_err(db_err)?,
     )
 }
 

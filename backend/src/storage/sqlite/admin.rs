@@ -280,15 +280,17 @@ pub fn add_user(c: &mut Connection, u: &UserRow) -> Result<(), StoreError> {
     }
     let n = tx
         .execute(
-            "INSERT INTO users (login, authority_id, role, password_hash, disabled, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (login) DO NOTHING",
+            "INSERT INTO users (login, authority_id, role, password_hash, disabled, created_at,
+                                must_change_password)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (login) DO NOTHING",
             params![
                 u.login,
                 u.authority_id.as_str(),
                 u.role.as_str(),
                 u.password_hash,
                 u.disabled,
-                to_ms(u.created_at)
+                to_ms(u.created_at),
+                u.must_change_password
             ],
         )
         .map_err(db_err)?;
@@ -301,7 +303,8 @@ pub fn add_user(c: &mut Connection, u: &UserRow) -> Result<(), StoreError> {
 pub fn users(c: &mut Connection) -> Result<Vec<UserRow>, StoreError> {
     let mut stmt = c
         .prepare(
-            "SELECT login, authority_id, role, password_hash, disabled, created_at
+            "SELECT login, authority_id, role, password_hash, disabled, created_at,
+                    must_change_password
              FROM users ORDER BY login",
         )
         .map_err(db_err)?;
@@ -314,12 +317,15 @@ pub fn users(c: &mut Connection) -> Result<Vec<UserRow>, StoreError> {
                 r.get::<_, String>(3)?,
                 r.get::<_, bool>(4)?,
                 r.get::<_, i64>(5)?,
+                r.get::<_, bool>(6)?,
             ))
         })
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .map_err(db_err)?;
     raw.into_iter()
-        .map(|(login, a, role, hash, disabled, at)| user_row(login, &a, &role, hash, disabled, at))
+        .map(|(login, a, role, hash, disabled, at, change)| {
+            user_row(login, &a, &role, hash, disabled, at, change)
+        })
         .collect()
 }
 

@@ -16,6 +16,7 @@ use rusqlite::{params, Connection, ErrorCode, TransactionBehavior};
 use super::migrations::{latest, MIGRATIONS, SCHEMA_TABLE};
 use super::StoreError;
 
+mod accounts;
 mod admin;
 mod audit;
 mod batch;

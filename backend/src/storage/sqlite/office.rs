@@ -229,7 +229,7 @@ pub fn decryptions(
         .collect()
 }
 
-type RawUser = (String, String, String, String, bool, i64);
+type RawUser = (String, String, String, String, bool, i64, bool);
 
 fn raw_user(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<RawUser> {
     Ok((
@@ -239,18 +239,20 @@ fn raw_user(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<RawUser> {
         r.get(from + 3)?,
         r.get(from + 4)?,
         r.get(from + 5)?,
+        r.get(from + 6)?,
     ))
 }
 
 fn into_user(
-    (login, authority, role, hash, disabled, created): RawUser,
+    (login, authority, role, hash, disabled, created, change): RawUser,
 ) -> Result<UserRow, StoreError> {
-    user_row(login, &authority, &role, hash, disabled, created)
+    user_row(login, &authority, &role, hash, disabled, created, change)
 }
 
 pub fn user(c: &mut Connection, login: &str) -> Result<Option<UserRow>, StoreError> {
     c.query_row(
-        "SELECT login, authority_id, role, password_hash, disabled, created_at
+        "SELECT login, authority_id, role, password_hash, disabled, created_at,
+                must_change_password
          FROM users WHERE login = ?1",
         [login],
         |r| raw_user(r, 0),
@@ -289,7 +291,8 @@ pub fn touch_session(
     let found = tx
         .query_row(
             "SELECT s.csrf_token, s.created_at, s.expires_at,
-                    u.login, u.authority_id, u.role, u.password_hash, u.disabled, u.created_at
+                    u.login, u.authority_id, u.role, u.password_hash, u.disabled, u.created_at,
+                    u.must_change_password
              FROM sessions s JOIN users u ON u.login = s.login
              WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.last_seen_at > ?3
                AND NOT u.disabled",

@@ -13,9 +13,17 @@ use super::{Backend, Resp};
 /// Adds a user of `authority` with `role`; returns the password.
 pub async fn add_user(backend: &Backend, authority: &str, login: &str, role: Role) -> String {
     let password = fieldkit_backend::password::generate().to_string();
-    fieldkit_backend::admin::user::add(&backend.admin, authority, login, role, &password)
-        .await
-        .expect("user added");
+    use fieldkit_backend::admin::user::{add, FirstLogin};
+    add(
+        &backend.admin,
+        authority,
+        login,
+        role,
+        &password,
+        FirstLogin::KeepPassword,
+    )
+    .await
+    .expect("user added");
     password
 }
 
