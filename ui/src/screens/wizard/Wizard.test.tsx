@@ -274,3 +274,26 @@ describe("reload of the web view", () => {
     expectOnScreen();
   });
 });
+
+describe("keyboard", () => {
+  it("opening an application puts the cursor in its first field, and Enter in a field stays on the step", async () => {
+    kit();
+    renderWithI18n(<App />);
+    await openDraft();
+    const form = screen.getByTestId("screen-form").querySelector("form")!;
+    await waitFor(() => expect(form.contains(document.activeElement)).toBe(true));
+    const first = document.activeElement as HTMLElement;
+    expect(first.tagName).toMatch(/INPUT|SELECT|TEXTAREA|BUTTON/);
+    expect(form.querySelector("input, select, textarea, button")).toBe(first);
+    // The Anmeldung starts with its list of persons: the first control adds the first.
+    expect(first).toBe(screen.getByTestId("add-persons"));
+    await userEvent.click(await screen.findByTestId("add-persons"));
+    await userEvent.type(input("persons.0.family_name"), "Schulze{Enter}");
+    await userEvent.type(input("new_address.street"), "Lindenweg{Enter}");
+    expect(screen.getByTestId("screen-form")).toBeInTheDocument();
+    expect(screen.queryByTestId("screen-attachments")).toBeNull();
+    expect(input("persons.0.family_name")).toHaveValue("Schulze");
+    await userEvent.click(screen.getByTestId("next"));
+    await screen.findByTestId("screen-attachments");
+  });
+});

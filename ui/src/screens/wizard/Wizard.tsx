@@ -42,6 +42,24 @@ export function Wizard({
   const [liveErrors, setLiveErrors] = useState<ErrorObject[]>([]);
   const [showAll, setShowAll] = useState(false);
   const headingRef = useRef<HTMLHeadingElement>(null);
+  const formRef = useRef<HTMLFormElement>(null);
+  const formShown = form != null;
+
+  // Opening an application puts the cursor in its first control (not on the page body,
+  // several Tabs away) — unless the clerk already went somewhere: focus is never taken
+  // from a field being typed into. Later step changes focus the step's heading.
+  useEffect(() => {
+    if (!formShown) return;
+    requestAnimationFrame(() => {
+      // Still where the screen change put it (the body, or the heading the app focuses
+      // for screen readers), not in anything the clerk chose.
+      const active = document.activeElement;
+      if (active && active !== document.body && !(active instanceof HTMLHeadingElement)) return;
+      formRef.current
+        ?.querySelector<HTMLElement>("input:not([disabled]), select:not([disabled]), textarea:not([disabled]), button:not([disabled])")
+        ?.focus();
+    });
+  }, [formShown]);
 
   const sigSpec = form ? formSpec(form.attachments) : undefined;
   const steps: Step[] = sigSpec ? ["form", "attachments", "signature", "review"] : ["form", "attachments", "review"];
@@ -110,11 +128,11 @@ export function Wizard({
 
       {step === "form" ? (
         <form
+          ref={formRef}
           noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            go(next);
-          }}
+          // Enter in a field stays in the form (it used to jump to the next step): only
+          // the button moves on, so the form has no submit button at all.
+          onSubmit={(e) => e.preventDefault()}
           onBlur={() => void saver.flush()}
         >
           <FormView schema={form.schema} ui={form.ui} data={data} onChange={onChange} onEdit={edit} showAllErrors={showAll} />
@@ -125,7 +143,7 @@ export function Wizard({
             <button type="button" className="btn btn--secondary" onClick={() => setShowAll(true)} data-testid="form-check">
               {t("form.check")}
             </button>
-            <button type="submit" className="btn btn--primary" data-testid="next">
+            <button type="button" className="btn btn--primary" data-testid="next" onClick={() => go(next)}>
               {t("common.next")}: {t(STEP_LABEL[next])}
             </button>
           </div>
