@@ -5,6 +5,8 @@ import { describe, expect, it, vi } from "vitest";
 import type { ServiceDto } from "../api/types";
 import { renderWithI18n } from "../test/render";
 import { Services } from "./Services";
+import personalausweisJson from "../../../catalog/services/personalausweis.json";
+import reisepassJson from "../../../catalog/services/reisepass.json";
 
 const services: ServiceDto[] = [
   {
@@ -22,7 +24,7 @@ const services: ServiceDto[] = [
     name: { de: "Personalausweis", en: "Identity card" },
     description: { de: "Ausweis beantragen", en: "Apply for an ID card" },
     offline: false,
-    unavailable_reason: { de: "Nicht mit dem Kit möglich: Fingerabdrücke (§ 7 Abs. 2 PAuswV)", en: "Not possible with the kit" },
+    unavailable_reason: { de: "Fingerabdrücke (§ 7 Abs. 2 PAuswV)", en: "Fingerprints (§ 7(2) PAuswV)" },
     signed_printout_required: false,
   },
 ];
@@ -35,6 +37,17 @@ describe("service picker", () => {
     expect(id).toBeDisabled();
     expect(screen.getByTestId("service-reason-personalausweis")).toHaveTextContent("§ 7 Abs. 2 PAuswV");
     expect(screen.getByTestId("service-anmeldung")).toBeEnabled();
+  });
+
+  it("says 'not possible with the kit' once: the catalog's reasons do not repeat the label", () => {
+    const reasons = [personalausweisJson, reisepassJson].flatMap((f) => {
+      const r = (f as { availability?: { reason?: { de: string; en: string } } }).availability?.reason;
+      return r ? [r.de, r.en] : [];
+    });
+    expect(reasons.length).toBeGreaterThanOrEqual(4); // Personalausweis and Reisepass, de and en
+    for (const r of reasons) {
+      expect(r).not.toMatch(/^(Nicht mit dem Kit möglich|Not possible with the kit)/);
+    }
   });
 
   it("filters by English words and picks with the keyboard", async () => {
