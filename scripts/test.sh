@@ -66,7 +66,7 @@ demo_dir=$(mktemp -d /tmp/fieldkit-demo.XXXXXX)
 demo_port=$(free_port)
 FIELDKIT_DEMO_NO_WAIT=1 FIELDKIT_DEMO_DIR="$demo_dir" FIELDKIT_DEMO_PORT="$demo_port" bash scripts/run.sh > "$demo_dir.log" 2>&1 \
   || { cat "$demo_dir.log"; exit 1; }
-grep -q "Kette in Ordnung: 1 Datensätze" "$demo_dir.log" || { cat "$demo_dir.log"; exit 1; }
+grep -q "Kette in Ordnung: 1 Datensatz," "$demo_dir.log" || { cat "$demo_dir.log"; exit 1; }
 grep -q "Kit-App lief 10 s ohne Fehler" "$demo_dir.log" || { cat "$demo_dir.log"; exit 1; }
 rm -rf "$demo_dir" "$demo_dir.log"
 

@@ -57,7 +57,7 @@ impl Lang {
             CaseStatus::Received => ("Eingegangen", "Received"),
             CaseStatus::InReview => ("In Bearbeitung", "In review"),
             CaseStatus::NeedsInformation => ("Rückfrage", "Needs information"),
-            CaseStatus::Approved => ("Bewilligt", "Approved"),
+            CaseStatus::Approved => ("Genehmigt", "Approved"),
             CaseStatus::Rejected => ("Abgelehnt", "Rejected"),
             CaseStatus::Completed => ("Abgeschlossen", "Completed"),
         };

@@ -9,15 +9,56 @@ const dictionaries: Record<Lang, Record<MessageKey, string>> = { de, en };
 export type Vars = Record<string, string | number>;
 export type T = (key: MessageKey, vars?: Vars) => string;
 
-/** Replaces `{name}` placeholders. */
-export function format(text: string, vars?: Vars): string {
+/** The end of the `{…}` group that opens at `open` (nested groups allowed), or -1. */
+function groupEnd(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === "{") depth++;
+    else if (text[i] === "}" && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** Chooses the branch of `{n, plural, one {…} other {…}}` (the ICU MessageFormat subset
+ * the dictionary uses) by the language's plural rules; `#` in it stands for the number.
+ * `=0`, `=1` … select an exact number first. */
+function plurals(text: string, vars: Vars, lang: Lang): string {
+  const head = /\{(\w+), plural,/g;
+  let out = "";
+  let from = 0;
+  for (let m = head.exec(text); m; m = head.exec(text)) {
+    const end = groupEnd(text, m.index);
+    if (end < 0) break;
+    const n = Number(vars[m[1]]);
+    const branches = new Map<string, string>();
+    const body = text.slice(m.index + m[0].length, end);
+    for (let i = 0; i < body.length; ) {
+      const key = /^\s*(=?\w+)\s*\{/.exec(body.slice(i));
+      if (!key) break;
+      const open = i + key[0].length - 1;
+      const close = groupEnd(body, open);
+      if (close < 0) break;
+      branches.set(key[1], body.slice(open + 1, close));
+      i = close + 1;
+    }
+    const chosen =
+      branches.get(`=${n}`) ?? branches.get(new Intl.PluralRules(lang).select(n)) ?? branches.get("other") ?? "";
+    out += text.slice(from, m.index) + chosen.replace(/#/g, String(vars[m[1]]));
+    from = end + 1;
+    head.lastIndex = from;
+  }
+  return out + text.slice(from);
+}
+
+/** Replaces `{name}` placeholders, after choosing `{n, plural, …}` branches for `lang`. */
+export function format(text: string, vars?: Vars, lang: Lang = "de"): string {
   if (!vars) return text;
-  return text.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
+  return plurals(text, vars, lang).replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
 }
 
 export function translator(lang: Lang): T {
   const dict = dictionaries[lang];
-  return (key, vars) => format(dict[key] ?? de[key] ?? key, vars);
+  return (key, vars) => format(dict[key] ?? de[key] ?? key, vars, lang);
 }
 
 export function loadLang(): Lang {

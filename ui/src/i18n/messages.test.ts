@@ -7,7 +7,7 @@ describe("dictionary", () => {
     expect(Object.keys(en).sort()).toEqual(Object.keys(de).sort());
   });
   it("both languages use the same placeholders", () => {
-    const ph = (s: string) => (s.match(/\{\w+\}/g) ?? []).sort();
+    const ph = (s: string) => [...(s.match(/\{\w+\}/g) ?? []), ...(s.match(/\{\w+, plural,/g) ?? [])].sort();
     for (const k of Object.keys(de) as (keyof typeof de)[]) {
       expect(ph(en[k]), k).toEqual(ph(de[k]));
       expect(en[k].trim(), k).not.toBe("");
@@ -16,5 +16,20 @@ describe("dictionary", () => {
   it("formats placeholders", () => {
     expect(format("{n} von {total}", { n: 2, total: 5 })).toBe("2 von 5");
     expect(format("{missing}", {})).toBe("{missing}");
+  });
+  it("chooses plural forms by the language's rules", () => {
+    const de = "{n, plural, one {# Antrag} other {# Anträge}} übertragen, {k, plural, =0 {keine Anlage} one {eine Anlage} other {# Anlagen}}";
+    expect(format(de, { n: 1, k: 0 }, "de")).toBe("1 Antrag übertragen, keine Anlage");
+    expect(format(de, { n: 2, k: 1 }, "de")).toBe("2 Anträge übertragen, eine Anlage");
+    expect(format(de, { n: 0, k: 12 }, "de")).toBe("0 Anträge übertragen, 12 Anlagen");
+    expect(format("{n, plural, one {# second} other {# seconds}}", { n: 1 }, "en")).toBe("1 second");
+    expect(format("{n, plural, one {# second} other {# seconds}}", { n: 3 }, "en")).toBe("3 seconds");
+  });
+  it("has no count glued to a plural noun without a plural form", () => {
+    // "{n} Leistungen", "{delivered} Anträge": a count must choose its form.
+    const counted = /\{(n|delivered|files|changes|pending|secs|attempts)\} (Leistungen|Anträge|Anlagen|Rückmeldungen|Sekunden|Minuten|services|applications|attachments|seconds|minutes)/;
+    for (const [k, v] of [...Object.entries(de), ...Object.entries(en)]) {
+      expect(counted.test(v), `${k}: ${v}`).toBe(false);
+    }
   });
 });

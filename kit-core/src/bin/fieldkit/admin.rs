@@ -9,7 +9,7 @@ use serde::Serialize;
 use sync_protocol::dsse::Envelope;
 
 use crate::exit;
-use crate::output::Output;
+use crate::output::{count, Output};
 use crate::unlock::{new_pin, Context, UsageError};
 
 #[derive(Subcommand)]
@@ -267,8 +267,14 @@ pub fn verify(ctx: &Context, out: &Output) -> Result<u8> {
     out.print(&serde_json::json!({"ok": ok, "report": report}), |_| {
         if ok {
             format!(
-                "Kette in Ordnung: {} Datensätze, {} Signaturen und {} Empfangsbestätigungen geprüft.",
-                report.records, report.signatures_checked, report.receipts_checked
+                "Kette in Ordnung: {}, {} und {} geprüft.",
+                count(report.records, "Datensatz", "Datensätze"),
+                count(report.signatures_checked, "Signatur", "Signaturen"),
+                count(
+                    report.receipts_checked,
+                    "Empfangsbestätigung",
+                    "Empfangsbestätigungen"
+                )
             )
         } else {
             format!(

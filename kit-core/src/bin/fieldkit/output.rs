@@ -4,6 +4,12 @@
 use kit_core::KitError;
 use serde::Serialize;
 
+/// A count with its German noun in the right number: `1 Datensatz`, `2 Datensätze`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// How to print.
 pub struct Output {
     pub json: bool,
@@ -37,5 +43,17 @@ impl Output {
                 eprintln!("  {} — {} / {}", f.pointer, f.message.de, f.message.en);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_choose_singular_or_plural() {
+        assert_eq!(count(0u64, "Datensatz", "Datensätze"), "0 Datensätze");
+        assert_eq!(count(1u64, "Datensatz", "Datensätze"), "1 Datensatz");
+        assert_eq!(count(2u64, "Datensatz", "Datensätze"), "2 Datensätze");
     }
 }

@@ -12,7 +12,7 @@ use kit_core::sync::{self, CancelToken, Phase, SyncEvent, SyncOptions, SyncRepor
 use kit_core::KitError;
 
 use crate::exit;
-use crate::output::Output;
+use crate::output::{count, Output};
 use crate::unlock::{Context, UsageError};
 
 /// Flags of `fieldkit sync`.
@@ -138,13 +138,13 @@ fn summary(r: &SyncReport) -> String {
         .map(|b| format!("\n{}", b.message_de()))
         .unwrap_or_default();
     format!(
-        "Synchronisiert: {} zugestellt, {} abgelehnt, {} Anhänge ({} Bytes), {} Änderungen. Offen: {} Anträge, {} mit Anhängen im Upload.",
+        "Synchronisiert: {} zugestellt, {} abgelehnt, {} ({} Bytes), {}. Offen: {}, {} mit Anhängen im Upload.",
         r.delivered,
         r.rejected,
-        r.attachments_uploaded,
+        count(r.attachments_uploaded, "Anhang", "Anhänge"),
         r.bytes_uploaded,
-        r.changes_applied,
-        r.pending,
+        count(r.changes_applied, "Änderung", "Änderungen"),
+        count(r.pending, "Antrag", "Anträge"),
         r.uploads_open
     ) + &blocked
 }
