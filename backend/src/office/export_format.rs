@@ -1,8 +1,10 @@
 //! The three export formats, one case at a time (the caller streams them):
 //!
-//! - **CSV** (`text/csv`, UTF-8, RFC 4180 via the `csv` crate): one row per case with a
-//!   fixed set of metadata columns and the decrypted form data as one JSON column
-//!   (`form_data`). A specialist system imports by stable machine keys; the forms differ
+//! - **CSV** (`text/csv`, UTF-8 with a byte-order mark, `;`-separated, RFC 4180 quoting
+//!   via the `csv` crate — what a spreadsheet in German locale opens as columns with
+//!   its umlauts intact; a comma-separated file without BOM opened as one column of
+//!   broken characters): one row per case with a fixed set of metadata columns and the
+//!   decrypted form data as one JSON column (`form_data`). A specialist system imports by stable machine keys; the forms differ
 //!   per service and per version and nest (an Anmeldung lists every person moving), so
 //!   flattened, label-headed columns would change shape from export to export and lose
 //!   types. Headers are machine keys; every metadata value is generated or validated by
@@ -73,7 +75,11 @@ impl Format {
     /// What comes before the first case.
     pub fn header(self) -> Vec<u8> {
         match self {
-            Self::Csv => csv_row(&CSV_COLUMNS.map(str::to_owned)),
+            Self::Csv => [
+                UTF8_BOM.as_slice(),
+                &csv_row(&CSV_COLUMNS.map(str::to_owned)),
+            ]
+            .concat(),
             Self::Json => b"[".to_vec(),
             Self::FitConnect => Vec::new(),
         }
@@ -164,8 +170,17 @@ pub const CSV_COLUMNS: [&str; 16] = [
     "form_data",
 ];
 
+/// The byte-order mark that tells a spreadsheet the file is UTF-8.
+pub const UTF8_BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// The CSV field separator: `;`, the list separator of the German locale (where `,` is
+/// the decimal comma).
+pub const CSV_DELIMITER: u8 = b';';
+
 fn csv_row(cells: &[String]) -> Vec<u8> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(CSV_DELIMITER)
+        .from_writer(Vec::new());
     // Writing into a Vec cannot fail; a failure would only leave the row empty.
     let _ = writer.write_record(cells);
     writer.into_inner().unwrap_or_default()

@@ -64,7 +64,14 @@ async fn exports_stream_every_case_of_the_filter_across_pages_and_log_each() {
             .header("content-disposition")
             .is_some_and(|d| d.starts_with("attachment; filename=\"fieldkit-export-")
                 && d.ends_with(".csv\"")));
-        let mut reader = csv::Reader::from_reader(csv.body.as_ref());
+        // For a spreadsheet in German locale: a UTF-8 byte-order mark and `;` between
+        // the cells.
+        let body = csv
+            .body
+            .strip_prefix(&[0xEF, 0xBB, 0xBF][..])
+            .expect("the file starts with the UTF-8 byte-order mark");
+        assert!(body.starts_with(b"case_id;service_id;"), "{}", csv.text());
+        let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(body);
         let headers = reader.headers().expect("header row").clone();
         assert_eq!(&headers[0], "case_id");
         assert_eq!(&headers[15], "form_data");
@@ -204,7 +211,11 @@ async fn selected_cases_export_by_post_and_foreign_ones_are_not_found() {
         )
         .await;
     assert_eq!(resp.status, StatusCode::OK, "{}", resp.text());
-    let mut reader = csv::Reader::from_reader(resp.body.as_ref());
+    let body = resp
+        .body
+        .strip_prefix(&[0xEF, 0xBB, 0xBF][..])
+        .expect("BOM");
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(body);
     let got: Vec<String> = reader
         .records()
         .map(|r| r.expect("row")[0].to_owned())
