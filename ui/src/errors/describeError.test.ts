@@ -27,7 +27,19 @@ describe("AppError → words", () => {
       expect(text).not.toMatch(/\{\w+\}/);
     }
     expect(d.message).not.toBe(e.message);
-    expect(d.detail).toBe("tech detail");
+  });
+
+  it("shows kit-core's English detail only where IT needs it, never beside a message that says it all", () => {
+    const wrongPin = err("wrong_pin", { detail: "wrong PIN or recovery secret (1 failed attempts in a row)", attempts: 1 });
+    const d = describeError(wrongPin, de);
+    expect(d.detail).toBe("");
+    expect(`${d.message} ${d.hint}`).toContain("Fehlversuche bisher: 1");
+    for (const kind of ["too_many_attempts", "weak_pin", "locked", "disk_full"] as const) {
+      expect(describeError(err(kind), de).detail, kind).toBe("");
+    }
+    for (const kind of ["network", "backend", "internal", "corrupted", "conflict"] as const) {
+      expect(describeError(err(kind), de).detail, kind).toBe("tech detail");
+    }
   });
 
   it("messages differ between kinds", () => {

@@ -35,6 +35,26 @@ const KEYS: Record<ErrorKind, { message: MessageKey; hint: MessageKey }> = {
   internal: { message: "err.internal", hint: "err.internal.hint" },
 };
 
+/** Kinds whose message and hint say everything: their technical detail (kit-core's
+ * English text, e.g. "wrong PIN or recovery secret (1 failed attempts in a row)") is not
+ * shown beside the German words. Kinds that need IT keep it (network, backend, internal,
+ * corrupted, conflict, …). */
+const SAID_IN_FULL = new Set<ErrorKind>([
+  "wrong_pin",
+  "too_many_attempts",
+  "weak_pin",
+  "unknown_clerk",
+  "locked",
+  "not_initialized",
+  "already_initialized",
+  "not_enrolled",
+  "already_enrolled",
+  "unavailable_offline",
+  "sync_in_progress",
+  "disk_full",
+  "read_only",
+]);
+
 /** A wait in words: "3 Minuten" / "45 Sekunden". */
 export function waitText(secs: number | null, t: T): string {
   if (secs === null || secs <= 0) return t("err.wait.short");
@@ -61,7 +81,8 @@ export function describeError(
   for (const a of err.missing_attachments ?? []) {
     list.push(opts.attachmentLabel ? opts.attachmentLabel(a) : a);
   }
-  return { message: t(keys.message, vars), hint, list, detail: err.detail ?? "" };
+  const detail = SAID_IN_FULL.has(err.kind) ? "" : (err.detail ?? "");
+  return { message: t(keys.message, vars), hint, list, detail };
 }
 
 /** "Familienname (/persons/1/family_name): darf nur Buchstaben … enthalten". */
