@@ -74,6 +74,11 @@ struct Slot {
     /// slots that rest on the Argon2id cost alone (recovery, no TPM, older kits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tpm: Option<String>,
+    /// The clerk's name as entered, for the unlock screen: the names in the encrypted
+    /// store cannot be read before an unlock, and an id like `c-clara-mueller` lost its
+    /// umlaut. Absent in slots made before it was kept (the id's name is shown then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -137,11 +142,12 @@ impl LockedSlots {
     pub fn set_clerk(
         &mut self,
         id: &str,
+        name: Option<&str>,
         db_key: &[u8; 32],
         pin: &[u8],
         sealer: Option<&mut (dyn SlotSealer + 'static)>,
     ) -> Result<(), KitError> {
-        self.slots.set_clerk(id, db_key, pin, sealer)
+        self.slots.set_clerk(id, name, db_key, pin, sealer)
     }
 
     /// Removes a clerk's slot.
@@ -283,6 +289,7 @@ fn wrap(
         failed_attempts: 0,
         locked_until: None,
         tpm,
+        name: None,
     })
 }
 
@@ -382,6 +389,16 @@ impl KeySlots {
         let json = serde_json::to_vec_pretty(&self.file)
             .map_err(|e| KitError::Corrupted(e.to_string()))?;
         write_atomic(&self.path, &json)
+    }
+
+    /// Every clerk's id and, where the slot keeps it, the name as entered.
+    pub fn clerk_names(&self) -> Vec<(String, Option<String>)> {
+        self.file
+            .slots
+            .iter()
+            .filter(|s| s.kind == SlotKind::Clerk)
+            .map(|s| (s.id.clone(), s.name.clone()))
+            .collect()
     }
 
     /// The ids of the clerk slots.
@@ -495,12 +512,21 @@ impl KeySlots {
     fn set_clerk(
         &mut self,
         id: &str,
+        name: Option<&str>,
         db_key: &[u8; 32],
         pin: &[u8],
         sealer: Option<&mut (dyn SlotSealer + 'static)>,
     ) -> Result<(), KitError> {
         check_secret(pin, sealer.is_some())?;
-        let slot = wrap(id, SlotKind::Clerk, db_key, pin, sealer)?;
+        let mut slot = wrap(id, SlotKind::Clerk, db_key, pin, sealer)?;
+        // A new PIN keeps the name the slot had.
+        slot.name = name.map(str::to_owned).or_else(|| {
+            self.file
+                .slots
+                .iter()
+                .find(|s| s.id == id && s.kind == SlotKind::Clerk)
+                .and_then(|s| s.name.clone())
+        });
         self.file.slots.retain(|s| s.id != id);
         self.file.slots.push(slot);
         self.save()

@@ -190,6 +190,15 @@ impl Kit {
         Ok(KeySlots::load(&self.home.keyslots())?.clerk_ids())
     }
 
+    /// Every clerk's id and the name entered when they were added, readable before any
+    /// unlock (for the unlock screen); `None` for clerks added by an older Fieldkit.
+    ///
+    /// # Errors
+    /// As [`Kit::clerk_ids`].
+    pub fn clerk_names(&self) -> Result<Vec<(String, Option<String>)>, KitError> {
+        Ok(KeySlots::load(&self.home.keyslots())?.clerk_names())
+    }
+
     /// Unlocks with a clerk's PIN.
     ///
     /// # Errors
@@ -325,7 +334,7 @@ impl Session {
         // a row is cleaned up by the next add with the same id.
         let mut slots = KeySlots::lock(&self.home.keyslots())?;
         let mut sealer = self.tpm.open()?;
-        slots.set_clerk(&id, &self.db_key, pin, sealer.as_deref_mut())?;
+        slots.set_clerk(&id, Some(name), &self.db_key, pin, sealer.as_deref_mut())?;
         self.conn.execute(
             "INSERT INTO clerks (id, name, created_at, created_by) VALUES (?1, ?2, ?3, ?4)",
             params![
@@ -385,7 +394,13 @@ impl Session {
             .ok_or_else(|| KitError::Conflict("a recovery session has no PIN to change".into()))?;
         let mut slots = KeySlots::lock(&self.home.keyslots())?;
         let mut sealer = self.tpm.open()?;
-        slots.set_clerk(clerk.as_str(), &self.db_key, new_pin, sealer.as_deref_mut())
+        slots.set_clerk(
+            clerk.as_str(),
+            None,
+            &self.db_key,
+            new_pin,
+            sealer.as_deref_mut(),
+        )
     }
 
     /// A second session of the same clerk on its own database connection (SQLite WAL

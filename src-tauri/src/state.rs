@@ -197,10 +197,10 @@ impl Shared {
         let initialized = self.kit.is_initialized();
         let clerks = if initialized {
             self.kit
-                .clerk_ids()?
+                .clerk_names()?
                 .into_iter()
-                .map(|id| ClerkDto {
-                    name: display_name(&id),
+                .map(|(id, name)| ClerkDto {
+                    name: name.unwrap_or_else(|| display_name(&id)),
                     id,
                 })
                 .collect()

@@ -73,6 +73,16 @@ fn the_recovery_secret_adds_clerks_and_a_clerk_can_change_the_pin() {
         Err(KitError::WrongSecret { .. })
     ));
     assert!(kit.unlock("c-juergen-oezdemir", b"Mondlicht 42").is_ok());
+    // The unlock screen reads the names as entered, umlauts included, before any unlock;
+    // a changed PIN keeps the name.
+    let names = kit.clerk_names().expect("names");
+    assert!(
+        names.contains(&(
+            "c-juergen-oezdemir".to_owned(),
+            Some("Jürgen Özdemir".to_owned())
+        )),
+        "{names:?}"
+    );
     assert!(matches!(
         kit.unlock("c-nobody", PIN.as_bytes()),
         Err(KitError::UnknownClerk(_))

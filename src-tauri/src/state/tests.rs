@@ -50,7 +50,10 @@ fn first_run_then_clerk_unlock_shows_the_clerk_by_name() {
     let locked = shared.status().expect("status");
     assert_eq!(locked.clerks.len(), 1);
     assert_eq!(locked.clerks[0].id, "c-clara-mueller");
-    assert_eq!(locked.clerks[0].name, "Clara Mueller");
+    assert_eq!(
+        locked.clerks[0].name, "Clara Müller",
+        "the name as entered, before any unlock"
+    );
     assert!(locked.unlocked.is_none());
 
     let session = shared
