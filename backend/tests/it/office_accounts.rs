@@ -58,6 +58,17 @@ async fn events(backend: &Backend) -> Vec<String> {
         .collect()
 }
 
+/// Submits `role` on the role page of `login` as `admin`.
+async fn submit_role(backend: &Backend, admin: &mut Browser, login: &str, role: &str) -> Resp {
+    admin
+        .submit(
+            backend,
+            &format!("/office/admin/users/{login}/role"),
+            &[("role", role)],
+        )
+        .await
+}
+
 async fn add_through_page(backend: &Backend, admin: &mut Browser, login: &str, role: &str) -> Resp {
     admin.get(backend, "/office/admin/users").await;
     admin
@@ -246,34 +257,16 @@ async fn role_changes_and_new_reviewers_are_shown_to_the_other_admins_and_record
         assert!(!own
             .text()
             .contains("<form method=\"post\" action=\"/office/admin/users/m.admin/role\""));
-        let resp = a
-            .submit(
-                &backend,
-                "/office/admin/users/m.admin/role",
-                &[("role", "reviewer")],
-            )
-            .await;
+        let resp = submit_role(&backend, &mut a, "m.admin", "reviewer").await;
         assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
         // Another authority's user is unknown here; a made-up role is refused.
         let foreign = a.get(&backend, "/office/admin/users/k.klein/role").await;
         assert_eq!(foreign.status, StatusCode::NOT_FOUND);
         a.get(&backend, "/office/admin/users/p.pruef/role").await;
-        let resp = a
-            .submit(
-                &backend,
-                "/office/admin/users/p.pruef/role",
-                &[("role", "root")],
-            )
-            .await;
+        let resp = submit_role(&backend, &mut a, "p.pruef", "root").await;
         assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
 
-        let resp = a
-            .submit(
-                &backend,
-                "/office/admin/users/p.pruef/role",
-                &[("role", "reviewer")],
-            )
-            .await;
+        let resp = submit_role(&backend, &mut a, "p.pruef", "reviewer").await;
         assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.text());
         let user = backend
             .store()
@@ -436,21 +429,9 @@ async fn under_four_eyes_a_new_reviewer_and_a_role_change_wait_for_a_second_admi
 
         // A role change waits too, and can be withdrawn instead.
         a.get(&backend, "/office/admin/users/p.pruef/role").await;
-        let resp = a
-            .submit(
-                &backend,
-                "/office/admin/users/p.pruef/role",
-                &[("role", "reviewer")],
-            )
-            .await;
+        let resp = submit_role(&backend, &mut a, "p.pruef", "reviewer").await;
         assert_eq!(resp.status, StatusCode::SEE_OTHER);
-        let again = a
-            .submit(
-                &backend,
-                "/office/admin/users/p.pruef/role",
-                &[("role", "reviewer")],
-            )
-            .await;
+        let again = submit_role(&backend, &mut a, "p.pruef", "reviewer").await;
         assert_eq!(
             again.status,
             StatusCode::UNPROCESSABLE_ENTITY,
