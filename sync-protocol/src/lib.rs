@@ -21,6 +21,7 @@ pub mod chain;
 pub mod change;
 pub mod dsse;
 mod error;
+pub mod held;
 pub mod httpsig;
 pub mod ids;
 pub mod receipt;

@@ -27,6 +27,8 @@ from pyhpke import AEADId, CipherSuite, KDFId, KEMId
 
 RECORD_TYPE = "application/vnd.fieldkit.record.v1+json"
 CHANGE_TYPE = "application/vnd.fieldkit.change.v2+json"
+RECEIPT_TYPE = "application/vnd.fieldkit.receipt.v1+json"
+HELD_TYPE = "application/vnd.fieldkit.held-records.v1+json"
 HPKE_SUITE = "DHKEM-X25519-HKDF-SHA256/HKDF-SHA256/ChaCha20-Poly1305"
 HPKE_INFO = b"fieldkit/v1 case payload"
 ZERO_HASH, CHUNK, TAG = "0" * 64, 65536, 16  # no predecessor; STREAM chunk and tag sizes
@@ -435,6 +437,85 @@ def check_changes_case(c):
     return f"{accepted} accepted" + (f", then refused: {why}" if why else "")
 
 
+# --- held-records files (PROTOCOL.md §11) ------------------------------------------------
+def dsse_open(env, ptype, key_for):
+    """One-signature DSSE envelope of type `ptype`; `key_for(keyid)` names the key or fails."""
+    check_fields(env, {"payloadType": ANY, "payload": ANY}, {}, "envelope", ["signatures"])
+    need(isinstance(env["signatures"], list) and len(env["signatures"]) == 1,
+         "exactly one signature required")
+    check_fields(env["signatures"][0], {"keyid": ANY, "sig": ANY}, {}, "signature")
+    need(env["payloadType"] == ptype, f"payloadType is not {ptype}")
+    pk = key_for(env["signatures"][0]["keyid"])
+    sig = b64d(env["signatures"][0]["sig"], 64, "sig")
+    payload = b64d(env["payload"], what="payload")
+    t = ptype.encode()
+    pae = b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+    need(ed25519_ok(pk, pae, sig), "signature does not verify")
+    return payload
+
+def receipt_taken(env, entry, kit_id, servers):
+    """§11.2 step 5: a receipt counts only if a server key signed it for this entry."""
+    try:
+        r = strict_json(dsse_open(env, RECEIPT_TYPE, lambda k: servers.get(k) or need(
+            False, "no server key has the key id")))
+        check_fields(r, {"record_id": UUID, "record_hash": HEX64, "kit_id": UUID,
+                         "received_at": TIMESTAMP}, {"v": 32, "seq": 64, "log_position": 64},
+                     "receipt")
+        return (r["v"] == 1 and r["kit_id"] == kit_id and r["seq"] == entry["seq"]
+                and r["record_id"] == entry["record_id"] and r["record_hash"] == entry["hash"])
+    except Bad:
+        return False
+
+def check_held_case(c):
+    kit_pk = bytes.fromhex(c["kit_public_key_hex"])
+    servers = {k["key_id"]: server_key(k, "server key") for k in c["server_keys"]}
+    taken = []
+
+    def verify():
+        taken.clear()
+        f = c["file"]
+        check_fields(f, {"format": "fieldkit-held-records"}, {}, "file", ["statement", "records"])
+        need(isinstance(f["records"], list), "records must be a list")
+        st = strict_json(dsse_open(f["statement"], HELD_TYPE, lambda k: kit_pk if k == c[
+            "kit_id"] else need(False, "the statement's key id is not the kit")))
+        check_fields(st, {"kit_id": UUID, "created_at": TIMESTAMP, "blocked": ANY},
+                     {"v": 32}, "statement", ["entries"])
+        need(st["v"] == 1, "v is not 1")
+        need(st["kit_id"] == c["kit_id"], "kit_id is not the kit whose key signed")
+        entries = st["entries"]
+        need(isinstance(entries, list) and 1 <= len(entries) <= 5000, "1 to 5000 entries")
+        for i, e in enumerate(entries):
+            check_fields(e, {"record_id": UUID, "hash": HEX64,
+                             "state": "pending|delivered|complete|rejected|purged"},
+                         {"seq": 64}, "entry", ["problem"])
+            need("problem" in e and (e["problem"] is None or isinstance(e["problem"], str)),
+                 "entry.problem must be a string or null")
+            need(1 <= e["seq"] <= 2**53 - 1, "seq out of range")
+            need(i == 0 or e["seq"] == entries[i - 1]["seq"] + 1,
+                 "seqs must ascend without holes")
+        need(len(f["records"]) == len(entries), "records do not match the entries")
+        for e, r in zip(entries, f["records"]):
+            check_fields(r, {}, {"seq": 64}, "record", ["envelope", "receipt"])
+            need({"envelope", "receipt"} <= set(r), "record: missing envelope or receipt")
+            need(r["seq"] == e["seq"], "records do not match the entries")
+            if r["envelope"] is not None:
+                env = r["envelope"]
+                check_fields(env, {"payloadType": ANY, "payload": ANY}, {}, "envelope",
+                             ["signatures"])
+                payload = b64d(env["payload"], what="envelope.payload")
+                need(hashlib.sha256(payload).hexdigest() == e["hash"],
+                     "an envelope's payload does not hash to its entry's hash")
+            if r["receipt"] is not None and receipt_taken(r["receipt"], e, c["kit_id"],
+                                                          servers):
+                taken.append(e["seq"])
+
+    verdict = judge(c, verify)
+    if c["valid"]:
+        need(taken == c["receipts_taken"],
+             f"receipts taken {taken}; vector says {c['receipts_taken']}")
+    return verdict + (f", receipts taken {taken}" if c["valid"] else "")
+
+
 # --- RFC 8032, then the driver -----------------------------------------------------------
 def check_ed25519_case(c):
     sk, pk = bytes.fromhex(c["secret_key"]), bytes.fromhex(c["public_key"])
@@ -448,7 +529,8 @@ def check_ed25519_case(c):
 
 CHECKS = {"envelopes": check_envelope_case, "hpke": check_hpke_case, "chains": check_chain_case,
           "attachments": check_attachment_case, "http-signatures": check_http_case,
-          "ed25519": check_ed25519_case, "changes": check_changes_case}
+          "ed25519": check_ed25519_case, "changes": check_changes_case,
+          "held-records": check_held_case}
 
 def main():
     default = Path(__file__).resolve().parents[2] / "sync-protocol" / "test-vectors"

@@ -6,6 +6,7 @@
 mod changes;
 mod check;
 mod generate;
+mod held;
 
 use std::path::PathBuf;
 
@@ -88,6 +89,7 @@ fn committed_vectors_are_what_the_generator_produces() {
         ("http-signatures.json", generate::http_signatures()),
         ("ed25519.json", generate::ed25519()),
         ("changes.json", changes::changes()),
+        ("held-records.json", held::held_records()),
     ];
     for (name, value) in files {
         let text = serde_json::to_string_pretty(&value).expect("serializes") + "\n";
