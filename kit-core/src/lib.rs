@@ -20,6 +20,7 @@ mod catalog;
 pub mod codes;
 mod enrolment;
 mod error;
+mod held_export;
 pub mod home;
 pub mod keyslots;
 mod kit;
@@ -36,6 +37,7 @@ pub use catalog::compare_versions;
 pub use enrolment::Enrolment;
 pub use error::KitError;
 pub use fieldkit_catalog;
+pub use held_export::{HeldExport, ItLogEntry};
 pub use kit::{clerk_id_from_name, Clerk, Initialized, Kit, Session};
 pub use outbox::{
     ChainReport, PendingRecord, PendingUpload, RecordAttachment, RecordState, RecordSummary, Status,

@@ -121,6 +121,15 @@ const STEPS: &[&str] = &[
     );
     CREATE INDEX case_updates_by_record ON case_updates(record_id, cursor);
     ",
+    // 4: what IT did with the recovery secret (e.g. exporting a blocked queue).
+    r"
+    CREATE TABLE it_log (
+        id      INTEGER PRIMARY KEY,
+        at      TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        detail  TEXT NOT NULL
+    );
+    ",
 ];
 
 /// The newest schema version this build knows.

@@ -116,7 +116,7 @@ impl Run<'_> {
                         self.block(Blocked::ChangeRefused {
                             after: new_cursor,
                             detail,
-                        });
+                        })?;
                     }
                     break;
                 }

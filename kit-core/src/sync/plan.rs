@@ -66,6 +66,28 @@ pub enum Blocked {
 }
 
 impl Blocked {
+    /// The record the planner stopped at, for the states a record causes.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            Self::ChainBroken { seq }
+            | Self::CannotResend { seq }
+            | Self::ResentRecordRefused { seq } => Some(*seq),
+            Self::Quarantined | Self::Revoked | Self::ChangeRefused { .. } => None,
+        }
+    }
+
+    /// The reason's name as it travels (`chain_broken`, …).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::ChainBroken { .. } => "chain_broken",
+            Self::CannotResend { .. } => "cannot_resend",
+            Self::ResentRecordRefused { .. } => "resent_record_refused",
+            Self::Quarantined => "quarantined",
+            Self::Revoked => "revoked",
+            Self::ChangeRefused { .. } => "change_refused",
+        }
+    }
+
     /// What the clerk is told, in German: what happened and what to do.
     pub fn message_de(&self) -> String {
         match self {

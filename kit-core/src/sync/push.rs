@@ -4,14 +4,19 @@
 
 use std::collections::HashMap;
 
+use rusqlite::OptionalExtension as _;
+
 use sync_protocol::api::{ProblemCode, PushBatchResponse};
 
-use super::plan::{next_batch, BatchLimits, BatchPlan, Blocked};
+use super::plan::{next_batch, BatchLimits, BatchPlan, Blocked, Candidate};
 use super::response::{check_push_response, Applied};
 use super::run::{json_body, Failure, Request, Run};
 use super::{Phase, SyncEvent};
+use crate::held_export::{BLOCKED_REASON, BLOCKED_SEQ};
+use crate::kit::Session;
 use crate::outbox::RecordState;
 use crate::KitError;
+use sync_protocol::held::BRIDGED_DETAIL_PREFIX;
 
 /// What came back for one batch.
 enum BatchAnswer {
@@ -26,9 +31,43 @@ enum BatchAnswer {
 const MAX_FRUITLESS_BATCHES: u32 = 3;
 
 impl Run<'_> {
-    pub(crate) fn block(&mut self, blocked: Blocked) {
+    pub(crate) fn block(&mut self, blocked: Blocked) -> Result<(), KitError> {
+        if let Some(seq) = blocked.seq() {
+            // Remembered for IT: `fieldkit export-held` starts here by default.
+            Session::set_meta(&self.session.conn, BLOCKED_SEQ, &seq.to_string())?;
+            Session::set_meta(&self.session.conn, BLOCKED_REASON, blocked.reason())?;
+        }
         self.report.blocked = Some(blocked.clone());
         self.emit(SyncEvent::Blocked { blocked });
+        Ok(())
+    }
+
+    /// The record an earlier run stopped at because the backend refused its resend,
+    /// while the kit still holds its envelope.
+    fn refused_resend(&self) -> Result<Option<Candidate>, KitError> {
+        let Some((seq, reason)) = self.session.blocked_at()? else {
+            return Ok(None);
+        };
+        if reason != (Blocked::ResentRecordRefused { seq }).reason() {
+            return Ok(None);
+        }
+        let held: Option<(String, Option<usize>)> = self
+            .session
+            .conn
+            .query_row(
+                "SELECT state, length(envelope) FROM records WHERE seq = ?1",
+                [seq],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(match held {
+            Some((state, Some(len))) => Some(Candidate {
+                seq,
+                state: RecordState::parse(&state)?,
+                envelope_len: Some(len),
+            }),
+            _ => None,
+        })
     }
 
     pub(crate) fn push(&mut self, mut head: u64) -> Result<(), KitError> {
@@ -43,18 +82,36 @@ impl Run<'_> {
         let mut fruitless = 0;
         let kit_id = self.session.require_enrolment()?.kit_id;
         let trusted = self.session.trusted_server_keys()?;
+        // A refused resend stays IT's business until the backend holds the record again
+        // (PROTOCOL.md §11.4): each run first asks for it alone, and stops again while it
+        // is refused.
+        let mut recheck = self.refused_resend()?;
         loop {
             if self.cancel.is_cancelled() {
                 return Err(KitError::Cancelled);
             }
-            let candidates = self
+            let mut candidates = self
                 .session
                 .sync_candidates(head, limits.max_records.saturating_mul(2) + 1)?;
-            let seqs = match next_batch(head, &candidates, limits) {
-                BatchPlan::Done => return Ok(()),
-                BatchPlan::Blocked(blocked) => {
-                    self.block(blocked);
+            let planned = match recheck.take() {
+                Some(c) => {
+                    let seq = c.seq;
+                    candidates.push(c);
+                    BatchPlan::Send(vec![seq])
+                }
+                None => next_batch(head, &candidates, limits),
+            };
+            let seqs = match planned {
+                BatchPlan::Done => {
+                    // Nothing blocks (any more): forget where an earlier run stopped.
+                    self.session.conn.execute(
+                        "DELETE FROM meta WHERE key IN (?1, ?2)",
+                        [BLOCKED_SEQ, BLOCKED_REASON],
+                    )?;
                     return Ok(());
+                }
+                BatchPlan::Blocked(blocked) => {
+                    return self.block(blocked);
                 }
                 BatchPlan::Send(seqs) => seqs,
             };
@@ -122,20 +179,35 @@ impl Run<'_> {
                 }
             };
             // A record the backend holds a receipt for, lost and now refuses: only IT
-            // can reconcile that; the kit keeps its receipt and stops.
+            // can reconcile that; the kit keeps its receipt and stops — unless IT bridged
+            // the position (§11.3), which settles it.
             if let Some(seq) = applied.iter().find_map(|a| match a {
-                Applied::Rejected { seq, .. }
+                Applied::Rejected { seq, detail, .. }
                     if local_state
                         .get(seq)
-                        .is_some_and(|s| *s != RecordState::Pending) =>
+                        .is_some_and(|s| *s != RecordState::Pending)
+                        && !detail.starts_with(BRIDGED_DETAIL_PREFIX) =>
                 {
                     Some(*seq)
                 }
                 _ => None,
             }) {
-                self.block(Blocked::ResentRecordRefused { seq });
-                return Ok(());
+                return self.block(Blocked::ResentRecordRefused { seq });
             }
+            let applied: Vec<Applied> = applied
+                .into_iter()
+                .map(|a| match a {
+                    // Bridged by IT: the kit keeps the receipt it holds.
+                    Applied::Rejected { seq, .. }
+                        if local_state
+                            .get(&seq)
+                            .is_some_and(|s| *s != RecordState::Pending) =>
+                    {
+                        Applied::Waiting
+                    }
+                    other => other,
+                })
+                .collect();
             let changed = self.session.apply_push(&applied)?;
             if !response.results.is_empty() {
                 self.observe_server_time(response.server_time)?;

@@ -280,8 +280,8 @@ pub fn sync(
         }
     }
     match state.as_ref().map(|s| s.standing) {
-        Some(KitStanding::Quarantined) => run.block(Blocked::Quarantined),
-        None | Some(KitStanding::Revoked) => run.block(Blocked::Revoked),
+        Some(KitStanding::Quarantined) => run.block(Blocked::Quarantined)?,
+        None | Some(KitStanding::Revoked) => run.block(Blocked::Revoked)?,
         Some(KitStanding::Active) => {}
     }
     let mut first_error = None;

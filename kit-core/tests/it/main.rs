@@ -5,6 +5,7 @@
 mod capture;
 mod cli;
 mod enrol_once;
+mod held_export;
 mod outbox;
 mod pins;
 mod retention;

@@ -23,6 +23,8 @@ pub struct Fixture {
     pub server_key: SigningKey,
     pub authority_keys: BTreeMap<String, AuthoritySecretKey>,
     pub kit_id: KitId,
+    /// IT's recovery secret.
+    pub recovery: String,
 }
 
 impl Fixture {
@@ -66,7 +68,7 @@ pub fn bare_kit() -> (tempfile::TempDir, Kit, String) {
 }
 
 pub fn enrolled_kit() -> Fixture {
-    let (dir, kit, _recovery) = bare_kit();
+    let (dir, kit, recovery) = bare_kit();
     let server_key = SigningKey::from_bytes(&[42; 32]);
     let kit_id: KitId = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".parse().expect("id");
     let mut session = kit.unlock(CLERK, PIN.as_bytes()).expect("unlock");
@@ -93,6 +95,7 @@ pub fn enrolled_kit() -> Fixture {
         server_key,
         authority_keys,
         kit_id,
+        recovery,
     }
 }
 

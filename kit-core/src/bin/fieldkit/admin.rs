@@ -1,5 +1,5 @@
 //! Commands for setting up and looking after a kit: init, clerks, catalog, status,
-//! verify, purge.
+//! verify, purge, and the export of a blocked queue for IT.
 
 use std::path::PathBuf;
 
@@ -298,4 +298,60 @@ pub fn purge(ctx: &Context, out: &Output, days: u32) -> Result<u8> {
         )
     });
     Ok(exit::OK)
+}
+
+pub fn export_held(
+    ctx: &Context,
+    out: &Output,
+    file: &std::path::Path,
+    from: Option<u64>,
+) -> Result<u8> {
+    let mut session = ctx.recovery_session()?;
+    let export = session.export_held(from)?;
+    write_new_private(file, &export.file)?;
+    #[derive(Serialize)]
+    struct Written<'a> {
+        file: &'a std::path::Path,
+        #[serde(flatten)]
+        export: &'a kit_core::HeldExport,
+    }
+    out.print(
+        &Written {
+            file,
+            export: &export,
+        },
+        |w| {
+            format!(
+                "Datensätze {}–{} für die IT geschrieben nach {} ({} Umschläge, {} Empfangsbestätigungen, SHA-256 {}). \
+                 Einspielen am Server: fieldkit-backend admin kit import-held {}",
+                w.export.from_seq,
+                w.export.to_seq,
+                w.file.display(),
+                w.export.envelopes,
+                w.export.receipts,
+                w.export.file_sha256,
+                w.file.display()
+            )
+        },
+    );
+    Ok(exit::OK)
+}
+
+/// Writes a new file readable by its owner only; never replaces an existing one.
+fn write_new_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path).with_context(|| {
+        format!(
+            "{}: cannot create (an existing file is never replaced)",
+            path.display()
+        )
+    })?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("{}: writing", path.display()))?;
+    Ok(())
 }

@@ -80,6 +80,17 @@ enum Command {
     /// 0600): for a kit set up by an older Fieldkit, which refuses to start otherwise.
     /// Whoever could read the folder may have copied the key slots: change the PINs.
     FixPermissions,
+    /// For IT, when a sync reports the queue blocked: write every record from the blocked
+    /// position on (envelopes, receipts, the kit's signed statement) into a file for
+    /// `fieldkit-backend admin kit import-held`. Needs the recovery secret.
+    ExportHeld {
+        /// The file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// First position (default: where the last sync stopped).
+        #[arg(long)]
+        from: Option<u64>,
+    },
     /// Delete sealed data of records complete for longer than the retention period.
     Purge {
         /// Retention in days.
@@ -151,6 +162,7 @@ fn main() -> ExitCode {
         Command::Verify => admin::verify(&ctx, &out),
         Command::FixPermissions => unlock::fix_permissions(&ctx, &out),
         Command::Purge { days } => admin::purge(&ctx, &out, days),
+        Command::ExportHeld { out: file, from } => admin::export_held(&ctx, &out, &file, from),
     };
     match result {
         Ok(code) => ExitCode::from(code),

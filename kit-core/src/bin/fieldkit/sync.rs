@@ -117,7 +117,16 @@ impl Progress {
             } => self
                 .bar
                 .println(format!("Anhang {attachment_id}: {detail}")),
-            SyncEvent::Blocked { blocked } => self.bar.println(blocked.message_de()),
+            SyncEvent::Blocked { blocked } => {
+                self.bar.println(blocked.message_de());
+                if let Some(seq) = blocked.seq() {
+                    // The way out, for whoever holds the recovery secret (PROTOCOL.md §11).
+                    self.bar.println(format!(
+                        "Für die IT: `fieldkit export-held --out DATEI` (ab Datensatz {seq}, mit dem Wiederherstellungsschlüssel), \
+                         dann am Server `fieldkit-backend admin kit import-held DATEI`."
+                    ));
+                }
+            }
             SyncEvent::CatalogRefused { detail } => self.bar.println(format!(
                 "Der Leistungskatalog des Servers wurde nicht übernommen ({detail}); der bisherige bleibt in Gebrauch."
             )),
