@@ -66,6 +66,9 @@ pub enum StoredOutcome {
     Accepted(Envelope),
     /// Chained but rejected at acceptance (§6.3 step 6); the problem as answered then.
     Rejected(Problem),
+    /// A position bridged by IT staff (PROTOCOL.md §11.3): no record is held there; a
+    /// kit sending the record again is answered `rejected` with this problem.
+    Bridged(Problem),
 }
 
 /// Whether a sealed key id belongs to an authority.
@@ -180,6 +183,56 @@ pub trait BatchTx {
     ) -> Result<(), StoreError>;
     /// Sets the kit's standing to quarantined.
     async fn quarantine(&mut self, kit: &KitId) -> Result<(), StoreError>;
+    /// Bridges a position of the kit's chain (PROTOCOL.md §11.3): keeps the evidence
+    /// and moves the head to it.
+    async fn bridge(&mut self, bridge: &Bridge<'_>, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Turns a record chained as rejected into a case, on the backend's own receipt
+    /// (§11.3): the receipt as signed then, a new log position, inbox and flags.
+    async fn accept_chained(
+        &mut self,
+        restored: &Restored<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}
+
+/// A position of a kit's chain bridged from a held-records file (PROTOCOL.md §11.3).
+#[derive(Debug)]
+pub struct Bridge<'a> {
+    /// The kit.
+    pub kit_id: KitId,
+    /// The position.
+    pub seq: u64,
+    /// The record the kit names there.
+    pub record_id: RecordId,
+    /// Its hash: the kit's next record links to it.
+    pub hash: Sha256Hash,
+    /// Why it is bridged.
+    pub reason: &'a str,
+    /// The record's state on the kit.
+    pub kit_state: &'a str,
+    /// The sealed record envelope, if the kit still held it.
+    pub envelope: Option<Vec<u8>>,
+    /// This backend's receipt for it, if the kit held one that verified.
+    pub receipt: Option<Vec<u8>>,
+    /// SHA-256 of the kit's signed statement.
+    pub statement_sha256: Sha256Hash,
+    /// Who imported the file.
+    pub by: &'a str,
+}
+
+/// A chained record taken as a case on the backend's own receipt.
+#[derive(Debug)]
+pub struct Restored<'a> {
+    /// The record.
+    pub record: &'a SignedRecord,
+    /// The receipt exactly as the backend signed it then.
+    pub receipt: Envelope,
+    /// A fresh position of the append-only log.
+    pub log_position: u64,
+    /// Whose inbox the case lands in.
+    pub inbox: AuthorityId,
+    /// Its flags.
+    pub flags: Vec<NewCaseFlag>,
 }
 
 /// Verifies one envelope as coming from `kit_id` (§4.6).
@@ -252,12 +305,12 @@ fn result(index: usize, record_id: Option<RecordId>, outcome: Outcome) -> Record
 
 /// Where an accepted case lands and what it is flagged with.
 #[derive(Debug)]
-struct Placement {
-    inbox: AuthorityId,
-    flags: Vec<NewCaseFlag>,
+pub(crate) struct Placement {
+    pub(crate) inbox: AuthorityId,
+    pub(crate) flags: Vec<NewCaseFlag>,
 }
 
-async fn acceptance<T: BatchTx>(
+pub(crate) async fn acceptance<T: BatchTx>(
     tx: &mut T,
     kit: &BatchKit,
     record: &SignedRecord,
@@ -413,7 +466,7 @@ pub async fn run_batch<T: BatchTx>(
                         receipt: Some(receipt),
                         ..result(index, Some(id), Outcome::Duplicate)
                     },
-                    Some(StoredOutcome::Rejected(p)) => RecordResult {
+                    Some(StoredOutcome::Rejected(p) | StoredOutcome::Bridged(p)) => RecordResult {
                         problem: Some(p),
                         ..result(index, Some(id), Outcome::Rejected)
                     },

@@ -41,6 +41,7 @@ pub mod blobs;
 pub mod codes;
 pub mod config;
 pub mod error;
+pub mod held_import;
 pub mod ingest;
 pub mod keys;
 pub mod login_throttle;

@@ -8,6 +8,7 @@
 
 mod catalog_change;
 mod enrol_once;
+mod held_records;
 mod hostile_load;
 mod kit_and_backend;
 mod revocation;

@@ -24,6 +24,7 @@ use crate::storage::{self, AdminAction, AdminEvent, Store, StoreError};
 pub mod authority;
 pub mod catalog;
 pub mod demo;
+pub mod held;
 pub mod kit;
 pub mod trust;
 pub mod user;

@@ -65,11 +65,14 @@ pub enum AdminAction {
     PasswordSet,
     /// The four-eyes rule of an authority was switched (target: its id; detail: on/off).
     FourEyesSet,
+    /// A blocked kit's held-records file was imported (target: kit id; detail: the
+    /// positions and what became of each, the statement's hash).
+    KitHeldImported,
 }
 
 impl AdminAction {
     /// Every action.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::KitProvisioned,
         Self::KitRevoked,
         Self::KitReleased,
@@ -86,6 +89,7 @@ impl AdminAction {
         Self::UserChangeWithdrawn,
         Self::PasswordSet,
         Self::FourEyesSet,
+        Self::KitHeldImported,
     ];
 
     /// The stored name.
@@ -107,6 +111,7 @@ impl AdminAction {
             Self::UserChangeWithdrawn => "user-change-withdrawn",
             Self::PasswordSet => "password-set",
             Self::FourEyesSet => "four-eyes-set",
+            Self::KitHeldImported => "kit-held-imported",
         }
     }
 

@@ -66,6 +66,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/v7.sqlite.sql"),
         postgres: include_str!("migrations/v7.postgres.sql"),
     },
+    Migration {
+        version: 8,
+        name: "kit lifecycle: chain bridges, the way out of a blocked queue",
+        sqlite: include_str!("migrations/v8.sqlite.sql"),
+        postgres: include_str!("migrations/v8.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -200,6 +200,16 @@ pub trait Store: AuditStore + AccountStore + Send + Sync + 'static {
         server_key: &SigningKey,
         at: DateTime<Utc>,
     ) -> Result<BatchOutcome, StoreError>;
+    /// Imports a blocked kit's verified held-records file in one transaction
+    /// ([`crate::held_import::import_held`], PROTOCOL.md §11.3).
+    async fn import_held(
+        &self,
+        kit_id: &KitId,
+        prepared: crate::held_import::PreparedFile,
+        server_key: &SigningKey,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<crate::held_import::ImportOutcome, StoreError>;
     /// What the kit has used of its quotas: records received since `since`, and bytes of
     /// attachments still to be uploaded.
     async fn kit_usage(&self, kit_id: &KitId, since: DateTime<Utc>)

@@ -85,6 +85,10 @@ pub fn chain_entry(
         ("rejected", Some(p), _) => {
             StoredOutcome::Rejected(from_json_text::<Problem>("problem", p)?)
         }
+        ("bridged", Some(reason), _) => StoredOutcome::Bridged(crate::error::problem(
+            sync_protocol::api::ProblemCode::Conflict,
+            format!("{}: {reason}", sync_protocol::held::BRIDGED_DETAIL_PREFIX),
+        )),
         _ => return Err(StoreError::Corrupt(format!("record outcome {outcome:?}"))),
     };
     Ok(ChainEntry {

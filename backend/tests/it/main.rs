@@ -11,6 +11,7 @@ mod changes;
 mod config;
 mod conformance;
 mod enrol;
+mod held;
 mod lifecycle;
 mod limits;
 mod office_accounts;

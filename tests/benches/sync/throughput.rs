@@ -28,6 +28,7 @@ pub(crate) fn bench_a_and_c(n: usize, run_a: bool, run_c: bool) {
     let copied = Instant::now();
     let kit = TestKit {
         home: dir.path().join("kit"),
+        recovery_secret: None,
     };
     copy_dir(&filled_home, &kit.home);
     println!();
@@ -107,7 +108,10 @@ pub(crate) fn bench_a_and_c(n: usize, run_a: bool, run_c: bool) {
         let port = free_port();
         let backend = BackendProcess::start(&snap_backend, None, port, Some(&proxy.url()));
         proxy.set_upstream(([127, 0, 0, 1], port).into());
-        let kit = TestKit { home: snap_kit };
+        let kit = TestKit {
+            home: snap_kit,
+            recovery_secret: None,
+        };
         let mut status = kit.cli();
         status.args(["--json", "status"]);
         let base = run_measured(status, &dir.path().join("status.stderr"));

@@ -27,6 +27,22 @@ pub struct Settled {
 /// # Panics
 /// On any violation, naming it.
 pub fn assert_exactly_once(kit: &TestKit, database: &DatabaseUrl, data_dir: &Path) -> Settled {
+    assert_exactly_once_bridged(kit, database, data_dir, &[])
+}
+
+/// [`assert_exactly_once`] after IT imported a held-records file (PROTOCOL.md §11):
+/// the records in `bridged` (record ids) are evidence at the backend, not cases — on
+/// the kit they are purged or rejected; every other record is complete (or purged
+/// after it was) and a case exactly once.
+///
+/// # Panics
+/// On any violation, naming it.
+pub fn assert_exactly_once_bridged(
+    kit: &TestKit,
+    database: &DatabaseUrl,
+    data_dir: &Path,
+    bridged: &[String],
+) -> Settled {
     let session = kit.session();
     let kit_id = session
         .enrolment()
@@ -39,20 +55,31 @@ pub fn assert_exactly_once(kit: &TestKit, database: &DatabaseUrl, data_dir: &Pat
         "the kit's chain or receipts do not verify: {chain:?}"
     );
     let records = session.records(None, usize::MAX >> 1).expect("records");
+    let without_receipt = records
+        .iter()
+        .filter(|r| r.state == RecordState::Rejected)
+        .count();
     assert_eq!(
         chain.receipts_checked as usize,
-        records.len(),
-        "every record has a stored, verified receipt"
+        records.len() - without_receipt,
+        "every record but the rejected ones has a stored, verified receipt"
     );
     let mut attachments = Vec::new();
     for r in &records {
-        assert_eq!(
-            r.state,
-            RecordState::Complete,
-            "record {} is {:?}",
-            r.seq,
-            r.state
+        let is_bridged = bridged.contains(&r.record_id);
+        let allowed = if is_bridged {
+            matches!(r.state, RecordState::Purged | RecordState::Rejected)
+        } else {
+            matches!(r.state, RecordState::Complete | RecordState::Purged)
+        };
+        assert!(
+            allowed,
+            "record {} is {:?} (bridged: {is_bridged})",
+            r.seq, r.state
         );
+        if is_bridged || r.state == RecordState::Purged {
+            continue;
+        }
         for a in session
             .record_attachments(&r.record_id)
             .expect("attachments")
@@ -62,8 +89,14 @@ pub fn assert_exactly_once(kit: &TestKit, database: &DatabaseUrl, data_dir: &Pat
         }
     }
     drop(session);
-    let on_kit: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
-    backend_holds(&kit_id, &on_kit, &attachments, database, data_dir)
+    let on_kit: Vec<String> = records
+        .iter()
+        .map(|r| r.record_id.clone())
+        .filter(|id| !bridged.contains(id))
+        .collect();
+    let mut settled = backend_holds(&kit_id, &on_kit, &attachments, database, data_dir);
+    settled.records = records.len();
+    settled
 }
 
 /// What a kit held before it was wiped: its id, its finalized records and their

@@ -15,6 +15,8 @@ use super::PIN;
 pub struct TestKit {
     /// The kit folder.
     pub home: PathBuf,
+    /// IT's recovery secret, when this harness set the kit up.
+    pub recovery_secret: Option<String>,
 }
 
 /// The demo's valid Anmeldung (a family of three).
@@ -47,12 +49,14 @@ impl TestKit {
     /// # Panics
     /// When a step fails.
     pub fn enrolled(home: &Path, demo: &Demo) -> Self {
-        let kit = Self {
+        let mut kit = Self {
             home: home.to_path_buf(),
+            recovery_secret: None,
         };
         let init = kit.run(&["--json", "init"]);
         let init: serde_json::Value = serde_json::from_slice(&init.stdout).expect("init JSON");
         let secret = init["recovery_secret"].as_str().expect("secret").to_owned();
+        kit.recovery_secret = Some(secret.clone());
         let out = kit
             .cli()
             .env("FIELDKIT_RECOVERY_SECRET", &secret)

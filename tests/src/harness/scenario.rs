@@ -9,7 +9,7 @@ use fieldkit_backend::config::DatabaseUrl;
 use kit_core::RecordState;
 
 use super::backend::{demo, BackendProcess};
-use super::check::{assert_exactly_once, Settled};
+use super::check::{assert_exactly_once, assert_exactly_once_bridged, Settled};
 use super::free_port;
 use super::kit::TestKit;
 use crate::fault_proxy::FaultProxy;
@@ -67,6 +67,19 @@ impl Scenario {
     /// On any violation.
     pub fn check(&self) -> Settled {
         assert_exactly_once(&self.kit, &self.database(), self.backend.data_dir())
+    }
+
+    /// [`assert_exactly_once_bridged`] for this kit and backend.
+    ///
+    /// # Panics
+    /// On any violation.
+    pub fn check_bridged(&self, bridged: &[String]) -> Settled {
+        assert_exactly_once_bridged(
+            &self.kit,
+            &self.database(),
+            self.backend.data_dir(),
+            bridged,
+        )
     }
 
     /// The state of every record of the kit, oldest last.

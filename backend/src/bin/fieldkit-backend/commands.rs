@@ -228,6 +228,36 @@ pub async fn run(
             );
             Ok(())
         }
+        AdminCommand::Kit(KitCommand::ImportHeld { file }) => {
+            let imported = admin::held::import_held(admin, &file).await?;
+            print(json, &imported, |i| {
+                let mut lines = vec![format!(
+                    "kit {}: {} position(s) imported; head now seq {}",
+                    i.kit_id,
+                    i.outcome.positions.len(),
+                    i.outcome.head.map_or(0, |h| h.seq)
+                )];
+                for p in &i.outcome.positions {
+                    let action = serde_json::to_value(p.action)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    lines.push(format!(
+                        "  seq {} ({}): {action} — {}",
+                        p.seq, p.record_id, p.detail
+                    ));
+                }
+                if i.attachments_completed > 0 {
+                    lines.push(format!(
+                        "  {} attachment(s) completed from files this backend still held",
+                        i.attachments_completed
+                    ));
+                }
+                lines.push("The kit continues at its next sync.".into());
+                lines.join("\n")
+            });
+            Ok(())
+        }
         AdminCommand::ServerKey(ServerKeyCommand::Rotate { overlap_days }) => {
             let r = trust::rotate_server_key(admin, overlap_days).await?;
             print(json, &r, |r| {

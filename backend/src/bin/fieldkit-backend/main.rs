@@ -223,6 +223,10 @@ enum KitCommand {
     },
     /// Lift a kit's quarantine after the fork was investigated.
     Release { kit_id: String },
+    /// Import a blocked kit's held-records file (written on the kit by `fieldkit
+    /// export-held` with the recovery secret): delivers what it can, restores records the
+    /// backend once receipted and lost, bridges the rest as evidence; audited.
+    ImportHeld { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]

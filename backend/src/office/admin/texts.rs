@@ -147,6 +147,10 @@ pub fn action_label(lang: Lang, a: AdminAction) -> &'static str {
         }
         AdminAction::PasswordSet => ("Eigenes Passwort gesetzt", "Own password set"),
         AdminAction::FourEyesSet => ("Vier-Augen-Regel geändert", "Four-eyes rule changed"),
+        AdminAction::KitHeldImported => (
+            "Blockierte Warteschlange eines Kits eingespielt",
+            "Blocked kit queue imported",
+        ),
     };
     lang.pick(de, en)
 }

@@ -11,9 +11,11 @@ use tokio_postgres::Row;
 
 use super::db_err;
 use crate::ingest::{
-    AppendOutcome, Appended, AuthorityArea, AuthorityKey, BatchKit, BatchTx, ChainEntry,
+    AppendOutcome, Appended, AuthorityArea, AuthorityKey, BatchKit, BatchTx, Bridge, ChainEntry,
+    Restored,
 };
 use crate::storage::rows;
+use crate::storage::NewCaseFlag;
 use crate::storage::{json_text, kind_name, to_i64, to_u64, StoreError};
 
 /// An open PostgreSQL transaction seen as a [`BatchTx`]. Statements are prepared once
@@ -41,6 +43,62 @@ impl PgTx<'_, '_> {
     async fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
         let stmt = self.tx.prepare_cached(sql).await.map_err(db_err)?;
         self.tx.execute(&stmt, params).await.map_err(db_err)
+    }
+
+    /// The case of an accepted record: its row, its flags and its manifest's uploads.
+    async fn insert_case(
+        &self,
+        record: &SignedRecord,
+        inbox: &AuthorityId,
+        flags: &[NewCaseFlag],
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let rec = &record.record;
+        let record_id = rec.record_id.to_string();
+        let kit_id = rec.kit_id.to_string();
+        self.exec(
+            "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
+                                received_at, clerk_id)
+                 VALUES ($1, $2, 'received', $3, $4, $5, $3, $6)",
+            &[
+                &record_id,
+                &inbox.as_str(),
+                &at,
+                &kit_id,
+                &rec.form_id.as_str(),
+                &rec.clerk_id.as_str(),
+            ],
+        )
+        .await?;
+        for flag in flags {
+            self.exec(
+                "INSERT INTO case_flags (record_id, flag, reason, raised_at)
+                     VALUES ($1, $2, $3, $4)",
+                &[&record_id, &flag.flag.as_str(), &flag.reason, &at],
+            )
+            .await?;
+        }
+        for (position, a) in rec.attachments.iter().enumerate() {
+            let id = a.id.to_string();
+            self.exec(
+                "INSERT INTO attachments (attachment_id, ciphertext_size, ciphertext_sha256,
+                         created, upload_offset, complete)
+                     VALUES ($1, $2, $3, FALSE, 0, FALSE) ON CONFLICT (attachment_id) DO NOTHING",
+                &[
+                    &id,
+                    &to_i64(a.ciphertext_size)?,
+                    &a.ciphertext_sha256.0.as_slice(),
+                ],
+            )
+            .await?;
+            self.exec(
+                "INSERT INTO record_attachments (record_id, attachment_id, position)
+                     VALUES ($1, $2, $3)",
+                &[&record_id, &id, &(position as i64)],
+            )
+            .await?;
+        }
+        Ok(())
     }
 }
 
@@ -98,8 +156,12 @@ impl BatchTx for PgTx<'_, '_> {
         kit: &KitId,
         seq: u64,
     ) -> Result<Option<ChainEntry>, StoreError> {
-        let Some(r) = self.opt(
-                "SELECT hash, outcome, problem, receipt FROM records WHERE kit_id = $1 AND seq = $2",
+        let Some(r) = self
+            .opt(
+                "SELECT hash, outcome, problem, receipt FROM records WHERE kit_id = $1 AND seq = $2
+                 UNION ALL
+                 SELECT hash, 'bridged', reason, NULL FROM chain_bridges
+                 WHERE kit_id = $1 AND seq = $2",
                 &[&kit.to_string(), &to_i64(seq)?],
             )
             .await?
@@ -223,49 +285,7 @@ impl BatchTx for PgTx<'_, '_> {
         let AppendOutcome::Accepted { inbox, flags, .. } = &appended.outcome else {
             return Ok(());
         };
-        self.exec(
-            "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
-                                received_at, clerk_id)
-                 VALUES ($1, $2, 'received', $3, $4, $5, $3, $6)",
-            &[
-                &record_id,
-                &inbox.as_str(),
-                &at,
-                &kit_id,
-                &rec.form_id.as_str(),
-                &rec.clerk_id.as_str(),
-            ],
-        )
-        .await?;
-        for flag in flags {
-            self.exec(
-                "INSERT INTO case_flags (record_id, flag, reason, raised_at)
-                     VALUES ($1, $2, $3, $4)",
-                &[&record_id, &flag.flag.as_str(), &flag.reason, &at],
-            )
-            .await?;
-        }
-        for (position, a) in rec.attachments.iter().enumerate() {
-            let id = a.id.to_string();
-            self.exec(
-                "INSERT INTO attachments (attachment_id, ciphertext_size, ciphertext_sha256,
-                         created, upload_offset, complete)
-                     VALUES ($1, $2, $3, FALSE, 0, FALSE) ON CONFLICT (attachment_id) DO NOTHING",
-                &[
-                    &id,
-                    &to_i64(a.ciphertext_size)?,
-                    &a.ciphertext_sha256.0.as_slice(),
-                ],
-            )
-            .await?;
-            self.exec(
-                "INSERT INTO record_attachments (record_id, attachment_id, position)
-                     VALUES ($1, $2, $3)",
-                &[&record_id, &id, &(position as i64)],
-            )
-            .await?;
-        }
-        Ok(())
+        self.insert_case(appended.record, inbox, flags, at).await
     }
 
     async fn keep_evidence(
@@ -296,5 +316,64 @@ impl BatchTx for PgTx<'_, '_> {
         )
         .await
         .map(drop)
+    }
+
+    async fn bridge(&mut self, b: &Bridge<'_>, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let (kit_id, seq) = (b.kit_id.to_string(), to_i64(b.seq)?);
+        self.exec(
+            "INSERT INTO chain_bridges (kit_id, seq, record_id, hash, reason, kit_state,
+                 envelope, receipt, statement_sha256, bridged_by, bridged_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &kit_id,
+                &seq,
+                &b.record_id.to_string(),
+                &b.hash.0.as_slice(),
+                &b.reason,
+                &b.kit_state,
+                &b.envelope,
+                &b.receipt,
+                &b.statement_sha256.0.as_slice(),
+                &b.by,
+                &at.timestamp_millis(),
+            ],
+        )
+        .await?;
+        self.exec(
+            "UPDATE kits SET head_seq = $1, head_hash = $2 WHERE kit_id = $3",
+            &[&seq, &b.hash.0.as_slice(), &kit_id],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn accept_chained(
+        &mut self,
+        r: &Restored<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let rec = &r.record.record;
+        let changed = self
+            .exec(
+                "UPDATE records SET outcome = 'accepted', problem = NULL, receipt = $1,
+                     log_position = $2
+                 WHERE kit_id = $3 AND seq = $4 AND outcome = 'rejected' AND hash = $5",
+                &[
+                    &r.receipt.to_json(),
+                    &to_i64(r.log_position)?,
+                    &rec.kit_id.to_string(),
+                    &to_i64(rec.seq)?,
+                    &r.record.hash.0.as_slice(),
+                ],
+            )
+            .await?;
+        if changed != 1 {
+            return Err(StoreError::Conflict(format!(
+                "seq {} is no longer held as rejected",
+                rec.seq
+            )));
+        }
+        self.insert_case(r.record, &r.inbox, &r.flags, at.timestamp_millis())
+            .await
     }
 }

@@ -228,6 +228,29 @@ impl Store for PgStore {
         Ok(outcome)
     }
 
+    async fn import_held(
+        &self,
+        kit_id: &KitId,
+        prepared: crate::held_import::PreparedFile,
+        server_key: &SigningKey,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<crate::held_import::ImportOutcome, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(db_err)?;
+        let outcome = crate::held_import::import_held(
+            &mut PgTx { tx: &transaction },
+            kit_id,
+            prepared,
+            server_key,
+            by,
+            at,
+        )
+        .await?;
+        transaction.commit().await.map_err(db_err)?;
+        Ok(outcome)
+    }
+
     async fn kit_state(&self, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError> {
         on_client!(self, |c| kitapi::kit_state(c, kit_id, limit))
     }

@@ -9,9 +9,11 @@ use sync_protocol::record::SignedRecord;
 
 use super::{db_err, next_counter};
 use crate::ingest::{
-    AppendOutcome, Appended, AuthorityArea, AuthorityKey, BatchKit, BatchTx, ChainEntry,
+    AppendOutcome, Appended, AuthorityArea, AuthorityKey, BatchKit, BatchTx, Bridge, ChainEntry,
+    Restored,
 };
 use crate::storage::rows;
+use crate::storage::NewCaseFlag;
 use crate::storage::{json_text, kind_name, to_i64, to_u64, StoreError};
 
 /// An open SQLite transaction seen as a [`BatchTx`].
@@ -87,7 +89,9 @@ impl BatchTx for SqliteTx<'_, '_> {
         let raw: Option<Raw> = self
             .tx
             .prepare_cached(
-                "SELECT hash, outcome, problem, receipt FROM records WHERE kit_id = ?1 AND seq = ?2",
+                "SELECT hash, outcome, problem, receipt FROM records WHERE kit_id = ?1 AND seq = ?2
+                 UNION ALL
+                 SELECT hash, 'bridged', reason, NULL FROM chain_bridges WHERE kit_id = ?1 AND seq = ?2",
             )
             .and_then(|mut s| {
                 s.query_row(params![kit.to_string(), to_i64(seq).unwrap_or(-1)], |r| {
@@ -211,59 +215,7 @@ impl BatchTx for SqliteTx<'_, '_> {
         let AppendOutcome::Accepted { inbox, flags, .. } = &appended.outcome else {
             return Ok(());
         };
-        self.tx
-            .prepare_cached(
-                "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
-                                    received_at, clerk_id)
-                 VALUES (?1, ?2, 'received', ?3, ?4, ?5, ?3, ?6)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    record_id,
-                    inbox.as_str(),
-                    at,
-                    kit_id,
-                    rec.form_id.as_str(),
-                    rec.clerk_id.as_str()
-                ])
-            })
-            .map_err(db_err)?;
-        for flag in flags {
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO case_flags (record_id, flag, reason, raised_at)
-                     VALUES (?1, ?2, ?3, ?4)",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![record_id, flag.flag.as_str(), flag.reason, at])
-                })
-                .map_err(db_err)?;
-        }
-        for (position, a) in rec.attachments.iter().enumerate() {
-            let id = a.id.to_string();
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO attachments (attachment_id, ciphertext_size, ciphertext_sha256,
-                         created, upload_offset, complete)
-                     VALUES (?1, ?2, ?3, FALSE, 0, FALSE) ON CONFLICT (attachment_id) DO NOTHING",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        id,
-                        to_i64(a.ciphertext_size).unwrap_or(i64::MAX),
-                        a.ciphertext_sha256.0.as_slice()
-                    ])
-                })
-                .map_err(db_err)?;
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO record_attachments (record_id, attachment_id, position)
-                     VALUES (?1, ?2, ?3)",
-                )
-                .and_then(|mut s| s.execute(params![record_id, id, position as i64]))
-                .map_err(db_err)?;
-        }
-        Ok(())
+        insert_case(self.tx, appended.record, inbox, flags, at)
     }
 
     async fn keep_evidence(
@@ -299,4 +251,125 @@ impl BatchTx for SqliteTx<'_, '_> {
             .map(drop)
             .map_err(db_err)
     }
+
+    async fn bridge(&mut self, b: &Bridge<'_>, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let (kit_id, seq) = (b.kit_id.to_string(), to_i64(b.seq)?);
+        self.tx
+            .execute(
+                "INSERT INTO chain_bridges (kit_id, seq, record_id, hash, reason, kit_state,
+                     envelope, receipt, statement_sha256, bridged_by, bridged_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    kit_id,
+                    seq,
+                    b.record_id.to_string(),
+                    b.hash.0.as_slice(),
+                    b.reason,
+                    b.kit_state,
+                    b.envelope,
+                    b.receipt,
+                    b.statement_sha256.0.as_slice(),
+                    b.by,
+                    at.timestamp_millis()
+                ],
+            )
+            .map_err(db_err)?;
+        self.tx
+            .execute(
+                "UPDATE kits SET head_seq = ?1, head_hash = ?2 WHERE kit_id = ?3",
+                params![seq, b.hash.0.as_slice(), kit_id],
+            )
+            .map(drop)
+            .map_err(db_err)
+    }
+
+    async fn accept_chained(
+        &mut self,
+        r: &Restored<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let rec = &r.record.record;
+        let changed = self
+            .tx
+            .execute(
+                "UPDATE records SET outcome = 'accepted', problem = NULL, receipt = ?1,
+                     log_position = ?2
+                 WHERE kit_id = ?3 AND seq = ?4 AND outcome = 'rejected' AND hash = ?5",
+                params![
+                    r.receipt.to_json(),
+                    to_i64(r.log_position)?,
+                    rec.kit_id.to_string(),
+                    to_i64(rec.seq)?,
+                    r.record.hash.0.as_slice()
+                ],
+            )
+            .map_err(db_err)?;
+        if changed != 1 {
+            return Err(StoreError::Conflict(format!(
+                "seq {} is no longer held as rejected",
+                rec.seq
+            )));
+        }
+        insert_case(self.tx, r.record, &r.inbox, &r.flags, at.timestamp_millis())
+    }
+}
+
+/// The case of an accepted record: its row, its flags and its manifest's uploads.
+fn insert_case(
+    tx: &Transaction<'_>,
+    record: &SignedRecord,
+    inbox: &AuthorityId,
+    flags: &[NewCaseFlag],
+    at: i64,
+) -> Result<(), StoreError> {
+    let rec = &record.record;
+    let record_id = rec.record_id.to_string();
+    let kit_id = rec.kit_id.to_string();
+    tx.prepare_cached(
+        "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
+                                    received_at, clerk_id)
+                 VALUES (?1, ?2, 'received', ?3, ?4, ?5, ?3, ?6)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            record_id,
+            inbox.as_str(),
+            at,
+            kit_id,
+            rec.form_id.as_str(),
+            rec.clerk_id.as_str()
+        ])
+    })
+    .map_err(db_err)?;
+    for flag in flags {
+        tx.prepare_cached(
+            "INSERT INTO case_flags (record_id, flag, reason, raised_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut s| s.execute(params![record_id, flag.flag.as_str(), flag.reason, at]))
+        .map_err(db_err)?;
+    }
+    for (position, a) in rec.attachments.iter().enumerate() {
+        let id = a.id.to_string();
+        tx.prepare_cached(
+            "INSERT INTO attachments (attachment_id, ciphertext_size, ciphertext_sha256,
+                         created, upload_offset, complete)
+                     VALUES (?1, ?2, ?3, FALSE, 0, FALSE) ON CONFLICT (attachment_id) DO NOTHING",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                id,
+                to_i64(a.ciphertext_size).unwrap_or(i64::MAX),
+                a.ciphertext_sha256.0.as_slice()
+            ])
+        })
+        .map_err(db_err)?;
+        tx.prepare_cached(
+            "INSERT INTO record_attachments (record_id, attachment_id, position)
+                     VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut s| s.execute(params![record_id, id, position as i64]))
+        .map_err(db_err)?;
+    }
+    Ok(())
 }

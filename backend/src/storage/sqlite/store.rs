@@ -208,6 +208,35 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn import_held(
+        &self,
+        kit_id: &KitId,
+        prepared: crate::held_import::PreparedFile,
+        server_key: &SigningKey,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<crate::held_import::ImportOutcome, StoreError> {
+        let (kit, key, by) = (*kit_id, server_key.clone(), by.to_owned());
+        let handle = tokio::runtime::Handle::current();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            // As in push_batch: every step completes at once on this thread.
+            let outcome = handle.block_on(crate::held_import::import_held(
+                &mut SqliteTx { tx: &tx },
+                &kit,
+                prepared,
+                &key,
+                &by,
+                at,
+            ))?;
+            tx.commit().map_err(db_err)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
     async fn kit_state(&self, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError> {
         let k = *kit_id;
         self.run(move |c| kitapi::kit_state(c, &k, limit)).await
