@@ -24,11 +24,13 @@ use crate::keys::{SealedAuthorityKey, SealedServerKey};
 
 mod accounts;
 mod audit;
+pub mod batch;
 pub mod migrations;
 mod model;
 mod office;
 pub mod postgres;
 pub(crate) mod rows;
+pub mod sql;
 pub mod sqlite;
 
 pub use accounts::{AccountStore, Confirmation, NewUserChange, PendingUserChange, UserChangeKind};

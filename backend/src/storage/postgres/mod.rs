@@ -17,7 +17,6 @@ use super::StoreError;
 mod accounts;
 mod admin;
 mod audit;
-mod batch;
 mod casework;
 mod kitapi;
 mod lifecycle;
@@ -31,6 +30,8 @@ const MIGRATION_LOCK: i64 = 0x6669_656c_646b_6974; // "fieldkit"
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// The pool of the operations already written once for both databases.
+    pub(crate) db: super::sql::Db,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -75,7 +76,12 @@ impl PgStore {
             .create_timeout(Some(std::time::Duration::from_secs(10)))
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let store = Self { pool };
+        let db = super::sql::Db::open(
+            super::sql::Target::Postgres(url),
+            u32::try_from(pool_size).unwrap_or(u32::MAX),
+        )
+        .await?;
+        let store = Self { pool, db };
         store.migrate().await?;
         Ok(store)
     }

@@ -8,9 +8,8 @@ use ed25519_dalek::SigningKey;
 use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
-use super::batch::PgTx;
 use super::{admin, casework, db_err, kitapi, lifecycle, office, PgStore};
-use crate::ingest::{run_batch, BatchItem, BatchOutcome};
+use crate::ingest::{BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
     to_ms, AuthorityKeyRow, AuthorityRow, CaseDetail, CaseEventRow, CaseRow, DecryptionEntry,
@@ -214,18 +213,7 @@ impl Store for PgStore {
         server_key: &SigningKey,
         at: DateTime<Utc>,
     ) -> Result<BatchOutcome, StoreError> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await.map_err(db_err)?;
-        let outcome = run_batch(
-            &mut PgTx { tx: &transaction },
-            kit_id,
-            items,
-            server_key,
-            at,
-        )
-        .await?;
-        transaction.commit().await.map_err(db_err)?;
-        Ok(outcome)
+        crate::storage::batch::push_batch(&self.db, kit_id, items, server_key, at).await
     }
 
     async fn import_held(
@@ -236,19 +224,7 @@ impl Store for PgStore {
         by: &str,
         at: DateTime<Utc>,
     ) -> Result<crate::held_import::ImportOutcome, StoreError> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await.map_err(db_err)?;
-        let outcome = crate::held_import::import_held(
-            &mut PgTx { tx: &transaction },
-            kit_id,
-            prepared,
-            server_key,
-            by,
-            at,
-        )
-        .await?;
-        transaction.commit().await.map_err(db_err)?;
-        Ok(outcome)
+        crate::storage::batch::import_held(&self.db, kit_id, prepared, server_key, by, at).await
     }
 
     async fn kit_state(&self, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError> {

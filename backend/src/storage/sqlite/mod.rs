@@ -19,7 +19,6 @@ use super::StoreError;
 mod accounts;
 mod admin;
 mod audit;
-mod batch;
 mod casework;
 mod kitapi;
 mod lifecycle;
@@ -31,6 +30,9 @@ mod store;
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// The pool of the operations already written once for both databases (the same
+    /// file; writers take turns through `BEGIN IMMEDIATE` and the busy timeout).
+    pub(crate) db: super::sql::Db,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -65,17 +67,21 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::Unavailable`] if it cannot be opened, [`StoreError::Migration`].
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || Self::open_blocking(&path))
+        let file = path.to_path_buf();
+        let conn = tokio::task::spawn_blocking(move || Self::open_connection(&file))
             .await
-            .map_err(|e| StoreError::Database(e.to_string()))?
+            .map_err(|e| StoreError::Database(e.to_string()))??;
+        // After the migrations: the pool's connections find the schema in place.
+        let db = super::sql::Db::open(super::sql::Target::Sqlite(path), 4).await?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path: path.to_path_buf(),
+            db,
+        })
     }
 
-    /// [`SqliteStore::open`] for callers outside an async runtime.
-    ///
-    /// # Errors
-    /// As [`SqliteStore::open`].
-    pub fn open_blocking(path: &Path) -> Result<Self, StoreError> {
+    /// Opens the file (creating it and its folder), sets the pragmas and migrates.
+    fn open_connection(path: &Path) -> Result<Connection, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Unavailable(format!("{}: {e}", parent.display())))?;
@@ -90,10 +96,7 @@ impl SqliteStore {
         )
         .map_err(db_err)?;
         migrate(&mut conn)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-            path: path.to_path_buf(),
-        })
+        Ok(conn)
     }
 
     /// The database file.

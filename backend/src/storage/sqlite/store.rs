@@ -5,13 +5,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
-use rusqlite::TransactionBehavior;
 use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
-use super::batch::SqliteTx;
 use super::{admin, casework, db_err, kitapi, lifecycle, office, SqliteStore};
-use crate::ingest::{run_batch, BatchItem, BatchOutcome};
+use crate::ingest::{BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
     to_ms, AuthorityKeyRow, AuthorityRow, CaseDetail, CaseEventRow, CaseRow, DecryptionEntry,
@@ -192,20 +190,7 @@ impl Store for SqliteStore {
         server_key: &SigningKey,
         at: DateTime<Utc>,
     ) -> Result<BatchOutcome, StoreError> {
-        let (kit, key) = (*kit_id, server_key.clone());
-        let handle = tokio::runtime::Handle::current();
-        self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_err)?;
-            // The shared algorithm is async; on this blocking thread every step
-            // completes at once, so blocking on it is immediate.
-            let outcome =
-                handle.block_on(run_batch(&mut SqliteTx { tx: &tx }, &kit, items, &key, at))?;
-            tx.commit().map_err(db_err)?;
-            Ok(outcome)
-        })
-        .await
+        crate::storage::batch::push_batch(&self.db, kit_id, items, server_key, at).await
     }
 
     async fn import_held(
@@ -216,25 +201,7 @@ impl Store for SqliteStore {
         by: &str,
         at: DateTime<Utc>,
     ) -> Result<crate::held_import::ImportOutcome, StoreError> {
-        let (kit, key, by) = (*kit_id, server_key.clone(), by.to_owned());
-        let handle = tokio::runtime::Handle::current();
-        self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_err)?;
-            // As in push_batch: every step completes at once on this thread.
-            let outcome = handle.block_on(crate::held_import::import_held(
-                &mut SqliteTx { tx: &tx },
-                &kit,
-                prepared,
-                &key,
-                &by,
-                at,
-            ))?;
-            tx.commit().map_err(db_err)?;
-            Ok(outcome)
-        })
-        .await
+        crate::storage::batch::import_held(&self.db, kit_id, prepared, server_key, by, at).await
     }
 
     async fn kit_state(&self, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError> {

@@ -1,0 +1,462 @@
+//! Records, chain steps, cases and receipts as a batch writes them: the [`BatchTx`]
+//! operations of [`crate::ingest::run_batch`] and [`crate::held_import::import_held`],
+//! once for both databases, on an open write transaction.
+
+use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
+use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
+use sync_protocol::record::SignedRecord;
+
+use super::sql::{col, db_err, Db, Dialect, Tx};
+use super::{json_text, kind_name, rows, to_i64, to_u64, NewCaseFlag, StoreError};
+use crate::held_import::{ImportOutcome, PreparedFile};
+use crate::ingest::{run_batch, BatchItem, BatchOutcome};
+use crate::ingest::{
+    AppendOutcome, Appended, AuthorityArea, AuthorityKey, BatchKit, BatchTx, Bridge, ChainEntry,
+    Restored,
+};
+
+/// An open write transaction seen as a [`BatchTx`].
+pub struct SqlTx<'a, 'c> {
+    /// The transaction.
+    pub tx: &'a mut Tx<'c>,
+    /// Its database.
+    pub dialect: Dialect,
+}
+
+impl SqlTx<'_, '_> {
+    async fn execute(
+        &mut self,
+        q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<u64, StoreError> {
+        q.execute(&mut **self.tx)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db_err)
+    }
+
+    /// The case of an accepted record: its row, its flags and its manifest's uploads.
+    async fn insert_case(
+        &mut self,
+        record: &SignedRecord,
+        inbox: &AuthorityId,
+        flags: &[NewCaseFlag],
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let rec = &record.record;
+        let record_id = rec.record_id.to_string();
+        self.execute(
+            sqlx::query(
+                "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
+                                    received_at, clerk_id)
+                 VALUES ($1, $2, 'received', $3, $4, $5, $3, $6)",
+            )
+            .bind(record_id.clone())
+            .bind(inbox.to_string())
+            .bind(at)
+            .bind(rec.kit_id.to_string())
+            .bind(rec.form_id.to_string())
+            .bind(rec.clerk_id.to_string()),
+        )
+        .await?;
+        for flag in flags {
+            self.execute(
+                sqlx::query(
+                    "INSERT INTO case_flags (record_id, flag, reason, raised_at)
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(record_id.clone())
+                .bind(flag.flag.as_str())
+                .bind(flag.reason.clone())
+                .bind(at),
+            )
+            .await?;
+        }
+        for (position, a) in rec.attachments.iter().enumerate() {
+            let id = a.id.to_string();
+            self.execute(
+                sqlx::query(
+                    "INSERT INTO attachments (attachment_id, ciphertext_size, ciphertext_sha256,
+                         created, upload_offset, complete)
+                     VALUES ($1, $2, $3, FALSE, 0, FALSE) ON CONFLICT (attachment_id) DO NOTHING",
+                )
+                .bind(id.clone())
+                .bind(to_i64(a.ciphertext_size)?)
+                .bind(a.ciphertext_sha256.0.to_vec()),
+            )
+            .await?;
+            self.execute(
+                sqlx::query(
+                    "INSERT INTO record_attachments (record_id, attachment_id, position)
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(record_id.clone())
+                .bind(id)
+                .bind(position as i64),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn set_head(&mut self, kit: String, seq: i64, hash: Vec<u8>) -> Result<(), StoreError> {
+        self.execute(
+            sqlx::query("UPDATE kits SET head_seq = $1, head_hash = $2 WHERE kit_id = $3")
+                .bind(seq)
+                .bind(hash)
+                .bind(kit),
+        )
+        .await
+        .map(drop)
+    }
+}
+
+impl BatchTx for SqlTx<'_, '_> {
+    async fn kit_for_update(&mut self, kit: &KitId) -> Result<Option<BatchKit>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM kits WHERE kit_id = $1{}",
+            rows::BATCH_KIT_COLUMNS,
+            self.dialect.for_update()
+        );
+        // Built from constants only.
+        let Some(r) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(kit.to_string())
+            .fetch_optional(&mut **self.tx)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let status: String = col(&r, 0)?;
+        let seq: Option<i64> = col(&r, 1)?;
+        let hash: Option<Vec<u8>> = col(&r, 2)?;
+        let authority: String = col(&r, 3)?;
+        let mode: Option<String> = col(&r, 4)?;
+        let reason: Option<String> = col(&r, 5)?;
+        rows::batch_kit(
+            &status,
+            seq,
+            hash.as_deref(),
+            &authority,
+            mode.as_deref(),
+            reason,
+        )
+        .map(Some)
+    }
+
+    async fn authority_area(
+        &mut self,
+        authority: &AuthorityId,
+    ) -> Result<Option<AuthorityArea>, StoreError> {
+        let Some(r) = sqlx::query("SELECT ars, kind FROM authorities WHERE id = $1")
+            .bind(authority.to_string())
+            .fetch_optional(&mut **self.tx)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let ars: Option<String> = col(&r, 0)?;
+        let kind: String = col(&r, 1)?;
+        rows::authority_area(ars.as_deref(), &kind).map(Some)
+    }
+
+    async fn chain_entry(
+        &mut self,
+        kit: &KitId,
+        seq: u64,
+    ) -> Result<Option<ChainEntry>, StoreError> {
+        let Some(r) = sqlx::query(
+            "SELECT hash, outcome, problem, receipt FROM records WHERE kit_id = $1 AND seq = $2
+             UNION ALL
+             SELECT hash, 'bridged', reason, NULL FROM chain_bridges
+             WHERE kit_id = $1 AND seq = $2",
+        )
+        .bind(kit.to_string())
+        .bind(to_i64(seq)?)
+        .fetch_optional(&mut **self.tx)
+        .await
+        .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let hash: Vec<u8> = col(&r, 0)?;
+        let outcome: String = col(&r, 1)?;
+        let problem: Option<String> = col(&r, 2)?;
+        let receipt: Option<Vec<u8>> = col(&r, 3)?;
+        rows::chain_entry(&hash, &outcome, problem.as_deref(), receipt.as_deref()).map(Some)
+    }
+
+    async fn record_id_held(&mut self, id: &RecordId) -> Result<bool, StoreError> {
+        sqlx::query("SELECT 1 FROM records WHERE record_id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut **self.tx)
+            .await
+            .map(|r| r.is_some())
+            .map_err(db_err)
+    }
+
+    async fn authority_key(
+        &mut self,
+        authority: &AuthorityId,
+        key_id: &str,
+    ) -> Result<AuthorityKey, StoreError> {
+        let known = |sql: &'static str, a: String, k: Option<String>| {
+            let mut q = sqlx::query(sql).bind(a);
+            if let Some(k) = k {
+                q = q.bind(k);
+            }
+            q
+        };
+        let authority_known = known(
+            "SELECT 1 FROM authorities WHERE id = $1",
+            authority.to_string(),
+            None,
+        )
+        .fetch_optional(&mut **self.tx)
+        .await
+        .map_err(db_err)?
+        .is_some();
+        if !authority_known {
+            return Ok(AuthorityKey::UnknownAuthority);
+        }
+        let key_known = known(
+            "SELECT 1 FROM authority_keys WHERE authority_id = $1 AND key_id = $2",
+            authority.to_string(),
+            Some(key_id.to_owned()),
+        )
+        .fetch_optional(&mut **self.tx)
+        .await
+        .map_err(db_err)?
+        .is_some();
+        Ok(if key_known {
+            AuthorityKey::Known
+        } else {
+            AuthorityKey::UnknownKey
+        })
+    }
+
+    async fn attachment_held(
+        &mut self,
+        id: &AttachmentId,
+    ) -> Result<Option<(u64, Sha256Hash)>, StoreError> {
+        let Some(r) = sqlx::query(
+            "SELECT ciphertext_size, ciphertext_sha256 FROM attachments WHERE attachment_id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&mut **self.tx)
+        .await
+        .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let size: i64 = col(&r, 0)?;
+        let hash: Vec<u8> = col(&r, 1)?;
+        Ok(Some((to_u64(size)?, rows::hash(&hash)?)))
+    }
+
+    async fn next_log_position(&mut self) -> Result<u64, StoreError> {
+        let r = sqlx::query(self.dialect.next_log_position())
+            .fetch_one(&mut **self.tx)
+            .await
+            .map_err(db_err)?;
+        to_u64(col(&r, 0)?)
+    }
+
+    async fn append(
+        &mut self,
+        appended: &Appended<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let rec = &appended.record.record;
+        let seq = to_i64(rec.seq)?;
+        let at = at.timestamp_millis();
+        let (outcome, problem, receipt, log_position) = match &appended.outcome {
+            AppendOutcome::Accepted {
+                receipt,
+                log_position,
+                ..
+            } => (
+                "accepted",
+                None,
+                Some(receipt.to_json()),
+                Some(to_i64(*log_position)?),
+            ),
+            AppendOutcome::Rejected(p) => ("rejected", Some(json_text(p)), None, None),
+        };
+        self.execute(
+            sqlx::query(
+                "INSERT INTO records (kit_id, seq, record_id, hash, envelope, outcome, problem,
+                     receipt, log_position, received_at, authority_id, form_id, form_version,
+                     kind, ref_record_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            )
+            .bind(rec.kit_id.to_string())
+            .bind(seq)
+            .bind(rec.record_id.to_string())
+            .bind(appended.record.hash.0.to_vec())
+            .bind(appended.record.envelope.to_json())
+            .bind(outcome)
+            .bind(problem)
+            .bind(receipt)
+            .bind(log_position)
+            .bind(at)
+            .bind(rec.authority_id.to_string())
+            .bind(rec.form_id.to_string())
+            .bind(i64::from(rec.form_version))
+            .bind(kind_name(rec.kind))
+            .bind(rec.references.map(|r| r.to_string())),
+        )
+        .await?;
+        self.set_head(rec.kit_id.to_string(), seq, appended.record.hash.0.to_vec())
+            .await?;
+        let AppendOutcome::Accepted { inbox, flags, .. } = &appended.outcome else {
+            return Ok(());
+        };
+        self.insert_case(appended.record, inbox, flags, at).await
+    }
+
+    async fn keep_evidence(
+        &mut self,
+        record: &SignedRecord,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            sqlx::query(
+                "INSERT INTO fork_evidence (hash, kit_id, seq, record_id, envelope, received_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (hash) DO NOTHING",
+            )
+            .bind(record.hash.0.to_vec())
+            .bind(record.record.kit_id.to_string())
+            .bind(to_i64(record.record.seq)?)
+            .bind(record.record.record_id.to_string())
+            .bind(record.envelope.to_json())
+            .bind(at.timestamp_millis()),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn quarantine(&mut self, kit: &KitId) -> Result<(), StoreError> {
+        self.execute(
+            sqlx::query(
+                "UPDATE kits SET status = 'quarantined' WHERE kit_id = $1 AND status = 'active'",
+            )
+            .bind(kit.to_string()),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn bridge(&mut self, b: &Bridge<'_>, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let seq = to_i64(b.seq)?;
+        self.execute(
+            sqlx::query(
+                "INSERT INTO chain_bridges (kit_id, seq, record_id, hash, reason, kit_state,
+                     envelope, receipt, statement_sha256, bridged_by, bridged_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(b.kit_id.to_string())
+            .bind(seq)
+            .bind(b.record_id.to_string())
+            .bind(b.hash.0.to_vec())
+            .bind(b.reason.to_owned())
+            .bind(b.kit_state.to_owned())
+            .bind(b.envelope.clone())
+            .bind(b.receipt.clone())
+            .bind(b.statement_sha256.0.to_vec())
+            .bind(b.by.to_owned())
+            .bind(at.timestamp_millis()),
+        )
+        .await?;
+        self.set_head(b.kit_id.to_string(), seq, b.hash.0.to_vec())
+            .await
+    }
+
+    async fn accept_chained(
+        &mut self,
+        r: &Restored<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let rec = &r.record.record;
+        let changed = self
+            .execute(
+                sqlx::query(
+                    "UPDATE records SET outcome = 'accepted', problem = NULL, receipt = $1,
+                         log_position = $2
+                     WHERE kit_id = $3 AND seq = $4 AND outcome = 'rejected' AND hash = $5",
+                )
+                .bind(r.receipt.to_json())
+                .bind(to_i64(r.log_position)?)
+                .bind(rec.kit_id.to_string())
+                .bind(to_i64(rec.seq)?)
+                .bind(r.record.hash.0.to_vec()),
+            )
+            .await?;
+        if changed != 1 {
+            return Err(StoreError::Conflict(format!(
+                "seq {} is no longer held as rejected",
+                rec.seq
+            )));
+        }
+        self.insert_case(r.record, &r.inbox, &r.flags, at.timestamp_millis())
+            .await
+    }
+}
+
+/// Runs a verified batch in one write transaction ([`crate::ingest::run_batch`]).
+///
+/// # Errors
+/// As `run_batch`; nothing is committed then.
+pub async fn push_batch(
+    db: &Db,
+    kit_id: &KitId,
+    items: Vec<BatchItem>,
+    server_key: &SigningKey,
+    at: DateTime<Utc>,
+) -> Result<BatchOutcome, StoreError> {
+    let mut tx = db.begin().await?;
+    let outcome = run_batch(
+        &mut SqlTx {
+            tx: &mut tx,
+            dialect: db.dialect,
+        },
+        kit_id,
+        items,
+        server_key,
+        at,
+    )
+    .await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(outcome)
+}
+
+/// Imports a verified held-records file in one write transaction
+/// ([`crate::held_import::import_held`]).
+///
+/// # Errors
+/// As `import_held`; nothing is committed then.
+pub async fn import_held(
+    db: &Db,
+    kit_id: &KitId,
+    prepared: PreparedFile,
+    server_key: &SigningKey,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<ImportOutcome, StoreError> {
+    let mut tx = db.begin().await?;
+    let outcome = crate::held_import::import_held(
+        &mut SqlTx {
+            tx: &mut tx,
+            dialect: db.dialect,
+        },
+        kit_id,
+        prepared,
+        server_key,
+        by,
+        at,
+    )
+    .await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(outcome)
+}

@@ -1,0 +1,169 @@
+//! The one way storage talks to a database: sqlx's `Any` driver over a pool of SQLite
+//! or PostgreSQL connections, with every statement written once in PostgreSQL's `$N`
+//! form (sqlx binds SQLite's `$N` parameters by their number, not by the order they
+//! appear). Values cross as the types both dialects share: `i64`, text, bytes, booleans
+//! and their `Option`s; timestamps are milliseconds, hashes raw bytes.
+//!
+//! The remaining differences between the dialects are in [`Dialect`]'s methods, each with
+//! the reason it exists — the list a reviewer checks when a query behaves differently on
+//! one database.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor as _, Row as _, Transaction};
+
+use super::StoreError;
+
+/// Which database a pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// The embedded store: one file, one writer at a time.
+    Sqlite,
+    /// The production database, shared by several backend processes.
+    Postgres,
+}
+
+/// An open transaction.
+pub type Tx<'c> = Transaction<'c, Any>;
+
+/// A pool and its dialect.
+#[derive(Debug, Clone)]
+pub struct Db {
+    /// The connections.
+    pub pool: AnyPool,
+    /// Which database.
+    pub dialect: Dialect,
+}
+
+impl Dialect {
+    /// `BEGIN` of a transaction that writes. SQLite: `IMMEDIATE` takes the write lock up
+    /// front, so a transaction that reads before it writes cannot fail at its first
+    /// write when another connection committed meanwhile (a busy snapshot no timeout
+    /// cures). PostgreSQL: rows are locked where a statement says so (`FOR UPDATE`).
+    pub fn begin_write(self) -> &'static str {
+        match self {
+            Self::Sqlite => "BEGIN IMMEDIATE",
+            Self::Postgres => "BEGIN",
+        }
+    }
+
+    /// Appended to a `SELECT` of the row a transaction is about to change. PostgreSQL
+    /// locks the row, so batches of one kit run one after another across processes;
+    /// SQLite has no row locks and needs none — `BEGIN IMMEDIATE` already holds the only
+    /// write lock.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// The next position of the append-only log. PostgreSQL: a sequence (no row lock,
+    /// so parallel batches of different kits do not queue on one counter row). SQLite:
+    /// a row of `counters`, safe under its single writer.
+    pub fn next_log_position(self) -> &'static str {
+        match self {
+            Self::Sqlite => {
+                "UPDATE counters SET value = value + 1 WHERE name = 'log_position' RETURNING value"
+            }
+            Self::Postgres => "SELECT nextval('log_position_seq')",
+        }
+    }
+}
+
+impl Db {
+    /// Opens a pool: SQLite at `path` (created if missing; WAL, `synchronous=FULL` so a
+    /// committed batch survives power loss, foreign keys on, a busy timeout so the admin
+    /// CLI can write while the server runs), or PostgreSQL at `url`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    pub async fn open(target: Target<'_>, max_connections: u32) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (url, dialect) = match target {
+            Target::Sqlite(path) => (
+                format!("sqlite://{}?mode=rwc", path.display()),
+                Dialect::Sqlite,
+            ),
+            Target::Postgres(url) => (url.to_owned(), Dialect::Postgres),
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10));
+        let options = match dialect {
+            Dialect::Sqlite => options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                    )
+                    .await
+                    .map(drop)
+                })
+            }),
+            Dialect::Postgres => options,
+        };
+        let pool = options.connect(&url).await.map_err(unavailable)?;
+        Ok(Self { pool, dialect })
+    }
+
+    /// A transaction that writes ([`Dialect::begin_write`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection can be had.
+    pub async fn begin(&self) -> Result<Tx<'static>, StoreError> {
+        self.pool
+            .begin_with(self.dialect.begin_write())
+            .await
+            .map_err(db_err)
+    }
+}
+
+/// Where a pool connects.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// The embedded store's file.
+    Sqlite(&'a Path),
+    /// A PostgreSQL URL.
+    Postgres(&'a str),
+}
+
+fn unavailable(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// A database error as the store reports it: connection trouble and SQLite's busy and
+/// locked states are retryable ([`StoreError::Unavailable`]).
+pub fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Database(d)
+            if d.message().contains("database is locked") || d.message().contains("busy") =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Database(e.to_string()),
+    }
+}
+
+/// Whether `e` is a unique-constraint violation (the row exists already).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// Column `i` of `row`, as `T`.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] naming the column when it does not decode.
+pub fn col<T>(row: &AnyRow, i: usize) -> Result<T, StoreError>
+where
+    T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    row.try_get(i)
+        .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
+}
