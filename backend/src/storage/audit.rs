@@ -425,3 +425,93 @@ mod tests {
         assert_eq!(built.args.len(), 3);
     }
 }
+
+/// The operations of [`AuditStore`], once for both databases (issue 15).
+pub(crate) mod ops {
+    use super::super::sql::{bind_all, col, col_bool, db_err, Db};
+    use super::{audit_page_sql, finish_audit_page, raw_entry, AuditPage, AuditQuery};
+    use super::{CatalogVersionRow, StoreError};
+    use crate::storage::{from_ms, to_ms, AdminEvent};
+
+    /// Appends one admin event.
+    pub async fn append_admin_event(db: &Db, e: &AdminEvent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO admin_events (at, actor, authority_id, action, target, detail)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(to_ms(e.at))
+        .bind(e.actor.clone())
+        .bind(e.authority_id.as_ref().map(ToString::to_string))
+        .bind(e.action.as_str())
+        .bind(e.target.clone())
+        .bind(e.detail.clone())
+        .execute(&db.pool)
+        .await
+        .map(drop)
+        .map_err(db_err)
+    }
+
+    /// One page of the audit viewer.
+    pub async fn audit_page(db: &Db, q: &AuditQuery) -> Result<AuditPage, StoreError> {
+        let built = audit_page_sql(q, |n| format!("${n}"));
+        // The statement is assembled from constant fragments; every value is bound.
+        let rows = bind_all(
+            sqlx::query(sqlx::AssertSqlSafe(built.sql.clone())),
+            &built.args,
+        )
+        .fetch_all(&db.pool)
+        .await
+        .map_err(db_err)?;
+        let entries = rows
+            .iter()
+            .map(|r| {
+                raw_entry((
+                    col(r, 0)?,
+                    col(r, 1)?,
+                    col(r, 2)?,
+                    col(r, 3)?,
+                    col(r, 4)?,
+                    col(r, 5)?,
+                    col(r, 6)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(finish_audit_page(entries, q.limit))
+    }
+
+    /// Every published catalog version, newest first.
+    pub async fn catalog_versions(db: &Db) -> Result<Vec<CatalogVersionRow>, StoreError> {
+        sqlx::query(
+            "SELECT version, etag, published_at, CAST(current AS INTEGER) FROM catalogs
+             ORDER BY published_at DESC, version DESC",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            Ok(CatalogVersionRow {
+                version: col(r, 0)?,
+                etag: col(r, 1)?,
+                published_at: from_ms(col(r, 2)?)?,
+                current: col_bool(r, 3)?,
+            })
+        })
+        .collect()
+    }
+}
+
+#[async_trait]
+impl<S: super::sql::SqlBacked> AuditStore for S {
+    async fn append_admin_event(&self, event: &AdminEvent) -> Result<(), StoreError> {
+        ops::append_admin_event(self.db(), event).await
+    }
+
+    async fn audit_page(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
+        ops::audit_page(self.db(), query).await
+    }
+
+    async fn catalog_versions(&self) -> Result<Vec<CatalogVersionRow>, StoreError> {
+        ops::catalog_versions(self.db()).await
+    }
+}

@@ -25,6 +25,7 @@ use crate::keys::{SealedAuthorityKey, SealedServerKey};
 mod accounts;
 mod audit;
 pub mod batch;
+pub mod cases;
 pub mod migrations;
 mod model;
 mod office;

@@ -1,8 +1,9 @@
 //! The one way storage talks to a database: sqlx's `Any` driver over a pool of SQLite
 //! or PostgreSQL connections, with every statement written once in PostgreSQL's `$N`
 //! form (sqlx binds SQLite's `$N` parameters by their number, not by the order they
-//! appear). Values cross as the types both dialects share: `i64`, text, bytes, booleans
-//! and their `Option`s; timestamps are milliseconds, hashes raw bytes.
+//! appear). Values cross as the types both dialects share: `i64`, text, bytes and their
+//! `Option`s; booleans are bound as `bool` and read as `CAST(column AS INTEGER)`
+//! ([`col_bool`]); timestamps are milliseconds, hashes raw bytes.
 //!
 //! The remaining differences between the dialects are in [`Dialect`]'s methods, each with
 //! the reason it exists — the list a reviewer checks when a query behaves differently on
@@ -166,4 +167,37 @@ where
 {
     row.try_get(i)
         .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
+}
+
+/// Binds the arguments of a statement built at run time (filters, keyset pages) in
+/// order; the statement numbers them `$1…$n`.
+pub(crate) fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    args: &[super::office::SqlArg],
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    for a in args {
+        q = match a {
+            super::office::SqlArg::Text(t) => q.bind(t.clone()),
+            super::office::SqlArg::Int(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
+/// A store whose operations run on a [`Db`]: what the operations written once for both
+/// databases need of it. Traits of the storage interface whose operations are all
+/// ported are implemented once for every `SqlBacked` store.
+pub trait SqlBacked: Send + Sync + 'static {
+    /// The pool.
+    fn db(&self) -> &Db;
+}
+
+/// A boolean column, selected as `CAST(column AS INTEGER)`: sqlx's `Any` driver refuses
+/// SQLite columns declared `BOOLEAN` (it maps no SQLite `Bool` type), while the cast
+/// reads as an integer from both databases.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when the column is not an integer.
+pub fn col_bool(row: &AnyRow, i: usize) -> Result<bool, StoreError> {
+    col::<i64>(row, i).map(|v| v != 0)
 }

@@ -16,8 +16,6 @@ use super::StoreError;
 
 mod accounts;
 mod admin;
-mod audit;
-mod casework;
 mod kitapi;
 mod lifecycle;
 mod office;
@@ -130,5 +128,11 @@ impl PgStore {
             );
         }
         tx.commit().await.map_err(merr)
+    }
+}
+
+impl super::sql::SqlBacked for PgStore {
+    fn db(&self) -> &super::sql::Db {
+        &self.db
     }
 }

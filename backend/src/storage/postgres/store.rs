@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
-use super::{admin, casework, db_err, kitapi, lifecycle, office, PgStore};
+use super::{admin, db_err, kitapi, lifecycle, office, PgStore};
 use crate::ingest::{BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
@@ -302,7 +302,7 @@ impl Store for PgStore {
         &self,
         record_id: &RecordId,
     ) -> Result<Vec<StoredAttachment>, StoreError> {
-        on_client!(self, |c| casework::case_attachments(c, record_id))
+        crate::storage::cases::case_attachments(&self.db, record_id).await
     }
 
     async fn assign_case(
@@ -313,14 +313,15 @@ impl Store for PgStore {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        in_tx!(self, |tx| casework::assign_case(
-            tx,
+        crate::storage::cases::assign_case(
+            &self.db,
             record_id,
             expected,
             assignee,
             actor,
-            to_ms(at)
-        ))
+            to_ms(at),
+        )
+        .await
     }
 
     async fn user(&self, login: &str) -> Result<Option<UserRow>, StoreError> {

@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
-use super::{admin, casework, db_err, kitapi, lifecycle, office, SqliteStore};
+use super::{admin, db_err, kitapi, lifecycle, office, SqliteStore};
 use crate::ingest::{BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
@@ -279,8 +279,7 @@ impl Store for SqliteStore {
         &self,
         record_id: &RecordId,
     ) -> Result<Vec<StoredAttachment>, StoreError> {
-        let r = *record_id;
-        self.run(move |c| casework::case_attachments(c, &r)).await
+        crate::storage::cases::case_attachments(&self.db, record_id).await
     }
 
     async fn assign_case(
@@ -291,14 +290,15 @@ impl Store for SqliteStore {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let (r, e, to, a) = (
-            *record_id,
-            expected.map(str::to_owned),
-            assignee.map(str::to_owned),
-            actor.to_owned(),
-        );
-        self.run(move |c| casework::assign_case(c, &r, e.as_deref(), to.as_deref(), &a, to_ms(at)))
-            .await
+        crate::storage::cases::assign_case(
+            &self.db,
+            record_id,
+            expected,
+            assignee,
+            actor,
+            to_ms(at),
+        )
+        .await
     }
 
     async fn user(&self, login: &str) -> Result<Option<UserRow>, StoreError> {
