@@ -168,3 +168,238 @@ pub(crate) fn change_hash(change: &NewUserChange) -> Option<&str> {
         UserChangeKind::Role => None,
     }
 }
+
+/// [`AccountStore`] once for every store on a [`super::sql::Db`] (issue 15). A
+/// confirmation locks its pending row (`FOR UPDATE` on PostgreSQL; SQLite's write
+/// transaction holds the only write lock), so two admins confirming at once apply it
+/// once.
+mod ops {
+    use async_trait::async_trait;
+    use chrono::{DateTime, Utc};
+    use sqlx::any::AnyRow;
+    use sync_protocol::ids::AuthorityId;
+
+    use super::super::sql::{col, col_bool, db_err, Db, SqlBacked, Tx};
+    use super::{change_hash, change_row, CHANGE_COLUMNS};
+    use crate::storage::{
+        to_ms, AccountStore, Confirmation, NewUserChange, PendingUserChange, Role, StoreError,
+        UserChangeKind,
+    };
+
+    fn parse(r: &AnyRow) -> Result<PendingUserChange, StoreError> {
+        change_row((
+            col(r, 0)?,
+            col(r, 1)?,
+            col(r, 2)?,
+            col(r, 3)?,
+            col(r, 4)?,
+            col(r, 5)?,
+            col(r, 6)?,
+            col(r, 7)?,
+        ))
+    }
+
+    async fn locked_change(
+        db: &Db,
+        tx: &mut Tx<'_>,
+        id: u64,
+        authority: &AuthorityId,
+    ) -> Result<Option<PendingUserChange>, StoreError> {
+        let Ok(id) = i64::try_from(id) else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT {CHANGE_COLUMNS} FROM pending_user_changes
+             WHERE id = $1 AND authority_id = $2{}",
+            db.dialect.for_update()
+        );
+        // Built from constants only.
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(authority.to_string())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| parse(&r))
+            .transpose()
+    }
+
+    async fn delete_change(tx: &mut Tx<'_>, id: u64) -> Result<(), StoreError> {
+        let id = i64::try_from(id).map_err(|_| StoreError::Corrupt("pending change id".into()))?;
+        sqlx::query("DELETE FROM pending_user_changes WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map(drop)
+            .map_err(db_err)
+    }
+
+    #[async_trait]
+    impl<S: SqlBacked> AccountStore for S {
+        async fn set_password(
+            &self,
+            login: &str,
+            password_hash: &str,
+            must_change: bool,
+            keep: Option<&[u8; 32]>,
+        ) -> Result<bool, StoreError> {
+            let mut tx = self.db().begin().await?;
+            let n = sqlx::query(
+                "UPDATE users SET password_hash = $2, must_change_password = $3 WHERE login = $1",
+            )
+            .bind(login.to_owned())
+            .bind(password_hash.to_owned())
+            .bind(must_change)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            sqlx::query("DELETE FROM sessions WHERE login = $1 AND token_hash IS DISTINCT FROM $2")
+                .bind(login.to_owned())
+                .bind(keep.map(|k| k.to_vec()))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
+            Ok(n > 0)
+        }
+
+        async fn set_role(&self, login: &str, role: Role) -> Result<bool, StoreError> {
+            sqlx::query("UPDATE users SET role = $2 WHERE login = $1")
+                .bind(login.to_owned())
+                .bind(role.as_str())
+                .execute(&self.db().pool)
+                .await
+                .map(|r| r.rows_affected() > 0)
+                .map_err(db_err)
+        }
+
+        async fn four_eyes(&self, authority: &AuthorityId) -> Result<Option<bool>, StoreError> {
+            sqlx::query("SELECT CAST(four_eyes AS INTEGER) FROM authorities WHERE id = $1")
+                .bind(authority.to_string())
+                .fetch_optional(&self.db().pool)
+                .await
+                .map_err(db_err)?
+                .map(|r| col_bool(&r, 0))
+                .transpose()
+        }
+
+        async fn set_four_eyes(
+            &self,
+            authority: &AuthorityId,
+            on: bool,
+        ) -> Result<bool, StoreError> {
+            sqlx::query("UPDATE authorities SET four_eyes = $2 WHERE id = $1")
+                .bind(authority.to_string())
+                .bind(on)
+                .execute(&self.db().pool)
+                .await
+                .map(|r| r.rows_affected() > 0)
+                .map_err(db_err)
+        }
+
+        async fn request_user_change(&self, ch: &NewUserChange) -> Result<u64, StoreError> {
+            let row = sqlx::query(
+                "INSERT INTO pending_user_changes
+                     (authority_id, login, kind, role, password_hash, requested_by, requested_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (login) DO NOTHING
+                 RETURNING id",
+            )
+            .bind(ch.authority_id.to_string())
+            .bind(ch.login.clone())
+            .bind(ch.kind.as_str())
+            .bind(ch.role.as_str())
+            .bind(change_hash(ch).map(str::to_owned))
+            .bind(ch.requested_by.clone())
+            .bind(to_ms(ch.requested_at))
+            .fetch_optional(&self.db().pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| {
+                StoreError::AlreadyExists(format!("pending change for user {}", ch.login))
+            })?;
+            let id: i64 = col(&row, 0)?;
+            u64::try_from(id).map_err(|_| StoreError::Corrupt("pending change id".into()))
+        }
+
+        async fn pending_user_changes(
+            &self,
+            authority: &AuthorityId,
+        ) -> Result<Vec<PendingUserChange>, StoreError> {
+            let sql = format!(
+                "SELECT {CHANGE_COLUMNS} FROM pending_user_changes
+                 WHERE authority_id = $1 ORDER BY id"
+            );
+            // Built from constants only.
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(authority.to_string())
+                .fetch_all(&self.db().pool)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(parse)
+                .collect()
+        }
+
+        async fn confirm_user_change(
+            &self,
+            id: u64,
+            authority: &AuthorityId,
+            confirmer: &str,
+            at: DateTime<Utc>,
+        ) -> Result<Confirmation, StoreError> {
+            let db = self.db();
+            let mut tx = db.begin().await?;
+            let Some(pending) = locked_change(db, &mut tx, id, authority).await? else {
+                return Ok(Confirmation::NotFound);
+            };
+            let change = &pending.change;
+            if change.requested_by == confirmer {
+                return Ok(Confirmation::OwnRequest);
+            }
+            let applied = match &change.kind {
+                UserChangeKind::Add { password_hash } => sqlx::query(
+                    "INSERT INTO users (login, authority_id, role, password_hash, disabled,
+                                        created_at, must_change_password)
+                     VALUES ($1, $2, $3, $4, FALSE, $5, TRUE) ON CONFLICT (login) DO NOTHING",
+                )
+                .bind(change.login.clone())
+                .bind(authority.to_string())
+                .bind(change.role.as_str())
+                .bind(password_hash.clone())
+                .bind(to_ms(at)),
+                UserChangeKind::Role => {
+                    sqlx::query("UPDATE users SET role = $3 WHERE login = $1 AND authority_id = $2")
+                        .bind(change.login.clone())
+                        .bind(authority.to_string())
+                        .bind(change.role.as_str())
+                }
+            }
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            if applied == 0 {
+                return Ok(Confirmation::Stale);
+            }
+            delete_change(&mut tx, pending.id).await?;
+            tx.commit().await.map_err(db_err)?;
+            Ok(Confirmation::Applied(pending))
+        }
+
+        async fn withdraw_user_change(
+            &self,
+            id: u64,
+            authority: &AuthorityId,
+        ) -> Result<Option<PendingUserChange>, StoreError> {
+            let db = self.db();
+            let mut tx = db.begin().await?;
+            let found = locked_change(db, &mut tx, id, authority).await?;
+            if let Some(p) = &found {
+                delete_change(&mut tx, p.id).await?;
+            }
+            tx.commit().await.map_err(db_err)?;
+            Ok(found)
+        }
+    }
+}

@@ -14,7 +14,6 @@ use tokio_postgres::NoTls;
 use super::migrations::{latest, MIGRATIONS, SCHEMA_TABLE};
 use super::StoreError;
 
-mod accounts;
 mod admin;
 mod kitapi;
 mod lifecycle;

@@ -16,7 +16,6 @@ use rusqlite::{params, Connection, ErrorCode, TransactionBehavior};
 use super::migrations::{latest, MIGRATIONS, SCHEMA_TABLE};
 use super::StoreError;
 
-mod accounts;
 mod admin;
 mod kitapi;
 mod lifecycle;
