@@ -7,7 +7,7 @@ use ed25519_dalek::SigningKey;
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
 use sync_protocol::record::SignedRecord;
 
-use super::sql::{col, db_err, Db, Dialect, Tx};
+use super::sql::{col, db_err, next_counter, Counter, Db, Dialect, Tx};
 use super::{json_text, kind_name, rows, to_i64, to_u64, NewCaseFlag, StoreError};
 use crate::held_import::{ImportOutcome, PreparedFile};
 use crate::ingest::{run_batch, BatchItem, BatchOutcome};
@@ -256,11 +256,7 @@ impl BatchTx for SqlTx<'_, '_> {
     }
 
     async fn next_log_position(&mut self) -> Result<u64, StoreError> {
-        let r = sqlx::query(self.dialect.next_log_position())
-            .fetch_one(&mut **self.tx)
-            .await
-            .map_err(db_err)?;
-        to_u64(col(&r, 0)?)
+        next_counter(self.tx, self.dialect, Counter::LogPosition).await
     }
 
     async fn append(

@@ -1,11 +1,15 @@
 //! Cases as the back office works on them, once for both databases: a case's
-//! attachments with their upload state, and assignment as a compare-and-set with a
-//! history entry. (Moving here from the `sqlite`/`postgres` twins, issue 15.)
+//! attachments with their upload state, assignment as a compare-and-set with a history
+//! entry, and the flags a case arrives with and their resolution (forward, refuse,
+//! release). (Moving here from the `sqlite`/`postgres` twins, issue 15.)
 
 use sync_protocol::ids::RecordId;
 
 use super::sql::{col, db_err, Db};
-use super::{parse, rows, to_u64, StoreError, StoredAttachment};
+use super::{
+    lifecycle_comment, parse, rows, to_u64, CaseFlag, CaseFlagRow, ResolveFlags, StoreError,
+    StoredAttachment,
+};
 
 /// The attachments of a case's record, in manifest order.
 ///
@@ -86,6 +90,150 @@ pub async fn assign_case(
     .bind(actor.to_owned())
     .bind(at)
     .bind(assignee.map(str::to_owned))
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(true)
+}
+
+/// Every flag of a case, open and resolved, oldest first.
+///
+/// # Errors
+/// Storage errors.
+pub async fn case_flags(db: &Db, record_id: &RecordId) -> Result<Vec<CaseFlagRow>, StoreError> {
+    sqlx::query(
+        "SELECT flag, reason, raised_at, resolved_at, resolved_by, resolution
+         FROM case_flags WHERE record_id = $1 ORDER BY raised_at, flag",
+    )
+    .bind(record_id.to_string())
+    .fetch_all(&db.pool)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|r| {
+        let flag: String = col(r, 0)?;
+        let at: Option<i64> = col(r, 3)?;
+        let by: Option<String> = col(r, 4)?;
+        let resolution: Option<String> = col(r, 5)?;
+        let resolved = match (at, by, resolution) {
+            (Some(at), Some(by), Some(res)) => Some((at, by, res)),
+            _ => None,
+        };
+        rows::case_flag(&flag, col(r, 1)?, col(r, 2)?, resolved)
+    })
+    .collect()
+}
+
+/// The open flags of the given cases (for an inbox page).
+///
+/// # Errors
+/// Storage errors.
+pub async fn open_case_flags(
+    db: &Db,
+    record_ids: &[RecordId],
+) -> Result<Vec<(RecordId, CaseFlag)>, StoreError> {
+    if record_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One placeholder per id (a page holds at most a few hundred): `Any` binds no arrays.
+    let placeholders: Vec<String> = (1..=record_ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT record_id, flag FROM case_flags
+         WHERE record_id IN ({}) AND resolved_at IS NULL ORDER BY record_id, flag",
+        placeholders.join(", ")
+    );
+    // Built from constants and numbered placeholders only.
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in record_ids {
+        q = q.bind(id.to_string());
+    }
+    let rows = q.fetch_all(&db.pool).await.map_err(db_err)?;
+    let mut found = rows
+        .iter()
+        .map(|r| {
+            let id: String = col(r, 0)?;
+            let flag: String = col(r, 1)?;
+            Ok((
+                parse("record id", &id)?,
+                CaseFlag::parse(&flag)
+                    .ok_or_else(|| StoreError::Corrupt(format!("case flag {flag:?}")))?,
+            ))
+        })
+        .collect::<Result<Vec<(RecordId, CaseFlag)>, StoreError>>()?;
+    // In the order the ids were asked for, each case's flags by name.
+    let order: std::collections::HashMap<RecordId, usize> = record_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i))
+        .collect();
+    found.sort_by_key(|(id, flag)| (order.get(id).copied(), flag.as_str()));
+    Ok(found)
+}
+
+/// Resolves open flags of a case (and forwards it when `forward_to` is given), with a
+/// history entry; false if the case or none of the flags is open.
+///
+/// # Errors
+/// Storage errors.
+pub(crate) async fn resolve_case_flags(db: &Db, r: &ResolveFlags<'_>) -> Result<bool, StoreError> {
+    let id = r.record_id.to_string();
+    let mut tx = db.begin().await?;
+    let select = format!(
+        "SELECT status FROM cases WHERE record_id = $1{}",
+        db.dialect.for_update()
+    );
+    // Built from constants only.
+    let Some(found) = sqlx::query(sqlx::AssertSqlSafe(select))
+        .bind(id.clone())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(false);
+    };
+    let status: String = col(&found, 0)?;
+    let mut resolved = 0;
+    for flag in r.flags {
+        resolved += sqlx::query(
+            "UPDATE case_flags SET resolved_at = $1, resolved_by = $2, resolution = $3
+             WHERE record_id = $4 AND flag = $5 AND resolved_at IS NULL",
+        )
+        .bind(r.at)
+        .bind(r.actor.to_owned())
+        .bind(r.resolution.to_owned())
+        .bind(id.clone())
+        .bind(flag.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+    }
+    if resolved == 0 {
+        return Ok(false);
+    }
+    if let Some(to) = r.forward_to {
+        sqlx::query(
+            "UPDATE cases SET authority_id = $1, assigned_to = NULL, updated_at = $2
+             WHERE record_id = $3",
+        )
+        .bind(to.to_string())
+        .bind(r.at)
+        .bind(id.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    let comment = lifecycle_comment(r.resolution, r.comment);
+    sqlx::query(
+        "INSERT INTO case_events (record_id, status, comment, actor, at, kind, assigned_to)
+         VALUES ($1, $2, $3, $4, $5, 'flag', NULL)",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(comment)
+    .bind(r.actor.to_owned())
+    .bind(r.at)
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;

@@ -26,6 +26,8 @@ mod accounts;
 mod audit;
 pub mod batch;
 pub mod cases;
+pub mod catalogs;
+pub mod kits;
 pub mod migrations;
 mod model;
 mod office;

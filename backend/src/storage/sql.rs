@@ -61,17 +61,30 @@ impl Dialect {
         }
     }
 
-    /// The next position of the append-only log. PostgreSQL: a sequence (no row lock,
-    /// so parallel batches of different kits do not queue on one counter row). SQLite:
-    /// a row of `counters`, safe under its single writer.
-    pub fn next_log_position(self) -> &'static str {
-        match self {
-            Self::Sqlite => {
+    /// The statement that takes the next value of `counter`. PostgreSQL: a sequence (no
+    /// row lock, so parallel batches of different kits do not queue on one counter row).
+    /// SQLite: a row of `counters`, safe under its single writer.
+    pub fn next_counter(self, counter: Counter) -> &'static str {
+        match (self, counter) {
+            (Self::Sqlite, Counter::LogPosition) => {
                 "UPDATE counters SET value = value + 1 WHERE name = 'log_position' RETURNING value"
             }
-            Self::Postgres => "SELECT nextval('log_position_seq')",
+            (Self::Sqlite, Counter::ChangeCursor) => {
+                "UPDATE counters SET value = value + 1 WHERE name = 'change_cursor' RETURNING value"
+            }
+            (Self::Postgres, Counter::LogPosition) => "SELECT nextval('log_position_seq')",
+            (Self::Postgres, Counter::ChangeCursor) => "SELECT nextval('change_cursor_seq')",
         }
     }
+}
+
+/// The numbers the backend hands out in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    /// Positions of the append-only log (receipts).
+    LogPosition,
+    /// Cursors of the changes feed.
+    ChangeCursor,
 }
 
 impl Db {
@@ -200,4 +213,20 @@ pub trait SqlBacked: Send + Sync + 'static {
 /// [`StoreError::Corrupt`] when the column is not an integer.
 pub fn col_bool(row: &AnyRow, i: usize) -> Result<bool, StoreError> {
     col::<i64>(row, i).map(|v| v != 0)
+}
+
+/// The next value of `counter`, inside `tx`.
+///
+/// # Errors
+/// Storage errors.
+pub async fn next_counter(
+    tx: &mut Tx<'_>,
+    dialect: Dialect,
+    counter: Counter,
+) -> Result<u64, StoreError> {
+    let r = sqlx::query(dialect.next_counter(counter))
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    super::to_u64(col(&r, 0)?)
 }

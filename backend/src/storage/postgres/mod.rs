@@ -16,7 +16,6 @@ use super::StoreError;
 
 mod admin;
 mod kitapi;
-mod lifecycle;
 mod office;
 mod store;
 

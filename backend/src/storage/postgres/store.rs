@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
-use super::{admin, db_err, kitapi, lifecycle, office, PgStore};
+use super::{admin, db_err, kitapi, office, PgStore};
 use crate::ingest::{BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
@@ -446,14 +446,7 @@ impl Store for PgStore {
         by: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        in_tx!(self, |tx| lifecycle::revoke_kit_as(
-            tx,
-            kit_id,
-            reason,
-            mode,
-            by,
-            to_ms(at)
-        ))
+        crate::storage::kits::revoke_kit_as(&self.db, kit_id, reason, mode, by, to_ms(at)).await
     }
 
     async fn report_outbox(
@@ -462,37 +455,32 @@ impl Store for PgStore {
         outbox: u64,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        in_tx!(self, |tx| lifecycle::report_outbox(
-            tx,
-            kit_id,
-            outbox,
-            to_ms(at)
-        ))
+        crate::storage::kits::report_outbox(&self.db, kit_id, outbox, to_ms(at)).await
     }
 
     async fn kit_revocation(
         &self,
         kit_id: &KitId,
     ) -> Result<Option<crate::storage::KitRevocation>, StoreError> {
-        on_client!(self, |c| lifecycle::kit_revocation(c, kit_id))
+        crate::storage::kits::kit_revocation(&self.db, kit_id).await
     }
 
     async fn catalog(&self, version: &str) -> Result<Option<PublishedCatalog>, StoreError> {
-        on_client!(self, |c| lifecycle::catalog(c, version))
+        crate::storage::catalogs::catalog(&self.db, version).await
     }
 
     async fn case_flags(
         &self,
         record_id: &RecordId,
     ) -> Result<Vec<crate::storage::CaseFlagRow>, StoreError> {
-        on_client!(self, |c| lifecycle::case_flags(c, record_id))
+        crate::storage::cases::case_flags(&self.db, record_id).await
     }
 
     async fn open_case_flags(
         &self,
         record_ids: &[RecordId],
     ) -> Result<Vec<(RecordId, crate::storage::CaseFlag)>, StoreError> {
-        on_client!(self, |c| lifecycle::open_case_flags(c, record_ids))
+        crate::storage::cases::open_case_flags(&self.db, record_ids).await
     }
 
     async fn resolve_case_flags(
@@ -514,7 +502,7 @@ impl Store for PgStore {
             actor,
             at: to_ms(at),
         };
-        in_tx!(self, |tx| lifecycle::resolve_case_flags(tx, &resolve))
+        crate::storage::cases::resolve_case_flags(&self.db, &resolve).await
     }
 
     async fn changes(

@@ -18,7 +18,6 @@ use super::StoreError;
 
 mod admin;
 mod kitapi;
-mod lifecycle;
 mod office;
 mod store;
 

@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
-use super::{admin, db_err, kitapi, lifecycle, office, SqliteStore};
+use super::{admin, db_err, kitapi, office, SqliteStore};
 use crate::ingest::{BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
@@ -424,9 +424,7 @@ impl Store for SqliteStore {
         by: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let (k, r, b) = (*kit_id, reason.to_owned(), by.to_owned());
-        self.run(move |c| lifecycle::revoke_kit_as(c, &k, &r, mode, &b, to_ms(at)))
-            .await
+        crate::storage::kits::revoke_kit_as(&self.db, kit_id, reason, mode, by, to_ms(at)).await
     }
 
     async fn report_outbox(
@@ -435,38 +433,32 @@ impl Store for SqliteStore {
         outbox: u64,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let k = *kit_id;
-        self.run(move |c| lifecycle::report_outbox(c, &k, outbox, to_ms(at)))
-            .await
+        crate::storage::kits::report_outbox(&self.db, kit_id, outbox, to_ms(at)).await
     }
 
     async fn kit_revocation(
         &self,
         kit_id: &KitId,
     ) -> Result<Option<crate::storage::KitRevocation>, StoreError> {
-        let k = *kit_id;
-        self.run(move |c| lifecycle::kit_revocation(c, &k)).await
+        crate::storage::kits::kit_revocation(&self.db, kit_id).await
     }
 
     async fn catalog(&self, version: &str) -> Result<Option<PublishedCatalog>, StoreError> {
-        let v = version.to_owned();
-        self.run(move |c| lifecycle::catalog(c, &v)).await
+        crate::storage::catalogs::catalog(&self.db, version).await
     }
 
     async fn case_flags(
         &self,
         record_id: &RecordId,
     ) -> Result<Vec<crate::storage::CaseFlagRow>, StoreError> {
-        let r = *record_id;
-        self.run(move |c| lifecycle::case_flags(c, &r)).await
+        crate::storage::cases::case_flags(&self.db, record_id).await
     }
 
     async fn open_case_flags(
         &self,
         record_ids: &[RecordId],
     ) -> Result<Vec<(RecordId, crate::storage::CaseFlag)>, StoreError> {
-        let ids = record_ids.to_vec();
-        self.run(move |c| lifecycle::open_case_flags(c, &ids)).await
+        crate::storage::cases::open_case_flags(&self.db, record_ids).await
     }
 
     async fn resolve_case_flags(
@@ -479,29 +471,16 @@ impl Store for SqliteStore {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let (r, f, res, to, com, a) = (
-            *record_id,
-            flags.to_vec(),
-            resolution.to_owned(),
-            forward_to.cloned(),
-            comment.map(str::to_owned),
-            actor.to_owned(),
-        );
-        self.run(move |c| {
-            lifecycle::resolve_case_flags(
-                c,
-                &crate::storage::ResolveFlags {
-                    record_id: &r,
-                    flags: &f,
-                    resolution: &res,
-                    forward_to: to.as_ref(),
-                    comment: com.as_deref(),
-                    actor: &a,
-                    at: to_ms(at),
-                },
-            )
-        })
-        .await
+        let resolve = crate::storage::ResolveFlags {
+            record_id,
+            flags,
+            resolution,
+            forward_to,
+            comment,
+            actor,
+            at: to_ms(at),
+        };
+        crate::storage::cases::resolve_case_flags(&self.db, &resolve).await
     }
 
     async fn changes(

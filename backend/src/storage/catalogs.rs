@@ -1,0 +1,54 @@
+//! Published catalogs and the changes feed, once for both databases: a catalog version
+//! as published, and one change for one kit (or for every kit) under the next cursor.
+//! (Issue 15: publishing and reading the feed move here with the kit API's operations.)
+
+use sync_protocol::api::ChangeKind;
+use sync_protocol::ids::KitId;
+
+use super::sql::{col, db_err, next_counter, Counter, Db, Dialect, Tx};
+use super::{from_ms, json_text, to_i64, PublishedCatalog, StoreError};
+
+/// Appends `change` for `kit_id` (every kit when `None`) inside `tx`.
+///
+/// # Errors
+/// Storage errors.
+pub async fn add_change(
+    tx: &mut Tx<'_>,
+    dialect: Dialect,
+    kit_id: Option<&KitId>,
+    change: &ChangeKind,
+    at: i64,
+) -> Result<(), StoreError> {
+    let cursor = next_counter(tx, dialect, Counter::ChangeCursor).await?;
+    sqlx::query("INSERT INTO changes (cursor, kit_id, at, change) VALUES ($1, $2, $3, $4)")
+        .bind(to_i64(cursor)?)
+        .bind(kit_id.map(ToString::to_string))
+        .bind(at)
+        .bind(json_text(change))
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+        .map_err(db_err)
+}
+
+/// A published catalog version.
+///
+/// # Errors
+/// Storage errors.
+pub async fn catalog(db: &Db, version: &str) -> Result<Option<PublishedCatalog>, StoreError> {
+    let Some(r) =
+        sqlx::query("SELECT envelope, etag, published_at FROM catalogs WHERE version = $1")
+            .bind(version.to_owned())
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(PublishedCatalog {
+        version: version.to_owned(),
+        envelope_json: col(&r, 0)?,
+        etag: col(&r, 1)?,
+        published_at: from_ms(col(&r, 2)?)?,
+    }))
+}
