@@ -2,11 +2,11 @@
 //! as published, and one change for one kit (or for every kit) under the next cursor.
 //! (Issue 15: publishing and reading the feed move here with the kit API's operations.)
 
-use sync_protocol::api::ChangeKind;
+use sync_protocol::api::{Change, ChangeKind};
 use sync_protocol::ids::KitId;
 
 use super::sql::{col, db_err, next_counter, Counter, Db, Dialect, Tx};
-use super::{from_ms, json_text, to_i64, PublishedCatalog, StoreError};
+use super::{from_ms, json_text, rows, to_i64, PublishedCatalog, StoreError};
 
 /// Appends `change` for `kit_id` (every kit when `None`) inside `tx`.
 ///
@@ -51,4 +51,35 @@ pub async fn catalog(db: &Db, version: &str) -> Result<Option<PublishedCatalog>,
         etag: col(&r, 1)?,
         published_at: from_ms(col(&r, 2)?)?,
     }))
+}
+
+/// A page of a kit's changes feed after `after`: at most `limit` changes, and whether
+/// more follow.
+///
+/// # Errors
+/// Storage errors.
+pub async fn changes(
+    db: &Db,
+    kit_id: &KitId,
+    after: u64,
+    limit: u32,
+) -> Result<(Vec<Change>, bool), StoreError> {
+    let found = sqlx::query(
+        "SELECT cursor, at, change FROM changes
+         WHERE (kit_id = $1 OR kit_id IS NULL) AND cursor > $2
+         ORDER BY cursor LIMIT $3",
+    )
+    .bind(kit_id.to_string())
+    .bind(to_i64(after)?)
+    .bind(i64::from(limit) + 1)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(db_err)?;
+    let more = found.len() > limit as usize;
+    found
+        .iter()
+        .take(limit as usize)
+        .map(|r| rows::change(col(r, 0)?, col(r, 1)?, &col::<String>(r, 2)?))
+        .collect::<Result<Vec<_>, _>>()
+        .map(|changes| (changes, more))
 }

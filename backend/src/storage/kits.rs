@@ -1,6 +1,6 @@
-//! Kits, once for both databases: revocation in its three modes, the outbox a draining
-//! kit reports, and the wipe that follows an empty one. (Issue 15: enrolment, listing
-//! and the kit API's reads move here too.)
+//! Kits, once for both databases: the nonces of their signed requests, revocation in its
+//! three modes, the outbox a draining kit reports, and the wipe that follows an empty
+//! one. (Issue 15: enrolment, listing and the kit API's reads move here too.)
 
 use sync_protocol::api::ChangeKind;
 use sync_protocol::ids::KitId;
@@ -154,4 +154,61 @@ pub async fn report_outbox(
     add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(true)
+}
+
+/// Records a request nonce and the kit's last contact; false if the nonce was used
+/// before (a replay).
+///
+/// # Errors
+/// Storage errors.
+pub async fn use_nonce(db: &Db, kit_id: &KitId, nonce: &str, at: i64) -> Result<bool, StoreError> {
+    let kit = kit_id.to_string();
+    let mut tx = db.begin().await?;
+    let fresh = sqlx::query(
+        "INSERT INTO nonces (kit_id, nonce, seen_at) VALUES ($1, $2, $3)
+         ON CONFLICT (kit_id, nonce) DO NOTHING",
+    )
+    .bind(kit.clone())
+    .bind(nonce.to_owned())
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .rows_affected()
+        == 1;
+    sqlx::query("UPDATE kits SET last_seen_at = $1 WHERE kit_id = $2")
+        .bind(at)
+        .bind(kit)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(fresh)
+}
+
+/// Whether the nonce was used before (checked before the body is read).
+///
+/// # Errors
+/// Storage errors.
+pub async fn nonce_used(db: &Db, kit_id: &KitId, nonce: &str) -> Result<bool, StoreError> {
+    sqlx::query("SELECT 1 FROM nonces WHERE kit_id = $1 AND nonce = $2")
+        .bind(kit_id.to_string())
+        .bind(nonce.to_owned())
+        .fetch_optional(&db.pool)
+        .await
+        .map(|r| r.is_some())
+        .map_err(db_err)
+}
+
+/// Forgets nonces seen before `before`; how many.
+///
+/// # Errors
+/// Storage errors.
+pub async fn purge_nonces(db: &Db, before: i64) -> Result<u64, StoreError> {
+    sqlx::query("DELETE FROM nonces WHERE seen_at < $1")
+        .bind(before)
+        .execute(&db.pool)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db_err)
 }

@@ -35,6 +35,7 @@ pub mod postgres;
 pub(crate) mod rows;
 pub mod sql;
 pub mod sqlite;
+pub mod uploads;
 
 pub use accounts::{AccountStore, Confirmation, NewUserChange, PendingUserChange, UserChangeKind};
 pub use audit::{

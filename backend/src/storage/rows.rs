@@ -123,7 +123,8 @@ pub fn authority_key(
 
 /// The columns of an upload, in [`RawUpload`] order (records `r`, attachments `a`).
 pub const UPLOAD_COLUMNS: &str = "a.attachment_id, r.record_id, a.ciphertext_size, \
-     a.ciphertext_sha256, a.created, a.upload_offset, a.complete";
+     a.ciphertext_sha256, CAST(a.created AS INTEGER), a.upload_offset, \
+     CAST(a.complete AS INTEGER)";
 
 /// An upload row as stored.
 pub struct RawUpload {

@@ -2,18 +2,16 @@
 //! nonces, state, uploads, the changes feed — and the case operations behind them. The
 //! same statements as `sqlite/kitapi.rs` in PostgreSQL's dialect.
 
-use sync_protocol::api::{CaseStatus, Change, ChangeKind};
-use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
+use sync_protocol::api::{CaseStatus, ChangeKind};
+use sync_protocol::ids::{AuthorityId, KitId, RecordId};
 use tokio_postgres::{GenericClient, Row};
 
 use super::admin::{add_change, current_catalog_version, kit, raw_kit};
 use super::{db_err, is_unique_violation};
-use crate::storage::rows::{
-    self, pending_uploads, RawCase, RawKit, RawUpload, CASE_COLUMNS, KIT_COLUMNS, UPLOAD_COLUMNS,
-};
+use crate::storage::rows::{self, pending_uploads, RawCase, RawKit, CASE_COLUMNS, KIT_COLUMNS};
 use crate::storage::{
-    parse, status_name, to_i64, to_u64, CaseRow, EnrolOutcome, EvidenceRow, KitStateRow, KitStatus,
-    StoreError, UploadRow,
+    parse, status_name, to_u64, CaseRow, EnrolOutcome, EvidenceRow, KitStateRow, KitStatus,
+    StoreError,
 };
 
 pub async fn enrol<C: GenericClient + Sync>(
@@ -71,34 +69,6 @@ pub async fn enrol<C: GenericClient + Sync>(
     Ok(EnrolOutcome::Enrolled(enrolled))
 }
 
-/// Runs on every kit request, so its statements are prepared once per connection.
-pub async fn use_nonce(
-    tx: &deadpool_postgres::Transaction<'_>,
-    kit_id: &KitId,
-    nonce: &str,
-    at: i64,
-) -> Result<bool, StoreError> {
-    let kit = kit_id.to_string();
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO nonces (kit_id, nonce, seen_at) VALUES ($1, $2, $3)
-             ON CONFLICT (kit_id, nonce) DO NOTHING",
-        )
-        .await
-        .map_err(db_err)?;
-    let fresh = tx
-        .execute(&insert, &[&kit, &nonce, &at])
-        .await
-        .map_err(db_err)?
-        == 1;
-    let touch = tx
-        .prepare_cached("UPDATE kits SET last_seen_at = $1 WHERE kit_id = $2")
-        .await
-        .map_err(db_err)?;
-    tx.execute(&touch, &[&at, &kit]).await.map_err(db_err)?;
-    Ok(fresh)
-}
-
 /// The kit lookup of every kit request, prepared once per connection.
 pub async fn kit_cached(
     client: &deadpool_postgres::Client,
@@ -139,26 +109,6 @@ pub async fn kit_usage<C: GenericClient + Sync>(
         records_since: to_u64(row.get(0))?,
         pending_upload_bytes: to_u64(row.get(1))?,
     })
-}
-
-pub async fn nonce_used<C: GenericClient + Sync>(
-    c: &C,
-    kit_id: &KitId,
-    nonce: &str,
-) -> Result<bool, StoreError> {
-    c.query_one(
-        "SELECT EXISTS (SELECT 1 FROM nonces WHERE kit_id = $1 AND nonce = $2)",
-        &[&kit_id.to_string(), &nonce],
-    )
-    .await
-    .map(|row| row.get(0))
-    .map_err(db_err)
-}
-
-pub async fn purge_nonces<C: GenericClient + Sync>(c: &C, before: i64) -> Result<u64, StoreError> {
-    c.execute("DELETE FROM nonces WHERE seen_at < $1", &[&before])
-        .await
-        .map_err(db_err)
 }
 
 pub async fn kit_state<C: GenericClient + Sync>(
@@ -306,129 +256,4 @@ pub async fn set_case_status<C: GenericClient + Sync>(
     };
     add_change(c, Some(&parse("kit id", &kit_id)?), &change, at).await?;
     Ok(true)
-}
-
-pub async fn upload<C: GenericClient + Sync>(
-    c: &C,
-    kit_id: &KitId,
-    attachment_id: &AttachmentId,
-    record_id: Option<&RecordId>,
-) -> Result<Option<UploadRow>, StoreError> {
-    c.query_opt(
-        &format!(
-            "SELECT {UPLOAD_COLUMNS} FROM attachments a
-             JOIN record_attachments ra ON ra.attachment_id = a.attachment_id
-             JOIN records r ON r.record_id = ra.record_id
-             WHERE a.attachment_id = $1 AND r.kit_id = $2 AND r.outcome = 'accepted'
-               AND ($3::TEXT IS NULL OR r.record_id = $3::TEXT)
-             ORDER BY r.log_position LIMIT 1"
-        ),
-        &[
-            &attachment_id.to_string(),
-            &kit_id.to_string(),
-            &record_id.map(ToString::to_string),
-        ],
-    )
-    .await
-    .map_err(db_err)?
-    .map(|r| {
-        RawUpload {
-            attachment_id: r.try_get(0).map_err(db_err)?,
-            record_id: r.try_get(1).map_err(db_err)?,
-            length: r.try_get(2).map_err(db_err)?,
-            sha256: r.try_get(3).map_err(db_err)?,
-            created: r.try_get(4).map_err(db_err)?,
-            offset: r.try_get(5).map_err(db_err)?,
-            complete: r.try_get(6).map_err(db_err)?,
-        }
-        .into_row()
-    })
-    .transpose()
-}
-
-pub async fn create_upload<C: GenericClient + Sync>(
-    c: &C,
-    attachment_id: &AttachmentId,
-) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE attachments SET created = TRUE WHERE attachment_id = $1",
-        &[&attachment_id.to_string()],
-    )
-    .await
-    .map(drop)
-    .map_err(db_err)
-}
-
-pub async fn advance_upload<C: GenericClient + Sync>(
-    c: &C,
-    attachment_id: &AttachmentId,
-    from: u64,
-    to: u64,
-    complete: bool,
-    at: i64,
-) -> Result<bool, StoreError> {
-    let completed_at = complete.then_some(at);
-    c.execute(
-        "UPDATE attachments SET upload_offset = $1, complete = $2, completed_at = $3
-         WHERE attachment_id = $4 AND upload_offset = $5 AND created AND NOT complete",
-        &[
-            &to_i64(to)?,
-            &complete,
-            &completed_at,
-            &attachment_id.to_string(),
-            &to_i64(from)?,
-        ],
-    )
-    .await
-    .map(|n| n == 1)
-    .map_err(db_err)
-}
-
-pub async fn reset_upload<C: GenericClient + Sync>(
-    c: &C,
-    attachment_id: &AttachmentId,
-    uncreate: bool,
-) -> Result<bool, StoreError> {
-    c.execute(
-        "UPDATE attachments SET upload_offset = 0, created = (created AND NOT $1)
-         WHERE attachment_id = $2 AND NOT complete",
-        &[&uncreate, &attachment_id.to_string()],
-    )
-    .await
-    .map(|n| n == 1)
-    .map_err(db_err)
-}
-
-pub async fn changes<C: GenericClient + Sync>(
-    c: &C,
-    kit_id: &KitId,
-    after: u64,
-    limit: u32,
-) -> Result<(Vec<Change>, bool), StoreError> {
-    let found = c
-        .query(
-            "SELECT cursor, at, change FROM changes
-             WHERE (kit_id = $1 OR kit_id IS NULL) AND cursor > $2
-             ORDER BY cursor LIMIT $3",
-            &[
-                &kit_id.to_string(),
-                &to_i64(after)?,
-                &(i64::from(limit) + 1),
-            ],
-        )
-        .await
-        .map_err(db_err)?;
-    let more = found.len() > limit as usize;
-    found
-        .iter()
-        .take(limit as usize)
-        .map(|r| {
-            rows::change(
-                r.try_get(0).map_err(db_err)?,
-                r.try_get(1).map_err(db_err)?,
-                r.try_get(2).map_err(db_err)?,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(|changes| (changes, more))
 }

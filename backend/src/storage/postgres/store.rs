@@ -183,11 +183,7 @@ impl Store for PgStore {
         nonce: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await.map_err(db_err)?;
-        let fresh = kitapi::use_nonce(&transaction, kit_id, nonce, to_ms(at)).await?;
-        transaction.commit().await.map_err(db_err)?;
-        Ok(fresh)
+        crate::storage::kits::use_nonce(&self.db, kit_id, nonce, to_ms(at)).await
     }
 
     async fn kit_usage(
@@ -199,11 +195,11 @@ impl Store for PgStore {
     }
 
     async fn nonce_used(&self, kit_id: &KitId, nonce: &str) -> Result<bool, StoreError> {
-        on_client!(self, |c| kitapi::nonce_used(c, kit_id, nonce))
+        crate::storage::kits::nonce_used(&self.db, kit_id, nonce).await
     }
 
     async fn purge_nonces(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        on_client!(self, |c| kitapi::purge_nonces(c, to_ms(before)))
+        crate::storage::kits::purge_nonces(&self.db, to_ms(before)).await
     }
 
     async fn push_batch(
@@ -385,16 +381,11 @@ impl Store for PgStore {
         attachment_id: &AttachmentId,
         record_id: Option<&RecordId>,
     ) -> Result<Option<UploadRow>, StoreError> {
-        on_client!(self, |c| kitapi::upload(
-            c,
-            kit_id,
-            attachment_id,
-            record_id
-        ))
+        crate::storage::uploads::upload(&self.db, kit_id, attachment_id, record_id).await
     }
 
     async fn create_upload(&self, attachment_id: &AttachmentId) -> Result<(), StoreError> {
-        on_client!(self, |c| kitapi::create_upload(c, attachment_id))
+        crate::storage::uploads::create_upload(&self.db, attachment_id).await
     }
 
     async fn advance_upload(
@@ -405,14 +396,15 @@ impl Store for PgStore {
         complete: bool,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        on_client!(self, |c| kitapi::advance_upload(
-            c,
+        crate::storage::uploads::advance_upload(
+            &self.db,
             attachment_id,
             from,
             to,
             complete,
-            to_ms(at)
-        ))
+            to_ms(at),
+        )
+        .await
     }
 
     async fn reset_upload(
@@ -420,7 +412,7 @@ impl Store for PgStore {
         attachment_id: &AttachmentId,
         uncreate: bool,
     ) -> Result<bool, StoreError> {
-        on_client!(self, |c| kitapi::reset_upload(c, attachment_id, uncreate))
+        crate::storage::uploads::reset_upload(&self.db, attachment_id, uncreate).await
     }
 
     async fn publish_catalog(
@@ -511,6 +503,6 @@ impl Store for PgStore {
         after: u64,
         limit: u32,
     ) -> Result<(Vec<Change>, bool), StoreError> {
-        on_client!(self, |c| kitapi::changes(c, kit_id, after, limit))
+        crate::storage::catalogs::changes(&self.db, kit_id, after, limit).await
     }
 }

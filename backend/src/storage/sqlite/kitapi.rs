@@ -2,17 +2,15 @@
 //! nonces, state, uploads, the changes feed — and the case operations behind them.
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use sync_protocol::api::{CaseStatus, Change, ChangeKind};
-use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
+use sync_protocol::api::{CaseStatus, ChangeKind};
+use sync_protocol::ids::{AuthorityId, KitId, RecordId};
 
 use super::admin::{add_change, current_catalog_version, kit, raw_kit};
 use super::db_err;
-use crate::storage::rows::{
-    self, pending_uploads, RawCase, RawKit, RawUpload, CASE_COLUMNS, KIT_COLUMNS, UPLOAD_COLUMNS,
-};
+use crate::storage::rows::{self, pending_uploads, RawCase, RawKit, CASE_COLUMNS, KIT_COLUMNS};
 use crate::storage::{
-    parse, status_name, to_i64, to_u64, CaseRow, EnrolOutcome, EvidenceRow, KitStateRow, KitStatus,
-    StoreError, UploadRow,
+    parse, status_name, to_u64, CaseRow, EnrolOutcome, EvidenceRow, KitStateRow, KitStatus,
+    StoreError,
 };
 
 pub fn enrol(
@@ -77,28 +75,6 @@ pub fn enrol(
     Ok(EnrolOutcome::Enrolled(enrolled))
 }
 
-pub fn use_nonce(
-    c: &mut Connection,
-    kit_id: &KitId,
-    nonce: &str,
-    at: i64,
-) -> Result<bool, StoreError> {
-    let tx = c.transaction().map_err(db_err)?;
-    let fresh = tx
-        .prepare_cached(
-            "INSERT INTO nonces (kit_id, nonce, seen_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (kit_id, nonce) DO NOTHING",
-        )
-        .and_then(|mut s| s.execute(params![kit_id.to_string(), nonce, at]))
-        .map_err(db_err)?
-        == 1;
-    tx.prepare_cached("UPDATE kits SET last_seen_at = ?1 WHERE kit_id = ?2")
-        .and_then(|mut s| s.execute(params![at, kit_id.to_string()]))
-        .map_err(db_err)?;
-    tx.commit().map_err(db_err)?;
-    Ok(fresh)
-}
-
 pub fn kit_usage(
     c: &mut Connection,
     kit_id: &KitId,
@@ -124,18 +100,6 @@ const PENDING_UPLOAD_BYTES_SQLITE: &str = "SELECT COALESCE(SUM(a.ciphertext_size
      WHERE NOT a.complete AND a.attachment_id IN (
          SELECT ra.attachment_id FROM record_attachments ra
          JOIN records r ON r.record_id = ra.record_id WHERE r.kit_id = ?1)";
-
-pub fn nonce_used(c: &mut Connection, kit_id: &KitId, nonce: &str) -> Result<bool, StoreError> {
-    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM nonces WHERE kit_id = ?1 AND nonce = ?2)")
-        .and_then(|mut s| s.query_row(params![kit_id.to_string(), nonce], |r| r.get(0)))
-        .map_err(db_err)
-}
-
-pub fn purge_nonces(c: &mut Connection, before: i64) -> Result<u64, StoreError> {
-    c.execute("DELETE FROM nonces WHERE seen_at < ?1", [before])
-        .map(|n| n as u64)
-        .map_err(db_err)
-}
 
 pub fn kit_state(
     c: &mut Connection,
@@ -283,130 +247,4 @@ pub fn set_case_status(
     add_change(&tx, Some(&parse("kit id", &kit_id)?), &change, at)?;
     tx.commit().map_err(db_err)?;
     Ok(true)
-}
-
-pub fn upload(
-    c: &mut Connection,
-    kit_id: &KitId,
-    attachment_id: &AttachmentId,
-    record_id: Option<&RecordId>,
-) -> Result<Option<UploadRow>, StoreError> {
-    c.prepare_cached(&format!(
-        // CROSS JOIN fixes the join order (attachment → its records), which SQLite
-        // honours: left to itself, without statistics, it walked every record of the
-        // kit by `kit_id` for each lookup — O(records) per tus request.
-        "SELECT {UPLOAD_COLUMNS} FROM attachments a
-         CROSS JOIN record_attachments ra ON ra.attachment_id = a.attachment_id
-         CROSS JOIN records r ON r.record_id = ra.record_id
-         WHERE a.attachment_id = ?1 AND r.kit_id = ?2 AND r.outcome = 'accepted'
-           AND (?3 IS NULL OR r.record_id = ?3)
-         ORDER BY r.log_position LIMIT 1"
-    ))
-    .and_then(|mut s| {
-        s.query_row(
-            params![
-                attachment_id.to_string(),
-                kit_id.to_string(),
-                record_id.map(ToString::to_string)
-            ],
-            |r| {
-                Ok(RawUpload {
-                    attachment_id: r.get(0)?,
-                    record_id: r.get(1)?,
-                    length: r.get(2)?,
-                    sha256: r.get(3)?,
-                    created: r.get(4)?,
-                    offset: r.get(5)?,
-                    complete: r.get(6)?,
-                })
-            },
-        )
-        .optional()
-    })
-    .map_err(db_err)?
-    .map(RawUpload::into_row)
-    .transpose()
-}
-
-pub fn create_upload(c: &mut Connection, attachment_id: &AttachmentId) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE attachments SET created = TRUE WHERE attachment_id = ?1",
-        [attachment_id.to_string()],
-    )
-    .map(drop)
-    .map_err(db_err)
-}
-
-pub fn advance_upload(
-    c: &mut Connection,
-    attachment_id: &AttachmentId,
-    from: u64,
-    to: u64,
-    complete: bool,
-    at: i64,
-) -> Result<bool, StoreError> {
-    c.prepare_cached(
-        "UPDATE attachments SET upload_offset = ?1, complete = ?2,
-             completed_at = CASE WHEN ?2 THEN ?3 ELSE NULL END
-         WHERE attachment_id = ?4 AND upload_offset = ?5 AND created AND NOT complete",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            to_i64(to).unwrap_or(i64::MAX),
-            complete,
-            at,
-            attachment_id.to_string(),
-            to_i64(from).unwrap_or(i64::MAX)
-        ])
-    })
-    .map(|n| n == 1)
-    .map_err(db_err)
-}
-
-pub fn reset_upload(
-    c: &mut Connection,
-    attachment_id: &AttachmentId,
-    uncreate: bool,
-) -> Result<bool, StoreError> {
-    c.execute(
-        "UPDATE attachments SET upload_offset = 0, created = (created AND NOT ?1)
-         WHERE attachment_id = ?2 AND NOT complete",
-        params![uncreate, attachment_id.to_string()],
-    )
-    .map(|n| n == 1)
-    .map_err(db_err)
-}
-
-pub fn changes(
-    c: &mut Connection,
-    kit_id: &KitId,
-    after: u64,
-    limit: u32,
-) -> Result<(Vec<Change>, bool), StoreError> {
-    let mut stmt = c
-        .prepare_cached(
-            "SELECT cursor, at, change FROM changes
-             WHERE (kit_id = ?1 OR kit_id IS NULL) AND cursor > ?2
-             ORDER BY cursor LIMIT ?3",
-        )
-        .map_err(db_err)?;
-    let raw = stmt
-        .query_map(
-            params![kit_id.to_string(), to_i64(after)?, i64::from(limit) + 1],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            },
-        )
-        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-        .map_err(db_err)?;
-    let more = raw.len() > limit as usize;
-    raw.into_iter()
-        .take(limit as usize)
-        .map(|(cursor, at, change)| rows::change(cursor, at, &change))
-        .collect::<Result<Vec<_>, _>>()
-        .map(|changes| (changes, more))
 }

