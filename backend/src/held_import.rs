@@ -176,10 +176,12 @@ pub async fn import_held<T: BatchTx>(
                             at,
                         )
                         .await?;
-                        head = Some(ChainAnchor {
+                        let anchor = ChainAnchor {
                             seq,
                             hash: record.hash,
-                        });
+                        };
+                        tx.set_head(kit_id, anchor).await?;
+                        head = Some(anchor);
                         positions.push(result(
                             ImportAction::Restored,
                             "accepted on this backend's own receipt".into(),

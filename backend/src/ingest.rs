@@ -168,13 +168,16 @@ pub trait BatchTx {
     ) -> Result<Option<(u64, Sha256Hash)>, StoreError>;
     /// The next position of the append-only log.
     async fn next_log_position(&mut self) -> Result<u64, StoreError>;
-    /// Stores the record and advances the head; for accepted records also the case,
-    /// the receipt and the manifest's attachments.
+    /// Stores the record; for accepted records also the case, the receipt and the
+    /// manifest's attachments. The head moves with [`BatchTx::set_head`].
     async fn append(
         &mut self,
         appended: &Appended<'_>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Moves the kit's head (once per batch, after its appends: one statement instead of
+    /// one per record).
+    async fn set_head(&mut self, kit: &KitId, head: ChainAnchor) -> Result<(), StoreError>;
     /// Keeps a forking record as evidence (idempotent).
     async fn keep_evidence(
         &mut self,
@@ -533,6 +536,11 @@ pub async fn run_batch<T: BatchTx>(
                     },
                 });
             }
+        }
+    }
+    if head != kit.head {
+        if let Some(anchor) = head {
+            tx.set_head(kit_id, anchor).await?;
         }
     }
     Ok(BatchOutcome { results, head })

@@ -2,8 +2,11 @@
 //! operations of [`crate::ingest::run_batch`] and [`crate::held_import::import_held`],
 //! once for both databases, on an open write transaction.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
+use sync_protocol::chain::ChainAnchor;
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
 use sync_protocol::record::SignedRecord;
 
@@ -19,12 +22,43 @@ use crate::ingest::{
 /// An open write transaction seen as a [`BatchTx`].
 pub struct SqlTx<'a, 'c> {
     /// The transaction.
-    pub tx: &'a mut Tx<'c>,
+    tx: &'a mut Tx<'c>,
     /// Its database.
-    pub dialect: Dialect,
+    dialect: Dialect,
+    /// Authority areas read in this transaction (the routing policy asks for the same
+    /// two with every record of a batch).
+    areas: HashMap<AuthorityId, Option<AuthorityArea>>,
+}
+
+impl<'a, 'c> SqlTx<'a, 'c> {
+    /// The batch operations on `tx`.
+    pub fn new(tx: &'a mut Tx<'c>, dialect: Dialect) -> Self {
+        Self {
+            tx,
+            dialect,
+            areas: HashMap::new(),
+        }
+    }
 }
 
 impl SqlTx<'_, '_> {
+    async fn read_area(
+        &mut self,
+        authority: &AuthorityId,
+    ) -> Result<Option<AuthorityArea>, StoreError> {
+        let Some(r) = sqlx::query("SELECT ars, kind FROM authorities WHERE id = $1")
+            .bind(authority.to_string())
+            .fetch_optional(&mut **self.tx)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let ars: Option<String> = col(&r, 0)?;
+        let kind: String = col(&r, 1)?;
+        rows::authority_area(ars.as_deref(), &kind).map(Some)
+    }
+
     async fn execute(
         &mut self,
         q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
@@ -99,7 +133,7 @@ impl SqlTx<'_, '_> {
         Ok(())
     }
 
-    async fn set_head(&mut self, kit: String, seq: i64, hash: Vec<u8>) -> Result<(), StoreError> {
+    async fn write_head(&mut self, kit: String, seq: i64, hash: Vec<u8>) -> Result<(), StoreError> {
         self.execute(
             sqlx::query("UPDATE kits SET head_seq = $1, head_hash = $2 WHERE kit_id = $3")
                 .bind(seq)
@@ -148,17 +182,12 @@ impl BatchTx for SqlTx<'_, '_> {
         &mut self,
         authority: &AuthorityId,
     ) -> Result<Option<AuthorityArea>, StoreError> {
-        let Some(r) = sqlx::query("SELECT ars, kind FROM authorities WHERE id = $1")
-            .bind(authority.to_string())
-            .fetch_optional(&mut **self.tx)
-            .await
-            .map_err(db_err)?
-        else {
-            return Ok(None);
-        };
-        let ars: Option<String> = col(&r, 0)?;
-        let kind: String = col(&r, 1)?;
-        rows::authority_area(ars.as_deref(), &kind).map(Some)
+        if let Some(known) = self.areas.get(authority) {
+            return Ok(known.clone());
+        }
+        let area = self.read_area(authority).await?;
+        self.areas.insert(authority.clone(), area.clone());
+        Ok(area)
     }
 
     async fn chain_entry(
@@ -201,38 +230,19 @@ impl BatchTx for SqlTx<'_, '_> {
         authority: &AuthorityId,
         key_id: &str,
     ) -> Result<AuthorityKey, StoreError> {
-        let known = |sql: &'static str, a: String, k: Option<String>| {
-            let mut q = sqlx::query(sql).bind(a);
-            if let Some(k) = k {
-                q = q.bind(k);
-            }
-            q
-        };
-        let authority_known = known(
-            "SELECT 1 FROM authorities WHERE id = $1",
-            authority.to_string(),
-            None,
+        let r = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM authorities WHERE id = $1),
+                    (SELECT COUNT(*) FROM authority_keys WHERE authority_id = $1 AND key_id = $2)",
         )
-        .fetch_optional(&mut **self.tx)
+        .bind(authority.to_string())
+        .bind(key_id.to_owned())
+        .fetch_one(&mut **self.tx)
         .await
-        .map_err(db_err)?
-        .is_some();
-        if !authority_known {
-            return Ok(AuthorityKey::UnknownAuthority);
-        }
-        let key_known = known(
-            "SELECT 1 FROM authority_keys WHERE authority_id = $1 AND key_id = $2",
-            authority.to_string(),
-            Some(key_id.to_owned()),
-        )
-        .fetch_optional(&mut **self.tx)
-        .await
-        .map_err(db_err)?
-        .is_some();
-        Ok(if key_known {
-            AuthorityKey::Known
-        } else {
-            AuthorityKey::UnknownKey
+        .map_err(db_err)?;
+        Ok(match (col::<i64>(&r, 0)? > 0, col::<i64>(&r, 1)? > 0) {
+            (false, _) => AuthorityKey::UnknownAuthority,
+            (true, false) => AuthorityKey::UnknownKey,
+            (true, true) => AuthorityKey::Known,
         })
     }
 
@@ -304,8 +314,6 @@ impl BatchTx for SqlTx<'_, '_> {
             .bind(rec.references.map(|r| r.to_string())),
         )
         .await?;
-        self.set_head(rec.kit_id.to_string(), seq, appended.record.hash.0.to_vec())
-            .await?;
         let AppendOutcome::Accepted { inbox, flags, .. } = &appended.outcome else {
             return Ok(());
         };
@@ -344,6 +352,11 @@ impl BatchTx for SqlTx<'_, '_> {
         .map(drop)
     }
 
+    async fn set_head(&mut self, kit: &KitId, head: ChainAnchor) -> Result<(), StoreError> {
+        self.write_head(kit.to_string(), to_i64(head.seq)?, head.hash.0.to_vec())
+            .await
+    }
+
     async fn bridge(&mut self, b: &Bridge<'_>, at: DateTime<Utc>) -> Result<(), StoreError> {
         let seq = to_i64(b.seq)?;
         self.execute(
@@ -365,7 +378,7 @@ impl BatchTx for SqlTx<'_, '_> {
             .bind(at.timestamp_millis()),
         )
         .await?;
-        self.set_head(b.kit_id.to_string(), seq, b.hash.0.to_vec())
+        self.write_head(b.kit_id.to_string(), seq, b.hash.0.to_vec())
             .await
     }
 
@@ -413,10 +426,7 @@ pub async fn push_batch(
 ) -> Result<BatchOutcome, StoreError> {
     let mut tx = db.begin().await?;
     let outcome = run_batch(
-        &mut SqlTx {
-            tx: &mut tx,
-            dialect: db.dialect,
-        },
+        &mut SqlTx::new(&mut tx, db.dialect),
         kit_id,
         items,
         server_key,
@@ -442,10 +452,7 @@ pub async fn import_held(
 ) -> Result<ImportOutcome, StoreError> {
     let mut tx = db.begin().await?;
     let outcome = crate::held_import::import_held(
-        &mut SqlTx {
-            tx: &mut tx,
-            dialect: db.dialect,
-        },
+        &mut SqlTx::new(&mut tx, db.dialect),
         kit_id,
         prepared,
         server_key,
