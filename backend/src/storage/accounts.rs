@@ -179,7 +179,7 @@ mod ops {
     use sqlx::any::AnyRow;
     use sync_protocol::ids::AuthorityId;
 
-    use super::super::sql::{col, col_bool, db_err, Db, SqlBacked, Tx};
+    use super::super::sql::{col, col_bool, db_err, finish, Db, SqlBacked, Tx};
     use super::{change_hash, change_row, CHANGE_COLUMNS};
     use crate::storage::{
         to_ms, AccountStore, Confirmation, NewUserChange, PendingUserChange, Role, StoreError,
@@ -244,24 +244,27 @@ mod ops {
             keep: Option<&[u8; 32]>,
         ) -> Result<bool, StoreError> {
             let mut tx = self.db().begin().await?;
-            let n = sqlx::query(
-                "UPDATE users SET password_hash = $2, must_change_password = $3 WHERE login = $1",
-            )
-            .bind(login.to_owned())
-            .bind(password_hash.to_owned())
-            .bind(must_change)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            sqlx::query("DELETE FROM sessions WHERE login = $1 AND token_hash IS DISTINCT FROM $2")
+            let result: Result<_, StoreError> = async {
+                let n = sqlx::query(
+                    "UPDATE users SET password_hash = $2, must_change_password = $3 WHERE login = $1",
+                )
                 .bind(login.to_owned())
-                .bind(keep.map(|k| k.to_vec()))
+                .bind(password_hash.to_owned())
+                .bind(must_change)
                 .execute(&mut *tx)
                 .await
-                .map_err(db_err)?;
-            tx.commit().await.map_err(db_err)?;
-            Ok(n > 0)
+                .map_err(db_err)?
+                .rows_affected();
+                sqlx::query("DELETE FROM sessions WHERE login = $1 AND token_hash IS DISTINCT FROM $2")
+                    .bind(login.to_owned())
+                    .bind(keep.map(|k| k.to_vec()))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(n > 0)
+            }
+            .await;
+            finish(tx, result).await
         }
 
         async fn set_role(&self, login: &str, role: Role) -> Result<bool, StoreError> {
@@ -350,41 +353,44 @@ mod ops {
         ) -> Result<Confirmation, StoreError> {
             let db = self.db();
             let mut tx = db.begin().await?;
-            let Some(pending) = locked_change(db, &mut tx, id, authority).await? else {
-                return Ok(Confirmation::NotFound);
-            };
-            let change = &pending.change;
-            if change.requested_by == confirmer {
-                return Ok(Confirmation::OwnRequest);
-            }
-            let applied = match &change.kind {
-                UserChangeKind::Add { password_hash } => sqlx::query(
-                    "INSERT INTO users (login, authority_id, role, password_hash, disabled,
-                                        created_at, must_change_password)
-                     VALUES ($1, $2, $3, $4, FALSE, $5, TRUE) ON CONFLICT (login) DO NOTHING",
-                )
-                .bind(change.login.clone())
-                .bind(authority.to_string())
-                .bind(change.role.as_str())
-                .bind(password_hash.clone())
-                .bind(to_ms(at)),
-                UserChangeKind::Role => {
-                    sqlx::query("UPDATE users SET role = $3 WHERE login = $1 AND authority_id = $2")
-                        .bind(change.login.clone())
-                        .bind(authority.to_string())
-                        .bind(change.role.as_str())
+            let result: Result<_, StoreError> = async {
+                let Some(pending) = locked_change(db, &mut tx, id, authority).await? else {
+                    return Ok(Confirmation::NotFound);
+                };
+                let change = &pending.change;
+                if change.requested_by == confirmer {
+                    return Ok(Confirmation::OwnRequest);
                 }
+                let applied = match &change.kind {
+                    UserChangeKind::Add { password_hash } => sqlx::query(
+                        "INSERT INTO users (login, authority_id, role, password_hash, disabled,
+                                            created_at, must_change_password)
+                         VALUES ($1, $2, $3, $4, FALSE, $5, TRUE) ON CONFLICT (login) DO NOTHING",
+                    )
+                    .bind(change.login.clone())
+                    .bind(authority.to_string())
+                    .bind(change.role.as_str())
+                    .bind(password_hash.clone())
+                    .bind(to_ms(at)),
+                    UserChangeKind::Role => sqlx::query(
+                        "UPDATE users SET role = $3 WHERE login = $1 AND authority_id = $2",
+                    )
+                    .bind(change.login.clone())
+                    .bind(authority.to_string())
+                    .bind(change.role.as_str()),
+                }
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+                if applied == 0 {
+                    return Ok(Confirmation::Stale);
+                }
+                delete_change(&mut tx, pending.id).await?;
+                Ok(Confirmation::Applied(pending))
             }
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            if applied == 0 {
-                return Ok(Confirmation::Stale);
-            }
-            delete_change(&mut tx, pending.id).await?;
-            tx.commit().await.map_err(db_err)?;
-            Ok(Confirmation::Applied(pending))
+            .await;
+            finish(tx, result).await
         }
 
         async fn withdraw_user_change(
@@ -394,12 +400,15 @@ mod ops {
         ) -> Result<Option<PendingUserChange>, StoreError> {
             let db = self.db();
             let mut tx = db.begin().await?;
-            let found = locked_change(db, &mut tx, id, authority).await?;
-            if let Some(p) = &found {
-                delete_change(&mut tx, p.id).await?;
+            let result: Result<_, StoreError> = async {
+                let found = locked_change(db, &mut tx, id, authority).await?;
+                if let Some(p) = &found {
+                    delete_change(&mut tx, p.id).await?;
+                }
+                Ok(found)
             }
-            tx.commit().await.map_err(db_err)?;
-            Ok(found)
+            .await;
+            finish(tx, result).await
         }
     }
 }

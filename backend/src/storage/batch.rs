@@ -10,7 +10,7 @@ use sync_protocol::chain::ChainAnchor;
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
 use sync_protocol::record::SignedRecord;
 
-use super::sql::{col, db_err, next_counter, Counter, Db, Dialect, Tx};
+use super::sql::{col, db_err, finish, next_counter, Counter, Db, Dialect, Tx};
 use super::{json_text, kind_name, rows, to_i64, to_u64, NewCaseFlag, StoreError};
 use crate::held_import::{ImportOutcome, PreparedFile};
 use crate::ingest::{run_batch, BatchItem, BatchOutcome};
@@ -432,9 +432,8 @@ pub async fn push_batch(
         server_key,
         at,
     )
-    .await?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(outcome)
+    .await;
+    finish(tx, outcome).await
 }
 
 /// Imports a verified held-records file in one write transaction
@@ -459,7 +458,30 @@ pub async fn import_held(
         by,
         at,
     )
-    .await?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(outcome)
+    .await;
+    finish(tx, outcome).await
+}
+
+/// The fork evidence kept for a kit (PROTOCOL.md §4.9), by seq.
+///
+/// # Errors
+/// Storage errors.
+pub async fn fork_evidence(db: &Db, kit_id: &KitId) -> Result<Vec<super::EvidenceRow>, StoreError> {
+    sqlx::query(
+        "SELECT seq, hash, envelope FROM fork_evidence WHERE kit_id = $1 ORDER BY seq, hash",
+    )
+    .bind(kit_id.to_string())
+    .fetch_all(&db.pool)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|r| {
+        Ok(super::EvidenceRow {
+            kit_id: *kit_id,
+            seq: to_u64(col(r, 0)?)?,
+            hash: rows::hash(&col::<Vec<u8>>(r, 1)?)?,
+            envelope_json: col(r, 2)?,
+        })
+    })
+    .collect()
 }

@@ -3,13 +3,18 @@
 //! entry, and the flags a case arrives with and their resolution (forward, refuse,
 //! release). (Moving here from the `sqlite`/`postgres` twins, issue 15.)
 
-use sync_protocol::ids::RecordId;
+use sqlx::any::AnyRow;
+use sync_protocol::api::{CaseStatus, ChangeKind};
+use sync_protocol::ids::{AuthorityId, RecordId};
 
-use super::sql::{col, db_err, Db};
+use super::catalogs::add_change;
+use super::rows::{RawCase, CASE_COLUMNS};
+use super::sql::{col, db_err, finish, Db};
 use super::{
     lifecycle_comment, parse, rows, to_u64, CaseFlag, CaseFlagRow, ResolveFlags, StoreError,
     StoredAttachment,
 };
+use super::{status_name, CaseRow};
 
 /// The attachments of a case's record, in manifest order.
 ///
@@ -56,45 +61,48 @@ pub async fn assign_case(
 ) -> Result<bool, StoreError> {
     let id = record_id.to_string();
     let mut tx = db.begin().await?;
-    let select = format!(
-        "SELECT status, assigned_to FROM cases WHERE record_id = $1{}",
-        db.dialect.for_update()
-    );
-    // Built from constants only.
-    let Some(found) = sqlx::query(sqlx::AssertSqlSafe(select))
-        .bind(id.clone())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-    else {
-        return Ok(false);
-    };
-    let status: String = col(&found, 0)?;
-    let current: Option<String> = col(&found, 1)?;
-    if current.as_deref() != expected {
-        return Ok(false);
-    }
-    sqlx::query("UPDATE cases SET assigned_to = $1, updated_at = $2 WHERE record_id = $3")
-        .bind(assignee.map(str::to_owned))
+    let result: Result<_, StoreError> = async {
+        let select = format!(
+            "SELECT status, assigned_to FROM cases WHERE record_id = $1{}",
+            db.dialect.for_update()
+        );
+        // Built from constants only.
+        let Some(found) = sqlx::query(sqlx::AssertSqlSafe(select))
+            .bind(id.clone())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(false);
+        };
+        let status: String = col(&found, 0)?;
+        let current: Option<String> = col(&found, 1)?;
+        if current.as_deref() != expected {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE cases SET assigned_to = $1, updated_at = $2 WHERE record_id = $3")
+            .bind(assignee.map(str::to_owned))
+            .bind(at)
+            .bind(id.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO case_events (record_id, status, comment, actor, at, kind, assigned_to)
+             VALUES ($1, $2, NULL, $3, $4, 'assignment', $5)",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(actor.to_owned())
         .bind(at)
-        .bind(id.clone())
+        .bind(assignee.map(str::to_owned))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-    sqlx::query(
-        "INSERT INTO case_events (record_id, status, comment, actor, at, kind, assigned_to)
-         VALUES ($1, $2, NULL, $3, $4, 'assignment', $5)",
-    )
-    .bind(id)
-    .bind(status)
-    .bind(actor.to_owned())
-    .bind(at)
-    .bind(assignee.map(str::to_owned))
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(true)
+        Ok(true)
+    }
+    .await;
+    finish(tx, result).await
 }
 
 /// Every flag of a case, open and resolved, oldest first.
@@ -179,64 +187,185 @@ pub async fn open_case_flags(
 pub(crate) async fn resolve_case_flags(db: &Db, r: &ResolveFlags<'_>) -> Result<bool, StoreError> {
     let id = r.record_id.to_string();
     let mut tx = db.begin().await?;
-    let select = format!(
-        "SELECT status FROM cases WHERE record_id = $1{}",
-        db.dialect.for_update()
-    );
-    // Built from constants only.
-    let Some(found) = sqlx::query(sqlx::AssertSqlSafe(select))
-        .bind(id.clone())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-    else {
-        return Ok(false);
-    };
-    let status: String = col(&found, 0)?;
-    let mut resolved = 0;
-    for flag in r.flags {
-        resolved += sqlx::query(
-            "UPDATE case_flags SET resolved_at = $1, resolved_by = $2, resolution = $3
-             WHERE record_id = $4 AND flag = $5 AND resolved_at IS NULL",
-        )
-        .bind(r.at)
-        .bind(r.actor.to_owned())
-        .bind(r.resolution.to_owned())
-        .bind(id.clone())
-        .bind(flag.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-    }
-    if resolved == 0 {
-        return Ok(false);
-    }
-    if let Some(to) = r.forward_to {
+    let result: Result<_, StoreError> = async {
+        let select = format!(
+            "SELECT status FROM cases WHERE record_id = $1{}",
+            db.dialect.for_update()
+        );
+        // Built from constants only.
+        let Some(found) = sqlx::query(sqlx::AssertSqlSafe(select))
+            .bind(id.clone())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(false);
+        };
+        let status: String = col(&found, 0)?;
+        let mut resolved = 0;
+        for flag in r.flags {
+            resolved += sqlx::query(
+                "UPDATE case_flags SET resolved_at = $1, resolved_by = $2, resolution = $3
+                 WHERE record_id = $4 AND flag = $5 AND resolved_at IS NULL",
+            )
+            .bind(r.at)
+            .bind(r.actor.to_owned())
+            .bind(r.resolution.to_owned())
+            .bind(id.clone())
+            .bind(flag.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        }
+        if resolved == 0 {
+            return Ok(false);
+        }
+        if let Some(to) = r.forward_to {
+            sqlx::query(
+                "UPDATE cases SET authority_id = $1, assigned_to = NULL, updated_at = $2
+                 WHERE record_id = $3",
+            )
+            .bind(to.to_string())
+            .bind(r.at)
+            .bind(id.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        let comment = lifecycle_comment(r.resolution, r.comment);
         sqlx::query(
-            "UPDATE cases SET authority_id = $1, assigned_to = NULL, updated_at = $2
-             WHERE record_id = $3",
+            "INSERT INTO case_events (record_id, status, comment, actor, at, kind, assigned_to)
+             VALUES ($1, $2, $3, $4, $5, 'flag', NULL)",
         )
-        .bind(to.to_string())
+        .bind(id)
+        .bind(status)
+        .bind(comment)
+        .bind(r.actor.to_owned())
         .bind(r.at)
-        .bind(id.clone())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        Ok(true)
     }
-    let comment = lifecycle_comment(r.resolution, r.comment);
-    sqlx::query(
-        "INSERT INTO case_events (record_id, status, comment, actor, at, kind, assigned_to)
-         VALUES ($1, $2, $3, $4, $5, 'flag', NULL)",
-    )
-    .bind(id)
-    .bind(status)
-    .bind(comment)
-    .bind(r.actor.to_owned())
-    .bind(r.at)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(true)
+    .await;
+    finish(tx, result).await
+}
+
+/// A case row as [`CASE_COLUMNS`] selects it.
+pub(crate) fn raw_case(r: &AnyRow) -> Result<RawCase, StoreError> {
+    Ok(RawCase {
+        record_id: col(r, 0)?,
+        kit_id: col(r, 1)?,
+        authority_id: col(r, 2)?,
+        form_id: col(r, 3)?,
+        form_version: col(r, 4)?,
+        kind: col(r, 5)?,
+        references: col(r, 6)?,
+        status: col(r, 7)?,
+        received_at: col(r, 8)?,
+        log_position: col(r, 9)?,
+        clerk_id: col(r, 10)?,
+        assigned_to: col(r, 11)?,
+    })
+}
+
+/// Every case in an authority's inbox, oldest first.
+///
+/// # Errors
+/// Storage errors.
+pub async fn inbox(db: &Db, authority: &AuthorityId) -> Result<Vec<CaseRow>, StoreError> {
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases c JOIN records r ON r.record_id = c.record_id
+         WHERE c.authority_id = $1 ORDER BY r.log_position"
+    );
+    // Built from constants only.
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(authority.to_string())
+        .fetch_all(&db.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| raw_case(r).and_then(RawCase::into_row))
+        .collect()
+}
+
+/// Sets a case's status (only if it is in `expected`, when given) with a history entry
+/// and a `status` change for the capturing kit; false if not.
+///
+/// # Errors
+/// Storage errors.
+pub async fn set_case_status(
+    db: &Db,
+    record_id: &RecordId,
+    expected: Option<CaseStatus>,
+    status: CaseStatus,
+    comment: Option<&str>,
+    actor: &str,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let id = record_id.to_string();
+    let mut tx = db.begin().await?;
+    let result: Result<_, StoreError> = async {
+        let select = format!(
+            "SELECT r.kit_id, r.ref_record_id, c.status
+             FROM cases c JOIN records r ON r.record_id = c.record_id
+             WHERE c.record_id = $1{}",
+            db.dialect.for_update_of("c")
+        );
+        // Built from constants only.
+        let Some(found) = sqlx::query(sqlx::AssertSqlSafe(select))
+            .bind(id.clone())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(false);
+        };
+        let kit_id: String = col(&found, 0)?;
+        let references: Option<String> = col(&found, 1)?;
+        let current: String = col(&found, 2)?;
+        if expected.is_some_and(|e| status_name(e) != current) {
+            return Ok(false);
+        }
+        let name = status_name(status);
+        sqlx::query("UPDATE cases SET status = $1, updated_at = $2 WHERE record_id = $3")
+            .bind(name.clone())
+            .bind(at)
+            .bind(id.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO case_events (record_id, status, comment, actor, at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(comment.map(str::to_owned))
+        .bind(actor.to_owned())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let original = match references {
+            Some(r) => parse("record id", &r)?,
+            None => *record_id,
+        };
+        let change = ChangeKind::Status {
+            record_id: original,
+            status,
+            comment: comment.map(str::to_owned),
+        };
+        add_change(
+            &mut tx,
+            db.dialect,
+            Some(&parse("kit id", &kit_id)?),
+            &change,
+            at,
+        )
+        .await?;
+        Ok(true)
+    }
+    .await;
+    finish(tx, result).await
 }

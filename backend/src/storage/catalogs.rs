@@ -83,3 +83,36 @@ pub async fn changes(
         .collect::<Result<Vec<_>, _>>()
         .map(|changes| (changes, more))
 }
+
+/// The current catalog.
+///
+/// # Errors
+/// Storage errors.
+pub async fn current_catalog(db: &Db) -> Result<Option<PublishedCatalog>, StoreError> {
+    sqlx::query("SELECT version, envelope, etag, published_at FROM catalogs WHERE current")
+        .fetch_optional(&db.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| {
+            Ok(PublishedCatalog {
+                version: col(&r, 0)?,
+                envelope_json: col(&r, 1)?,
+                etag: col(&r, 2)?,
+                published_at: from_ms(col(&r, 3)?)?,
+            })
+        })
+        .transpose()
+}
+
+/// The current catalog's version.
+///
+/// # Errors
+/// Storage errors.
+pub async fn current_catalog_version(db: &Db) -> Result<Option<String>, StoreError> {
+    sqlx::query("SELECT version FROM catalogs WHERE current")
+        .fetch_optional(&db.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| col(&r, 0))
+        .transpose()
+}

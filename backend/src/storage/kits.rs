@@ -1,14 +1,18 @@
-//! Kits, once for both databases: the nonces of their signed requests, revocation in its
-//! three modes, the outbox a draining kit reports, and the wipe that follows an empty
-//! one. (Issue 15: enrolment, listing and the kit API's reads move here too.)
+//! Kits, once for both databases: enrolment, the lookup of every kit request, the nonces
+//! of their signed requests, usage and state, revocation in its three modes, the outbox
+//! a draining kit reports, and the wipe that follows an empty one.
 
+use sqlx::any::AnyRow;
+use sqlx::Any;
 use sync_protocol::api::ChangeKind;
 use sync_protocol::ids::KitId;
 
-use super::catalogs::add_change;
-use super::sql::{col, col_bool, db_err, Db};
+use super::catalogs::{add_change, current_catalog_version};
+use super::rows::{pending_uploads, RawKit, KIT_COLUMNS};
+use super::sql::{col, col_bool, db_err, finish, is_unique_violation, Db};
 use super::{
-    revocation_step, rows, to_i64, KitRevocation, RevocationMode, RevocationStep, StoreError,
+    revocation_step, rows, to_i64, to_u64, EnrolOutcome, KitRevocation, KitRow, KitStateRow,
+    KitStatus, KitUsage, RevocationMode, RevocationStep, StoreError,
 };
 
 /// How a kit was revoked, for the confirmation pages and the drain.
@@ -53,47 +57,50 @@ pub async fn revoke_kit_as(
 ) -> Result<bool, StoreError> {
     let id = kit_id.to_string();
     let mut tx = db.begin().await?;
-    let select = format!(
-        "SELECT status FROM kits WHERE kit_id = $1{}",
-        db.dialect.for_update()
-    );
-    // Built from constants only.
-    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(select))
-        .bind(id.clone())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-    else {
-        return Ok(false);
-    };
-    let status: String = col(&row, 0)?;
-    let step = revocation_step(&status, mode)?;
-    let new_status = match step {
-        RevocationStep::Nothing => return Ok(true),
-        RevocationStep::Drain => "draining",
-        RevocationStep::Wipe => "revoked",
-    };
-    sqlx::query(
-        "UPDATE kits SET status = $1, revoked_reason = $2, revocation_mode = $3,
-             revoked_by = $4, revoked_head_seq = COALESCE(revoked_head_seq, head_seq)
-         WHERE kit_id = $5",
-    )
-    .bind(new_status)
-    .bind(reason.to_owned())
-    .bind(mode.as_str())
-    .bind(by.to_owned())
-    .bind(id)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    if step == RevocationStep::Wipe {
-        let wipe = ChangeKind::Wipe {
-            reason: reason.to_owned(),
+    let result: Result<_, StoreError> = async {
+        let select = format!(
+            "SELECT status FROM kits WHERE kit_id = $1{}",
+            db.dialect.for_update()
+        );
+        // Built from constants only.
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(select))
+            .bind(id.clone())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(false);
         };
-        add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
+        let status: String = col(&row, 0)?;
+        let step = revocation_step(&status, mode)?;
+        let new_status = match step {
+            RevocationStep::Nothing => return Ok(true),
+            RevocationStep::Drain => "draining",
+            RevocationStep::Wipe => "revoked",
+        };
+        sqlx::query(
+            "UPDATE kits SET status = $1, revoked_reason = $2, revocation_mode = $3,
+                 revoked_by = $4, revoked_head_seq = COALESCE(revoked_head_seq, head_seq)
+             WHERE kit_id = $5",
+        )
+        .bind(new_status)
+        .bind(reason.to_owned())
+        .bind(mode.as_str())
+        .bind(by.to_owned())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if step == RevocationStep::Wipe {
+            let wipe = ChangeKind::Wipe {
+                reason: reason.to_owned(),
+            };
+            add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
+        }
+        Ok(true)
     }
-    tx.commit().await.map_err(db_err)?;
-    Ok(true)
+    .await;
+    finish(tx, result).await
 }
 
 /// Stores the number of undelivered applications a kit reports; a draining kit that
@@ -110,50 +117,51 @@ pub async fn report_outbox(
 ) -> Result<bool, StoreError> {
     let id = kit_id.to_string();
     let mut tx = db.begin().await?;
-    let Some(row) = sqlx::query(
-        "UPDATE kits SET outbox_reported = $1, outbox_reported_at = $2 WHERE kit_id = $3
-         RETURNING status, revoked_reason",
-    )
-    .bind(to_i64(outbox)?)
-    .bind(at)
-    .bind(id.clone())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db_err)?
-    else {
-        return Ok(false);
-    };
-    let status: String = col(&row, 0)?;
-    let reason: Option<String> = col(&row, 1)?;
-    if status != "draining" || outbox != 0 {
-        tx.commit().await.map_err(db_err)?;
-        return Ok(false);
-    }
-    let pending = sqlx::query(
-        "SELECT CAST(EXISTS (SELECT 1 FROM records r
-             JOIN record_attachments ra ON ra.record_id = r.record_id
-             JOIN attachments a ON a.attachment_id = ra.attachment_id
-             WHERE r.kit_id = $1 AND r.outcome = 'accepted' AND NOT a.complete) AS INTEGER)",
-    )
-    .bind(id.clone())
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    if col_bool(&pending, 0)? {
-        tx.commit().await.map_err(db_err)?;
-        return Ok(false);
-    }
-    sqlx::query("UPDATE kits SET status = 'revoked' WHERE kit_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
+    let result: Result<_, StoreError> = async {
+        let Some(row) = sqlx::query(
+            "UPDATE kits SET outbox_reported = $1, outbox_reported_at = $2 WHERE kit_id = $3
+             RETURNING status, revoked_reason",
+        )
+        .bind(to_i64(outbox)?)
+        .bind(at)
+        .bind(id.clone())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        else {
+            return Ok(false);
+        };
+        let status: String = col(&row, 0)?;
+        let reason: Option<String> = col(&row, 1)?;
+        if status != "draining" || outbox != 0 {
+            return Ok(false);
+        }
+        let pending = sqlx::query(
+            "SELECT CAST(EXISTS (SELECT 1 FROM records r
+                 JOIN record_attachments ra ON ra.record_id = r.record_id
+                 JOIN attachments a ON a.attachment_id = ra.attachment_id
+                 WHERE r.kit_id = $1 AND r.outcome = 'accepted' AND NOT a.complete) AS INTEGER)",
+        )
+        .bind(id.clone())
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-    let wipe = ChangeKind::Wipe {
-        reason: reason.unwrap_or_default(),
-    };
-    add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(true)
+        if col_bool(&pending, 0)? {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE kits SET status = 'revoked' WHERE kit_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let wipe = ChangeKind::Wipe {
+            reason: reason.unwrap_or_default(),
+        };
+        add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
+        Ok(true)
+    }
+    .await;
+    finish(tx, result).await
 }
 
 /// Records a request nonce and the kit's last contact; false if the nonce was used
@@ -164,26 +172,29 @@ pub async fn report_outbox(
 pub async fn use_nonce(db: &Db, kit_id: &KitId, nonce: &str, at: i64) -> Result<bool, StoreError> {
     let kit = kit_id.to_string();
     let mut tx = db.begin().await?;
-    let fresh = sqlx::query(
-        "INSERT INTO nonces (kit_id, nonce, seen_at) VALUES ($1, $2, $3)
-         ON CONFLICT (kit_id, nonce) DO NOTHING",
-    )
-    .bind(kit.clone())
-    .bind(nonce.to_owned())
-    .bind(at)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?
-    .rows_affected()
-        == 1;
-    sqlx::query("UPDATE kits SET last_seen_at = $1 WHERE kit_id = $2")
+    let result: Result<_, StoreError> = async {
+        let fresh = sqlx::query(
+            "INSERT INTO nonces (kit_id, nonce, seen_at) VALUES ($1, $2, $3)
+             ON CONFLICT (kit_id, nonce) DO NOTHING",
+        )
+        .bind(kit.clone())
+        .bind(nonce.to_owned())
         .bind(at)
-        .bind(kit)
         .execute(&mut *tx)
         .await
-        .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(fresh)
+        .map_err(db_err)?
+        .rows_affected()
+            == 1;
+        sqlx::query("UPDATE kits SET last_seen_at = $1 WHERE kit_id = $2")
+            .bind(at)
+            .bind(kit)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        Ok(fresh)
+    }
+    .await;
+    finish(tx, result).await
 }
 
 /// Whether the nonce was used before (checked before the body is read).
@@ -211,4 +222,193 @@ pub async fn purge_nonces(db: &Db, before: i64) -> Result<u64, StoreError> {
         .await
         .map(|r| r.rows_affected())
         .map_err(db_err)
+}
+
+fn raw_kit(r: &AnyRow) -> Result<RawKit, StoreError> {
+    Ok(RawKit {
+        kit_id: col(r, 0)?,
+        authority_id: col(r, 1)?,
+        name: col(r, 2)?,
+        reported_name: col(r, 3)?,
+        public_key: col(r, 4)?,
+        status: col(r, 5)?,
+        revoked_reason: col(r, 6)?,
+        created_at: col(r, 7)?,
+        code_expires_at: col(r, 8)?,
+        enrolled_at: col(r, 9)?,
+        last_seen_at: col(r, 10)?,
+        head_seq: col(r, 11)?,
+        head_hash: col(r, 12)?,
+    })
+}
+
+/// A kit, through `ex` (the pool, or an open transaction with `lock` set to the
+/// dialect's `FOR UPDATE`).
+///
+/// # Errors
+/// Storage errors.
+pub(crate) async fn kit_via<'e, E>(
+    ex: E,
+    kit_id: &KitId,
+    lock: &'static str,
+) -> Result<Option<KitRow>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let sql = format!("SELECT {KIT_COLUMNS} FROM kits WHERE kit_id = $1{lock}");
+    // Built from constants only.
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(kit_id.to_string())
+        .fetch_optional(ex)
+        .await
+        .map_err(db_err)?
+        .map(|r| raw_kit(&r).and_then(RawKit::into_row))
+        .transpose()
+}
+
+/// A kit (the lookup of every kit request).
+///
+/// # Errors
+/// Storage errors.
+pub async fn kit(db: &Db, kit_id: &KitId) -> Result<Option<KitRow>, StoreError> {
+    kit_via(&db.pool, kit_id, "").await
+}
+
+/// Every kit, newest first.
+///
+/// # Errors
+/// Storage errors.
+pub async fn kits(db: &Db) -> Result<Vec<KitRow>, StoreError> {
+    let sql = format!("SELECT {KIT_COLUMNS} FROM kits ORDER BY created_at DESC, kit_id");
+    // Built from constants only.
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&db.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| raw_kit(r).and_then(RawKit::into_row))
+        .collect()
+}
+
+/// Enrols a kit with its one-time code's hash (PROTOCOL.md §6.1): the same key again is
+/// a repeated enrolment; a used, expired or unknown code, or a key another kit holds, is
+/// refused.
+///
+/// # Errors
+/// Storage errors.
+pub async fn enrol(
+    db: &Db,
+    code_hash: &[u8; 32],
+    public_key: &[u8; 32],
+    reported_name: &str,
+    at: i64,
+) -> Result<EnrolOutcome, StoreError> {
+    let mut tx = db.begin().await?;
+    let result: Result<_, StoreError> = async {
+        let sql = format!(
+            "SELECT {KIT_COLUMNS} FROM kits WHERE code_hash = $1{}",
+            db.dialect.for_update()
+        );
+        // Built from constants only.
+        let found = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(code_hash.to_vec())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| raw_kit(&r).and_then(RawKit::into_row))
+            .transpose()?;
+        let Some(kit_row) = found else {
+            return Ok(EnrolOutcome::CodeInvalid);
+        };
+        if let Some(enrolled) = kit_row.public_key {
+            return Ok(if enrolled == *public_key {
+                EnrolOutcome::Repeated(kit_row)
+            } else {
+                EnrolOutcome::CodeInvalid
+            });
+        }
+        if kit_row.status != KitStatus::Provisioned || kit_row.code_expires_at.timestamp_millis() <= at
+        {
+            return Ok(EnrolOutcome::CodeInvalid);
+        }
+        let updated = sqlx::query(
+            "UPDATE kits SET public_key = $1, reported_name = $2, status = 'active', enrolled_at = $3
+             WHERE kit_id = $4",
+        )
+        .bind(public_key.to_vec())
+        .bind(reported_name.to_owned())
+        .bind(at)
+        .bind(kit_row.kit_id.to_string())
+        .execute(&mut *tx)
+        .await;
+        match updated {
+            Ok(_) => {}
+            // The key is enrolled for another kit: the unique key decides, also between two
+            // enrolments racing with two codes. (The SQLite twin asked first with a SELECT;
+            // the constraint is the one answer that cannot race.)
+            Err(e) if is_unique_violation(&e) => return Ok(EnrolOutcome::KeyConflict),
+            Err(e) => return Err(db_err(e)),
+        }
+        let enrolled = kit_via(&mut *tx, &kit_row.kit_id, "")
+            .await?
+            .ok_or_else(|| StoreError::Database("enrolled kit vanished".into()))?;
+        Ok(EnrolOutcome::Enrolled(enrolled))
+    }
+    .await;
+    finish(tx, result).await
+}
+
+/// What a kit has used of its quotas: records received since `since`, and bytes of
+/// attachments still to be uploaded.
+///
+/// # Errors
+/// Storage errors.
+pub async fn kit_usage(db: &Db, kit_id: &KitId, since: i64) -> Result<KitUsage, StoreError> {
+    let row = sqlx::query(
+        "SELECT
+            (SELECT COUNT(*) FROM records WHERE kit_id = $1 AND received_at >= $2),
+            (SELECT CAST(COALESCE(SUM(a.ciphertext_size), 0) AS BIGINT)
+             FROM attachments a
+             WHERE NOT a.complete AND a.attachment_id IN (
+                 SELECT ra.attachment_id FROM record_attachments ra
+                 JOIN records r ON r.record_id = ra.record_id WHERE r.kit_id = $1))",
+    )
+    .bind(kit_id.to_string())
+    .bind(since)
+    .fetch_one(&db.pool)
+    .await
+    .map_err(db_err)?;
+    Ok(KitUsage {
+        records_since: to_u64(col(&row, 0)?)?,
+        pending_upload_bytes: to_u64(col(&row, 1)?)?,
+    })
+}
+
+/// Pending uploads (up to `limit`) and the catalog version for `GET /v1/state`.
+///
+/// # Errors
+/// Storage errors.
+pub async fn kit_state(db: &Db, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError> {
+    let found = sqlx::query(
+        "SELECT r.record_id, a.attachment_id, a.upload_offset, a.ciphertext_size
+         FROM records r
+         JOIN record_attachments ra ON ra.record_id = r.record_id
+         JOIN attachments a ON a.attachment_id = ra.attachment_id
+         WHERE r.kit_id = $1 AND r.outcome = 'accepted' AND NOT a.complete
+         ORDER BY r.log_position, ra.position
+         LIMIT $2",
+    )
+    .bind(kit_id.to_string())
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(&db.pool)
+    .await
+    .map_err(db_err)?;
+    let raw = found
+        .iter()
+        .map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(KitStateRow {
+        pending_uploads: pending_uploads(raw)?,
+        catalog_version: current_catalog_version(db).await?,
+    })
 }

@@ -36,6 +36,7 @@ pub(crate) mod rows;
 pub mod sql;
 pub mod sqlite;
 pub mod uploads;
+pub mod users;
 
 pub use accounts::{AccountStore, Confirmation, NewUserChange, PendingUserChange, UserChangeKind};
 pub use audit::{

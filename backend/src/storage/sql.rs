@@ -61,6 +61,15 @@ impl Dialect {
         }
     }
 
+    /// [`Dialect::for_update`] for a join: PostgreSQL locks only the rows of the table
+    /// named by `alias` (the case, not the record it joins).
+    pub fn for_update_of(self, alias: &'static str) -> String {
+        match self {
+            Self::Sqlite => String::new(),
+            Self::Postgres => format!(" FOR UPDATE OF {alias}"),
+        }
+    }
+
     /// The statement that takes the next value of `counter`. PostgreSQL: a sequence (no
     /// row lock, so parallel batches of different kits do not queue on one counter row).
     /// SQLite: a row of `counters`, safe under its single writer.
@@ -229,4 +238,26 @@ pub async fn next_counter(
         .await
         .map_err(db_err)?;
     super::to_u64(col(&r, 0)?)
+}
+
+/// Ends `tx`: commits when `result` is `Ok` (also for answers that wrote nothing), rolls
+/// back otherwise. Every write transaction ends here, never in its drop: sqlx only queues
+/// a dropped transaction's rollback, and until the connection is used again its row locks
+/// would hold up everyone else.
+///
+/// # Errors
+/// `result`'s error, or the commit's.
+pub async fn finish<T>(tx: Tx<'_>, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    match result {
+        Ok(value) => {
+            tx.commit().await.map_err(db_err)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The error that ended the work is the one to report; a failed rollback
+            // closes the connection, which ends the transaction too.
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
 }

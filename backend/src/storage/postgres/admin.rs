@@ -378,18 +378,6 @@ pub async fn kit<C: GenericClient + Sync>(
     .transpose()
 }
 
-pub async fn kits<C: GenericClient + Sync>(c: &C) -> Result<Vec<KitRow>, StoreError> {
-    c.query(
-        &format!("SELECT {KIT_COLUMNS} FROM kits ORDER BY created_at DESC, kit_id"),
-        &[],
-    )
-    .await
-    .map_err(db_err)?
-    .iter()
-    .map(|r| raw_kit(r).and_then(RawKit::into_row))
-    .collect()
-}
-
 pub(crate) async fn add_change<C: GenericClient + Sync>(
     c: &C,
     kit_id: Option<&KitId>,

@@ -15,7 +15,6 @@ use super::migrations::{latest, MIGRATIONS, SCHEMA_TABLE};
 use super::StoreError;
 
 mod admin;
-mod kitapi;
 mod office;
 mod store;
 

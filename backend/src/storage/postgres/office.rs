@@ -8,7 +8,6 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
 
 use super::db_err;
-use super::kitapi::raw_case;
 use crate::login_throttle::{self, Admission, ACCOUNT_WIDE};
 use crate::storage::office::{finish_page, inbox_counts_sql, inbox_page_sql, Built, SqlArg};
 use crate::storage::rows::{self, user_row, RawCase, CASE_COLUMNS};
@@ -382,4 +381,22 @@ pub async fn purge_login_failures<C: GenericClient + Sync>(
     )
     .await
     .map_err(db_err)
+}
+
+/// A case row as `CASE_COLUMNS` selects it.
+fn raw_case(r: &Row) -> Result<RawCase, StoreError> {
+    Ok(RawCase {
+        record_id: r.try_get(0).map_err(db_err)?,
+        kit_id: r.try_get(1).map_err(db_err)?,
+        authority_id: r.try_get(2).map_err(db_err)?,
+        form_id: r.try_get(3).map_err(db_err)?,
+        form_version: r.try_get(4).map_err(db_err)?,
+        kind: r.try_get(5).map_err(db_err)?,
+        references: r.try_get(6).map_err(db_err)?,
+        status: r.try_get(7).map_err(db_err)?,
+        received_at: r.try_get(8).map_err(db_err)?,
+        log_position: r.try_get(9).map_err(db_err)?,
+        clerk_id: r.try_get(10).map_err(db_err)?,
+        assigned_to: r.try_get(11).map_err(db_err)?,
+    })
 }

@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
-use super::{admin, db_err, kitapi, office, PgStore};
+use super::{admin, db_err, office, PgStore};
 use crate::ingest::{BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
@@ -146,22 +146,15 @@ impl Store for PgStore {
         reported_name: &str,
         at: DateTime<Utc>,
     ) -> Result<EnrolOutcome, StoreError> {
-        in_tx!(self, |tx| kitapi::enrol(
-            tx,
-            code_hash,
-            public_key,
-            reported_name,
-            to_ms(at)
-        ))
+        crate::storage::kits::enrol(&self.db, code_hash, public_key, reported_name, to_ms(at)).await
     }
 
     async fn kit(&self, kit_id: &KitId) -> Result<Option<KitRow>, StoreError> {
-        let client = self.client().await?;
-        kitapi::kit_cached(&client, kit_id).await
+        crate::storage::kits::kit(&self.db, kit_id).await
     }
 
     async fn kits(&self) -> Result<Vec<KitRow>, StoreError> {
-        on_client!(self, |c| admin::kits(c))
+        crate::storage::kits::kits(&self.db).await
     }
 
     async fn revoke_kit(
@@ -191,7 +184,7 @@ impl Store for PgStore {
         kit_id: &KitId,
         since: DateTime<Utc>,
     ) -> Result<crate::storage::KitUsage, StoreError> {
-        on_client!(self, |c| kitapi::kit_usage(c, kit_id, to_ms(since)))
+        crate::storage::kits::kit_usage(&self.db, kit_id, to_ms(since)).await
     }
 
     async fn nonce_used(&self, kit_id: &KitId, nonce: &str) -> Result<bool, StoreError> {
@@ -224,15 +217,15 @@ impl Store for PgStore {
     }
 
     async fn kit_state(&self, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError> {
-        on_client!(self, |c| kitapi::kit_state(c, kit_id, limit))
+        crate::storage::kits::kit_state(&self.db, kit_id, limit).await
     }
 
     async fn inbox(&self, authority: &AuthorityId) -> Result<Vec<CaseRow>, StoreError> {
-        on_client!(self, |c| kitapi::inbox(c, authority))
+        crate::storage::cases::inbox(&self.db, authority).await
     }
 
     async fn fork_evidence(&self, kit_id: &KitId) -> Result<Vec<EvidenceRow>, StoreError> {
-        on_client!(self, |c| kitapi::fork_evidence(c, kit_id))
+        crate::storage::batch::fork_evidence(&self.db, kit_id).await
     }
 
     async fn set_case_status(
@@ -243,15 +236,16 @@ impl Store for PgStore {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        in_tx!(self, |tx| kitapi::set_case_status(
-            tx,
+        crate::storage::cases::set_case_status(
+            &self.db,
             record_id,
             None,
             status,
             comment,
             actor,
-            to_ms(at)
-        ))
+            to_ms(at),
+        )
+        .await
     }
 
     async fn transition_case(
@@ -263,15 +257,16 @@ impl Store for PgStore {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        in_tx!(self, |tx| kitapi::set_case_status(
-            tx,
+        crate::storage::cases::set_case_status(
+            &self.db,
             record_id,
             Some(from),
             to,
             comment,
             actor,
-            to_ms(at)
-        ))
+            to_ms(at),
+        )
+        .await
     }
 
     async fn inbox_page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {

@@ -391,19 +391,6 @@ pub fn kit(c: &Connection, kit_id: &KitId) -> Result<Option<KitRow>, StoreError>
         .transpose()
 }
 
-pub fn kits(c: &mut Connection) -> Result<Vec<KitRow>, StoreError> {
-    let mut stmt = c
-        .prepare(&format!(
-            "SELECT {KIT_COLUMNS} FROM kits ORDER BY created_at DESC, kit_id"
-        ))
-        .map_err(db_err)?;
-    let raw = stmt
-        .query_map([], raw_kit)
-        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-        .map_err(db_err)?;
-    raw.into_iter().map(RawKit::into_row).collect()
-}
-
 pub(crate) fn add_change(
     c: &Connection,
     kit_id: Option<&KitId>,

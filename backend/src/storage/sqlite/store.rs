@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
-use super::{admin, db_err, kitapi, office, SqliteStore};
+use super::{admin, db_err, office, SqliteStore};
 use crate::ingest::{BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
@@ -122,18 +122,15 @@ impl Store for SqliteStore {
         reported_name: &str,
         at: DateTime<Utc>,
     ) -> Result<EnrolOutcome, StoreError> {
-        let (h, p, n) = (*code_hash, *public_key, reported_name.to_owned());
-        self.run(move |c| kitapi::enrol(c, &h, &p, &n, to_ms(at)))
-            .await
+        crate::storage::kits::enrol(&self.db, code_hash, public_key, reported_name, to_ms(at)).await
     }
 
     async fn kit(&self, kit_id: &KitId) -> Result<Option<KitRow>, StoreError> {
-        let k = *kit_id;
-        self.run(move |c| admin::kit(c, &k)).await
+        crate::storage::kits::kit(&self.db, kit_id).await
     }
 
     async fn kits(&self) -> Result<Vec<KitRow>, StoreError> {
-        self.run(admin::kits).await
+        crate::storage::kits::kits(&self.db).await
     }
 
     async fn revoke_kit(
@@ -166,9 +163,7 @@ impl Store for SqliteStore {
         kit_id: &KitId,
         since: DateTime<Utc>,
     ) -> Result<crate::storage::KitUsage, StoreError> {
-        let k = *kit_id;
-        self.run(move |c| kitapi::kit_usage(c, &k, to_ms(since)))
-            .await
+        crate::storage::kits::kit_usage(&self.db, kit_id, to_ms(since)).await
     }
 
     async fn nonce_used(&self, kit_id: &KitId, nonce: &str) -> Result<bool, StoreError> {
@@ -201,18 +196,15 @@ impl Store for SqliteStore {
     }
 
     async fn kit_state(&self, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError> {
-        let k = *kit_id;
-        self.run(move |c| kitapi::kit_state(c, &k, limit)).await
+        crate::storage::kits::kit_state(&self.db, kit_id, limit).await
     }
 
     async fn inbox(&self, authority: &AuthorityId) -> Result<Vec<CaseRow>, StoreError> {
-        let a = authority.clone();
-        self.run(move |c| kitapi::inbox(c, &a)).await
+        crate::storage::cases::inbox(&self.db, authority).await
     }
 
     async fn fork_evidence(&self, kit_id: &KitId) -> Result<Vec<EvidenceRow>, StoreError> {
-        let k = *kit_id;
-        self.run(move |c| kitapi::fork_evidence(c, &k)).await
+        crate::storage::batch::fork_evidence(&self.db, kit_id).await
     }
 
     async fn set_case_status(
@@ -223,10 +215,15 @@ impl Store for SqliteStore {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let (r, cm, a) = (*record_id, comment.map(str::to_owned), actor.to_owned());
-        self.run(move |c| {
-            kitapi::set_case_status(c, &r, None, status, cm.as_deref(), &a, to_ms(at))
-        })
+        crate::storage::cases::set_case_status(
+            &self.db,
+            record_id,
+            None,
+            status,
+            comment,
+            actor,
+            to_ms(at),
+        )
         .await
     }
 
@@ -239,10 +236,15 @@ impl Store for SqliteStore {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let (r, cm, a) = (*record_id, comment.map(str::to_owned), actor.to_owned());
-        self.run(move |c| {
-            kitapi::set_case_status(c, &r, Some(from), to, cm.as_deref(), &a, to_ms(at))
-        })
+        crate::storage::cases::set_case_status(
+            &self.db,
+            record_id,
+            Some(from),
+            to,
+            comment,
+            actor,
+            to_ms(at),
+        )
         .await
     }
 
