@@ -9,12 +9,10 @@ use tokio_postgres::{GenericClient, Row};
 
 use super::{db_err, is_unique_violation};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
-use crate::storage::rows::{
-    self, authority_row, user_row, RawKit, AUTHORITY_KEY_COLUMNS, KIT_COLUMNS,
-};
+use crate::storage::rows::{self, authority_row, RawKit, AUTHORITY_KEY_COLUMNS, KIT_COLUMNS};
 use crate::storage::{
     authority_kind_name, from_ms, json_text, to_32, to_ms, AuthorityKeyRow, AuthorityRow, KitRow,
-    KitStatus, NewAuthority, NewKit, PublishOutcome, PublishedCatalog, StoreError, UserRow,
+    KitStatus, NewAuthority, NewKit, PublishOutcome, PublishedCatalog, StoreError,
 };
 
 async fn authority_exists<C: GenericClient + Sync>(
@@ -247,70 +245,6 @@ pub async fn rotate_server_key<C: GenericClient + Sync>(
     };
     add_change(c, None, &change, at).await?;
     Ok(replaces)
-}
-
-pub async fn add_user<C: GenericClient + Sync>(c: &C, u: &UserRow) -> Result<(), StoreError> {
-    if !authority_exists(c, &u.authority_id).await? {
-        return Err(StoreError::NotFound(format!(
-            "authority {}",
-            u.authority_id
-        )));
-    }
-    let n = c
-        .execute(
-            "INSERT INTO users (login, authority_id, role, password_hash, disabled, created_at,
-                                must_change_password)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (login) DO NOTHING",
-            &[
-                &u.login,
-                &u.authority_id.as_str(),
-                &u.role.as_str(),
-                &u.password_hash,
-                &u.disabled,
-                &to_ms(u.created_at),
-                &u.must_change_password,
-            ],
-        )
-        .await
-        .map_err(db_err)?;
-    if n == 0 {
-        return Err(StoreError::AlreadyExists(format!("user {}", u.login)));
-    }
-    Ok(())
-}
-
-pub async fn users<C: GenericClient + Sync>(c: &C) -> Result<Vec<UserRow>, StoreError> {
-    c.query(
-        "SELECT login, authority_id, role, password_hash, disabled, created_at,
-                must_change_password
-         FROM users ORDER BY login",
-        &[],
-    )
-    .await
-    .map_err(db_err)?
-    .iter()
-    .map(|r| {
-        user_row(
-            r.try_get(0).map_err(db_err)?,
-            r.try_get(1).map_err(db_err)?,
-            r.try_get(2).map_err(db_err)?,
-            r.try_get(3).map_err(db_err)?,
-            r.try_get(4).map_err(db_err)?,
-            r.try_get(5).map_err(db_err)?,
-            r.try_get(6).map_err(db_err)?,
-        )
-    })
-    .collect()
-}
-
-pub async fn disable_user<C: GenericClient + Sync>(c: &C, login: &str) -> Result<bool, StoreError> {
-    c.execute(
-        "UPDATE users SET disabled = TRUE WHERE login = $1",
-        &[&login],
-    )
-    .await
-    .map(|n| n > 0)
-    .map_err(db_err)
 }
 
 pub async fn provision_kit<C: GenericClient + Sync>(c: &C, k: &NewKit) -> Result<(), StoreError> {

@@ -124,15 +124,15 @@ impl Store for PgStore {
     }
 
     async fn add_user(&self, user: &UserRow) -> Result<(), StoreError> {
-        in_tx!(self, |tx| admin::add_user(tx, user))
+        crate::storage::users::add_user(&self.db, user).await
     }
 
     async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        on_client!(self, |c| admin::users(c))
+        crate::storage::users::users(&self.db).await
     }
 
     async fn disable_user(&self, login: &str) -> Result<bool, StoreError> {
-        on_client!(self, |c| admin::disable_user(c, login))
+        crate::storage::users::disable_user(&self.db, login).await
     }
 
     async fn provision_kit(&self, kit: &NewKit) -> Result<(), StoreError> {
@@ -316,11 +316,11 @@ impl Store for PgStore {
     }
 
     async fn user(&self, login: &str) -> Result<Option<UserRow>, StoreError> {
-        on_client!(self, |c| office::user(c, login))
+        crate::storage::users::user(&self.db, login).await
     }
 
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
-        on_client!(self, |c| office::create_session(c, session))
+        crate::storage::users::create_session(&self.db, session).await
     }
 
     async fn touch_session(
@@ -329,20 +329,21 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         idle: chrono::Duration,
     ) -> Result<Option<SessionRow>, StoreError> {
-        on_client!(self, |c| office::touch_session(
-            c,
+        crate::storage::users::touch_session(
+            &self.db,
             token_hash,
             to_ms(now),
-            idle.num_milliseconds()
-        ))
+            idle.num_milliseconds(),
+        )
+        .await
     }
 
     async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError> {
-        on_client!(self, |c| office::delete_session(c, token_hash))
+        crate::storage::users::delete_session(&self.db, token_hash).await
     }
 
     async fn purge_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        on_client!(self, |c| office::purge_sessions(c, to_ms(before)))
+        crate::storage::users::purge_sessions(&self.db, to_ms(before)).await
     }
 
     async fn login_failures(
@@ -350,7 +351,7 @@ impl Store for PgStore {
         login: &str,
         client: &str,
     ) -> Result<Option<LoginFailures>, StoreError> {
-        on_client!(self, |c| office::login_failures(c, login, client))
+        crate::storage::users::login_failures(&self.db, login, client).await
     }
 
     async fn admit_login(
@@ -359,15 +360,15 @@ impl Store for PgStore {
         client: &str,
         now: DateTime<Utc>,
     ) -> Result<crate::login_throttle::Admission, StoreError> {
-        in_tx!(self, |tx| office::admit_login(tx, login, client, now))
+        crate::storage::users::admit_login(&self.db, login, client, now).await
     }
 
     async fn login_succeeded(&self, login: &str, client: &str) -> Result<(), StoreError> {
-        in_tx!(self, |tx| office::login_succeeded(tx, login, client))
+        crate::storage::users::login_succeeded(&self.db, login, client).await
     }
 
     async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        on_client!(self, |c| office::purge_login_failures(c, to_ms(before)))
+        crate::storage::users::purge_login_failures(&self.db, to_ms(before)).await
     }
 
     async fn upload(

@@ -8,12 +8,10 @@ use sync_protocol::ids::{AuthorityId, KitId};
 
 use super::{db_err, is_unique_violation, next_counter};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
-use crate::storage::rows::{
-    self, authority_row, user_row, RawKit, AUTHORITY_KEY_COLUMNS, KIT_COLUMNS,
-};
+use crate::storage::rows::{self, authority_row, RawKit, AUTHORITY_KEY_COLUMNS, KIT_COLUMNS};
 use crate::storage::{
     authority_kind_name, from_ms, json_text, to_32, to_ms, AuthorityKeyRow, AuthorityRow, KitRow,
-    NewAuthority, NewKit, PublishOutcome, PublishedCatalog, StoreError, UserRow,
+    NewAuthority, NewKit, PublishOutcome, PublishedCatalog, StoreError,
 };
 
 fn authority_exists(c: &Connection, id: &AuthorityId) -> Result<bool, StoreError> {
@@ -268,71 +266,6 @@ pub fn announce_change(c: &mut Connection, change: &ChangeKind, at: i64) -> Resu
     let tx = c.transaction().map_err(db_err)?;
     add_change(&tx, None, change, at)?;
     tx.commit().map_err(db_err)
-}
-
-pub fn add_user(c: &mut Connection, u: &UserRow) -> Result<(), StoreError> {
-    let tx = c.transaction().map_err(db_err)?;
-    if !authority_exists(&tx, &u.authority_id)? {
-        return Err(StoreError::NotFound(format!(
-            "authority {}",
-            u.authority_id
-        )));
-    }
-    let n = tx
-        .execute(
-            "INSERT INTO users (login, authority_id, role, password_hash, disabled, created_at,
-                                must_change_password)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (login) DO NOTHING",
-            params![
-                u.login,
-                u.authority_id.as_str(),
-                u.role.as_str(),
-                u.password_hash,
-                u.disabled,
-                to_ms(u.created_at),
-                u.must_change_password
-            ],
-        )
-        .map_err(db_err)?;
-    if n == 0 {
-        return Err(StoreError::AlreadyExists(format!("user {}", u.login)));
-    }
-    tx.commit().map_err(db_err)
-}
-
-pub fn users(c: &mut Connection) -> Result<Vec<UserRow>, StoreError> {
-    let mut stmt = c
-        .prepare(
-            "SELECT login, authority_id, role, password_hash, disabled, created_at,
-                    must_change_password
-             FROM users ORDER BY login",
-        )
-        .map_err(db_err)?;
-    let raw = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, bool>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, bool>(6)?,
-            ))
-        })
-        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-        .map_err(db_err)?;
-    raw.into_iter()
-        .map(|(login, a, role, hash, disabled, at, change)| {
-            user_row(login, &a, &role, hash, disabled, at, change)
-        })
-        .collect()
-}
-
-pub fn disable_user(c: &mut Connection, login: &str) -> Result<bool, StoreError> {
-    c.execute("UPDATE users SET disabled = TRUE WHERE login = ?1", [login])
-        .map(|n| n > 0)
-        .map_err(db_err)
 }
 
 pub fn provision_kit(c: &mut Connection, k: &NewKit) -> Result<(), StoreError> {

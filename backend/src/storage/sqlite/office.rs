@@ -2,18 +2,16 @@
 //! pages, case details and history, the decryption log. The inbox statements come from
 //! [`crate::storage::office`], shared with PostgreSQL.
 
-use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use sync_protocol::ids::RecordId;
 
 use super::db_err;
-use crate::login_throttle::{self, Admission, ACCOUNT_WIDE};
 use crate::storage::office::{finish_page, inbox_counts_sql, inbox_page_sql, Built, SqlArg};
-use crate::storage::rows::{self, user_row, RawCase, CASE_COLUMNS};
+use crate::storage::rows::{self, RawCase, CASE_COLUMNS};
 use crate::storage::{
     from_ms, parse_status, to_32, to_u64, CaseDetail, CaseEventRow, DecryptionEntry, InboxPage,
-    InboxQuery, LoginFailures, NewSession, SessionRow, StoreError, UserRow,
+    InboxQuery, StoreError,
 };
 
 fn placeholder(n: usize) -> String {
@@ -227,209 +225,6 @@ pub fn decryptions(
             })
         })
         .collect()
-}
-
-type RawUser = (String, String, String, String, bool, i64, bool);
-
-fn raw_user(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<RawUser> {
-    Ok((
-        r.get(from)?,
-        r.get(from + 1)?,
-        r.get(from + 2)?,
-        r.get(from + 3)?,
-        r.get(from + 4)?,
-        r.get(from + 5)?,
-        r.get(from + 6)?,
-    ))
-}
-
-fn into_user(
-    (login, authority, role, hash, disabled, created, change): RawUser,
-) -> Result<UserRow, StoreError> {
-    user_row(login, &authority, &role, hash, disabled, created, change)
-}
-
-pub fn user(c: &mut Connection, login: &str) -> Result<Option<UserRow>, StoreError> {
-    c.query_row(
-        "SELECT login, authority_id, role, password_hash, disabled, created_at,
-                must_change_password
-         FROM users WHERE login = ?1",
-        [login],
-        |r| raw_user(r, 0),
-    )
-    .optional()
-    .map_err(db_err)?
-    .map(into_user)
-    .transpose()
-}
-
-pub fn create_session(c: &mut Connection, s: &NewSession) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO sessions (token_hash, login, csrf_token, created_at, last_seen_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
-        params![
-            s.token_hash.as_slice(),
-            s.login,
-            s.csrf_token,
-            s.created_at.timestamp_millis(),
-            s.expires_at.timestamp_millis()
-        ],
-    )
-    .map(drop)
-    .map_err(db_err)
-}
-
-pub fn touch_session(
-    c: &mut Connection,
-    token_hash: &[u8; 32],
-    now: i64,
-    idle_ms: i64,
-) -> Result<Option<SessionRow>, StoreError> {
-    let tx = c
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db_err)?;
-    let found = tx
-        .query_row(
-            "SELECT s.csrf_token, s.created_at, s.expires_at,
-                    u.login, u.authority_id, u.role, u.password_hash, u.disabled, u.created_at,
-                    u.must_change_password
-             FROM sessions s JOIN users u ON u.login = s.login
-             WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.last_seen_at > ?3
-               AND NOT u.disabled",
-            params![token_hash.as_slice(), now, now - idle_ms],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    raw_user(r, 3)?,
-                ))
-            },
-        )
-        .optional()
-        .map_err(db_err)?;
-    let Some((csrf_token, created, expires, user)) = found else {
-        return Ok(None);
-    };
-    tx.execute(
-        "UPDATE sessions SET last_seen_at = ?1 WHERE token_hash = ?2",
-        params![now, token_hash.as_slice()],
-    )
-    .map_err(db_err)?;
-    tx.commit().map_err(db_err)?;
-    Ok(Some(SessionRow {
-        user: into_user(user)?,
-        csrf_token,
-        created_at: from_ms(created)?,
-        expires_at: from_ms(expires)?,
-    }))
-}
-
-pub fn delete_session(c: &mut Connection, token_hash: &[u8; 32]) -> Result<(), StoreError> {
-    c.execute(
-        "DELETE FROM sessions WHERE token_hash = ?1",
-        [token_hash.as_slice()],
-    )
-    .map(drop)
-    .map_err(db_err)
-}
-
-pub fn purge_sessions(c: &mut Connection, before: i64) -> Result<u64, StoreError> {
-    c.execute("DELETE FROM sessions WHERE expires_at < ?1", [before])
-        .map(|n| n as u64)
-        .map_err(db_err)
-}
-
-fn failures(failures: i64, at: i64) -> Result<LoginFailures, StoreError> {
-    Ok(LoginFailures {
-        failures: u32::try_from(failures).unwrap_or(u32::MAX),
-        last_failure_at: from_ms(at)?,
-    })
-}
-
-fn failure_row(
-    c: &Connection,
-    login: &str,
-    client: &str,
-) -> Result<Option<LoginFailures>, StoreError> {
-    c.query_row(
-        "SELECT failures, last_failure_at FROM login_failures WHERE login = ?1 AND client = ?2",
-        [login, client],
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-    )
-    .optional()
-    .map_err(db_err)?
-    .map(|(n, at)| failures(n, at))
-    .transpose()
-}
-
-pub fn login_failures(
-    c: &mut Connection,
-    login: &str,
-    client: &str,
-) -> Result<Option<LoginFailures>, StoreError> {
-    failure_row(c, login, client)
-}
-
-/// One write transaction (`BEGIN IMMEDIATE`), so no other attempt reads the counters
-/// between this one's read and its count.
-pub fn admit_login(
-    c: &mut Connection,
-    login: &str,
-    client: &str,
-    now: DateTime<Utc>,
-) -> Result<Admission, StoreError> {
-    let tx = c
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db_err)?;
-    let admission = login_throttle::admit(
-        failure_row(&tx, login, client)?.as_ref(),
-        failure_row(&tx, login, ACCOUNT_WIDE)?.as_ref(),
-        now,
-    );
-    if admission == Admission::Check {
-        for who in [client, ACCOUNT_WIDE] {
-            tx.execute(
-                "INSERT INTO login_failures (login, client, failures, last_failure_at)
-                 VALUES (?1, ?2, 1, ?3)
-                 ON CONFLICT (login, client) DO UPDATE
-                     SET failures = login_failures.failures + 1,
-                         last_failure_at = excluded.last_failure_at",
-                params![login, who, now.timestamp_millis()],
-            )
-            .map_err(db_err)?;
-        }
-    }
-    tx.commit().map_err(db_err)?;
-    Ok(admission)
-}
-
-pub fn login_succeeded(c: &mut Connection, login: &str, client: &str) -> Result<(), StoreError> {
-    let tx = c
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db_err)?;
-    let counted = failure_row(&tx, login, client)?.map_or(0, |f| i64::from(f.failures));
-    tx.execute(
-        "DELETE FROM login_failures WHERE login = ?1 AND client = ?2",
-        [login, client],
-    )
-    .map_err(db_err)?;
-    tx.execute(
-        "UPDATE login_failures SET failures = MAX(failures - ?3, 0)
-         WHERE login = ?1 AND client = ?2",
-        params![login, ACCOUNT_WIDE, counted],
-    )
-    .map_err(db_err)?;
-    tx.commit().map_err(db_err)
-}
-
-pub fn purge_login_failures(c: &mut Connection, before: i64) -> Result<u64, StoreError> {
-    c.execute(
-        "DELETE FROM login_failures WHERE last_failure_at < ?1",
-        [before],
-    )
-    .map(|n| n as u64)
-    .map_err(db_err)
 }
 
 /// `EXPLAIN QUERY PLAN` of the inbox page and counts statements.

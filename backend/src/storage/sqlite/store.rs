@@ -97,17 +97,15 @@ impl Store for SqliteStore {
     }
 
     async fn add_user(&self, user: &UserRow) -> Result<(), StoreError> {
-        let u = user.clone();
-        self.run(move |c| admin::add_user(c, &u)).await
+        crate::storage::users::add_user(&self.db, user).await
     }
 
     async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        self.run(admin::users).await
+        crate::storage::users::users(&self.db).await
     }
 
     async fn disable_user(&self, login: &str) -> Result<bool, StoreError> {
-        let l = login.to_owned();
-        self.run(move |c| admin::disable_user(c, &l)).await
+        crate::storage::users::disable_user(&self.db, login).await
     }
 
     async fn provision_kit(&self, kit: &NewKit) -> Result<(), StoreError> {
@@ -300,13 +298,11 @@ impl Store for SqliteStore {
     }
 
     async fn user(&self, login: &str) -> Result<Option<UserRow>, StoreError> {
-        let l = login.to_owned();
-        self.run(move |c| office::user(c, &l)).await
+        crate::storage::users::user(&self.db, login).await
     }
 
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
-        let s = session.clone();
-        self.run(move |c| office::create_session(c, &s)).await
+        crate::storage::users::create_session(&self.db, session).await
     }
 
     async fn touch_session(
@@ -315,19 +311,21 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         idle: chrono::Duration,
     ) -> Result<Option<SessionRow>, StoreError> {
-        let h = *token_hash;
-        self.run(move |c| office::touch_session(c, &h, to_ms(now), idle.num_milliseconds()))
-            .await
+        crate::storage::users::touch_session(
+            &self.db,
+            token_hash,
+            to_ms(now),
+            idle.num_milliseconds(),
+        )
+        .await
     }
 
     async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError> {
-        let h = *token_hash;
-        self.run(move |c| office::delete_session(c, &h)).await
+        crate::storage::users::delete_session(&self.db, token_hash).await
     }
 
     async fn purge_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.run(move |c| office::purge_sessions(c, to_ms(before)))
-            .await
+        crate::storage::users::purge_sessions(&self.db, to_ms(before)).await
     }
 
     async fn login_failures(
@@ -335,8 +333,7 @@ impl Store for SqliteStore {
         login: &str,
         client: &str,
     ) -> Result<Option<LoginFailures>, StoreError> {
-        let (l, k) = (login.to_owned(), client.to_owned());
-        self.run(move |c| office::login_failures(c, &l, &k)).await
+        crate::storage::users::login_failures(&self.db, login, client).await
     }
 
     async fn admit_login(
@@ -345,18 +342,15 @@ impl Store for SqliteStore {
         client: &str,
         now: DateTime<Utc>,
     ) -> Result<crate::login_throttle::Admission, StoreError> {
-        let (l, k) = (login.to_owned(), client.to_owned());
-        self.run(move |c| office::admit_login(c, &l, &k, now)).await
+        crate::storage::users::admit_login(&self.db, login, client, now).await
     }
 
     async fn login_succeeded(&self, login: &str, client: &str) -> Result<(), StoreError> {
-        let (l, k) = (login.to_owned(), client.to_owned());
-        self.run(move |c| office::login_succeeded(c, &l, &k)).await
+        crate::storage::users::login_succeeded(&self.db, login, client).await
     }
 
     async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.run(move |c| office::purge_login_failures(c, to_ms(before)))
-            .await
+        crate::storage::users::purge_login_failures(&self.db, to_ms(before)).await
     }
 
     async fn upload(
