@@ -5,8 +5,10 @@
 use sync_protocol::api::{Change, ChangeKind};
 use sync_protocol::ids::KitId;
 
-use super::sql::{col, db_err, next_counter, Counter, Db, Dialect, Tx};
-use super::{from_ms, json_text, rows, to_i64, PublishedCatalog, StoreError};
+use super::sql::{col, col_bool, db_err, finish, next_counter, Counter, Db, Dialect, Tx};
+use super::{
+    from_ms, json_text, rows, to_i64, to_ms, PublishOutcome, PublishedCatalog, StoreError,
+};
 
 /// Appends `change` for `kit_id` (every kit when `None`) inside `tx`.
 ///
@@ -115,4 +117,70 @@ pub async fn current_catalog_version(db: &Db) -> Result<Option<String>, StoreErr
         .map_err(db_err)?
         .map(|r| col(&r, 0))
         .transpose()
+}
+
+/// Publishes a catalog as the current version and announces it in every kit's feed; the
+/// same content again is [`PublishOutcome::Unchanged`], other content under a version
+/// published before is refused.
+///
+/// # Errors
+/// [`StoreError::Conflict`] for other content under a known version; storage errors.
+pub async fn publish_catalog(db: &Db, p: &PublishedCatalog) -> Result<PublishOutcome, StoreError> {
+    let mut tx = db.begin().await?;
+    let result: Result<_, StoreError> = async {
+        if let Some(lock) = db.dialect.lock_catalogs() {
+            sqlx::query(lock).execute(&mut *tx).await.map_err(db_err)?;
+        }
+        let existing = sqlx::query(
+            "SELECT envelope, CAST(current AS INTEGER) FROM catalogs WHERE version = $1",
+        )
+        .bind(p.version.clone())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if let Some(r) = existing {
+            let envelope: Vec<u8> = col(&r, 0)?;
+            return if envelope == p.envelope_json && col_bool(&r, 1)? {
+                Ok(PublishOutcome::Unchanged)
+            } else {
+                Err(StoreError::Conflict(format!(
+                    "catalog version {} was published before with other content; raise the \
+                     version in catalog.json",
+                    p.version
+                )))
+            };
+        }
+        sqlx::query("UPDATE catalogs SET current = FALSE WHERE current")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO catalogs (version, envelope, etag, published_at, current)
+             VALUES ($1, $2, $3, $4, TRUE)",
+        )
+        .bind(p.version.clone())
+        .bind(p.envelope_json.clone())
+        .bind(p.etag.clone())
+        .bind(to_ms(p.published_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let change = ChangeKind::Catalog {
+            version: p.version.clone(),
+        };
+        add_change(&mut tx, db.dialect, None, &change, to_ms(p.published_at)).await?;
+        Ok(PublishOutcome::Published)
+    }
+    .await;
+    finish(tx, result).await
+}
+
+/// Appends a change for every kit (a catalog notice, a TLS pin announcement).
+///
+/// # Errors
+/// Storage errors.
+pub async fn announce_change(db: &Db, change: &ChangeKind, at: i64) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    let result = add_change(&mut tx, db.dialect, None, change, at).await;
+    finish(tx, result).await
 }

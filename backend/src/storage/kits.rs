@@ -412,3 +412,97 @@ pub async fn kit_state(db: &Db, kit_id: &KitId, limit: usize) -> Result<KitState
         catalog_version: current_catalog_version(db).await?,
     })
 }
+
+/// Provisions a kit: its row with the hash of its one-time code.
+///
+/// # Errors
+/// [`StoreError::NotFound`] for an unknown authority, [`StoreError::AlreadyExists`] for
+/// a known kit id; storage errors.
+pub async fn provision_kit(db: &Db, k: &super::NewKit) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    let result: Result<_, StoreError> = async {
+        let authority = sqlx::query("SELECT 1 FROM authorities WHERE id = $1")
+            .bind(k.authority_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if authority.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "authority {}",
+                k.authority_id
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO kits (kit_id, authority_id, name, status, code_hash, code_expires_at,
+                               created_at)
+             VALUES ($1, $2, $3, 'provisioned', $4, $5, $6)",
+        )
+        .bind(k.kit_id.to_string())
+        .bind(k.authority_id.to_string())
+        .bind(k.name.clone())
+        .bind(k.code_hash.to_vec())
+        .bind(super::to_ms(k.code_expires_at))
+        .bind(super::to_ms(k.created_at))
+        .execute(&mut *tx)
+        .await
+        .map(drop)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::AlreadyExists(format!("kit {}", k.kit_id))
+            } else {
+                db_err(e)
+            }
+        })
+    }
+    .await;
+    finish(tx, result).await
+}
+
+/// Revokes a kit at once (403 from now on) and queues its wipe; false for an unknown
+/// kit. A revoked kit stays revoked without a second wipe.
+///
+/// # Errors
+/// Storage errors.
+pub async fn revoke_kit(
+    db: &Db,
+    kit_id: &KitId,
+    reason: &str,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let result: Result<_, StoreError> = async {
+        let Some(row) = kit_via(&mut *tx, kit_id, db.dialect.for_update()).await? else {
+            return Ok(false);
+        };
+        if row.status != KitStatus::Revoked {
+            sqlx::query(
+                "UPDATE kits SET status = 'revoked', revoked_reason = $1 WHERE kit_id = $2",
+            )
+            .bind(reason.to_owned())
+            .bind(kit_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let wipe = ChangeKind::Wipe {
+                reason: reason.to_owned(),
+            };
+            add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
+        }
+        Ok(true)
+    }
+    .await;
+    finish(tx, result).await
+}
+
+/// Lifts a quarantine; false if the kit is not quarantined.
+///
+/// # Errors
+/// Storage errors.
+pub async fn clear_quarantine(db: &Db, kit_id: &KitId) -> Result<bool, StoreError> {
+    sqlx::query("UPDATE kits SET status = 'active' WHERE kit_id = $1 AND status = 'quarantined'")
+        .bind(kit_id.to_string())
+        .execute(&db.pool)
+        .await
+        .map(|r| r.rows_affected() > 0)
+        .map_err(db_err)
+}

@@ -24,9 +24,11 @@ use crate::keys::{SealedAuthorityKey, SealedServerKey};
 
 mod accounts;
 mod audit;
+pub mod authorities;
 pub mod batch;
 pub mod cases;
 pub mod catalogs;
+pub mod inbox;
 pub mod kits;
 pub mod migrations;
 mod model;

@@ -70,6 +70,16 @@ impl Dialect {
         }
     }
 
+    /// What publishing a catalog runs first, so that two publications cannot both make
+    /// their version current. PostgreSQL: a table lock; SQLite: nothing — `BEGIN
+    /// IMMEDIATE` already holds the only write lock.
+    pub fn lock_catalogs(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres => Some("LOCK TABLE catalogs IN EXCLUSIVE MODE"),
+        }
+    }
+
     /// The statement that takes the next value of `counter`. PostgreSQL: a sequence (no
     /// row lock, so parallel batches of different kits do not queue on one counter row).
     /// SQLite: a row of `counters`, safe under its single writer.

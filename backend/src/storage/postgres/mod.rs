@@ -8,14 +8,11 @@
 //! private network. (TLS to the database is listed as missing in the issue notes.)
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
 use super::migrations::{latest, MIGRATIONS, SCHEMA_TABLE};
 use super::StoreError;
 
-mod admin;
-mod office;
 mod store;
 
 /// An arbitrary, fixed key for the migration advisory lock.
@@ -41,10 +38,6 @@ pub(crate) fn db_err(e: tokio_postgres::Error) -> StoreError {
     } else {
         StoreError::Database(e.to_string())
     }
-}
-
-pub(crate) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
-    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
 }
 
 impl PgStore {

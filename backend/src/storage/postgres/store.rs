@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
-use super::{admin, db_err, office, PgStore};
+use super::{db_err, PgStore};
 use crate::ingest::{BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
@@ -17,18 +17,6 @@ use crate::storage::{
     NewAuthority, NewKit, NewSession, PublishOutcome, PublishedCatalog, SessionRow, Store,
     StoreError, StoredAttachment, UploadRow, UserRow,
 };
-
-/// Runs `$body` with `$tx` bound to a new transaction and commits it.
-macro_rules! in_tx {
-    ($self:ident, |$tx:ident| $body:expr) => {{
-        let mut client = $self.client().await?;
-        let transaction = client.transaction().await.map_err(db_err)?;
-        let $tx = &*transaction;
-        let value = $body.await?;
-        transaction.commit().await.map_err(db_err)?;
-        Ok(value)
-    }};
-}
 
 /// Runs `$body` with `$c` bound to a pooled connection.
 macro_rules! on_client {
@@ -57,23 +45,18 @@ impl Store for PgStore {
         key: &SealedAuthorityKey,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| admin::add_authority(
-            tx,
-            authority,
-            key,
-            to_ms(at)
-        ))
+        crate::storage::authorities::add_authority(&self.db, authority, key, to_ms(at)).await
     }
 
     async fn authorities(&self) -> Result<Vec<AuthorityRow>, StoreError> {
-        on_client!(self, |c| admin::authorities(c))
+        crate::storage::authorities::authorities(&self.db).await
     }
 
     async fn authority_keys(
         &self,
         authority: &AuthorityId,
     ) -> Result<Vec<AuthorityKeyRow>, StoreError> {
-        on_client!(self, |c| admin::authority_keys(c, authority))
+        crate::storage::authorities::authority_keys(&self.db, authority).await
     }
 
     async fn rotate_authority_key(
@@ -82,23 +65,18 @@ impl Store for PgStore {
         key: &SealedAuthorityKey,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| admin::rotate_authority_key(
-            tx,
-            authority,
-            key,
-            to_ms(at)
-        ))
+        crate::storage::authorities::rotate_authority_key(&self.db, authority, key, to_ms(at)).await
     }
 
     async fn ensure_server_key(
         &self,
         candidate: &SealedServerKey,
     ) -> Result<SealedServerKey, StoreError> {
-        in_tx!(self, |tx| admin::ensure_server_key(tx, candidate))
+        crate::storage::authorities::ensure_server_key(&self.db, candidate).await
     }
 
     async fn server_keys(&self) -> Result<Vec<SealedServerKey>, StoreError> {
-        on_client!(self, |c| admin::server_keys(c))
+        crate::storage::authorities::server_keys(&self.db).await
     }
 
     async fn rotate_server_key(
@@ -107,12 +85,8 @@ impl Store for PgStore {
         overlap_until: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> Result<String, StoreError> {
-        in_tx!(self, |tx| admin::rotate_server_key(
-            tx,
-            new,
-            overlap_until,
-            to_ms(at)
-        ))
+        crate::storage::authorities::rotate_server_key(&self.db, new, overlap_until, to_ms(at))
+            .await
     }
 
     async fn announce_change(
@@ -120,7 +94,7 @@ impl Store for PgStore {
         change: &ChangeKind,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| admin::add_change(tx, None, change, to_ms(at)))
+        crate::storage::catalogs::announce_change(&self.db, change, to_ms(at)).await
     }
 
     async fn add_user(&self, user: &UserRow) -> Result<(), StoreError> {
@@ -136,7 +110,7 @@ impl Store for PgStore {
     }
 
     async fn provision_kit(&self, kit: &NewKit) -> Result<(), StoreError> {
-        in_tx!(self, |tx| admin::provision_kit(tx, kit))
+        crate::storage::kits::provision_kit(&self.db, kit).await
     }
 
     async fn enrol(
@@ -163,11 +137,11 @@ impl Store for PgStore {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        in_tx!(self, |tx| admin::revoke_kit(tx, kit_id, reason, to_ms(at)))
+        crate::storage::kits::revoke_kit(&self.db, kit_id, reason, to_ms(at)).await
     }
 
     async fn clear_quarantine(&self, kit_id: &KitId) -> Result<bool, StoreError> {
-        on_client!(self, |c| admin::clear_quarantine(c, kit_id))
+        crate::storage::kits::clear_quarantine(&self.db, kit_id).await
     }
 
     async fn use_nonce(
@@ -270,23 +244,23 @@ impl Store for PgStore {
     }
 
     async fn inbox_page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
-        on_client!(self, |c| office::inbox_page(c, query))
+        crate::storage::inbox::inbox_page(&self.db, query).await
     }
 
     async fn case_detail(&self, record_id: &RecordId) -> Result<Option<CaseDetail>, StoreError> {
-        on_client!(self, |c| office::case_detail(c, record_id))
+        crate::storage::inbox::case_detail(&self.db, record_id).await
     }
 
     async fn case_events(&self, record_id: &RecordId) -> Result<Vec<CaseEventRow>, StoreError> {
-        on_client!(self, |c| office::case_events(c, record_id))
+        crate::storage::inbox::case_events(&self.db, record_id).await
     }
 
     async fn log_decryption(&self, entry: &DecryptionEntry) -> Result<(), StoreError> {
-        on_client!(self, |c| office::log_decryption(c, entry))
+        crate::storage::inbox::log_decryption(&self.db, entry).await
     }
 
     async fn decryptions(&self, record_id: &RecordId) -> Result<Vec<DecryptionEntry>, StoreError> {
-        on_client!(self, |c| office::decryptions(c, record_id))
+        crate::storage::inbox::decryptions(&self.db, record_id).await
     }
 
     async fn case_attachments(
@@ -415,15 +389,15 @@ impl Store for PgStore {
         &self,
         catalog: &PublishedCatalog,
     ) -> Result<PublishOutcome, StoreError> {
-        in_tx!(self, |tx| admin::publish_catalog(tx, catalog))
+        crate::storage::catalogs::publish_catalog(&self.db, catalog).await
     }
 
     async fn current_catalog(&self) -> Result<Option<PublishedCatalog>, StoreError> {
-        on_client!(self, |c| admin::current_catalog(c))
+        crate::storage::catalogs::current_catalog(&self.db).await
     }
 
     async fn current_catalog_version(&self) -> Result<Option<String>, StoreError> {
-        on_client!(self, |c| admin::current_catalog_version(c))
+        crate::storage::catalogs::current_catalog_version(&self.db).await
     }
 
     async fn revoke_kit_as(

@@ -16,8 +16,6 @@ use rusqlite::{params, Connection, ErrorCode, TransactionBehavior};
 use super::migrations::{latest, MIGRATIONS, SCHEMA_TABLE};
 use super::StoreError;
 
-mod admin;
-mod office;
 mod store;
 
 /// The SQLite implementation of [`super::Store`].
@@ -50,10 +48,6 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
         }
         _ => StoreError::Database(e.to_string()),
     }
-}
-
-pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(err, _) if err.code == ErrorCode::ConstraintViolation)
 }
 
 impl SqliteStore {
@@ -160,15 +154,6 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
 }
 
-/// The next value of a counter (SQLite has no sequences; writers are serialized).
-pub(crate) fn next_counter(conn: &Connection, name: &str) -> Result<u64, StoreError> {
-    let v: i64 = conn
-        .prepare_cached("UPDATE counters SET value = value + 1 WHERE name = ?1 RETURNING value")
-        .and_then(|mut s| s.query_row([name], |r| r.get(0)))
-        .map_err(db_err)?;
-    super::to_u64(v)
-}
-
 impl SqliteStore {
     /// `EXPLAIN QUERY PLAN` of the statements [`crate::storage::Store::inbox_page`] runs
     /// for `query` (page, then counts): one line per plan step, for the benchmark's
@@ -180,8 +165,7 @@ impl SqliteStore {
         &self,
         query: &crate::storage::InboxQuery,
     ) -> Result<Vec<String>, StoreError> {
-        let q = query.clone();
-        self.run(move |c| office::explain_inbox_page(c, &q)).await
+        super::inbox::explain_inbox_page(&self.db, query).await
     }
 }
 

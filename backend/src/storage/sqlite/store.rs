@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
-use super::{admin, db_err, office, SqliteStore};
+use super::{db_err, SqliteStore};
 use crate::ingest::{BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
@@ -35,21 +35,18 @@ impl Store for SqliteStore {
         key: &SealedAuthorityKey,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let (a, k) = (authority.clone(), key.clone());
-        self.run(move |c| admin::add_authority(c, &a, &k, to_ms(at)))
-            .await
+        crate::storage::authorities::add_authority(&self.db, authority, key, to_ms(at)).await
     }
 
     async fn authorities(&self) -> Result<Vec<AuthorityRow>, StoreError> {
-        self.run(admin::authorities).await
+        crate::storage::authorities::authorities(&self.db).await
     }
 
     async fn authority_keys(
         &self,
         authority: &AuthorityId,
     ) -> Result<Vec<AuthorityKeyRow>, StoreError> {
-        let a = authority.clone();
-        self.run(move |c| admin::authority_keys(c, &a)).await
+        crate::storage::authorities::authority_keys(&self.db, authority).await
     }
 
     async fn rotate_authority_key(
@@ -58,21 +55,18 @@ impl Store for SqliteStore {
         key: &SealedAuthorityKey,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let (a, k) = (authority.clone(), key.clone());
-        self.run(move |c| admin::rotate_authority_key(c, &a, &k, to_ms(at)))
-            .await
+        crate::storage::authorities::rotate_authority_key(&self.db, authority, key, to_ms(at)).await
     }
 
     async fn ensure_server_key(
         &self,
         candidate: &SealedServerKey,
     ) -> Result<SealedServerKey, StoreError> {
-        let k = candidate.clone();
-        self.run(move |c| admin::ensure_server_key(c, &k)).await
+        crate::storage::authorities::ensure_server_key(&self.db, candidate).await
     }
 
     async fn server_keys(&self) -> Result<Vec<SealedServerKey>, StoreError> {
-        self.run(admin::server_keys).await
+        crate::storage::authorities::server_keys(&self.db).await
     }
 
     async fn rotate_server_key(
@@ -81,8 +75,7 @@ impl Store for SqliteStore {
         overlap_until: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> Result<String, StoreError> {
-        let k = new.clone();
-        self.run(move |c| admin::rotate_server_key(c, &k, overlap_until, to_ms(at)))
+        crate::storage::authorities::rotate_server_key(&self.db, new, overlap_until, to_ms(at))
             .await
     }
 
@@ -91,9 +84,7 @@ impl Store for SqliteStore {
         change: &ChangeKind,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let change = change.clone();
-        self.run(move |c| admin::announce_change(c, &change, to_ms(at)))
-            .await
+        crate::storage::catalogs::announce_change(&self.db, change, to_ms(at)).await
     }
 
     async fn add_user(&self, user: &UserRow) -> Result<(), StoreError> {
@@ -109,8 +100,7 @@ impl Store for SqliteStore {
     }
 
     async fn provision_kit(&self, kit: &NewKit) -> Result<(), StoreError> {
-        let k = kit.clone();
-        self.run(move |c| admin::provision_kit(c, &k)).await
+        crate::storage::kits::provision_kit(&self.db, kit).await
     }
 
     async fn enrol(
@@ -137,14 +127,11 @@ impl Store for SqliteStore {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let (k, r) = (*kit_id, reason.to_owned());
-        self.run(move |c| admin::revoke_kit(c, &k, &r, to_ms(at)))
-            .await
+        crate::storage::kits::revoke_kit(&self.db, kit_id, reason, to_ms(at)).await
     }
 
     async fn clear_quarantine(&self, kit_id: &KitId) -> Result<bool, StoreError> {
-        let k = *kit_id;
-        self.run(move |c| admin::clear_quarantine(c, &k)).await
+        crate::storage::kits::clear_quarantine(&self.db, kit_id).await
     }
 
     async fn use_nonce(
@@ -247,28 +234,23 @@ impl Store for SqliteStore {
     }
 
     async fn inbox_page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
-        let q = query.clone();
-        self.run(move |c| office::inbox_page(c, &q)).await
+        crate::storage::inbox::inbox_page(&self.db, query).await
     }
 
     async fn case_detail(&self, record_id: &RecordId) -> Result<Option<CaseDetail>, StoreError> {
-        let r = *record_id;
-        self.run(move |c| office::case_detail(c, &r)).await
+        crate::storage::inbox::case_detail(&self.db, record_id).await
     }
 
     async fn case_events(&self, record_id: &RecordId) -> Result<Vec<CaseEventRow>, StoreError> {
-        let r = *record_id;
-        self.run(move |c| office::case_events(c, &r)).await
+        crate::storage::inbox::case_events(&self.db, record_id).await
     }
 
     async fn log_decryption(&self, entry: &DecryptionEntry) -> Result<(), StoreError> {
-        let e = entry.clone();
-        self.run(move |c| office::log_decryption(c, &e)).await
+        crate::storage::inbox::log_decryption(&self.db, entry).await
     }
 
     async fn decryptions(&self, record_id: &RecordId) -> Result<Vec<DecryptionEntry>, StoreError> {
-        let r = *record_id;
-        self.run(move |c| office::decryptions(c, &r)).await
+        crate::storage::inbox::decryptions(&self.db, record_id).await
     }
 
     async fn case_attachments(
@@ -397,16 +379,15 @@ impl Store for SqliteStore {
         &self,
         catalog: &PublishedCatalog,
     ) -> Result<PublishOutcome, StoreError> {
-        let p = catalog.clone();
-        self.run(move |c| admin::publish_catalog(c, &p)).await
+        crate::storage::catalogs::publish_catalog(&self.db, catalog).await
     }
 
     async fn current_catalog(&self) -> Result<Option<PublishedCatalog>, StoreError> {
-        self.run(admin::current_catalog).await
+        crate::storage::catalogs::current_catalog(&self.db).await
     }
 
     async fn current_catalog_version(&self) -> Result<Option<String>, StoreError> {
-        self.run(|c| admin::current_catalog_version(c)).await
+        crate::storage::catalogs::current_catalog_version(&self.db).await
     }
 
     async fn revoke_kit_as(
