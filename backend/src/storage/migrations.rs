@@ -445,6 +445,71 @@ CREATE TRIGGER case_events_append_only BEFORE UPDATE OR DELETE ON case_events
     FOR EACH ROW EXECUTE FUNCTION fieldkit_append_only();
 ";
 
+/// Applies every migration newer than the database, one transaction each, in the
+/// dialect's text. Re-reads the version inside each transaction (after the migration
+/// lock), so two processes starting together do not apply a migration twice.
+///
+/// # Errors
+/// [`StoreError::Migration`], also for a database newer than this build.
+pub async fn migrate(db: &super::sql::Db) -> Result<(), super::StoreError> {
+    use super::sql::{col, finish, Dialect};
+    use super::StoreError;
+    let merr = |e: sqlx::Error| StoreError::Migration(e.to_string());
+    // A constant text of this module.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(SCHEMA_TABLE))
+        .execute(&db.pool)
+        .await
+        .map_err(merr)?;
+    loop {
+        let mut tx = db.begin().await?;
+        let result: Result<Option<&Migration>, StoreError> = async {
+            if let Some(lock) = db.dialect.lock_migrations() {
+                sqlx::query(lock).execute(&mut *tx).await.map_err(merr)?;
+            }
+            let row = sqlx::query(
+                "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM schema_migrations",
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(merr)?;
+            let current: i64 = col(&row, 0)?;
+            if current > latest() {
+                return Err(StoreError::Migration(format!(
+                    "the database has schema version {current}, newer than this build ({})",
+                    latest()
+                )));
+            }
+            let Some(next) = MIGRATIONS.iter().find(|m| m.version > current) else {
+                return Ok(None);
+            };
+            let text = match db.dialect {
+                Dialect::Sqlite => next.sqlite,
+                Dialect::Postgres => next.postgres,
+            };
+            // The migration texts are constants of this module.
+            sqlx::raw_sql(sqlx::AssertSqlSafe(text))
+                .execute(&mut *tx)
+                .await
+                .map_err(merr)?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(next.version)
+            .bind(next.name)
+            .bind(chrono::Utc::now().timestamp_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(merr)?;
+            Ok(Some(next))
+        }
+        .await;
+        match finish(tx, result).await? {
+            None => return Ok(()),
+            Some(m) => tracing::info!(version = m.version, name = m.name, "migration applied"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,20 @@
-//! Storage: ONE trait, [`Store`], with two implementations that pass one conformance
-//! suite (`backend/tests/it/conformance.rs`): [`sqlite::SqliteStore`] (embedded default,
-//! one file) and [`postgres::PgStore`] (production; several backend processes may share
-//! one database). Chosen at start-up by the database URL ([`open`]).
+//! Storage: ONE trait, [`Store`], with ONE implementation, [`SqlStore`], on SQLite
+//! (embedded default, one file: [`sqlite::SqliteStore::open`]) or PostgreSQL
+//! (production; several backend processes may share one database:
+//! [`postgres::PgStore::open`]), chosen at start-up by the database URL ([`open`]) and
+//! checked by one conformance suite on both (`backend/tests/it/conformance.rs`).
+//!
+//! Every operation is written once, in the module of its entity — [`kits`],
+//! [`authorities`] (and keys), [`users`] (and sessions), [`batch`] (records and
+//! receipts), [`cases`], [`inbox`], [`uploads`], [`catalogs`] (and the changes feed),
+//! `audit`, `accounts` — as SQL in PostgreSQL's `$N` form over [`sql`] (sqlx's `Any`
+//! driver). What differs between the databases is listed once, in [`sql::Dialect`].
+//! Migrations are `.sql` files per version and dialect ([`migrations`]).
 //!
 //! Every method is one transaction. Everything correctness depends on — chain heads,
 //! receipts, nonces, enrolment codes, upload offsets, feed cursors, log positions — is
 //! in the database; the batch algorithm itself lives once in [`crate::ingest`] and runs
-//! inside each store's transaction through [`crate::ingest::BatchTx`].
+//! inside the store's transaction through [`crate::ingest::BatchTx`].
 
 use std::sync::Arc;
 
@@ -37,8 +45,11 @@ pub mod postgres;
 pub(crate) mod rows;
 pub mod sql;
 pub mod sqlite;
+mod store;
 pub mod uploads;
 pub mod users;
+
+pub use store::SqlStore;
 
 pub use accounts::{AccountStore, Confirmation, NewUserChange, PendingUserChange, UserChangeKind};
 pub use audit::{
@@ -397,8 +408,8 @@ pub trait Store: AuditStore + AccountStore + Send + Sync + 'static {
 /// [`StoreError::Unavailable`] or [`StoreError::Migration`].
 pub async fn open(url: &DatabaseUrl, pool_size: usize) -> Result<Arc<dyn Store>, StoreError> {
     match url {
-        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
-        DatabaseUrl::Postgres(url) => Ok(Arc::new(postgres::PgStore::open(url, pool_size).await?)),
+        DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqlStore::open_sqlite(path).await?)),
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(SqlStore::open_postgres(url, pool_size).await?)),
     }
 }
 

@@ -80,6 +80,16 @@ impl Dialect {
         }
     }
 
+    /// What a migration runs first, so that two processes starting together apply it
+    /// once. PostgreSQL: an advisory lock for the transaction (the key spells
+    /// "fieldkit"); SQLite: nothing — `BEGIN IMMEDIATE` already holds the write lock.
+    pub fn lock_migrations(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres => Some("SELECT pg_advisory_xact_lock(7379540980638902644)"),
+        }
+    }
+
     /// The statement that takes the next value of `counter`. PostgreSQL: a sequence (no
     /// row lock, so parallel batches of different kits do not queue on one counter row).
     /// SQLite: a row of `counters`, safe under its single writer.

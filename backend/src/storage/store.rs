@@ -1,6 +1,10 @@
-//! `impl Store for PgStore`: each method takes a pooled connection, opens a transaction
-//! when it writes, and calls the function of `admin`, `kitapi` or (for batches) the
-//! shared [`crate::ingest::run_batch`].
+//! The store: one implementation of [`Store`] for SQLite and PostgreSQL, on a
+//! [`Db`] pool. Each method is the one function of its entity's module (`kits`,
+//! `authorities`, `users`, `batch`, `cases`, `inbox`, `uploads`, `catalogs`); the
+//! audit and account parts come from their modules' implementations for every
+//! [`SqlBacked`] store.
+
+use std::path::Path;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -8,7 +12,7 @@ use ed25519_dalek::SigningKey;
 use sync_protocol::api::{CaseStatus, Change, ChangeKind};
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId};
 
-use super::{db_err, PgStore};
+use super::sql::{db_err, Db, Dialect, SqlBacked, Target};
 use crate::ingest::{BatchItem, BatchOutcome};
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 use crate::storage::{
@@ -18,25 +22,83 @@ use crate::storage::{
     StoreError, StoredAttachment, UploadRow, UserRow,
 };
 
-/// Runs `$body` with `$c` bound to a pooled connection.
-macro_rules! on_client {
-    ($self:ident, |$c:ident| $body:expr) => {{
-        let client = $self.client().await?;
-        let $c = &**client;
-        $body.await
-    }};
+/// The store on a SQLite file or a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    db: Db,
+}
+
+impl SqlBacked for SqlStore {
+    fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+impl SqlStore {
+    /// Opens the embedded store at `path` (creating the file and its folder) and
+    /// migrates it. Four connections: readers overlap, writers take turns at `BEGIN
+    /// IMMEDIATE` (measured: one connection ingests 44 % slower).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if it cannot be opened, [`StoreError::Migration`].
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Unavailable(format!("{}: {e}", parent.display())))?;
+        }
+        Self::open(Target::Sqlite(path), 4).await
+    }
+
+    /// Connects a pool of `pool_size` connections to PostgreSQL at `url` and migrates
+    /// the database. Several backend processes may share it: batches of one kit
+    /// serialize on its row (`FOR UPDATE`), nonces and enrolment codes are decided by
+    /// unique keys, log positions and feed cursors come from sequences, and migrations
+    /// take an advisory lock. Connections use no TLS: run the database on the same host
+    /// (unix socket) or a private network.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if the URL is bad or the database unreachable;
+    /// [`StoreError::Migration`].
+    pub async fn open_postgres(url: &str, pool_size: usize) -> Result<Self, StoreError> {
+        Self::open(
+            Target::Postgres(url),
+            u32::try_from(pool_size).unwrap_or(u32::MAX),
+        )
+        .await
+    }
+
+    async fn open(target: Target<'_>, connections: u32) -> Result<Self, StoreError> {
+        let db = Db::open(target, connections).await?;
+        super::migrations::migrate(&db).await?;
+        Ok(Self { db })
+    }
+
+    /// `EXPLAIN QUERY PLAN` of the statements [`Store::inbox_page`] runs for `query`
+    /// (SQLite only): one line per plan step, for the benchmark's proof that the keyset
+    /// page is read from an index.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn explain_inbox_page(&self, query: &InboxQuery) -> Result<Vec<String>, StoreError> {
+        super::inbox::explain_inbox_page(&self.db, query).await
+    }
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl Store for SqlStore {
     fn kind(&self) -> &'static str {
-        "postgresql"
+        match self.db.dialect {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgresql",
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        on_client!(self, |c| async {
-            c.query_one("SELECT 1", &[]).await.map(drop).map_err(db_err)
-        })
+        sqlx::query("SELECT 1")
+            .fetch_one(&self.db.pool)
+            .await
+            .map(drop)
+            .map_err(db_err)
     }
 
     async fn add_authority(
