@@ -5,20 +5,8 @@
 
 use std::path::Path;
 
+use fieldkit_e2e::harness::copy_dir;
 use fieldkit_e2e::harness::scenario::Scenario;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
 
 #[test]
 fn two_captures_on_catalog_n_land_after_n_plus_1_retires_the_service() {

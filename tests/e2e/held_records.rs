@@ -16,21 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use fieldkit_e2e::harness::bins::bin;
+use fieldkit_e2e::harness::copy_dir;
 use fieldkit_e2e::harness::scenario::Scenario;
 use kit_core::RecordState;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
 
 /// The database files of the embedded store.
 fn db_files(data: &Path) -> Vec<PathBuf> {
