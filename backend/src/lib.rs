@@ -52,5 +52,6 @@ pub mod routing;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod tls;
 
 pub use sync_protocol as protocol;

@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use super::{timestamp, Admin, AdminError};
 use crate::config::normalize_base_url;
-use crate::server::tls_pin;
 use crate::storage::{AdminAction, KitStatus, NewKit, RevocationMode, StoreError};
+use crate::tls::tls_pin;
 
 /// The provisioning file and its format version live in the protocol crate: kits read
 /// what this writes.

@@ -84,7 +84,7 @@ pub async fn announce_tls_pin(
 ) -> Result<Rollover, AdminError> {
     let now = Utc::now();
     let until = overlap_until(now, overlap_days)?;
-    let pin = crate::server::tls_pin(cert).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let pin = crate::tls::tls_pin(cert).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let spki = pin.spki_sha256.clone();
     admin
         .store

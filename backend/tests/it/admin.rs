@@ -226,7 +226,7 @@ async fn provisioning_pins_the_tls_certificate_and_refuses_unpinned_or_plain_rem
     assert_eq!(file.server_keys, backend.app.server_keys);
     let pin = file.tls_pin.expect("a pin");
     assert_eq!(pin.spki_sha256.len(), 64);
-    assert_eq!(pin, fieldkit_backend::server::tls_pin(&cert).expect("pin"));
+    assert_eq!(pin, fieldkit_backend::tls::tls_pin(&cert).expect("pin"));
     assert!(!String::from_utf8_lossy(&std::fs::read(&out).expect("read")).contains(&pinned.code));
     for (url, tls) in [
         ("https://fieldkit.example", None),

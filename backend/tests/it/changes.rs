@@ -326,7 +326,7 @@ async fn a_tls_pin_announcement_reaches_every_kit_and_a_bad_certificate_is_refus
         let announced = fieldkit_backend::admin::trust::announce_tls_pin(&backend.admin, &pem, 14)
             .await
             .expect("announced");
-        let expected = fieldkit_backend::server::tls_pin(&pem).expect("pin");
+        let expected = fieldkit_backend::tls::tls_pin(&pem).expect("pin");
         assert_eq!(announced.new, expected.spki_sha256);
         let changes = signed_changes(&backend, &kit, 0).await;
         assert!(changes.iter().any(|c| matches!(

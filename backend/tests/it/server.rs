@@ -18,7 +18,7 @@ async fn the_server_speaks_tls_with_the_configured_certificate() {
     let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
     std::fs::write(&cert_path, cert.cert.pem()).expect("write");
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write");
-    let tls = fieldkit_backend::server::load_tls(&cert_path, &key_path).expect("loads");
+    let tls = fieldkit_backend::tls::load_tls(&cert_path, &key_path).expect("loads");
     let backend = Backend::new(&Db::Sqlite).await;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");

@@ -16,11 +16,12 @@ use fieldkit_backend::config::{
 use fieldkit_backend::keys::{
     KeyError, MasterKey, MasterKeyOrigin, MasterKeySource, ENV_MASTER_KEY,
 };
-use fieldkit_backend::server::{load_tls, serve_on, serve_ops, shutdown_signal};
+use fieldkit_backend::server::{serve_on, serve_ops, shutdown_signal};
 use fieldkit_backend::state::{
     server_key_ring, server_signing_key, AppState, ProvisioningSettings,
 };
 use fieldkit_backend::storage::{self, Role, StoreError};
+use fieldkit_backend::tls::load_tls;
 use fieldkit_catalog::AuthorityKind;
 use zeroize::Zeroizing;
 
