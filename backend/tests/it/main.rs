@@ -30,5 +30,6 @@ mod props;
 mod quotas;
 mod records;
 mod revocation;
+mod schema;
 mod server;
 mod uploads;

@@ -21,6 +21,11 @@ async fn connect(url: &str) -> tokio_postgres::Client {
 }
 
 impl Schema {
+    /// The schema's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub async fn create(base: &str) -> Self {
         let name = format!("fk_test_{}", uuid::Uuid::new_v4().simple());
         connect(base)
