@@ -413,3 +413,33 @@ fn write_and_import(s: &Scenario, name: &str, v: &serde_json::Value) -> Output {
     std::fs::write(&path, serde_json::to_vec(v).expect("json")).expect("write");
     import_raw(s, &path)
 }
+
+#[test]
+fn a_revoked_kits_file_is_refused_with_exit_4_and_nothing_stored() {
+    let s = Scenario::new();
+    s.kit.capture(1, 2_000);
+    synced(&s);
+    let (file, _) = export(&s, &["--from", "1"]);
+    let kit_id = s
+        .kit
+        .session()
+        .enrolment()
+        .expect("enrolment")
+        .expect("enrolled")
+        .kit_id
+        .to_string();
+    s.backend.admin(&[
+        "kit",
+        "revoke",
+        &kit_id,
+        "--reason",
+        "Gerät verloren",
+        "--mode",
+        "wipe-now",
+        "--confirm-undelivered",
+        "0",
+    ]);
+    let refused = import_raw(&s, &file);
+    assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("revoked"), "{}", stderr(&refused));
+}

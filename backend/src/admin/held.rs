@@ -122,7 +122,16 @@ pub async fn import_held(admin: &Admin, path: &Path) -> Result<HeldImported, Adm
             &admin.actor,
             Utc::now(),
         )
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // A quarantined kit is released first; a revoked one delivers by draining.
+            StoreError::KitNotActive(status) => StoreError::Conflict(format!(
+                "kit {kit_id} is {}: release its quarantine first (admin kit release); a \
+                 revoked kit delivers by draining",
+                status.as_str()
+            )),
+            other => other,
+        })?;
     let taken: Vec<_> = taken_records
         .into_iter()
         .filter(|(seq, _)| {

@@ -16,6 +16,26 @@ use super::{
 };
 use crate::keys::{SealedAuthorityKey, SealedServerKey};
 
+/// Fails with [`StoreError::NotFound`] unless the backend serves `authority` (for
+/// what must belong to one: a kit, a user).
+///
+/// # Errors
+/// [`StoreError::NotFound`]; storage errors.
+pub(crate) async fn require_authority(
+    tx: &mut Tx<'_>,
+    authority: &AuthorityId,
+) -> Result<(), StoreError> {
+    let found = sqlx::query("SELECT 1 FROM authorities WHERE id = $1")
+        .bind(authority.to_string())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound(format!("authority {authority}"))),
+    }
+}
+
 async fn insert_authority_key(
     tx: &mut Tx<'_>,
     authority: &AuthorityId,

@@ -421,17 +421,7 @@ pub async fn kit_state(db: &Db, kit_id: &KitId, limit: usize) -> Result<KitState
 pub async fn provision_kit(db: &Db, k: &super::NewKit) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let result: Result<_, StoreError> = async {
-        let authority = sqlx::query("SELECT 1 FROM authorities WHERE id = $1")
-            .bind(k.authority_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if authority.is_none() {
-            return Err(StoreError::NotFound(format!(
-                "authority {}",
-                k.authority_id
-            )));
-        }
+        super::authorities::require_authority(&mut tx, &k.authority_id).await?;
         sqlx::query(
             "INSERT INTO kits (kit_id, authority_id, name, status, code_hash, code_expires_at,
                                created_at)

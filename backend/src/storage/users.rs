@@ -305,17 +305,7 @@ pub(crate) async fn purge_login_failures(db: &Db, before: i64) -> Result<u64, St
 pub(crate) async fn add_user(db: &Db, u: &UserRow) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let result: Result<_, StoreError> = async {
-        let authority = sqlx::query("SELECT 1 FROM authorities WHERE id = $1")
-            .bind(u.authority_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if authority.is_none() {
-            return Err(StoreError::NotFound(format!(
-                "authority {}",
-                u.authority_id
-            )));
-        }
+        super::authorities::require_authority(&mut tx, &u.authority_id).await?;
         let n = sqlx::query(
             "INSERT INTO users (login, authority_id, role, password_hash, disabled, created_at,
                                 must_change_password)
