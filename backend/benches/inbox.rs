@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use fieldkit_backend::storage::sqlite::SqliteStore;
-use fieldkit_backend::storage::{InboxCursor, InboxFilter, InboxOrder, InboxQuery, Store};
+use fieldkit_backend::storage::{InboxCursor, InboxFilter, InboxOrder, InboxQuery};
 use rusqlite::params;
 use sync_protocol::api::CaseStatus;
 use sync_protocol::ids::{AuthorityId, RecordId};

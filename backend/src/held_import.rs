@@ -30,11 +30,9 @@ use sync_protocol::chain::ChainAnchor;
 use sync_protocol::held::{CheckedEntry, CheckedFile, HeldState};
 use sync_protocol::ids::{KitId, RecordId};
 
-use crate::ingest::{
-    acceptance, run_batch, AppendOutcome, Appended, BatchItem, BatchTx, Bridge, Placement,
-    Restored, StoredOutcome,
-};
-use crate::storage::{CaseFlag, NewCaseFlag, StoreError};
+use crate::ingest::{acceptance, run_batch, BatchItem, Placement};
+use crate::storage::batch::{AppendOutcome, Appended, BatchTx, Bridge, Restored, StoredOutcome};
+use crate::storage::{CaseFlag, NewCaseFlag, Store, StoreError};
 
 /// What became of one position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -94,16 +92,29 @@ fn state_name(state: HeldState) -> &'static str {
     }
 }
 
-/// Runs the import inside the caller's open transaction; the caller commits when this
-/// returns `Ok` (all positions or none).
+/// Imports a verified held-records file in one write transaction of `store`: every
+/// position or none.
 ///
 /// # Errors
 /// [`StoreError::KitNotActive`] for a quarantined or revoked kit (clear the quarantine
 /// first; a revoked kit's records arrive by draining); [`StoreError::Conflict`] when the
 /// file starts above the position after the backend's head (export from there);
 /// storage errors.
-pub async fn import_held<T: BatchTx>(
-    tx: &mut T,
+pub async fn import_held(
+    store: &Store,
+    kit_id: &KitId,
+    prepared: PreparedFile,
+    server_key: &SigningKey,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<ImportOutcome, StoreError> {
+    let mut tx = store.begin_batch().await?;
+    let outcome = import_in(&mut tx, kit_id, prepared, server_key, by, at).await;
+    tx.commit(outcome).await
+}
+
+async fn import_in(
+    tx: &mut BatchTx,
     kit_id: &KitId,
     prepared: PreparedFile,
     server_key: &SigningKey,
@@ -266,9 +277,9 @@ pub async fn import_held<T: BatchTx>(
 /// Where a restored case lands: as today's checks place it, or — when they would refuse
 /// it — in the record's authority's inbox if it is served, else the kit's own, flagged
 /// `needs-routing` with why.
-async fn place<T: BatchTx>(
-    tx: &mut T,
-    kit: &crate::ingest::BatchKit,
+async fn place(
+    tx: &mut BatchTx,
+    kit: &crate::storage::batch::BatchKit,
     record: &sync_protocol::record::SignedRecord,
     catalog: &Result<crate::routing::Routed, String>,
 ) -> Result<Placement, StoreError> {
@@ -298,9 +309,9 @@ async fn place<T: BatchTx>(
 
 /// A position the backend holds as rejected, resent after the backend lost it, whose
 /// receipt the kit holds: restored as a case. `None` when the position is not that.
-async fn restore_chained<T: BatchTx>(
-    tx: &mut T,
-    kit: &crate::ingest::BatchKit,
+async fn restore_chained(
+    tx: &mut BatchTx,
+    kit: &crate::storage::batch::BatchKit,
     checked: &CheckedEntry,
     item: Option<BatchItem>,
     at: DateTime<Utc>,

@@ -14,17 +14,20 @@
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use fieldkit_catalog::{AuthorityKind, Catalog};
+use fieldkit_catalog::Catalog;
 use sync_protocol::api::{Outcome, Problem, ProblemCode, RecordResult};
 use sync_protocol::chain::{classify_incoming, ChainAnchor, ChainLink, Incoming};
 use sync_protocol::dsse::Envelope;
-use sync_protocol::ids::{Ars, AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
+use sync_protocol::ids::{AuthorityId, KitId, RecordId};
 use sync_protocol::receipt::Receipt;
 use sync_protocol::record::SignedRecord;
 
 use crate::error::problem;
 use crate::routing::Routed;
-use crate::storage::{CaseFlag, KitStatus, NewCaseFlag, RevocationMode, StoreError};
+use crate::storage::batch::{
+    AppendOutcome, Appended, AuthorityKey, BatchKit, BatchTx, StoredOutcome,
+};
+use crate::storage::{CaseFlag, KitStatus, NewCaseFlag, RevocationMode, Store, StoreError};
 
 /// One envelope of a batch after [`prepare`].
 #[derive(Debug, Clone)]
@@ -48,194 +51,6 @@ pub struct BatchOutcome {
     pub results: Vec<RecordResult>,
     /// The kit's head after the batch.
     pub head: Option<ChainAnchor>,
-}
-
-/// What the backend holds at a seq of a kit's chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainEntry {
-    /// The record hash there.
-    pub hash: Sha256Hash,
-    /// What was answered when it arrived.
-    pub outcome: StoredOutcome,
-}
-
-/// The original outcome of a chained record, answered again for duplicates.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoredOutcome {
-    /// Accepted; the receipt envelope as signed then.
-    Accepted(Envelope),
-    /// Chained but rejected at acceptance (§6.3 step 6); the problem as answered then.
-    Rejected(Problem),
-    /// A position bridged by IT staff (PROTOCOL.md §11.3): no record is held there; a
-    /// kit sending the record again is answered `rejected` with this problem.
-    Bridged(Problem),
-}
-
-/// Whether a sealed key id belongs to an authority.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthorityKey {
-    /// The backend does not serve this authority.
-    UnknownAuthority,
-    /// The authority exists but has no key with this id.
-    UnknownKey,
-    /// A current or retired key of the authority.
-    Known,
-}
-
-/// A record to append to its kit's chain.
-#[derive(Debug)]
-pub struct Appended<'a> {
-    /// The record.
-    pub record: &'a SignedRecord,
-    /// Accepted with a receipt, or chained as rejected evidence.
-    pub outcome: AppendOutcome,
-}
-
-/// How an appended record was judged.
-#[derive(Debug)]
-pub enum AppendOutcome {
-    /// A case with a receipt.
-    Accepted {
-        /// The signed receipt.
-        receipt: Envelope,
-        /// Its log position.
-        log_position: u64,
-        /// Whose inbox the case lands in (the record's authority unless a flag says
-        /// otherwise).
-        inbox: AuthorityId,
-        /// The flags the case carries from the start.
-        flags: Vec<NewCaseFlag>,
-    },
-    /// Kept in the chain, not a case.
-    Rejected(Problem),
-}
-
-/// The kit as a batch needs it, locked for the transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchKit {
-    /// Its standing.
-    pub status: KitStatus,
-    /// The last record held.
-    pub head: Option<ChainAnchor>,
-    /// The authority it belongs to.
-    pub authority_id: AuthorityId,
-    /// How it was revoked and why, while it drains.
-    pub revocation: Option<(RevocationMode, String)>,
-}
-
-/// Where an authority sits, for the routing policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthorityArea {
-    /// Its Regionalschlüssel (none for federal offices).
-    pub ars: Option<Ars>,
-    /// Its level.
-    pub kind: AuthorityKind,
-}
-
-/// The database operations [`run_batch`] needs, inside one open transaction.
-///
-/// The futures carry no `Send` bound on purpose: SQLite runs the batch on its blocking
-/// thread (its transaction is not `Sync`), and PostgreSQL calls [`run_batch`] with its
-/// concrete type, whose futures are `Send` — checked where it is called.
-#[allow(async_fn_in_trait)]
-pub trait BatchTx {
-    /// Locks the kit for the rest of the transaction; its status, head, authority and
-    /// revocation.
-    async fn kit_for_update(&mut self, kit: &KitId) -> Result<Option<BatchKit>, StoreError>;
-    /// The area of an authority the backend serves.
-    async fn authority_area(
-        &mut self,
-        authority: &AuthorityId,
-    ) -> Result<Option<AuthorityArea>, StoreError>;
-    /// The chain entry at `seq`.
-    async fn chain_entry(
-        &mut self,
-        kit: &KitId,
-        seq: u64,
-    ) -> Result<Option<ChainEntry>, StoreError>;
-    /// Whether any chained record has this id.
-    async fn record_id_held(&mut self, id: &RecordId) -> Result<bool, StoreError>;
-    /// Whether `key_id` is a key of `authority`.
-    async fn authority_key(
-        &mut self,
-        authority: &AuthorityId,
-        key_id: &str,
-    ) -> Result<AuthorityKey, StoreError>;
-    /// `ciphertext_size` and `ciphertext_sha256` of a held attachment.
-    async fn attachment_held(
-        &mut self,
-        id: &AttachmentId,
-    ) -> Result<Option<(u64, Sha256Hash)>, StoreError>;
-    /// The next position of the append-only log.
-    async fn next_log_position(&mut self) -> Result<u64, StoreError>;
-    /// Stores the record; for accepted records also the case, the receipt and the
-    /// manifest's attachments. The head moves with [`BatchTx::set_head`].
-    async fn append(
-        &mut self,
-        appended: &Appended<'_>,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// Moves the kit's head (once per batch, after its appends: one statement instead of
-    /// one per record).
-    async fn set_head(&mut self, kit: &KitId, head: ChainAnchor) -> Result<(), StoreError>;
-    /// Keeps a forking record as evidence (idempotent).
-    async fn keep_evidence(
-        &mut self,
-        record: &SignedRecord,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// Sets the kit's standing to quarantined.
-    async fn quarantine(&mut self, kit: &KitId) -> Result<(), StoreError>;
-    /// Bridges a position of the kit's chain (PROTOCOL.md §11.3): keeps the evidence
-    /// and moves the head to it.
-    async fn bridge(&mut self, bridge: &Bridge<'_>, at: DateTime<Utc>) -> Result<(), StoreError>;
-    /// Turns a record chained as rejected into a case, on the backend's own receipt
-    /// (§11.3): the receipt as signed then, a new log position, inbox and flags.
-    async fn accept_chained(
-        &mut self,
-        restored: &Restored<'_>,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-}
-
-/// A position of a kit's chain bridged from a held-records file (PROTOCOL.md §11.3).
-#[derive(Debug)]
-pub struct Bridge<'a> {
-    /// The kit.
-    pub kit_id: KitId,
-    /// The position.
-    pub seq: u64,
-    /// The record the kit names there.
-    pub record_id: RecordId,
-    /// Its hash: the kit's next record links to it.
-    pub hash: Sha256Hash,
-    /// Why it is bridged.
-    pub reason: &'a str,
-    /// The record's state on the kit.
-    pub kit_state: &'a str,
-    /// The sealed record envelope, if the kit still held it.
-    pub envelope: Option<Vec<u8>>,
-    /// This backend's receipt for it, if the kit held one that verified.
-    pub receipt: Option<Vec<u8>>,
-    /// SHA-256 of the kit's signed statement.
-    pub statement_sha256: Sha256Hash,
-    /// Who imported the file.
-    pub by: &'a str,
-}
-
-/// A chained record taken as a case on the backend's own receipt.
-#[derive(Debug)]
-pub struct Restored<'a> {
-    /// The record.
-    pub record: &'a SignedRecord,
-    /// The receipt exactly as the backend signed it then.
-    pub receipt: Envelope,
-    /// A fresh position of the append-only log.
-    pub log_position: u64,
-    /// Whose inbox the case lands in.
-    pub inbox: AuthorityId,
-    /// Its flags.
-    pub flags: Vec<NewCaseFlag>,
 }
 
 /// Verifies one envelope as coming from `kit_id` (§4.6).
@@ -313,8 +128,8 @@ pub(crate) struct Placement {
     pub(crate) flags: Vec<NewCaseFlag>,
 }
 
-pub(crate) async fn acceptance<T: BatchTx>(
-    tx: &mut T,
+pub(crate) async fn acceptance(
+    tx: &mut BatchTx,
     kit: &BatchKit,
     record: &SignedRecord,
     catalog: &Result<Routed, String>,
@@ -353,8 +168,8 @@ pub(crate) async fn acceptance<T: BatchTx>(
 
 /// Decides the inbox and the flags of an accepted record (§6.3 "Flags"). Nothing here
 /// rejects: a record the catalog or the policy no longer places lands with a person.
-async fn placement<T: BatchTx>(
-    tx: &mut T,
+async fn placement(
+    tx: &mut BatchTx,
     kit: &BatchKit,
     r: &sync_protocol::record::Record,
     routed: &Routed,
@@ -411,14 +226,31 @@ async fn placement<T: BatchTx>(
     Ok(Placement { inbox, flags })
 }
 
+/// Runs a prepared batch in one write transaction of `store` (PROTOCOL.md §6.3): all of
+/// its outcomes are committed together, or none.
+///
+/// # Errors
+/// As [`run_batch`]; nothing is committed then.
+pub async fn push_batch(
+    store: &Store,
+    kit_id: &KitId,
+    items: Vec<BatchItem>,
+    server_key: &SigningKey,
+    at: DateTime<Utc>,
+) -> Result<BatchOutcome, StoreError> {
+    let mut tx = store.begin_batch().await?;
+    let outcome = run_batch(&mut tx, kit_id, items, server_key, at).await;
+    tx.commit(outcome).await
+}
+
 /// Runs the prepared batch inside the caller's open transaction (PROTOCOL.md §6.3
 /// steps 1–7). The caller commits when this returns `Ok`.
 ///
 /// # Errors
 /// [`StoreError::KitNotActive`] if the kit was revoked or quarantined since the request
 /// was authenticated; otherwise storage errors (the caller rolls back).
-pub async fn run_batch<T: BatchTx>(
-    tx: &mut T,
+pub(crate) async fn run_batch(
+    tx: &mut BatchTx,
     kit_id: &KitId,
     items: Vec<BatchItem>,
     server_key: &SigningKey,

@@ -23,7 +23,7 @@ use sync_protocol::dsse::Envelope;
 use sync_protocol::ids::AuthorityId;
 use sync_protocol::record::Record;
 
-use crate::ingest::AuthorityArea;
+use crate::storage::batch::AuthorityArea;
 use crate::storage::{Store, StoreError};
 
 /// How the catalog a record was captured with places it.
@@ -167,7 +167,7 @@ impl CatalogCache {
     /// [`CatalogCacheError`].
     pub async fn current(
         &self,
-        store: &dyn Store,
+        store: &Store,
         server_keys: &[VerifyingKey],
     ) -> Result<Option<Arc<Catalog>>, CatalogCacheError> {
         let Some(version) = store.current_catalog_version().await? else {
@@ -197,7 +197,7 @@ impl CatalogCache {
     /// [`CatalogCacheError`].
     pub async fn published(
         &self,
-        store: &dyn Store,
+        store: &Store,
         server_keys: &[VerifyingKey],
     ) -> Result<Vec<Arc<Catalog>>, CatalogCacheError> {
         let Some(current) = self.current(store, server_keys).await? else {

@@ -37,7 +37,7 @@ pub enum ServerKeyError {
 /// # Errors
 /// [`ServerKeyError`], notably a master key that does not match the database.
 pub async fn server_signing_key(
-    store: &dyn Store,
+    store: &Store,
     master: &MasterKey,
 ) -> Result<SigningKey, ServerKeyError> {
     let candidate = SealedServerKey::generate(master, Utc::now());
@@ -51,7 +51,7 @@ pub async fn server_signing_key(
 /// # Errors
 /// [`ServerKeyError`].
 pub async fn server_key_ring(
-    store: &dyn Store,
+    store: &Store,
     master: &MasterKey,
 ) -> Result<Vec<(chrono::DateTime<Utc>, SigningKey)>, ServerKeyError> {
     let mut ring = Vec::new();
@@ -88,7 +88,7 @@ pub struct AppState(Arc<Inner>);
 /// The fields of [`AppState`].
 pub struct Inner {
     /// The database.
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
     /// Signs receipts and catalogs.
     pub server_key: SigningKey,
     /// The server key as published to kits at enrolment.
@@ -153,7 +153,7 @@ impl AppState {
     /// # Errors
     /// When the folders cannot be created.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<Store>,
         server_key: SigningKey,
         public_base_url: String,
         data_dir: &Path,
@@ -166,7 +166,7 @@ impl AppState {
     /// # Errors
     /// When the folders cannot be created.
     pub fn with_master_key(
-        store: Arc<dyn Store>,
+        store: Arc<Store>,
         server_key: SigningKey,
         public_base_url: String,
         data_dir: &Path,
@@ -182,7 +182,7 @@ impl AppState {
     }
 
     fn build(
-        store: Arc<dyn Store>,
+        store: Arc<Store>,
         server_key: SigningKey,
         public_base_url: String,
         data_dir: &Path,

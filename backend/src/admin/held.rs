@@ -110,28 +110,27 @@ pub async fn import_held(admin: &Admin, path: &Path) -> Result<HeldImported, Adm
         .collect();
     let statement_hash = checked.statement_hash;
     let server_key = admin.server_key().await?;
-    let outcome = admin
-        .store
-        .import_held(
-            &kit_id,
-            PreparedFile {
-                file: checked,
-                items,
-            },
-            &server_key,
-            &admin.actor,
-            Utc::now(),
-        )
-        .await
-        .map_err(|e| match e {
-            // A quarantined kit is released first; a revoked one delivers by draining.
-            StoreError::KitNotActive(status) => StoreError::Conflict(format!(
-                "kit {kit_id} is {}: release its quarantine first (admin kit release); a \
+    let outcome = crate::held_import::import_held(
+        &admin.store,
+        &kit_id,
+        PreparedFile {
+            file: checked,
+            items,
+        },
+        &server_key,
+        &admin.actor,
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| match e {
+        // A quarantined kit is released first; a revoked one delivers by draining.
+        StoreError::KitNotActive(status) => StoreError::Conflict(format!(
+            "kit {kit_id} is {}: release its quarantine first (admin kit release); a \
                  revoked kit delivers by draining",
-                status.as_str()
-            )),
-            other => other,
-        })?;
+            status.as_str()
+        )),
+        other => other,
+    })?;
     let taken: Vec<_> = taken_records
         .into_iter()
         .filter(|(seq, _)| {

@@ -79,7 +79,7 @@ pub struct Target {
 /// An opened database with the master key and the server signing key.
 pub struct Admin {
     /// The store.
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
     /// The master key.
     pub master: MasterKey,
     /// Where the master key came from.
@@ -125,7 +125,7 @@ impl Admin {
     /// The admin functions for a signed-in back-office user: the running server's store
     /// and master key, `actor` as the audit trail's name. It writes no files
     /// (provisioning answers with the file's content).
-    pub fn acting_as(store: Arc<dyn Store>, master: &MasterKey, actor: &str) -> Self {
+    pub fn acting_as(store: Arc<Store>, master: &MasterKey, actor: &str) -> Self {
         Self {
             store,
             master: master.duplicate(),

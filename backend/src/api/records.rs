@@ -54,9 +54,7 @@ pub async fn push(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let outcome = app
-        .store
-        .push_batch(&kit_id, items, &app.server_key, Utc::now())
+    let outcome = ingest::push_batch(&app.store, &kit_id, items, &app.server_key, Utc::now())
         .await
         .map_err(|e| match e {
             StoreError::KitNotActive(KitStatus::Quarantined) => ApiError::KitQuarantined,

@@ -4,60 +4,10 @@
 //! change waits in `pending_user_changes` (at most one per login) until another admin of
 //! the authority confirms it; the requester can never confirm their own.
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sync_protocol::ids::AuthorityId;
 
 use super::{Role, StoreError};
-
-/// Account operations, a supertrait of [`super::Store`]. One transaction per method.
-#[async_trait]
-pub trait AccountStore: Send + Sync + 'static {
-    /// Sets a user's password hash and whether it must be changed at the next login,
-    /// and ends every session of the user except `keep` (the one that changed it).
-    /// False if there is no such user.
-    async fn set_password(
-        &self,
-        login: &str,
-        password_hash: &str,
-        must_change: bool,
-        keep: Option<&[u8; 32]>,
-    ) -> Result<bool, StoreError>;
-    /// Sets a user's role (sessions read the role on every request, so it applies at
-    /// once). False if there is no such user.
-    async fn set_role(&self, login: &str, role: Role) -> Result<bool, StoreError>;
-    /// Whether the authority requires a second admin's confirmation; `None` if unknown.
-    async fn four_eyes(&self, authority: &AuthorityId) -> Result<Option<bool>, StoreError>;
-    /// Switches the four-eyes rule of an authority; false if unknown.
-    async fn set_four_eyes(&self, authority: &AuthorityId, on: bool) -> Result<bool, StoreError>;
-    /// Stores a change to be confirmed; returns its id.
-    ///
-    /// # Errors
-    /// [`StoreError::AlreadyExists`] while a change for the login is pending.
-    async fn request_user_change(&self, change: &NewUserChange) -> Result<u64, StoreError>;
-    /// The changes pending in an authority, oldest first.
-    async fn pending_user_changes(
-        &self,
-        authority: &AuthorityId,
-    ) -> Result<Vec<PendingUserChange>, StoreError>;
-    /// Applies pending change `id` of `authority` and removes it, in one transaction,
-    /// unless `confirmer` requested it. A new user starts with
-    /// `must_change_password`.
-    async fn confirm_user_change(
-        &self,
-        id: u64,
-        authority: &AuthorityId,
-        confirmer: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Confirmation, StoreError>;
-    /// Removes pending change `id` of `authority` unapplied; returns it, `None` if
-    /// there is none.
-    async fn withdraw_user_change(
-        &self,
-        id: u64,
-        authority: &AuthorityId,
-    ) -> Result<Option<PendingUserChange>, StoreError>;
-}
 
 /// What a pending change does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +57,7 @@ pub struct PendingUserChange {
     pub change: NewUserChange,
 }
 
-/// The outcome of [`AccountStore::confirm_user_change`].
+/// The outcome of [`Store::confirm_user_change`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmation {
     /// Applied and removed.
@@ -169,21 +119,20 @@ pub(crate) fn change_hash(change: &NewUserChange) -> Option<&str> {
     }
 }
 
-/// [`AccountStore`] once for every store on a [`super::sql::Db`] (issue 15). A
+/// The account operations, once for both databases. A
 /// confirmation locks its pending row (`FOR UPDATE` on PostgreSQL; SQLite's write
 /// transaction holds the only write lock), so two admins confirming at once apply it
 /// once.
 mod ops {
-    use async_trait::async_trait;
+
     use chrono::{DateTime, Utc};
     use sqlx::any::AnyRow;
     use sync_protocol::ids::AuthorityId;
 
-    use super::super::sql::{col, col_bool, db_err, finish, Db, SqlBacked, Tx};
+    use super::super::sql::{col, col_bool, db_err, finish, Db, Tx};
     use super::{change_hash, change_row, CHANGE_COLUMNS};
     use crate::storage::{
-        to_ms, AccountStore, Confirmation, NewUserChange, PendingUserChange, Role, StoreError,
-        UserChangeKind,
+        to_ms, Confirmation, NewUserChange, PendingUserChange, Role, StoreError, UserChangeKind,
     };
 
     fn parse(r: &AnyRow) -> Result<PendingUserChange, StoreError> {
@@ -234,16 +183,18 @@ mod ops {
             .map_err(db_err)
     }
 
-    #[async_trait]
-    impl<S: SqlBacked> AccountStore for S {
-        async fn set_password(
+    impl crate::storage::Store {
+        /// Sets a user's password hash and whether it must be changed at the next login,
+        /// and ends every session of the user except `keep` (the one that changed it).
+        /// False if there is no such user.
+        pub async fn set_password(
             &self,
             login: &str,
             password_hash: &str,
             must_change: bool,
             keep: Option<&[u8; 32]>,
         ) -> Result<bool, StoreError> {
-            let mut tx = self.db().begin().await?;
+            let mut tx = self.db.begin().await?;
             let result: Result<_, StoreError> = async {
                 let n = sqlx::query(
                     "UPDATE users SET password_hash = $2, must_change_password = $3 WHERE login = $1",
@@ -267,27 +218,31 @@ mod ops {
             finish(tx, result).await
         }
 
-        async fn set_role(&self, login: &str, role: Role) -> Result<bool, StoreError> {
+        /// Sets a user's role (sessions read the role on every request, so it applies at
+        /// once). False if there is no such user.
+        pub async fn set_role(&self, login: &str, role: Role) -> Result<bool, StoreError> {
             sqlx::query("UPDATE users SET role = $2 WHERE login = $1")
                 .bind(login.to_owned())
                 .bind(role.as_str())
-                .execute(&self.db().pool)
+                .execute(&self.db.pool)
                 .await
                 .map(|r| r.rows_affected() > 0)
                 .map_err(db_err)
         }
 
-        async fn four_eyes(&self, authority: &AuthorityId) -> Result<Option<bool>, StoreError> {
+        /// Whether the authority requires a second admin's confirmation; `None` if unknown.
+        pub async fn four_eyes(&self, authority: &AuthorityId) -> Result<Option<bool>, StoreError> {
             sqlx::query("SELECT CAST(four_eyes AS INTEGER) FROM authorities WHERE id = $1")
                 .bind(authority.to_string())
-                .fetch_optional(&self.db().pool)
+                .fetch_optional(&self.db.pool)
                 .await
                 .map_err(db_err)?
                 .map(|r| col_bool(&r, 0))
                 .transpose()
         }
 
-        async fn set_four_eyes(
+        /// Switches the four-eyes rule of an authority; false if unknown.
+        pub async fn set_four_eyes(
             &self,
             authority: &AuthorityId,
             on: bool,
@@ -295,13 +250,17 @@ mod ops {
             sqlx::query("UPDATE authorities SET four_eyes = $2 WHERE id = $1")
                 .bind(authority.to_string())
                 .bind(on)
-                .execute(&self.db().pool)
+                .execute(&self.db.pool)
                 .await
                 .map(|r| r.rows_affected() > 0)
                 .map_err(db_err)
         }
 
-        async fn request_user_change(&self, ch: &NewUserChange) -> Result<u64, StoreError> {
+        /// Stores a change to be confirmed; returns its id.
+        ///
+        /// # Errors
+        /// [`StoreError::AlreadyExists`] while a change for the login is pending.
+        pub async fn request_user_change(&self, ch: &NewUserChange) -> Result<u64, StoreError> {
             let row = sqlx::query(
                 "INSERT INTO pending_user_changes
                      (authority_id, login, kind, role, password_hash, requested_by, requested_at)
@@ -315,7 +274,7 @@ mod ops {
             .bind(change_hash(ch).map(str::to_owned))
             .bind(ch.requested_by.clone())
             .bind(to_ms(ch.requested_at))
-            .fetch_optional(&self.db().pool)
+            .fetch_optional(&self.db.pool)
             .await
             .map_err(db_err)?
             .ok_or_else(|| {
@@ -325,7 +284,8 @@ mod ops {
             u64::try_from(id).map_err(|_| StoreError::Corrupt("pending change id".into()))
         }
 
-        async fn pending_user_changes(
+        /// The changes pending in an authority, oldest first.
+        pub async fn pending_user_changes(
             &self,
             authority: &AuthorityId,
         ) -> Result<Vec<PendingUserChange>, StoreError> {
@@ -336,7 +296,7 @@ mod ops {
             // Built from constants only.
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(authority.to_string())
-                .fetch_all(&self.db().pool)
+                .fetch_all(&self.db.pool)
                 .await
                 .map_err(db_err)?
                 .iter()
@@ -344,14 +304,17 @@ mod ops {
                 .collect()
         }
 
-        async fn confirm_user_change(
+        /// Applies pending change `id` of `authority` and removes it, in one transaction,
+        /// unless `confirmer` requested it. A new user starts with
+        /// `must_change_password`.
+        pub async fn confirm_user_change(
             &self,
             id: u64,
             authority: &AuthorityId,
             confirmer: &str,
             at: DateTime<Utc>,
         ) -> Result<Confirmation, StoreError> {
-            let db = self.db();
+            let db = &self.db;
             let mut tx = db.begin().await?;
             let result: Result<_, StoreError> = async {
                 let Some(pending) = locked_change(db, &mut tx, id, authority).await? else {
@@ -393,12 +356,14 @@ mod ops {
             finish(tx, result).await
         }
 
-        async fn withdraw_user_change(
+        /// Removes pending change `id` of `authority` unapplied; returns it, `None` if
+        /// there is none.
+        pub async fn withdraw_user_change(
             &self,
             id: u64,
             authority: &AuthorityId,
         ) -> Result<Option<PendingUserChange>, StoreError> {
-            let db = self.db();
+            let db = &self.db;
             let mut tx = db.begin().await?;
             let result: Result<_, StoreError> = async {
                 let found = locked_change(db, &mut tx, id, authority).await?;

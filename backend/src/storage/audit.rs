@@ -7,24 +7,11 @@
 //! list, newest first, keyset-paginated by `(at, source, id)`; it is built once here
 //! for both SQL dialects, so SQLite and PostgreSQL cannot filter or page differently.
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sync_protocol::ids::AuthorityId;
 
 use super::office::{Built, SqlArg};
 use super::{to_ms, StoreError};
-
-/// The audit part of the storage interface, a supertrait of [`super::Store`] (so every
-/// store has it and `dyn Store` offers it). One transaction per method.
-#[async_trait]
-pub trait AuditStore: Send + Sync + 'static {
-    /// Appends an admin event.
-    async fn append_admin_event(&self, event: &AdminEvent) -> Result<(), StoreError>;
-    /// A page of an authority's audit trail, newest first.
-    async fn audit_page(&self, query: &AuditQuery) -> Result<AuditPage, StoreError>;
-    /// Every published catalog version, newest first.
-    async fn catalog_versions(&self) -> Result<Vec<CatalogVersionRow>, StoreError>;
-}
 
 /// What an admin event records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -426,92 +413,82 @@ mod tests {
     }
 }
 
-/// The operations of [`AuditStore`], once for both databases (issue 15).
-pub(crate) mod ops {
-    use super::super::sql::{bind_all, col, col_bool, db_err, Db};
+/// The audit trail's operations.
+mod ops {
+    use super::super::sql::{bind_all, col, col_bool, db_err};
     use super::{audit_page_sql, finish_audit_page, raw_entry, AuditPage, AuditQuery};
     use super::{CatalogVersionRow, StoreError};
-    use crate::storage::{from_ms, to_ms, AdminEvent};
+    use crate::storage::{from_ms, to_ms, AdminEvent, Store};
 
-    /// Appends one admin event.
-    pub async fn append_admin_event(db: &Db, e: &AdminEvent) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO admin_events (at, actor, authority_id, action, target, detail)
+    impl Store {
+        /// Appends one admin event.
+        pub async fn append_admin_event(&self, e: &AdminEvent) -> Result<(), StoreError> {
+            let db = &self.db;
+            sqlx::query(
+                "INSERT INTO admin_events (at, actor, authority_id, action, target, detail)
              VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(to_ms(e.at))
-        .bind(e.actor.clone())
-        .bind(e.authority_id.as_ref().map(ToString::to_string))
-        .bind(e.action.as_str())
-        .bind(e.target.clone())
-        .bind(e.detail.clone())
-        .execute(&db.pool)
-        .await
-        .map(drop)
-        .map_err(db_err)
-    }
+            )
+            .bind(to_ms(e.at))
+            .bind(e.actor.clone())
+            .bind(e.authority_id.as_ref().map(ToString::to_string))
+            .bind(e.action.as_str())
+            .bind(e.target.clone())
+            .bind(e.detail.clone())
+            .execute(&db.pool)
+            .await
+            .map(drop)
+            .map_err(db_err)
+        }
 
-    /// One page of the audit viewer.
-    pub async fn audit_page(db: &Db, q: &AuditQuery) -> Result<AuditPage, StoreError> {
-        let built = audit_page_sql(q, |n| format!("${n}"));
-        // The statement is assembled from constant fragments; every value is bound.
-        let rows = bind_all(
-            sqlx::query(sqlx::AssertSqlSafe(built.sql.clone())),
-            &built.args,
-        )
-        .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?;
-        let entries = rows
+        /// One page of the audit viewer.
+        pub async fn audit_page(&self, q: &AuditQuery) -> Result<AuditPage, StoreError> {
+            let db = &self.db;
+            let built = audit_page_sql(q, |n| format!("${n}"));
+            // The statement is assembled from constant fragments; every value is bound.
+            let rows = bind_all(
+                sqlx::query(sqlx::AssertSqlSafe(built.sql.clone())),
+                &built.args,
+            )
+            .fetch_all(&db.pool)
+            .await
+            .map_err(db_err)?;
+            let entries = rows
+                .iter()
+                .map(|r| {
+                    raw_entry((
+                        col(r, 0)?,
+                        col(r, 1)?,
+                        col(r, 2)?,
+                        col(r, 3)?,
+                        col(r, 4)?,
+                        col(r, 5)?,
+                        col(r, 6)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(finish_audit_page(entries, q.limit))
+        }
+
+        /// Every published catalog version, newest first.
+        pub async fn catalog_versions(&self) -> Result<Vec<CatalogVersionRow>, StoreError> {
+            let db = &self.db;
+            sqlx::query(
+                "SELECT version, etag, published_at, CAST(current AS INTEGER) FROM catalogs
+             ORDER BY published_at DESC, version DESC",
+            )
+            .fetch_all(&db.pool)
+            .await
+            .map_err(db_err)?
             .iter()
             .map(|r| {
-                raw_entry((
-                    col(r, 0)?,
-                    col(r, 1)?,
-                    col(r, 2)?,
-                    col(r, 3)?,
-                    col(r, 4)?,
-                    col(r, 5)?,
-                    col(r, 6)?,
-                ))
+                Ok(CatalogVersionRow {
+                    version: col(r, 0)?,
+                    etag: col(r, 1)?,
+                    published_at: from_ms(col(r, 2)?)?,
+                    current: col_bool(r, 3)?,
+                })
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(finish_audit_page(entries, q.limit))
-    }
-
-    /// Every published catalog version, newest first.
-    pub async fn catalog_versions(db: &Db) -> Result<Vec<CatalogVersionRow>, StoreError> {
-        sqlx::query(
-            "SELECT version, etag, published_at, CAST(current AS INTEGER) FROM catalogs
-             ORDER BY published_at DESC, version DESC",
-        )
-        .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(|r| {
-            Ok(CatalogVersionRow {
-                version: col(r, 0)?,
-                etag: col(r, 1)?,
-                published_at: from_ms(col(r, 2)?)?,
-                current: col_bool(r, 3)?,
-            })
-        })
-        .collect()
-    }
-}
-
-#[async_trait]
-impl<S: super::sql::SqlBacked> AuditStore for S {
-    async fn append_admin_event(&self, event: &AdminEvent) -> Result<(), StoreError> {
-        ops::append_admin_event(self.db(), event).await
-    }
-
-    async fn audit_page(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
-        ops::audit_page(self.db(), query).await
-    }
-
-    async fn catalog_versions(&self) -> Result<Vec<CatalogVersionRow>, StoreError> {
-        ops::catalog_versions(self.db()).await
+            .collect()
+        }
     }
 }

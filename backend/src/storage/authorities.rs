@@ -9,7 +9,7 @@ use sync_protocol::ids::AuthorityId;
 
 use super::catalogs::add_change;
 use super::rows::{self, authority_row, AUTHORITY_KEY_COLUMNS};
-use super::sql::{col, db_err, finish, is_unique_violation, Db, Tx};
+use super::sql::{col, db_err, finish, is_unique_violation, Tx};
 use super::{
     authority_kind_name, from_ms, to_32, to_ms, AuthorityKeyRow, AuthorityRow, NewAuthority,
     StoreError,
@@ -62,19 +62,23 @@ async fn insert_authority_key(
     })
 }
 
-/// Adds an authority with its first HPKE key.
-///
-/// # Errors
-/// [`StoreError::AlreadyExists`] for a known id or key; storage errors.
-pub async fn add_authority(
-    db: &Db,
-    a: &NewAuthority,
-    key: &SealedAuthorityKey,
-    at: i64,
-) -> Result<(), StoreError> {
-    let mut tx = db.begin().await?;
-    let result: Result<_, StoreError> = async {
-        let n = sqlx::query(
+impl super::Store {
+    /// Adds an authority with its first HPKE key.
+    ///
+    /// # Errors
+    /// [`StoreError::AlreadyExists`] for a known id or key; storage errors.
+    pub async fn add_authority(
+        &self,
+        authority: &NewAuthority,
+        key: &SealedAuthorityKey,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let db = &self.db;
+        let a = authority;
+        let at = to_ms(at);
+        let mut tx = db.begin().await?;
+        let result: Result<_, StoreError> = async {
+            let n = sqlx::query(
             "INSERT INTO authorities (id, name, ars, kind, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO NOTHING",
         )
@@ -87,107 +91,214 @@ pub async fn add_authority(
         .await
         .map_err(db_err)?
         .rows_affected();
-        if n == 0 {
-            return Err(StoreError::AlreadyExists(format!("authority {}", a.id)));
+            if n == 0 {
+                return Err(StoreError::AlreadyExists(format!("authority {}", a.id)));
+            }
+            insert_authority_key(&mut tx, &a.id, key).await
         }
-        insert_authority_key(&mut tx, &a.id, key).await
+        .await;
+        finish(tx, result).await
     }
-    .await;
-    finish(tx, result).await
-}
 
-/// Every authority, by id.
-///
-/// # Errors
-/// Storage errors.
-pub async fn authorities(db: &Db) -> Result<Vec<AuthorityRow>, StoreError> {
-    sqlx::query("SELECT id, name, ars, kind, created_at FROM authorities ORDER BY id")
-        .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(|r| {
-            authority_row(
-                &col::<String>(r, 0)?,
-                col(r, 1)?,
-                col(r, 2)?,
-                &col::<String>(r, 3)?,
-                col(r, 4)?,
-            )
-        })
-        .collect()
-}
+    /// Every authority, by id.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn authorities(&self) -> Result<Vec<AuthorityRow>, StoreError> {
+        let db = &self.db;
+        sqlx::query("SELECT id, name, ars, kind, created_at FROM authorities ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| {
+                authority_row(
+                    &col::<String>(r, 0)?,
+                    col(r, 1)?,
+                    col(r, 2)?,
+                    &col::<String>(r, 3)?,
+                    col(r, 4)?,
+                )
+            })
+            .collect()
+    }
 
-/// An authority's keys, the current one first, then the retired ones, newest first.
-///
-/// # Errors
-/// Storage errors.
-pub async fn authority_keys(
-    db: &Db,
-    authority: &AuthorityId,
-) -> Result<Vec<AuthorityKeyRow>, StoreError> {
-    let sql = format!(
-        "SELECT {AUTHORITY_KEY_COLUMNS} FROM authority_keys WHERE authority_id = $1
-         ORDER BY (retired_at IS NULL) DESC, retired_at DESC, created_at DESC"
-    );
-    // Built from constants only.
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(authority.to_string())
-        .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(|r| {
-            rows::authority_key(
-                &col::<String>(r, 0)?,
-                col(r, 1)?,
-                &col::<Vec<u8>>(r, 2)?,
-                col(r, 3)?,
-                col(r, 4)?,
-                col(r, 5)?,
-            )
-        })
-        .collect()
-}
-
-/// Retires the authority's current key and makes `key` current.
-///
-/// # Errors
-/// [`StoreError::NotFound`] for an unknown authority; storage errors.
-pub async fn rotate_authority_key(
-    db: &Db,
-    authority: &AuthorityId,
-    key: &SealedAuthorityKey,
-    at: i64,
-) -> Result<(), StoreError> {
-    let mut tx = db.begin().await?;
-    let result: Result<_, StoreError> = async {
+    /// An authority's keys, the current one first, then the retired ones, newest first.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn authority_keys(
+        &self,
+        authority: &AuthorityId,
+    ) -> Result<Vec<AuthorityKeyRow>, StoreError> {
+        let db = &self.db;
         let sql = format!(
-            "SELECT 1 FROM authorities WHERE id = $1{}",
-            db.dialect.for_update()
+            "SELECT {AUTHORITY_KEY_COLUMNS} FROM authority_keys WHERE authority_id = $1
+         ORDER BY (retired_at IS NULL) DESC, retired_at DESC, created_at DESC"
         );
         // Built from constants only.
-        let locked = sqlx::query(sqlx::AssertSqlSafe(sql))
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(authority.to_string())
-            .fetch_optional(&mut *tx)
+            .fetch_all(&db.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| {
+                rows::authority_key(
+                    &col::<String>(r, 0)?,
+                    col(r, 1)?,
+                    &col::<Vec<u8>>(r, 2)?,
+                    col(r, 3)?,
+                    col(r, 4)?,
+                    col(r, 5)?,
+                )
+            })
+            .collect()
+    }
+
+    /// Retires the authority's current key and makes `key` current.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown authority; storage errors.
+    pub async fn rotate_authority_key(
+        &self,
+        authority: &AuthorityId,
+        key: &SealedAuthorityKey,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let db = &self.db;
+        let at = to_ms(at);
+        let mut tx = db.begin().await?;
+        let result: Result<_, StoreError> = async {
+            let sql = format!(
+                "SELECT 1 FROM authorities WHERE id = $1{}",
+                db.dialect.for_update()
+            );
+            // Built from constants only.
+            let locked = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(authority.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if locked.is_none() {
+                return Err(StoreError::NotFound(format!("authority {authority}")));
+            }
+            sqlx::query(
+                "UPDATE authority_keys SET retired_at = $1
+             WHERE authority_id = $2 AND retired_at IS NULL",
+            )
+            .bind(at)
+            .bind(authority.to_string())
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        if locked.is_none() {
-            return Err(StoreError::NotFound(format!("authority {authority}")));
+            insert_authority_key(&mut tx, authority, key).await
         }
+        .await;
+        finish(tx, result).await
+    }
+
+    /// The current server key; `candidate` becomes it if there is none yet (the first
+    /// start, or two processes starting at once: one wins, both answer the same key).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn ensure_server_key(
+        &self,
+        candidate: &SealedServerKey,
+    ) -> Result<SealedServerKey, StoreError> {
+        let db = &self.db;
         sqlx::query(
-            "UPDATE authority_keys SET retired_at = $1
-             WHERE authority_id = $2 AND retired_at IS NULL",
+            "INSERT INTO server_keys (key_id, public_key, sealed_secret, created_at, current)
+         VALUES ($1, $2, $3, $4, TRUE) ON CONFLICT DO NOTHING",
         )
-        .bind(at)
-        .bind(authority.to_string())
-        .execute(&mut *tx)
+        .bind(candidate.key_id.clone())
+        .bind(candidate.public_key.to_vec())
+        .bind(candidate.sealed_secret.clone())
+        .bind(to_ms(candidate.created_at))
+        .execute(&db.pool)
         .await
         .map_err(db_err)?;
-        insert_authority_key(&mut tx, authority, key).await
+        let r = sqlx::query(
+            "SELECT key_id, public_key, sealed_secret, created_at FROM server_keys WHERE current",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .map_err(db_err)?;
+        server_key(&r)
     }
-    .await;
-    finish(tx, result).await
+
+    /// Every server signing key ever used, the current one first.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn server_keys(&self) -> Result<Vec<SealedServerKey>, StoreError> {
+        let db = &self.db;
+        sqlx::query(
+            "SELECT key_id, public_key, sealed_secret, created_at FROM server_keys
+         ORDER BY current DESC, created_at DESC, key_id",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(server_key)
+        .collect()
+    }
+
+    /// Makes `new` the current server key and announces it to every kit (signed later by
+    /// the key it replaces); the replaced key's id.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] without a current key; storage errors.
+    pub async fn rotate_server_key(
+        &self,
+        new: &SealedServerKey,
+        overlap_until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let db = &self.db;
+        let at = to_ms(at);
+        let mut tx = db.begin().await?;
+        let result: Result<_, StoreError> = async {
+            let sql = format!(
+                "SELECT key_id FROM server_keys WHERE current{}",
+                db.dialect.for_update()
+            );
+            // Built from constants only.
+            let replaces: String = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .map(|r| col(&r, 0))
+                .transpose()?
+                .ok_or_else(|| StoreError::NotFound("current server key".into()))?;
+            sqlx::query("UPDATE server_keys SET current = FALSE WHERE current")
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            sqlx::query(
+                "INSERT INTO server_keys (key_id, public_key, sealed_secret, created_at, current)
+             VALUES ($1, $2, $3, $4, TRUE)",
+            )
+            .bind(new.key_id.clone())
+            .bind(new.public_key.to_vec())
+            .bind(new.sealed_secret.clone())
+            .bind(to_ms(new.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let change = ChangeKind::ServerKey {
+                key: new.published(),
+                replaces: replaces.clone(),
+                overlap_until,
+            };
+            add_change(&mut tx, db.dialect, None, &change, at).await?;
+            Ok(replaces)
+        }
+        .await;
+        finish(tx, result).await
+    }
 }
 
 fn server_key(r: &AnyRow) -> Result<SealedServerKey, StoreError> {
@@ -197,102 +308,4 @@ fn server_key(r: &AnyRow) -> Result<SealedServerKey, StoreError> {
         sealed_secret: col(r, 2)?,
         created_at: from_ms(col(r, 3)?)?,
     })
-}
-
-/// The current server key; `candidate` becomes it if there is none yet (the first
-/// start, or two processes starting at once: one wins, both answer the same key).
-///
-/// # Errors
-/// Storage errors.
-pub async fn ensure_server_key(
-    db: &Db,
-    candidate: &SealedServerKey,
-) -> Result<SealedServerKey, StoreError> {
-    sqlx::query(
-        "INSERT INTO server_keys (key_id, public_key, sealed_secret, created_at, current)
-         VALUES ($1, $2, $3, $4, TRUE) ON CONFLICT DO NOTHING",
-    )
-    .bind(candidate.key_id.clone())
-    .bind(candidate.public_key.to_vec())
-    .bind(candidate.sealed_secret.clone())
-    .bind(to_ms(candidate.created_at))
-    .execute(&db.pool)
-    .await
-    .map_err(db_err)?;
-    let r = sqlx::query(
-        "SELECT key_id, public_key, sealed_secret, created_at FROM server_keys WHERE current",
-    )
-    .fetch_one(&db.pool)
-    .await
-    .map_err(db_err)?;
-    server_key(&r)
-}
-
-/// Every server signing key ever used, the current one first.
-///
-/// # Errors
-/// Storage errors.
-pub async fn server_keys(db: &Db) -> Result<Vec<SealedServerKey>, StoreError> {
-    sqlx::query(
-        "SELECT key_id, public_key, sealed_secret, created_at FROM server_keys
-         ORDER BY current DESC, created_at DESC, key_id",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .map_err(db_err)?
-    .iter()
-    .map(server_key)
-    .collect()
-}
-
-/// Makes `new` the current server key and announces it to every kit (signed later by
-/// the key it replaces); the replaced key's id.
-///
-/// # Errors
-/// [`StoreError::NotFound`] without a current key; storage errors.
-pub async fn rotate_server_key(
-    db: &Db,
-    new: &SealedServerKey,
-    overlap_until: DateTime<Utc>,
-    at: i64,
-) -> Result<String, StoreError> {
-    let mut tx = db.begin().await?;
-    let result: Result<_, StoreError> = async {
-        let sql = format!(
-            "SELECT key_id FROM server_keys WHERE current{}",
-            db.dialect.for_update()
-        );
-        // Built from constants only.
-        let replaces: String = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .map(|r| col(&r, 0))
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound("current server key".into()))?;
-        sqlx::query("UPDATE server_keys SET current = FALSE WHERE current")
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        sqlx::query(
-            "INSERT INTO server_keys (key_id, public_key, sealed_secret, created_at, current)
-             VALUES ($1, $2, $3, $4, TRUE)",
-        )
-        .bind(new.key_id.clone())
-        .bind(new.public_key.to_vec())
-        .bind(new.sealed_secret.clone())
-        .bind(to_ms(new.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let change = ChangeKind::ServerKey {
-            key: new.published(),
-            replaces: replaces.clone(),
-            overlap_until,
-        };
-        add_change(&mut tx, db.dialect, None, &change, at).await?;
-        Ok(replaces)
-    }
-    .await;
-    finish(tx, result).await
 }

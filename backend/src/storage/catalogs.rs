@@ -2,10 +2,11 @@
 //! as published, and one change for one kit (or for every kit) under the next cursor.
 //! (Issue 15: publishing and reading the feed move here with the kit API's operations.)
 
+use chrono::{DateTime, Utc};
 use sync_protocol::api::{Change, ChangeKind};
 use sync_protocol::ids::KitId;
 
-use super::sql::{col, col_bool, db_err, finish, next_counter, Counter, Db, Dialect, Tx};
+use super::sql::{col, col_bool, db_err, finish, next_counter, Counter, Dialect, Tx};
 use super::{
     from_ms, json_text, rows, to_i64, to_ms, PublishOutcome, PublishedCatalog, StoreError,
 };
@@ -33,154 +34,171 @@ pub async fn add_change(
         .map_err(db_err)
 }
 
-/// A published catalog version.
-///
-/// # Errors
-/// Storage errors.
-pub async fn catalog(db: &Db, version: &str) -> Result<Option<PublishedCatalog>, StoreError> {
-    let Some(r) =
-        sqlx::query("SELECT envelope, etag, published_at FROM catalogs WHERE version = $1")
-            .bind(version.to_owned())
-            .fetch_optional(&db.pool)
+impl super::Store {
+    /// Appends a change for every kit (a catalog notice, a TLS pin announcement).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn announce_change(
+        &self,
+        change: &ChangeKind,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let db = &self.db;
+        let at = to_ms(at);
+        let mut tx = db.begin().await?;
+        let result = add_change(&mut tx, db.dialect, None, change, at).await;
+        finish(tx, result).await
+    }
+
+    /// Publishes a catalog as the current version and announces it in every kit's feed; the
+    /// same content again is [`PublishOutcome::Unchanged`], other content under a version
+    /// published before is refused.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] for other content under a known version; storage errors.
+    pub async fn publish_catalog(
+        &self,
+        catalog: &PublishedCatalog,
+    ) -> Result<PublishOutcome, StoreError> {
+        let db = &self.db;
+        let p = catalog;
+        let mut tx = db.begin().await?;
+        let result: Result<_, StoreError> = async {
+            if let Some(lock) = db.dialect.lock_catalogs() {
+                sqlx::query(lock).execute(&mut *tx).await.map_err(db_err)?;
+            }
+            let existing = sqlx::query(
+                "SELECT envelope, CAST(current AS INTEGER) FROM catalogs WHERE version = $1",
+            )
+            .bind(p.version.clone())
+            .fetch_optional(&mut *tx)
             .await
-            .map_err(db_err)?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(PublishedCatalog {
-        version: version.to_owned(),
-        envelope_json: col(&r, 0)?,
-        etag: col(&r, 1)?,
-        published_at: from_ms(col(&r, 2)?)?,
-    }))
-}
-
-/// A page of a kit's changes feed after `after`: at most `limit` changes, and whether
-/// more follow.
-///
-/// # Errors
-/// Storage errors.
-pub async fn changes(
-    db: &Db,
-    kit_id: &KitId,
-    after: u64,
-    limit: u32,
-) -> Result<(Vec<Change>, bool), StoreError> {
-    let found = sqlx::query(
-        "SELECT cursor, at, change FROM changes
-         WHERE (kit_id = $1 OR kit_id IS NULL) AND cursor > $2
-         ORDER BY cursor LIMIT $3",
-    )
-    .bind(kit_id.to_string())
-    .bind(to_i64(after)?)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(&db.pool)
-    .await
-    .map_err(db_err)?;
-    let more = found.len() > limit as usize;
-    found
-        .iter()
-        .take(limit as usize)
-        .map(|r| rows::change(col(r, 0)?, col(r, 1)?, &col::<String>(r, 2)?))
-        .collect::<Result<Vec<_>, _>>()
-        .map(|changes| (changes, more))
-}
-
-/// The current catalog.
-///
-/// # Errors
-/// Storage errors.
-pub async fn current_catalog(db: &Db) -> Result<Option<PublishedCatalog>, StoreError> {
-    sqlx::query("SELECT version, envelope, etag, published_at FROM catalogs WHERE current")
-        .fetch_optional(&db.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| {
-            Ok(PublishedCatalog {
-                version: col(&r, 0)?,
-                envelope_json: col(&r, 1)?,
-                etag: col(&r, 2)?,
-                published_at: from_ms(col(&r, 3)?)?,
-            })
-        })
-        .transpose()
-}
-
-/// The current catalog's version.
-///
-/// # Errors
-/// Storage errors.
-pub async fn current_catalog_version(db: &Db) -> Result<Option<String>, StoreError> {
-    sqlx::query("SELECT version FROM catalogs WHERE current")
-        .fetch_optional(&db.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| col(&r, 0))
-        .transpose()
-}
-
-/// Publishes a catalog as the current version and announces it in every kit's feed; the
-/// same content again is [`PublishOutcome::Unchanged`], other content under a version
-/// published before is refused.
-///
-/// # Errors
-/// [`StoreError::Conflict`] for other content under a known version; storage errors.
-pub async fn publish_catalog(db: &Db, p: &PublishedCatalog) -> Result<PublishOutcome, StoreError> {
-    let mut tx = db.begin().await?;
-    let result: Result<_, StoreError> = async {
-        if let Some(lock) = db.dialect.lock_catalogs() {
-            sqlx::query(lock).execute(&mut *tx).await.map_err(db_err)?;
-        }
-        let existing = sqlx::query(
-            "SELECT envelope, CAST(current AS INTEGER) FROM catalogs WHERE version = $1",
-        )
-        .bind(p.version.clone())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if let Some(r) = existing {
-            let envelope: Vec<u8> = col(&r, 0)?;
-            return if envelope == p.envelope_json && col_bool(&r, 1)? {
-                Ok(PublishOutcome::Unchanged)
-            } else {
-                Err(StoreError::Conflict(format!(
-                    "catalog version {} was published before with other content; raise the \
+            .map_err(db_err)?;
+            if let Some(r) = existing {
+                let envelope: Vec<u8> = col(&r, 0)?;
+                return if envelope == p.envelope_json && col_bool(&r, 1)? {
+                    Ok(PublishOutcome::Unchanged)
+                } else {
+                    Err(StoreError::Conflict(format!(
+                        "catalog version {} was published before with other content; raise the \
                      version in catalog.json",
-                    p.version
-                )))
-            };
-        }
-        sqlx::query("UPDATE catalogs SET current = FALSE WHERE current")
+                        p.version
+                    )))
+                };
+            }
+            sqlx::query("UPDATE catalogs SET current = FALSE WHERE current")
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            sqlx::query(
+                "INSERT INTO catalogs (version, envelope, etag, published_at, current)
+             VALUES ($1, $2, $3, $4, TRUE)",
+            )
+            .bind(p.version.clone())
+            .bind(p.envelope_json.clone())
+            .bind(p.etag.clone())
+            .bind(to_ms(p.published_at))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        sqlx::query(
-            "INSERT INTO catalogs (version, envelope, etag, published_at, current)
-             VALUES ($1, $2, $3, $4, TRUE)",
+            let change = ChangeKind::Catalog {
+                version: p.version.clone(),
+            };
+            add_change(&mut tx, db.dialect, None, &change, to_ms(p.published_at)).await?;
+            Ok(PublishOutcome::Published)
+        }
+        .await;
+        finish(tx, result).await
+    }
+
+    /// The current catalog.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn current_catalog(&self) -> Result<Option<PublishedCatalog>, StoreError> {
+        let db = &self.db;
+        sqlx::query("SELECT version, envelope, etag, published_at FROM catalogs WHERE current")
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| {
+                Ok(PublishedCatalog {
+                    version: col(&r, 0)?,
+                    envelope_json: col(&r, 1)?,
+                    etag: col(&r, 2)?,
+                    published_at: from_ms(col(&r, 3)?)?,
+                })
+            })
+            .transpose()
+    }
+
+    /// The current catalog's version.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn current_catalog_version(&self) -> Result<Option<String>, StoreError> {
+        let db = &self.db;
+        sqlx::query("SELECT version FROM catalogs WHERE current")
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| col(&r, 0))
+            .transpose()
+    }
+
+    /// A published catalog version.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn catalog(&self, version: &str) -> Result<Option<PublishedCatalog>, StoreError> {
+        let db = &self.db;
+        let Some(r) =
+            sqlx::query("SELECT envelope, etag, published_at FROM catalogs WHERE version = $1")
+                .bind(version.to_owned())
+                .fetch_optional(&db.pool)
+                .await
+                .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(PublishedCatalog {
+            version: version.to_owned(),
+            envelope_json: col(&r, 0)?,
+            etag: col(&r, 1)?,
+            published_at: from_ms(col(&r, 2)?)?,
+        }))
+    }
+
+    /// A page of a kit's changes feed after `after`: at most `limit` changes, and whether
+    /// more follow.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn changes(
+        &self,
+        kit_id: &KitId,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<Change>, bool), StoreError> {
+        let db = &self.db;
+        let found = sqlx::query(
+            "SELECT cursor, at, change FROM changes
+         WHERE (kit_id = $1 OR kit_id IS NULL) AND cursor > $2
+         ORDER BY cursor LIMIT $3",
         )
-        .bind(p.version.clone())
-        .bind(p.envelope_json.clone())
-        .bind(p.etag.clone())
-        .bind(to_ms(p.published_at))
-        .execute(&mut *tx)
+        .bind(kit_id.to_string())
+        .bind(to_i64(after)?)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&db.pool)
         .await
         .map_err(db_err)?;
-        let change = ChangeKind::Catalog {
-            version: p.version.clone(),
-        };
-        add_change(&mut tx, db.dialect, None, &change, to_ms(p.published_at)).await?;
-        Ok(PublishOutcome::Published)
+        let more = found.len() > limit as usize;
+        found
+            .iter()
+            .take(limit as usize)
+            .map(|r| rows::change(col(r, 0)?, col(r, 1)?, &col::<String>(r, 2)?))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|changes| (changes, more))
     }
-    .await;
-    finish(tx, result).await
-}
-
-/// Appends a change for every kit (a catalog notice, a TLS pin announcement).
-///
-/// # Errors
-/// Storage errors.
-pub async fn announce_change(db: &Db, change: &ChangeKind, at: i64) -> Result<(), StoreError> {
-    let mut tx = db.begin().await?;
-    let result = add_change(&mut tx, db.dialect, None, change, at).await;
-    finish(tx, result).await
 }

@@ -2,309 +2,75 @@
 //! of their signed requests, usage and state, revocation in its three modes, the outbox
 //! a draining kit reports, and the wipe that follows an empty one.
 
+use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Any;
 use sync_protocol::api::ChangeKind;
 use sync_protocol::ids::KitId;
 
-use super::catalogs::{add_change, current_catalog_version};
+use super::catalogs::add_change;
 use super::rows::{pending_uploads, RawKit, KIT_COLUMNS};
-use super::sql::{col, col_bool, db_err, finish, is_unique_violation, Db};
+use super::sql::{col, col_bool, db_err, finish, is_unique_violation};
 use super::{
-    revocation_step, rows, to_i64, to_u64, EnrolOutcome, KitRevocation, KitRow, KitStateRow,
-    KitStatus, KitUsage, RevocationMode, RevocationStep, StoreError,
+    revocation_step, rows, to_i64, to_ms, to_u64, EnrolOutcome, KitRow, KitStateRow, KitStatus,
+    KitUsage, NewKit, RevocationStep, StoreError,
 };
 
-/// How a kit was revoked, for the confirmation pages and the drain.
-///
-/// # Errors
-/// Storage errors.
-pub async fn kit_revocation(db: &Db, kit_id: &KitId) -> Result<Option<KitRevocation>, StoreError> {
-    let Some(r) = sqlx::query(
-        "SELECT revocation_mode, revoked_by, revoked_head_seq, outbox_reported,
-                outbox_reported_at FROM kits WHERE kit_id = $1",
-    )
-    .bind(kit_id.to_string())
-    .fetch_optional(&db.pool)
-    .await
-    .map_err(db_err)?
-    else {
-        return Ok(None);
-    };
-    let mode: Option<String> = col(&r, 0)?;
-    rows::kit_revocation(
-        mode.as_deref(),
-        col(&r, 1)?,
-        col(&r, 2)?,
-        col(&r, 3)?,
-        col(&r, 4)?,
-    )
-    .map(Some)
-}
-
-/// Revokes a kit in `mode` (PROTOCOL.md §6.5 "Revocation"); a wipe now queues the
-/// kit's wipe change in the same transaction. False for an unknown kit.
-///
-/// # Errors
-/// Storage errors; a mode the kit's standing does not allow.
-pub async fn revoke_kit_as(
-    db: &Db,
-    kit_id: &KitId,
-    reason: &str,
-    mode: RevocationMode,
-    by: &str,
-    at: i64,
-) -> Result<bool, StoreError> {
-    let id = kit_id.to_string();
-    let mut tx = db.begin().await?;
-    let result: Result<_, StoreError> = async {
-        let select = format!(
-            "SELECT status FROM kits WHERE kit_id = $1{}",
-            db.dialect.for_update()
-        );
-        // Built from constants only.
-        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(select))
-            .bind(id.clone())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-        else {
-            return Ok(false);
-        };
-        let status: String = col(&row, 0)?;
-        let step = revocation_step(&status, mode)?;
-        let new_status = match step {
-            RevocationStep::Nothing => return Ok(true),
-            RevocationStep::Drain => "draining",
-            RevocationStep::Wipe => "revoked",
-        };
-        sqlx::query(
-            "UPDATE kits SET status = $1, revoked_reason = $2, revocation_mode = $3,
-                 revoked_by = $4, revoked_head_seq = COALESCE(revoked_head_seq, head_seq)
-             WHERE kit_id = $5",
-        )
-        .bind(new_status)
-        .bind(reason.to_owned())
-        .bind(mode.as_str())
-        .bind(by.to_owned())
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if step == RevocationStep::Wipe {
-            let wipe = ChangeKind::Wipe {
-                reason: reason.to_owned(),
-            };
-            add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
-        }
-        Ok(true)
-    }
-    .await;
-    finish(tx, result).await
-}
-
-/// Stores the number of undelivered applications a kit reports; a draining kit that
-/// reports none, with every attachment of its accepted records complete, is revoked
-/// and gets its wipe. True when that happened.
-///
-/// # Errors
-/// Storage errors.
-pub async fn report_outbox(
-    db: &Db,
-    kit_id: &KitId,
-    outbox: u64,
-    at: i64,
-) -> Result<bool, StoreError> {
-    let id = kit_id.to_string();
-    let mut tx = db.begin().await?;
-    let result: Result<_, StoreError> = async {
-        let Some(row) = sqlx::query(
-            "UPDATE kits SET outbox_reported = $1, outbox_reported_at = $2 WHERE kit_id = $3
-             RETURNING status, revoked_reason",
-        )
-        .bind(to_i64(outbox)?)
-        .bind(at)
-        .bind(id.clone())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-        else {
-            return Ok(false);
-        };
-        let status: String = col(&row, 0)?;
-        let reason: Option<String> = col(&row, 1)?;
-        if status != "draining" || outbox != 0 {
-            return Ok(false);
-        }
-        let pending = sqlx::query(
-            "SELECT CAST(EXISTS (SELECT 1 FROM records r
-                 JOIN record_attachments ra ON ra.record_id = r.record_id
-                 JOIN attachments a ON a.attachment_id = ra.attachment_id
-                 WHERE r.kit_id = $1 AND r.outcome = 'accepted' AND NOT a.complete) AS INTEGER)",
-        )
-        .bind(id.clone())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if col_bool(&pending, 0)? {
-            return Ok(false);
-        }
-        sqlx::query("UPDATE kits SET status = 'revoked' WHERE kit_id = $1")
-            .bind(id)
+impl super::Store {
+    /// Provisions a kit: its row with the hash of its one-time code.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown authority, [`StoreError::AlreadyExists`] for
+    /// a known kit id; storage errors.
+    pub async fn provision_kit(&self, kit: &NewKit) -> Result<(), StoreError> {
+        let db = &self.db;
+        let k = kit;
+        let mut tx = db.begin().await?;
+        let result: Result<_, StoreError> = async {
+            super::authorities::require_authority(&mut tx, &k.authority_id).await?;
+            sqlx::query(
+                "INSERT INTO kits (kit_id, authority_id, name, status, code_hash, code_expires_at,
+                               created_at)
+             VALUES ($1, $2, $3, 'provisioned', $4, $5, $6)",
+            )
+            .bind(k.kit_id.to_string())
+            .bind(k.authority_id.to_string())
+            .bind(k.name.clone())
+            .bind(k.code_hash.to_vec())
+            .bind(super::to_ms(k.code_expires_at))
+            .bind(super::to_ms(k.created_at))
             .execute(&mut *tx)
             .await
-            .map_err(db_err)?;
-        let wipe = ChangeKind::Wipe {
-            reason: reason.unwrap_or_default(),
-        };
-        add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
-        Ok(true)
+            .map(drop)
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::AlreadyExists(format!("kit {}", k.kit_id))
+                } else {
+                    db_err(e)
+                }
+            })
+        }
+        .await;
+        finish(tx, result).await
     }
-    .await;
-    finish(tx, result).await
-}
 
-/// Records a request nonce and the kit's last contact; false if the nonce was used
-/// before (a replay).
-///
-/// # Errors
-/// Storage errors.
-pub async fn use_nonce(db: &Db, kit_id: &KitId, nonce: &str, at: i64) -> Result<bool, StoreError> {
-    let kit = kit_id.to_string();
-    let mut tx = db.begin().await?;
-    let result: Result<_, StoreError> = async {
-        let fresh = sqlx::query(
-            "INSERT INTO nonces (kit_id, nonce, seen_at) VALUES ($1, $2, $3)
-             ON CONFLICT (kit_id, nonce) DO NOTHING",
-        )
-        .bind(kit.clone())
-        .bind(nonce.to_owned())
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected()
-            == 1;
-        sqlx::query("UPDATE kits SET last_seen_at = $1 WHERE kit_id = $2")
-            .bind(at)
-            .bind(kit)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        Ok(fresh)
-    }
-    .await;
-    finish(tx, result).await
-}
-
-/// Whether the nonce was used before (checked before the body is read).
-///
-/// # Errors
-/// Storage errors.
-pub async fn nonce_used(db: &Db, kit_id: &KitId, nonce: &str) -> Result<bool, StoreError> {
-    sqlx::query("SELECT 1 FROM nonces WHERE kit_id = $1 AND nonce = $2")
-        .bind(kit_id.to_string())
-        .bind(nonce.to_owned())
-        .fetch_optional(&db.pool)
-        .await
-        .map(|r| r.is_some())
-        .map_err(db_err)
-}
-
-/// Forgets nonces seen before `before`; how many.
-///
-/// # Errors
-/// Storage errors.
-pub async fn purge_nonces(db: &Db, before: i64) -> Result<u64, StoreError> {
-    sqlx::query("DELETE FROM nonces WHERE seen_at < $1")
-        .bind(before)
-        .execute(&db.pool)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(db_err)
-}
-
-fn raw_kit(r: &AnyRow) -> Result<RawKit, StoreError> {
-    Ok(RawKit {
-        kit_id: col(r, 0)?,
-        authority_id: col(r, 1)?,
-        name: col(r, 2)?,
-        reported_name: col(r, 3)?,
-        public_key: col(r, 4)?,
-        status: col(r, 5)?,
-        revoked_reason: col(r, 6)?,
-        created_at: col(r, 7)?,
-        code_expires_at: col(r, 8)?,
-        enrolled_at: col(r, 9)?,
-        last_seen_at: col(r, 10)?,
-        head_seq: col(r, 11)?,
-        head_hash: col(r, 12)?,
-    })
-}
-
-/// A kit, through `ex` (the pool, or an open transaction with `lock` set to the
-/// dialect's `FOR UPDATE`).
-///
-/// # Errors
-/// Storage errors.
-pub(crate) async fn kit_via<'e, E>(
-    ex: E,
-    kit_id: &KitId,
-    lock: &'static str,
-) -> Result<Option<KitRow>, StoreError>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
-    let sql = format!("SELECT {KIT_COLUMNS} FROM kits WHERE kit_id = $1{lock}");
-    // Built from constants only.
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(kit_id.to_string())
-        .fetch_optional(ex)
-        .await
-        .map_err(db_err)?
-        .map(|r| raw_kit(&r).and_then(RawKit::into_row))
-        .transpose()
-}
-
-/// A kit (the lookup of every kit request).
-///
-/// # Errors
-/// Storage errors.
-pub async fn kit(db: &Db, kit_id: &KitId) -> Result<Option<KitRow>, StoreError> {
-    kit_via(&db.pool, kit_id, "").await
-}
-
-/// Every kit, newest first.
-///
-/// # Errors
-/// Storage errors.
-pub async fn kits(db: &Db) -> Result<Vec<KitRow>, StoreError> {
-    let sql = format!("SELECT {KIT_COLUMNS} FROM kits ORDER BY created_at DESC, kit_id");
-    // Built from constants only.
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(|r| raw_kit(r).and_then(RawKit::into_row))
-        .collect()
-}
-
-/// Enrols a kit with its one-time code's hash (PROTOCOL.md §6.1): the same key again is
-/// a repeated enrolment; a used, expired or unknown code, or a key another kit holds, is
-/// refused.
-///
-/// # Errors
-/// Storage errors.
-pub async fn enrol(
-    db: &Db,
-    code_hash: &[u8; 32],
-    public_key: &[u8; 32],
-    reported_name: &str,
-    at: i64,
-) -> Result<EnrolOutcome, StoreError> {
-    let mut tx = db.begin().await?;
-    let result: Result<_, StoreError> = async {
+    /// Enrols a kit with its one-time code's hash (PROTOCOL.md §6.1): the same key again is
+    /// a repeated enrolment; a used, expired or unknown code, or a key another kit holds, is
+    /// refused.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn enrol(
+        &self,
+        code_hash: &[u8; 32],
+        public_key: &[u8; 32],
+        reported_name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<EnrolOutcome, StoreError> {
+        let db = &self.db;
+        let at = to_ms(at);
+        let mut tx = db.begin().await?;
+        let result: Result<_, StoreError> = async {
         let sql = format!(
             "SELECT {KIT_COLUMNS} FROM kits WHERE code_hash = $1{}",
             db.dialect.for_update()
@@ -355,144 +121,417 @@ pub async fn enrol(
         Ok(EnrolOutcome::Enrolled(enrolled))
     }
     .await;
-    finish(tx, result).await
-}
+        finish(tx, result).await
+    }
 
-/// What a kit has used of its quotas: records received since `since`, and bytes of
-/// attachments still to be uploaded.
-///
-/// # Errors
-/// Storage errors.
-pub async fn kit_usage(db: &Db, kit_id: &KitId, since: i64) -> Result<KitUsage, StoreError> {
-    let row = sqlx::query(
-        "SELECT
+    /// A kit (the lookup of every kit request).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn kit(&self, kit_id: &KitId) -> Result<Option<KitRow>, StoreError> {
+        let db = &self.db;
+        kit_via(&db.pool, kit_id, "").await
+    }
+
+    /// Every kit, newest first.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn kits(&self) -> Result<Vec<KitRow>, StoreError> {
+        let db = &self.db;
+        let sql = format!("SELECT {KIT_COLUMNS} FROM kits ORDER BY created_at DESC, kit_id");
+        // Built from constants only.
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&db.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| raw_kit(r).and_then(RawKit::into_row))
+            .collect()
+    }
+
+    /// Revokes a kit at once (403 from now on) and queues its wipe; false for an unknown
+    /// kit. A revoked kit stays revoked without a second wipe.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn revoke_kit(
+        &self,
+        kit_id: &KitId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let db = &self.db;
+        let at = to_ms(at);
+        let mut tx = db.begin().await?;
+        let result: Result<_, StoreError> = async {
+            let Some(row) = kit_via(&mut *tx, kit_id, db.dialect.for_update()).await? else {
+                return Ok(false);
+            };
+            if row.status != KitStatus::Revoked {
+                sqlx::query(
+                    "UPDATE kits SET status = 'revoked', revoked_reason = $1 WHERE kit_id = $2",
+                )
+                .bind(reason.to_owned())
+                .bind(kit_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let wipe = ChangeKind::Wipe {
+                    reason: reason.to_owned(),
+                };
+                add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
+            }
+            Ok(true)
+        }
+        .await;
+        finish(tx, result).await
+    }
+
+    /// Lifts a quarantine; false if the kit is not quarantined.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn clear_quarantine(&self, kit_id: &KitId) -> Result<bool, StoreError> {
+        let db = &self.db;
+        sqlx::query(
+            "UPDATE kits SET status = 'active' WHERE kit_id = $1 AND status = 'quarantined'",
+        )
+        .bind(kit_id.to_string())
+        .execute(&db.pool)
+        .await
+        .map(|r| r.rows_affected() > 0)
+        .map_err(db_err)
+    }
+
+    /// Records a request nonce and the kit's last contact; false if the nonce was used
+    /// before (a replay).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn use_nonce(
+        &self,
+        kit_id: &KitId,
+        nonce: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let db = &self.db;
+        let at = to_ms(at);
+        let kit = kit_id.to_string();
+        let mut tx = db.begin().await?;
+        let result: Result<_, StoreError> = async {
+            let fresh = sqlx::query(
+                "INSERT INTO nonces (kit_id, nonce, seen_at) VALUES ($1, $2, $3)
+             ON CONFLICT (kit_id, nonce) DO NOTHING",
+            )
+            .bind(kit.clone())
+            .bind(nonce.to_owned())
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected()
+                == 1;
+            sqlx::query("UPDATE kits SET last_seen_at = $1 WHERE kit_id = $2")
+                .bind(at)
+                .bind(kit)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            Ok(fresh)
+        }
+        .await;
+        finish(tx, result).await
+    }
+
+    /// What a kit has used of its quotas: records received since `since`, and bytes of
+    /// attachments still to be uploaded.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn kit_usage(
+        &self,
+        kit_id: &KitId,
+        since: DateTime<Utc>,
+    ) -> Result<crate::storage::KitUsage, StoreError> {
+        let db = &self.db;
+        let since = to_ms(since);
+        let row = sqlx::query(
+            "SELECT
             (SELECT COUNT(*) FROM records WHERE kit_id = $1 AND received_at >= $2),
             (SELECT CAST(COALESCE(SUM(a.ciphertext_size), 0) AS BIGINT)
              FROM attachments a
              WHERE NOT a.complete AND a.attachment_id IN (
                  SELECT ra.attachment_id FROM record_attachments ra
                  JOIN records r ON r.record_id = ra.record_id WHERE r.kit_id = $1))",
-    )
-    .bind(kit_id.to_string())
-    .bind(since)
-    .fetch_one(&db.pool)
-    .await
-    .map_err(db_err)?;
-    Ok(KitUsage {
-        records_since: to_u64(col(&row, 0)?)?,
-        pending_upload_bytes: to_u64(col(&row, 1)?)?,
-    })
-}
+        )
+        .bind(kit_id.to_string())
+        .bind(since)
+        .fetch_one(&db.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(KitUsage {
+            records_since: to_u64(col(&row, 0)?)?,
+            pending_upload_bytes: to_u64(col(&row, 1)?)?,
+        })
+    }
 
-/// Pending uploads (up to `limit`) and the catalog version for `GET /v1/state`.
-///
-/// # Errors
-/// Storage errors.
-pub async fn kit_state(db: &Db, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError> {
-    let found = sqlx::query(
-        "SELECT r.record_id, a.attachment_id, a.upload_offset, a.ciphertext_size
+    /// Whether the nonce was used before (checked before the body is read).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn nonce_used(&self, kit_id: &KitId, nonce: &str) -> Result<bool, StoreError> {
+        let db = &self.db;
+        sqlx::query("SELECT 1 FROM nonces WHERE kit_id = $1 AND nonce = $2")
+            .bind(kit_id.to_string())
+            .bind(nonce.to_owned())
+            .fetch_optional(&db.pool)
+            .await
+            .map(|r| r.is_some())
+            .map_err(db_err)
+    }
+
+    /// Forgets nonces seen before `before`; how many.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn purge_nonces(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let db = &self.db;
+        let before = to_ms(before);
+        sqlx::query("DELETE FROM nonces WHERE seen_at < $1")
+            .bind(before)
+            .execute(&db.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db_err)
+    }
+
+    /// Pending uploads (up to `limit`) and the catalog version for `GET /v1/state`.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn kit_state(&self, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError> {
+        let db = &self.db;
+        let found = sqlx::query(
+            "SELECT r.record_id, a.attachment_id, a.upload_offset, a.ciphertext_size
          FROM records r
          JOIN record_attachments ra ON ra.record_id = r.record_id
          JOIN attachments a ON a.attachment_id = ra.attachment_id
          WHERE r.kit_id = $1 AND r.outcome = 'accepted' AND NOT a.complete
          ORDER BY r.log_position, ra.position
          LIMIT $2",
-    )
-    .bind(kit_id.to_string())
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-    .fetch_all(&db.pool)
-    .await
-    .map_err(db_err)?;
-    let raw = found
-        .iter()
-        .map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?)))
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(KitStateRow {
-        pending_uploads: pending_uploads(raw)?,
-        catalog_version: current_catalog_version(db).await?,
-    })
-}
-
-/// Provisions a kit: its row with the hash of its one-time code.
-///
-/// # Errors
-/// [`StoreError::NotFound`] for an unknown authority, [`StoreError::AlreadyExists`] for
-/// a known kit id; storage errors.
-pub async fn provision_kit(db: &Db, k: &super::NewKit) -> Result<(), StoreError> {
-    let mut tx = db.begin().await?;
-    let result: Result<_, StoreError> = async {
-        super::authorities::require_authority(&mut tx, &k.authority_id).await?;
-        sqlx::query(
-            "INSERT INTO kits (kit_id, authority_id, name, status, code_hash, code_expires_at,
-                               created_at)
-             VALUES ($1, $2, $3, 'provisioned', $4, $5, $6)",
         )
-        .bind(k.kit_id.to_string())
-        .bind(k.authority_id.to_string())
-        .bind(k.name.clone())
-        .bind(k.code_hash.to_vec())
-        .bind(super::to_ms(k.code_expires_at))
-        .bind(super::to_ms(k.created_at))
-        .execute(&mut *tx)
+        .bind(kit_id.to_string())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&db.pool)
         .await
-        .map(drop)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::AlreadyExists(format!("kit {}", k.kit_id))
-            } else {
-                db_err(e)
-            }
+        .map_err(db_err)?;
+        let raw = found
+            .iter()
+            .map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(KitStateRow {
+            pending_uploads: pending_uploads(raw)?,
+            catalog_version: self.current_catalog_version().await?,
         })
     }
-    .await;
-    finish(tx, result).await
-}
 
-/// Revokes a kit at once (403 from now on) and queues its wipe; false for an unknown
-/// kit. A revoked kit stays revoked without a second wipe.
-///
-/// # Errors
-/// Storage errors.
-pub async fn revoke_kit(
-    db: &Db,
-    kit_id: &KitId,
-    reason: &str,
-    at: i64,
-) -> Result<bool, StoreError> {
-    let mut tx = db.begin().await?;
-    let result: Result<_, StoreError> = async {
-        let Some(row) = kit_via(&mut *tx, kit_id, db.dialect.for_update()).await? else {
-            return Ok(false);
-        };
-        if row.status != KitStatus::Revoked {
+    /// Revokes a kit in `mode` (PROTOCOL.md §6.5 "Revocation"); a wipe now queues the
+    /// kit's wipe change in the same transaction. False for an unknown kit.
+    ///
+    /// # Errors
+    /// Storage errors; a mode the kit's standing does not allow.
+    pub async fn revoke_kit_as(
+        &self,
+        kit_id: &KitId,
+        reason: &str,
+        mode: crate::storage::RevocationMode,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let db = &self.db;
+        let at = to_ms(at);
+        let id = kit_id.to_string();
+        let mut tx = db.begin().await?;
+        let result: Result<_, StoreError> = async {
+            let select = format!(
+                "SELECT status FROM kits WHERE kit_id = $1{}",
+                db.dialect.for_update()
+            );
+            // Built from constants only.
+            let Some(row) = sqlx::query(sqlx::AssertSqlSafe(select))
+                .bind(id.clone())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+            else {
+                return Ok(false);
+            };
+            let status: String = col(&row, 0)?;
+            let step = revocation_step(&status, mode)?;
+            let new_status = match step {
+                RevocationStep::Nothing => return Ok(true),
+                RevocationStep::Drain => "draining",
+                RevocationStep::Wipe => "revoked",
+            };
             sqlx::query(
-                "UPDATE kits SET status = 'revoked', revoked_reason = $1 WHERE kit_id = $2",
+                "UPDATE kits SET status = $1, revoked_reason = $2, revocation_mode = $3,
+                 revoked_by = $4, revoked_head_seq = COALESCE(revoked_head_seq, head_seq)
+             WHERE kit_id = $5",
             )
+            .bind(new_status)
             .bind(reason.to_owned())
-            .bind(kit_id.to_string())
+            .bind(mode.as_str())
+            .bind(by.to_owned())
+            .bind(id)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+            if step == RevocationStep::Wipe {
+                let wipe = ChangeKind::Wipe {
+                    reason: reason.to_owned(),
+                };
+                add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
+            }
+            Ok(true)
+        }
+        .await;
+        finish(tx, result).await
+    }
+
+    /// Stores the number of undelivered applications a kit reports; a draining kit that
+    /// reports none, with every attachment of its accepted records complete, is revoked
+    /// and gets its wipe. True when that happened.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn report_outbox(
+        &self,
+        kit_id: &KitId,
+        outbox: u64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let db = &self.db;
+        let at = to_ms(at);
+        let id = kit_id.to_string();
+        let mut tx = db.begin().await?;
+        let result: Result<_, StoreError> = async {
+            let Some(row) = sqlx::query(
+                "UPDATE kits SET outbox_reported = $1, outbox_reported_at = $2 WHERE kit_id = $3
+             RETURNING status, revoked_reason",
+            )
+            .bind(to_i64(outbox)?)
+            .bind(at)
+            .bind(id.clone())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            else {
+                return Ok(false);
+            };
+            let status: String = col(&row, 0)?;
+            let reason: Option<String> = col(&row, 1)?;
+            if status != "draining" || outbox != 0 {
+                return Ok(false);
+            }
+            let pending = sqlx::query(
+                "SELECT CAST(EXISTS (SELECT 1 FROM records r
+                 JOIN record_attachments ra ON ra.record_id = r.record_id
+                 JOIN attachments a ON a.attachment_id = ra.attachment_id
+                 WHERE r.kit_id = $1 AND r.outcome = 'accepted' AND NOT a.complete) AS INTEGER)",
+            )
+            .bind(id.clone())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if col_bool(&pending, 0)? {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE kits SET status = 'revoked' WHERE kit_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
             let wipe = ChangeKind::Wipe {
-                reason: reason.to_owned(),
+                reason: reason.unwrap_or_default(),
             };
             add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
+            Ok(true)
         }
-        Ok(true)
+        .await;
+        finish(tx, result).await
     }
-    .await;
-    finish(tx, result).await
+
+    /// How a kit was revoked, for the confirmation pages and the drain.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn kit_revocation(
+        &self,
+        kit_id: &KitId,
+    ) -> Result<Option<crate::storage::KitRevocation>, StoreError> {
+        let db = &self.db;
+        let Some(r) = sqlx::query(
+            "SELECT revocation_mode, revoked_by, revoked_head_seq, outbox_reported,
+                outbox_reported_at FROM kits WHERE kit_id = $1",
+        )
+        .bind(kit_id.to_string())
+        .fetch_optional(&db.pool)
+        .await
+        .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let mode: Option<String> = col(&r, 0)?;
+        rows::kit_revocation(
+            mode.as_deref(),
+            col(&r, 1)?,
+            col(&r, 2)?,
+            col(&r, 3)?,
+            col(&r, 4)?,
+        )
+        .map(Some)
+    }
 }
 
-/// Lifts a quarantine; false if the kit is not quarantined.
+fn raw_kit(r: &AnyRow) -> Result<RawKit, StoreError> {
+    Ok(RawKit {
+        kit_id: col(r, 0)?,
+        authority_id: col(r, 1)?,
+        name: col(r, 2)?,
+        reported_name: col(r, 3)?,
+        public_key: col(r, 4)?,
+        status: col(r, 5)?,
+        revoked_reason: col(r, 6)?,
+        created_at: col(r, 7)?,
+        code_expires_at: col(r, 8)?,
+        enrolled_at: col(r, 9)?,
+        last_seen_at: col(r, 10)?,
+        head_seq: col(r, 11)?,
+        head_hash: col(r, 12)?,
+    })
+}
+
+/// A kit, through `ex` (the pool, or an open transaction with `lock` set to the
+/// dialect's `FOR UPDATE`).
 ///
 /// # Errors
 /// Storage errors.
-pub async fn clear_quarantine(db: &Db, kit_id: &KitId) -> Result<bool, StoreError> {
-    sqlx::query("UPDATE kits SET status = 'active' WHERE kit_id = $1 AND status = 'quarantined'")
+pub(crate) async fn kit_via<'e, E>(
+    ex: E,
+    kit_id: &KitId,
+    lock: &'static str,
+) -> Result<Option<KitRow>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let sql = format!("SELECT {KIT_COLUMNS} FROM kits WHERE kit_id = $1{lock}");
+    // Built from constants only.
+    sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(kit_id.to_string())
-        .execute(&db.pool)
+        .fetch_optional(ex)
         .await
-        .map(|r| r.rows_affected() > 0)
-        .map_err(db_err)
+        .map_err(db_err)?
+        .map(|r| raw_kit(&r).and_then(RawKit::into_row))
+        .transpose()
 }

@@ -1,7 +1,7 @@
 //! The production store: PostgreSQL, shared by several backend processes. The
-//! operations are those of every store ([`super::SqlStore`]).
+//! operations are those of every store ([`super::Store`]).
 
-use super::{SqlStore, StoreError};
+use super::{Store, StoreError};
 
 /// Opens the PostgreSQL store.
 #[derive(Debug, Clone, Copy)]
@@ -13,7 +13,7 @@ impl PgStore {
     /// # Errors
     /// [`StoreError::Unavailable`] if the URL is bad or the database unreachable;
     /// [`StoreError::Migration`].
-    pub async fn open(url: &str, pool_size: usize) -> Result<SqlStore, StoreError> {
-        SqlStore::open_postgres(url, pool_size).await
+    pub async fn open(url: &str, pool_size: usize) -> Result<Store, StoreError> {
+        Store::open_postgres(url, pool_size).await
     }
 }

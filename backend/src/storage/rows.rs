@@ -12,8 +12,8 @@ use super::{
     AuthorityKeyRow, AuthorityRow, CaseRow, KitRow, KitStatus, NewAuthority, Role, StoreError,
     UploadRow, UserRow,
 };
-use crate::ingest::{ChainEntry, StoredOutcome};
 use crate::keys::SealedAuthorityKey;
+use crate::storage::batch::{ChainEntry, StoredOutcome};
 
 /// The columns of a kit, in [`RawKit`] order.
 pub const KIT_COLUMNS: &str = "kit_id, authority_id, name, reported_name, public_key, status, \
@@ -286,7 +286,7 @@ pub fn pending_uploads(
 pub const BATCH_KIT_COLUMNS: &str =
     "status, head_seq, head_hash, authority_id, revocation_mode, revoked_reason";
 
-/// A [`crate::ingest::BatchKit`] from the [`BATCH_KIT_COLUMNS`].
+/// A [`crate::storage::batch::BatchKit`] from the [`BATCH_KIT_COLUMNS`].
 pub fn batch_kit(
     status: &str,
     head_seq: Option<i64>,
@@ -294,7 +294,7 @@ pub fn batch_kit(
     authority_id: &str,
     revocation_mode: Option<&str>,
     revoked_reason: Option<String>,
-) -> Result<crate::ingest::BatchKit, StoreError> {
+) -> Result<crate::storage::batch::BatchKit, StoreError> {
     let status = KitStatus::parse(status)
         .ok_or_else(|| StoreError::Corrupt(format!("kit status {status:?}")))?;
     let head = match (head_seq, head_hash) {
@@ -310,7 +310,7 @@ pub fn batch_kit(
                 .ok_or_else(|| StoreError::Corrupt(format!("revocation mode {m:?}")))
         })
         .transpose()?;
-    Ok(crate::ingest::BatchKit {
+    Ok(crate::storage::batch::BatchKit {
         status,
         head,
         authority_id: slug(authority_id)?,
@@ -349,8 +349,8 @@ pub fn case_flag(
 pub fn authority_area(
     ars: Option<&str>,
     kind: &str,
-) -> Result<crate::ingest::AuthorityArea, StoreError> {
-    Ok(crate::ingest::AuthorityArea {
+) -> Result<crate::storage::batch::AuthorityArea, StoreError> {
+    Ok(crate::storage::batch::AuthorityArea {
         ars: ars
             .map(|a| {
                 sync_protocol::ids::Ars::parse(a)

@@ -226,14 +226,6 @@ pub(crate) fn bind_all<'q>(
     q
 }
 
-/// A store whose operations run on a [`Db`]: what the operations written once for both
-/// databases need of it. Traits of the storage interface whose operations are all
-/// ported are implemented once for every `SqlBacked` store.
-pub trait SqlBacked: Send + Sync + 'static {
-    /// The pool.
-    fn db(&self) -> &Db;
-}
-
 /// A boolean column, selected as `CAST(column AS INTEGER)`: sqlx's `Any` driver refuses
 /// SQLite columns declared `BOOLEAN` (it maps no SQLite `Bool` type), while the cast
 /// reads as an integer from both databases.

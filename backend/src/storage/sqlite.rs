@@ -2,11 +2,11 @@
 //! journal, `synchronous=FULL` (a committed batch — and so every receipt sent —
 //! survives power loss), foreign keys on, a busy timeout so the admin CLI can write
 //! while the server runs (`storage::sql`). The operations are those of every store
-//! ([`super::SqlStore`]).
+//! ([`super::Store`]).
 
 use std::path::Path;
 
-use super::{SqlStore, StoreError};
+use super::{Store, StoreError};
 
 /// Opens the embedded store.
 #[derive(Debug, Clone, Copy)]
@@ -17,7 +17,7 @@ impl SqliteStore {
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] if it cannot be opened, [`StoreError::Migration`].
-    pub async fn open(path: &Path) -> Result<SqlStore, StoreError> {
-        SqlStore::open_sqlite(path).await
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_sqlite(path).await
     }
 }

@@ -1,113 +1,121 @@
 //! Attachment uploads (tus, PROTOCOL.md §6.4), once for both databases: the upload of a
 //! kit's delivered record, creation, the compare-and-set offset, and termination.
 
+use chrono::{DateTime, Utc};
 use sync_protocol::ids::{AttachmentId, KitId, RecordId};
 
 use super::rows::{RawUpload, UPLOAD_COLUMNS};
-use super::sql::{col, col_bool, db_err, Db};
-use super::{to_i64, StoreError, UploadRow};
+use super::sql::{col, col_bool, db_err};
+use super::{to_i64, to_ms, StoreError, UploadRow};
 
-/// The upload of `attachment_id` if it is in the manifest of a delivered record of
-/// `kit_id` (and of `record_id`, when given).
-///
-/// # Errors
-/// Storage errors.
-pub async fn upload(
-    db: &Db,
-    kit_id: &KitId,
-    attachment_id: &AttachmentId,
-    record_id: Option<&RecordId>,
-) -> Result<Option<UploadRow>, StoreError> {
-    let sql = format!(
-        "SELECT {UPLOAD_COLUMNS} FROM attachments a
+impl super::Store {
+    /// The upload of `attachment_id` if it is in the manifest of a delivered record of
+    /// `kit_id` (and of `record_id`, when given).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn upload(
+        &self,
+        kit_id: &KitId,
+        attachment_id: &AttachmentId,
+        record_id: Option<&RecordId>,
+    ) -> Result<Option<UploadRow>, StoreError> {
+        let db = &self.db;
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM attachments a
          JOIN record_attachments ra ON ra.attachment_id = a.attachment_id
          JOIN records r ON r.record_id = ra.record_id
          WHERE a.attachment_id = $1 AND r.kit_id = $2 AND r.outcome = 'accepted'
            AND (CAST($3 AS TEXT) IS NULL OR r.record_id = CAST($3 AS TEXT))
          ORDER BY r.log_position LIMIT 1"
-    );
-    // Built from constants only.
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(attachment_id.to_string())
-        .bind(kit_id.to_string())
-        .bind(record_id.map(ToString::to_string))
-        .fetch_optional(&db.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| {
-            RawUpload {
-                attachment_id: col(&r, 0)?,
-                record_id: col(&r, 1)?,
-                length: col(&r, 2)?,
-                sha256: col(&r, 3)?,
-                created: col_bool(&r, 4)?,
-                offset: col(&r, 5)?,
-                complete: col_bool(&r, 6)?,
-            }
-            .into_row()
-        })
-        .transpose()
-}
+        );
+        // Built from constants only.
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(attachment_id.to_string())
+            .bind(kit_id.to_string())
+            .bind(record_id.map(ToString::to_string))
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| {
+                RawUpload {
+                    attachment_id: col(&r, 0)?,
+                    record_id: col(&r, 1)?,
+                    length: col(&r, 2)?,
+                    sha256: col(&r, 3)?,
+                    created: col_bool(&r, 4)?,
+                    offset: col(&r, 5)?,
+                    complete: col_bool(&r, 6)?,
+                }
+                .into_row()
+            })
+            .transpose()
+    }
 
-/// Marks the upload created (tus creation); idempotent.
-///
-/// # Errors
-/// Storage errors.
-pub async fn create_upload(db: &Db, attachment_id: &AttachmentId) -> Result<(), StoreError> {
-    sqlx::query("UPDATE attachments SET created = TRUE WHERE attachment_id = $1")
+    /// Marks the upload created (tus creation); idempotent.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn create_upload(&self, attachment_id: &AttachmentId) -> Result<(), StoreError> {
+        let db = &self.db;
+        sqlx::query("UPDATE attachments SET created = TRUE WHERE attachment_id = $1")
+            .bind(attachment_id.to_string())
+            .execute(&db.pool)
+            .await
+            .map(drop)
+            .map_err(db_err)
+    }
+
+    /// Moves the offset from `from` to `to` (compare-and-set); false if it was not at
+    /// `from` or the upload is complete.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn advance_upload(
+        &self,
+        attachment_id: &AttachmentId,
+        from: u64,
+        to: u64,
+        complete: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let db = &self.db;
+        let at = to_ms(at);
+        sqlx::query(
+            "UPDATE attachments SET upload_offset = $1, complete = $2, completed_at = $3
+         WHERE attachment_id = $4 AND upload_offset = $5 AND created AND NOT complete",
+        )
+        .bind(to_i64(to)?)
+        .bind(complete)
+        .bind(complete.then_some(at))
+        .bind(attachment_id.to_string())
+        .bind(to_i64(from)?)
+        .execute(&db.pool)
+        .await
+        .map(|r| r.rows_affected() == 1)
+        .map_err(db_err)
+    }
+
+    /// Discards the held bytes of an incomplete upload: offset 0, and `created` false when
+    /// `uncreate` (tus termination). False if complete or unknown.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn reset_upload(
+        &self,
+        attachment_id: &AttachmentId,
+        uncreate: bool,
+    ) -> Result<bool, StoreError> {
+        let db = &self.db;
+        sqlx::query(
+            "UPDATE attachments SET upload_offset = 0, created = (created AND NOT $1)
+         WHERE attachment_id = $2 AND NOT complete",
+        )
+        .bind(uncreate)
         .bind(attachment_id.to_string())
         .execute(&db.pool)
         .await
-        .map(drop)
+        .map(|r| r.rows_affected() == 1)
         .map_err(db_err)
-}
-
-/// Moves the offset from `from` to `to` (compare-and-set); false if it was not at
-/// `from` or the upload is complete.
-///
-/// # Errors
-/// Storage errors.
-pub async fn advance_upload(
-    db: &Db,
-    attachment_id: &AttachmentId,
-    from: u64,
-    to: u64,
-    complete: bool,
-    at: i64,
-) -> Result<bool, StoreError> {
-    sqlx::query(
-        "UPDATE attachments SET upload_offset = $1, complete = $2, completed_at = $3
-         WHERE attachment_id = $4 AND upload_offset = $5 AND created AND NOT complete",
-    )
-    .bind(to_i64(to)?)
-    .bind(complete)
-    .bind(complete.then_some(at))
-    .bind(attachment_id.to_string())
-    .bind(to_i64(from)?)
-    .execute(&db.pool)
-    .await
-    .map(|r| r.rows_affected() == 1)
-    .map_err(db_err)
-}
-
-/// Discards the held bytes of an incomplete upload: offset 0, and `created` false when
-/// `uncreate` (tus termination). False if complete or unknown.
-///
-/// # Errors
-/// Storage errors.
-pub async fn reset_upload(
-    db: &Db,
-    attachment_id: &AttachmentId,
-    uncreate: bool,
-) -> Result<bool, StoreError> {
-    sqlx::query(
-        "UPDATE attachments SET upload_offset = 0, created = (created AND NOT $1)
-         WHERE attachment_id = $2 AND NOT complete",
-    )
-    .bind(uncreate)
-    .bind(attachment_id.to_string())
-    .execute(&db.pool)
-    .await
-    .map(|r| r.rows_affected() == 1)
-    .map_err(db_err)
+    }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use ed25519_dalek::SigningKey;
-use fieldkit_backend::ingest::{prepare, BatchItem};
+use fieldkit_backend::ingest::{prepare, push_batch, BatchItem};
 use fieldkit_backend::keys::{MasterKey, SealedAuthorityKey, SealedServerKey};
 use fieldkit_backend::storage::{
     postgres::PgStore, sqlite::SqliteStore, EnrolOutcome, KitStatus, NewAuthority, NewKit,
@@ -29,7 +29,7 @@ fn id(s: &str) -> AuthorityId {
     AuthorityId::parse(s).expect("authority id")
 }
 
-async fn open(db: &Db, dir: &std::path::Path) -> (Arc<dyn Store>, Option<pg::Schema>) {
+async fn open(db: &Db, dir: &std::path::Path) -> (Arc<Store>, Option<pg::Schema>) {
     match db {
         Db::Sqlite => (
             Arc::new(
@@ -71,7 +71,7 @@ async fn opening_a_store_twice_migrates_once_and_keeps_the_data() {
         let candidate = SealedServerKey::generate(&master, Utc::now());
         let first = store.ensure_server_key(&candidate).await.expect("key");
         drop(store);
-        let again: Arc<dyn Store> = match (&db, &schema) {
+        let again: Arc<Store> = match (&db, &schema) {
             (Db::Sqlite, _) => Arc::new(
                 SqliteStore::open(&dir.path().join("conformance.sqlite3"))
                     .await
@@ -94,7 +94,7 @@ async fn opening_a_store_twice_migrates_once_and_keeps_the_data() {
     }
 }
 
-async fn authorities_and_keys(store: &dyn Store, master: &MasterKey) {
+async fn authorities_and_keys(store: &Store, master: &MasterKey) {
     let new = NewAuthority {
         id: id("gemeinde-a"),
         name: "Gemeinde A".into(),
@@ -137,7 +137,7 @@ async fn authorities_and_keys(store: &dyn Store, master: &MasterKey) {
     ));
 }
 
-async fn users(store: &dyn Store) {
+async fn users(store: &Store) {
     let user = UserRow {
         login: "r.berger".into(),
         authority_id: id("gemeinde-a"),
@@ -185,7 +185,7 @@ fn new_kit(code: &str, ttl: Duration) -> NewKit {
     }
 }
 
-async fn kits_and_enrolment(store: &dyn Store) {
+async fn kits_and_enrolment(store: &Store) {
     let kit = new_kit("AAAA-AAAA-AAAA", Duration::hours(1));
     store.provision_kit(&kit).await.expect("provisioned");
     let key = [1u8; 32];
@@ -244,7 +244,7 @@ async fn kits_and_enrolment(store: &dyn Store) {
     assert!(!store.clear_quarantine(&kit.kit_id).await.expect("clear"));
 }
 
-async fn nonces(store: &dyn Store) {
+async fn nonces(store: &Store) {
     let kit = store.kits().await.expect("kits")[0].kit_id;
     let nonce = "0123456789abcdef0123456789abcdef";
     assert!(!store.nonce_used(&kit, nonce).await.expect("check"));
@@ -288,7 +288,7 @@ async fn nonces(store: &dyn Store) {
         .is_some_and(|k| k.last_seen_at.is_some()));
 }
 
-async fn catalogs_and_changes(store: &dyn Store) {
+async fn catalogs_and_changes(store: &Store) {
     let kit = store.kits().await.expect("kits")[0].kit_id;
     let (before, _) = store.changes(&kit, 0, 500).await.expect("changes");
     let catalog = PublishedCatalog {
@@ -373,8 +373,7 @@ async fn every_store_runs_batches_uploads_and_cases_alike() {
             let envelopes: Vec<_> = records.iter().map(|r| r.envelope.clone()).collect();
             prepare(&envelopes, kit_id, &kit_key, &catalog)
         };
-        let outcome = store
-            .push_batch(&kit.kit_id, items(&records), &server_key, Utc::now())
+        let outcome = push_batch(store, &kit.kit_id, items(&records), &server_key, Utc::now())
             .await
             .expect("batch");
         let outcomes: Vec<Outcome> = outcome.results.iter().map(|r| r.outcome).collect();
@@ -403,8 +402,7 @@ async fn every_store_runs_batches_uploads_and_cases_alike() {
         assert_eq!(outcome.head.map(|h| h.hash), Some(records[2].hash));
 
         // The same batch again: the original outcomes, receipts byte for byte.
-        let again = store
-            .push_batch(&kit.kit_id, items(&records), &server_key, Utc::now())
+        let again = push_batch(store, &kit.kit_id, items(&records), &server_key, Utc::now())
             .await
             .expect("batch");
         assert_eq!(again.results[0].receipt, outcome.results[0].receipt);
@@ -413,15 +411,12 @@ async fn every_store_runs_batches_uploads_and_cases_alike() {
 
         // A fork quarantines, and a quarantined kit's batch is refused as a whole.
         let fork = kit.record_at(2, records[0].hash, &Spec::anmeldung());
-        let forked = store
-            .push_batch(&kit.kit_id, items(&[fork]), &server_key, Utc::now())
+        let forked = push_batch(store, &kit.kit_id, items(&[fork]), &server_key, Utc::now())
             .await
             .expect("batch");
         assert_eq!(forked.results[0].outcome, Outcome::Conflict);
         assert!(matches!(
-            store
-                .push_batch(&kit.kit_id, items(&records), &server_key, Utc::now())
-                .await,
+            push_batch(store, &kit.kit_id, items(&records), &server_key, Utc::now()).await,
             Err(StoreError::KitNotActive(KitStatus::Quarantined))
         ));
         assert!(store.clear_quarantine(&kit.kit_id).await.expect("clear"));

@@ -8,8 +8,8 @@
 
 use chrono::Utc;
 use ed25519_dalek::SigningKey;
-use fieldkit_backend::held_import::{ImportAction, PreparedFile};
-use fieldkit_backend::ingest::{prepare, prepare_one, BatchItem};
+use fieldkit_backend::held_import::{import_held, ImportAction, PreparedFile};
+use fieldkit_backend::ingest::{prepare, prepare_one, push_batch, BatchItem};
 use fieldkit_backend::storage::{CaseFlag, StoreError};
 use rand_core::OsRng;
 use sync_protocol::api::Outcome;
@@ -114,7 +114,8 @@ async fn a_held_file_restores_bridges_and_delivers_on_every_store() {
         let (kit_id, kit_key) = (kit.kit_id, kit.key.verifying_key());
         let push = |records: Vec<&SignedRecord>| {
             let envelopes: Vec<_> = records.iter().map(|r| r.envelope.clone()).collect();
-            store.push_batch(
+            push_batch(
+                store,
                 &kit_id,
                 prepare(&envelopes, kit_id, &kit_key, &catalogs),
                 &server,
@@ -137,9 +138,7 @@ async fn a_held_file_restores_bridges_and_delivers_on_every_store() {
             &catalogs,
         );
         assert!(matches!(
-            store
-                .import_held(&kit_id, late, &server, "cli:it", Utc::now())
-                .await,
+            import_held(store, &kit_id, late, &server, "cli:it", Utc::now()).await,
             Err(StoreError::Conflict(_))
         ));
 
@@ -147,40 +146,40 @@ async fn a_held_file_restores_bridges_and_delivers_on_every_store() {
         // lost it); seq 3: purged on the kit, receipt only; seq 4: still pending.
         let r2_receipt = receipt(&r2, &server);
         let r3_receipt = receipt(&r3, &server);
-        let outcome = store
-            .import_held(
-                &kit_id,
-                file(
-                    &kit,
-                    &[
-                        Held {
-                            record: &r2,
-                            state: HeldState::Complete,
-                            envelope: true,
-                            receipt: Some(r2_receipt.clone()),
-                        },
-                        Held {
-                            record: &r3,
-                            state: HeldState::Purged,
-                            envelope: false,
-                            receipt: Some(r3_receipt),
-                        },
-                        Held {
-                            record: &r4,
-                            state: HeldState::Pending,
-                            envelope: true,
-                            receipt: None,
-                        },
-                    ],
-                    &server,
-                    &catalogs,
-                ),
+        let outcome = import_held(
+            store,
+            &kit_id,
+            file(
+                &kit,
+                &[
+                    Held {
+                        record: &r2,
+                        state: HeldState::Complete,
+                        envelope: true,
+                        receipt: Some(r2_receipt.clone()),
+                    },
+                    Held {
+                        record: &r3,
+                        state: HeldState::Purged,
+                        envelope: false,
+                        receipt: Some(r3_receipt),
+                    },
+                    Held {
+                        record: &r4,
+                        state: HeldState::Pending,
+                        envelope: true,
+                        receipt: None,
+                    },
+                ],
                 &server,
-                "cli:it",
-                Utc::now(),
-            )
-            .await
-            .expect("imports");
+                &catalogs,
+            ),
+            &server,
+            "cli:it",
+            Utc::now(),
+        )
+        .await
+        .expect("imports");
         let actions: Vec<_> = outcome
             .positions
             .iter()
@@ -234,26 +233,26 @@ async fn a_held_file_restores_bridges_and_delivers_on_every_store() {
         assert_eq!(state.pending_uploads.len(), 1);
 
         // The same file again: everything is already held.
-        let twice = store
-            .import_held(
-                &kit_id,
-                file(
-                    &kit,
-                    &[Held {
-                        record: &r3,
-                        state: HeldState::Purged,
-                        envelope: false,
-                        receipt: None,
-                    }],
-                    &server,
-                    &catalogs,
-                ),
+        let twice = import_held(
+            store,
+            &kit_id,
+            file(
+                &kit,
+                &[Held {
+                    record: &r3,
+                    state: HeldState::Purged,
+                    envelope: false,
+                    receipt: None,
+                }],
                 &server,
-                "cli:it",
-                Utc::now(),
-            )
-            .await
-            .expect("imports");
+                &catalogs,
+            ),
+            &server,
+            "cli:it",
+            Utc::now(),
+        )
+        .await
+        .expect("imports");
         assert_eq!(twice.positions[0].action, ImportAction::AlreadyHeld);
     }
 }
@@ -286,8 +285,7 @@ async fn a_receipt_this_backend_never_signed_is_not_taken_and_the_envelope_is_ju
             prepared.items[0],
             Some(BatchItem::Verified { .. })
         ));
-        let outcome = store
-            .import_held(&kit.kit_id, prepared, &server, "cli:it", Utc::now())
+        let outcome = import_held(store, &kit.kit_id, prepared, &server, "cli:it", Utc::now())
             .await
             .expect("imports");
         // Without a receipt of its own, the backend takes the envelope as pushed.

@@ -239,7 +239,7 @@ impl Backend {
         }
     }
 
-    pub fn store(&self) -> &dyn Store {
+    pub fn store(&self) -> &Store {
         self.admin.store.as_ref()
     }
 

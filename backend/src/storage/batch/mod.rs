@@ -1,28 +1,30 @@
-//! Records, chain steps, cases and receipts as a batch writes them: the [`BatchTx`]
-//! operations of [`crate::ingest::run_batch`] and [`crate::held_import::import_held`],
-//! once for both databases, on an open write transaction.
+//! Records, chain steps, cases and receipts as a batch writes them: [`BatchTx`], the
+//! one write transaction of a pushed batch ([`crate::ingest::push_batch`]) or an
+//! imported held-records file ([`crate::held_import::import_held`]), once for both
+//! databases. Storage knows nothing of ingest: ingest calls these operations.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use ed25519_dalek::SigningKey;
 use sync_protocol::chain::ChainAnchor;
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
 use sync_protocol::record::SignedRecord;
 
-use super::sql::{col, db_err, finish, next_counter, Counter, Db, Dialect, Tx};
-use super::{json_text, kind_name, rows, to_i64, to_u64, NewCaseFlag, StoreError};
-use crate::held_import::{ImportOutcome, PreparedFile};
-use crate::ingest::{run_batch, BatchItem, BatchOutcome};
-use crate::ingest::{
-    AppendOutcome, Appended, AuthorityArea, AuthorityKey, BatchKit, BatchTx, Bridge, ChainEntry,
-    Restored,
+use super::sql::{col, db_err, finish, next_counter, Counter, Dialect, Tx};
+use super::{json_text, kind_name, rows, to_i64, to_u64, EvidenceRow, NewCaseFlag, StoreError};
+mod model;
+
+pub use model::{
+    AppendOutcome, Appended, AuthorityArea, AuthorityKey, BatchKit, Bridge, ChainEntry, Restored,
+    StoredOutcome,
 };
 
-/// An open write transaction seen as a [`BatchTx`].
-pub struct SqlTx<'a, 'c> {
+/// A batch's write transaction: what [`crate::ingest`] and [`crate::held_import`] read
+/// and write of a kit's chain, all of it committed together by [`BatchTx::commit`] or
+/// none of it.
+pub struct BatchTx {
     /// The transaction.
-    tx: &'a mut Tx<'c>,
+    tx: Tx<'static>,
     /// Its database.
     dialect: Dialect,
     /// Authority areas read in this transaction (the routing policy asks for the same
@@ -30,25 +32,22 @@ pub struct SqlTx<'a, 'c> {
     areas: HashMap<AuthorityId, Option<AuthorityArea>>,
 }
 
-impl<'a, 'c> SqlTx<'a, 'c> {
-    /// The batch operations on `tx`.
-    pub fn new(tx: &'a mut Tx<'c>, dialect: Dialect) -> Self {
-        Self {
-            tx,
-            dialect,
-            areas: HashMap::new(),
-        }
+impl BatchTx {
+    /// Ends the batch: commits when `result` is `Ok`, rolls back otherwise.
+    ///
+    /// # Errors
+    /// `result`'s error, or the commit's.
+    pub async fn commit<T>(self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        finish(self.tx, result).await
     }
-}
 
-impl SqlTx<'_, '_> {
     async fn read_area(
         &mut self,
         authority: &AuthorityId,
     ) -> Result<Option<AuthorityArea>, StoreError> {
         let Some(r) = sqlx::query("SELECT ars, kind FROM authorities WHERE id = $1")
             .bind(authority.to_string())
-            .fetch_optional(&mut **self.tx)
+            .fetch_optional(&mut *self.tx)
             .await
             .map_err(db_err)?
         else {
@@ -63,7 +62,7 @@ impl SqlTx<'_, '_> {
         &mut self,
         q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
     ) -> Result<u64, StoreError> {
-        q.execute(&mut **self.tx)
+        q.execute(&mut *self.tx)
             .await
             .map(|r| r.rows_affected())
             .map_err(db_err)
@@ -145,8 +144,10 @@ impl SqlTx<'_, '_> {
     }
 }
 
-impl BatchTx for SqlTx<'_, '_> {
-    async fn kit_for_update(&mut self, kit: &KitId) -> Result<Option<BatchKit>, StoreError> {
+impl BatchTx {
+    /// Locks the kit for the rest of the transaction; its status, head, authority and
+    /// revocation.
+    pub async fn kit_for_update(&mut self, kit: &KitId) -> Result<Option<BatchKit>, StoreError> {
         let sql = format!(
             "SELECT {} FROM kits WHERE kit_id = $1{}",
             rows::BATCH_KIT_COLUMNS,
@@ -155,7 +156,7 @@ impl BatchTx for SqlTx<'_, '_> {
         // Built from constants only.
         let Some(r) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(kit.to_string())
-            .fetch_optional(&mut **self.tx)
+            .fetch_optional(&mut *self.tx)
             .await
             .map_err(db_err)?
         else {
@@ -178,7 +179,8 @@ impl BatchTx for SqlTx<'_, '_> {
         .map(Some)
     }
 
-    async fn authority_area(
+    /// The area of an authority the backend serves.
+    pub async fn authority_area(
         &mut self,
         authority: &AuthorityId,
     ) -> Result<Option<AuthorityArea>, StoreError> {
@@ -190,7 +192,8 @@ impl BatchTx for SqlTx<'_, '_> {
         Ok(area)
     }
 
-    async fn chain_entry(
+    /// The chain entry at `seq`.
+    pub async fn chain_entry(
         &mut self,
         kit: &KitId,
         seq: u64,
@@ -203,7 +206,7 @@ impl BatchTx for SqlTx<'_, '_> {
         )
         .bind(kit.to_string())
         .bind(to_i64(seq)?)
-        .fetch_optional(&mut **self.tx)
+        .fetch_optional(&mut *self.tx)
         .await
         .map_err(db_err)?
         else {
@@ -216,16 +219,18 @@ impl BatchTx for SqlTx<'_, '_> {
         rows::chain_entry(&hash, &outcome, problem.as_deref(), receipt.as_deref()).map(Some)
     }
 
-    async fn record_id_held(&mut self, id: &RecordId) -> Result<bool, StoreError> {
+    /// Whether any chained record has this id.
+    pub async fn record_id_held(&mut self, id: &RecordId) -> Result<bool, StoreError> {
         sqlx::query("SELECT 1 FROM records WHERE record_id = $1")
             .bind(id.to_string())
-            .fetch_optional(&mut **self.tx)
+            .fetch_optional(&mut *self.tx)
             .await
             .map(|r| r.is_some())
             .map_err(db_err)
     }
 
-    async fn authority_key(
+    /// Whether `key_id` is a key of `authority`.
+    pub async fn authority_key(
         &mut self,
         authority: &AuthorityId,
         key_id: &str,
@@ -236,7 +241,7 @@ impl BatchTx for SqlTx<'_, '_> {
         )
         .bind(authority.to_string())
         .bind(key_id.to_owned())
-        .fetch_one(&mut **self.tx)
+        .fetch_one(&mut *self.tx)
         .await
         .map_err(db_err)?;
         Ok(match (col::<i64>(&r, 0)? > 0, col::<i64>(&r, 1)? > 0) {
@@ -246,7 +251,8 @@ impl BatchTx for SqlTx<'_, '_> {
         })
     }
 
-    async fn attachment_held(
+    /// `ciphertext_size` and `ciphertext_sha256` of a held attachment.
+    pub async fn attachment_held(
         &mut self,
         id: &AttachmentId,
     ) -> Result<Option<(u64, Sha256Hash)>, StoreError> {
@@ -254,7 +260,7 @@ impl BatchTx for SqlTx<'_, '_> {
             "SELECT ciphertext_size, ciphertext_sha256 FROM attachments WHERE attachment_id = $1",
         )
         .bind(id.to_string())
-        .fetch_optional(&mut **self.tx)
+        .fetch_optional(&mut *self.tx)
         .await
         .map_err(db_err)?
         else {
@@ -265,11 +271,14 @@ impl BatchTx for SqlTx<'_, '_> {
         Ok(Some((to_u64(size)?, rows::hash(&hash)?)))
     }
 
-    async fn next_log_position(&mut self) -> Result<u64, StoreError> {
-        next_counter(self.tx, self.dialect, Counter::LogPosition).await
+    /// The next position of the append-only log.
+    pub async fn next_log_position(&mut self) -> Result<u64, StoreError> {
+        next_counter(&mut self.tx, self.dialect, Counter::LogPosition).await
     }
 
-    async fn append(
+    /// Stores the record; for accepted records also the case, the receipt and the
+    /// manifest's attachments. The head moves with [`BatchTx::set_head`].
+    pub async fn append(
         &mut self,
         appended: &Appended<'_>,
         at: DateTime<Utc>,
@@ -320,7 +329,8 @@ impl BatchTx for SqlTx<'_, '_> {
         self.insert_case(appended.record, inbox, flags, at).await
     }
 
-    async fn keep_evidence(
+    /// Keeps a forking record as evidence (idempotent).
+    pub async fn keep_evidence(
         &mut self,
         record: &SignedRecord,
         at: DateTime<Utc>,
@@ -341,7 +351,8 @@ impl BatchTx for SqlTx<'_, '_> {
         .map(drop)
     }
 
-    async fn quarantine(&mut self, kit: &KitId) -> Result<(), StoreError> {
+    /// Sets the kit's standing to quarantined.
+    pub async fn quarantine(&mut self, kit: &KitId) -> Result<(), StoreError> {
         self.execute(
             sqlx::query(
                 "UPDATE kits SET status = 'quarantined' WHERE kit_id = $1 AND status = 'active'",
@@ -352,12 +363,16 @@ impl BatchTx for SqlTx<'_, '_> {
         .map(drop)
     }
 
-    async fn set_head(&mut self, kit: &KitId, head: ChainAnchor) -> Result<(), StoreError> {
+    /// Moves the kit's head (once per batch, after its appends: one statement instead of
+    /// one per record).
+    pub async fn set_head(&mut self, kit: &KitId, head: ChainAnchor) -> Result<(), StoreError> {
         self.write_head(kit.to_string(), to_i64(head.seq)?, head.hash.0.to_vec())
             .await
     }
 
-    async fn bridge(&mut self, b: &Bridge<'_>, at: DateTime<Utc>) -> Result<(), StoreError> {
+    /// Bridges a position of the kit's chain (PROTOCOL.md §11.3): keeps the evidence
+    /// and moves the head to it.
+    pub async fn bridge(&mut self, b: &Bridge<'_>, at: DateTime<Utc>) -> Result<(), StoreError> {
         let seq = to_i64(b.seq)?;
         self.execute(
             sqlx::query(
@@ -382,7 +397,9 @@ impl BatchTx for SqlTx<'_, '_> {
             .await
     }
 
-    async fn accept_chained(
+    /// Turns a record chained as rejected into a case, on the backend's own receipt
+    /// (§11.3): the receipt as signed then, a new log position, inbox and flags.
+    pub async fn accept_chained(
         &mut self,
         r: &Restored<'_>,
         at: DateTime<Utc>,
@@ -413,75 +430,42 @@ impl BatchTx for SqlTx<'_, '_> {
     }
 }
 
-/// Runs a verified batch in one write transaction ([`crate::ingest::run_batch`]).
-///
-/// # Errors
-/// As `run_batch`; nothing is committed then.
-pub async fn push_batch(
-    db: &Db,
-    kit_id: &KitId,
-    items: Vec<BatchItem>,
-    server_key: &SigningKey,
-    at: DateTime<Utc>,
-) -> Result<BatchOutcome, StoreError> {
-    let mut tx = db.begin().await?;
-    let outcome = run_batch(
-        &mut SqlTx::new(&mut tx, db.dialect),
-        kit_id,
-        items,
-        server_key,
-        at,
-    )
-    .await;
-    finish(tx, outcome).await
-}
-
-/// Imports a verified held-records file in one write transaction
-/// ([`crate::held_import::import_held`]).
-///
-/// # Errors
-/// As `import_held`; nothing is committed then.
-pub async fn import_held(
-    db: &Db,
-    kit_id: &KitId,
-    prepared: PreparedFile,
-    server_key: &SigningKey,
-    by: &str,
-    at: DateTime<Utc>,
-) -> Result<ImportOutcome, StoreError> {
-    let mut tx = db.begin().await?;
-    let outcome = crate::held_import::import_held(
-        &mut SqlTx::new(&mut tx, db.dialect),
-        kit_id,
-        prepared,
-        server_key,
-        by,
-        at,
-    )
-    .await;
-    finish(tx, outcome).await
-}
-
-/// The fork evidence kept for a kit (PROTOCOL.md §4.9), by seq.
-///
-/// # Errors
-/// Storage errors.
-pub async fn fork_evidence(db: &Db, kit_id: &KitId) -> Result<Vec<super::EvidenceRow>, StoreError> {
-    sqlx::query(
-        "SELECT seq, hash, envelope FROM fork_evidence WHERE kit_id = $1 ORDER BY seq, hash",
-    )
-    .bind(kit_id.to_string())
-    .fetch_all(&db.pool)
-    .await
-    .map_err(db_err)?
-    .iter()
-    .map(|r| {
-        Ok(super::EvidenceRow {
-            kit_id: *kit_id,
-            seq: to_u64(col(r, 0)?)?,
-            hash: rows::hash(&col::<Vec<u8>>(r, 1)?)?,
-            envelope_json: col(r, 2)?,
+impl super::Store {
+    /// Opens a batch's write transaction (`BEGIN IMMEDIATE` on SQLite: writers take
+    /// turns before reading the chain).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Database`].
+    pub async fn begin_batch(&self) -> Result<BatchTx, StoreError> {
+        Ok(BatchTx {
+            tx: self.db.begin().await?,
+            dialect: self.db.dialect,
+            areas: HashMap::new(),
         })
-    })
-    .collect()
+    }
+
+    /// The fork evidence kept for a kit (PROTOCOL.md §4.9), by seq.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn fork_evidence(&self, kit_id: &KitId) -> Result<Vec<EvidenceRow>, StoreError> {
+        let db = &self.db;
+        sqlx::query(
+            "SELECT seq, hash, envelope FROM fork_evidence WHERE kit_id = $1 ORDER BY seq, hash",
+        )
+        .bind(kit_id.to_string())
+        .fetch_all(&db.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            Ok(super::EvidenceRow {
+                kit_id: *kit_id,
+                seq: to_u64(col(r, 0)?)?,
+                hash: rows::hash(&col::<Vec<u8>>(r, 1)?)?,
+                envelope_json: col(r, 2)?,
+            })
+        })
+        .collect()
+    }
 }
