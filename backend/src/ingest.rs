@@ -263,6 +263,15 @@ pub(crate) async fn run_batch(
     if !matches!(kit.status, KitStatus::Active | KitStatus::Draining) {
         return Err(StoreError::KitNotActive(kit.status));
     }
+    let verified: Vec<RecordId> = items
+        .iter()
+        .filter_map(|i| match i {
+            BatchItem::Verified { record, .. } => Some(record.record.record_id),
+            BatchItem::Unverified(_) => None,
+        })
+        .collect();
+    tx.expect_appends(verified.len());
+    tx.look_up_record_ids(&verified).await?;
     let mut head = kit.head;
     let mut results = Vec::with_capacity(items.len());
     let mut sticky_gap: Option<u64> = None;

@@ -90,19 +90,41 @@ impl Dialect {
         }
     }
 
-    /// The statement that takes the next value of `counter`. PostgreSQL: a sequence (no
-    /// row lock, so parallel batches of different kits do not queue on one counter row).
-    /// SQLite: a row of `counters`, safe under its single writer.
-    pub fn next_counter(self, counter: Counter) -> &'static str {
+    /// The statement that takes the next `$1` values of `counter`, and how its answer
+    /// becomes them. PostgreSQL: a sequence (no row lock, so parallel batches of
+    /// different kits do not queue on one counter row), one row per value — not
+    /// necessarily consecutive while other batches draw too. SQLite: a row of
+    /// `counters`, safe under its single writer, answering the last of `$1` consecutive
+    /// values.
+    pub fn reserve_counter(self, counter: Counter) -> &'static str {
         match (self, counter) {
             (Self::Sqlite, Counter::LogPosition) => {
-                "UPDATE counters SET value = value + 1 WHERE name = 'log_position' RETURNING value"
+                "UPDATE counters SET value = value + $1 WHERE name = 'log_position' RETURNING value"
             }
             (Self::Sqlite, Counter::ChangeCursor) => {
-                "UPDATE counters SET value = value + 1 WHERE name = 'change_cursor' RETURNING value"
+                "UPDATE counters SET value = value + $1 WHERE name = 'change_cursor' RETURNING value"
             }
-            (Self::Postgres, Counter::LogPosition) => "SELECT nextval('log_position_seq')",
-            (Self::Postgres, Counter::ChangeCursor) => "SELECT nextval('change_cursor_seq')",
+            (Self::Postgres, Counter::LogPosition) => {
+                "SELECT nextval('log_position_seq') FROM generate_series(1, $1)"
+            }
+            (Self::Postgres, Counter::ChangeCursor) => {
+                "SELECT nextval('change_cursor_seq') FROM generate_series(1, $1)"
+            }
+        }
+    }
+
+    /// The values [`Dialect::reserve_counter`] answered, `n` of them in increasing order.
+    fn reserved_values(self, answered: Vec<u64>, n: u64) -> Vec<u64> {
+        match self {
+            Self::Sqlite => answered
+                .first()
+                .map(|last| (last + 1 - n..=*last).collect())
+                .unwrap_or_default(),
+            Self::Postgres => {
+                let mut values = answered;
+                values.sort_unstable();
+                values
+            }
         }
     }
 }
@@ -245,11 +267,41 @@ pub async fn next_counter(
     dialect: Dialect,
     counter: Counter,
 ) -> Result<u64, StoreError> {
-    let r = sqlx::query(dialect.next_counter(counter))
-        .fetch_one(&mut **tx)
+    reserve_counter(tx, dialect, counter, 1)
+        .await?
+        .first()
+        .copied()
+        .ok_or_else(|| StoreError::Corrupt(format!("counter {counter:?} gave no value")))
+}
+
+/// The next `n` (at least 1) values of `counter`, inside `tx`, in increasing order.
+///
+/// # Errors
+/// Storage errors.
+pub async fn reserve_counter(
+    tx: &mut Tx<'_>,
+    dialect: Dialect,
+    counter: Counter,
+    n: usize,
+) -> Result<Vec<u64>, StoreError> {
+    let n = u64::try_from(n.max(1)).unwrap_or(1);
+    let answered = sqlx::query(dialect.reserve_counter(counter))
+        .bind(super::to_i64(n)?)
+        .fetch_all(&mut **tx)
         .await
-        .map_err(db_err)?;
-    super::to_u64(col(&r, 0)?)
+        .map_err(db_err)?
+        .iter()
+        .map(|r| super::to_u64(col(r, 0)?))
+        .collect::<Result<Vec<_>, _>>()?;
+    let values = dialect.reserved_values(answered, n);
+    if values.len() as u64 == n {
+        Ok(values)
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "counter {counter:?}: {} values for {n}",
+            values.len()
+        )))
+    }
 }
 
 /// Ends `tx`: commits when `result` is `Ok` (also for answers that wrote nothing), rolls

@@ -297,3 +297,84 @@ async fn a_receipt_this_backend_never_signed_is_not_taken_and_the_envelope_is_ju
         );
     }
 }
+
+/// A file of more positions than one statement writes (the batch's rows go out in
+/// statements of 100): every position delivered once, every row written, and the same
+/// envelopes pushed afterwards are answered as duplicates with the receipts the import
+/// signed.
+#[tokio::test]
+async fn a_file_of_150_positions_is_written_whole_in_one_transaction() {
+    for db in databases("held-records 150 positions") {
+        let backend = Backend::new(&db).await;
+        let store = backend.store();
+        let server = SigningKey::generate(&mut OsRng);
+        let catalogs = catalogs();
+        let mut kit = backend.kit().await;
+        let records: Vec<SignedRecord> = (0..150)
+            .map(|i| {
+                if i % 50 == 0 {
+                    kit.next(&Spec::anmeldung().with_attachments(&[10]))
+                } else {
+                    kit.next(&Spec::anmeldung())
+                }
+            })
+            .collect();
+        let held: Vec<Held<'_>> = records
+            .iter()
+            .map(|record| Held {
+                record,
+                state: HeldState::Pending,
+                envelope: true,
+                receipt: None,
+            })
+            .collect();
+        let prepared = file(&kit, &held, &server, &catalogs);
+        let outcome = import_held(store, &kit.kit_id, prepared, &server, "cli:it", Utc::now())
+            .await
+            .expect("imports");
+        assert_eq!(outcome.positions.len(), 150, "{}", db.name());
+        assert!(outcome
+            .positions
+            .iter()
+            .all(|p| p.action == ImportAction::Delivered));
+        let authority = records[0].record.authority_id.clone();
+        assert_eq!(store.inbox(&authority).await.expect("inbox").len(), 150);
+        let state = store.kit_state(&kit.kit_id, 1000).await.expect("state");
+        let head = store
+            .kit(&kit.kit_id)
+            .await
+            .expect("kit")
+            .expect("known")
+            .head;
+        assert_eq!(head.map(|h| h.seq), Some(150), "{}", db.name());
+        assert_eq!(state.pending_uploads.len(), 3, "{}", db.name());
+
+        // Pushed again: duplicates, each answered with a receipt for its own record.
+        let kit_key = kit.key.verifying_key();
+        let trusted = [server.verifying_key()];
+        let mut positions = Vec::new();
+        for chunk in records.chunks(100) {
+            let envelopes: Vec<_> = chunk.iter().map(|r| r.envelope.clone()).collect();
+            let again = push_batch(
+                store,
+                &kit.kit_id,
+                prepare(&envelopes, kit.kit_id, &kit_key, &catalogs),
+                &server,
+                Utc::now(),
+            )
+            .await
+            .expect("batch");
+            for (result, record) in again.results.iter().zip(chunk) {
+                assert_eq!(result.outcome, Outcome::Duplicate, "{}", db.name());
+                let receipt = Receipt::verify(result.receipt.as_ref().expect("receipt"), &trusted)
+                    .expect("verifies");
+                receipt.require_matches(record).expect("its own record");
+                positions.push(receipt.log_position);
+            }
+        }
+        let mut unique = positions.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), 150, "log positions are unique");
+    }
+}

@@ -7,6 +7,7 @@ mod support;
 
 mod admin;
 mod auth;
+mod batch_rows;
 mod changes;
 mod config;
 mod conformance;

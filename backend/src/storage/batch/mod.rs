@@ -3,16 +3,18 @@
 //! imported held-records file ([`crate::held_import::import_held`]), once for both
 //! databases. Storage knows nothing of ingest: ingest calls these operations.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use sync_protocol::chain::ChainAnchor;
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
 use sync_protocol::record::SignedRecord;
 
-use super::sql::{col, db_err, finish, next_counter, Counter, Dialect, Tx};
+use super::sql::{col, db_err, finish, reserve_counter, Counter, Dialect, Tx};
 use super::{json_text, kind_name, rows, to_i64, to_u64, EvidenceRow, NewCaseFlag, StoreError};
+use pending::{AttachmentRow, CaseRow, FlagRow, LinkRow, Pending, RecordRow, ROWS_PER_INSERT};
 mod model;
+mod pending;
 
 pub use model::{
     AppendOutcome, Appended, AuthorityArea, AuthorityKey, BatchKit, Bridge, ChainEntry, Restored,
@@ -30,6 +32,18 @@ pub struct BatchTx {
     /// Authority areas read in this transaction (the routing policy asks for the same
     /// two with every record of a batch).
     areas: HashMap<AuthorityId, Option<AuthorityArea>>,
+    /// Sealing keys checked in this transaction (a batch's records name the same few).
+    keys: HashMap<(AuthorityId, String), AuthorityKey>,
+    /// Log positions reserved for this batch and not yet handed out.
+    log_positions: VecDeque<u64>,
+    /// How many more appends the batch expects ([`BatchTx::expect_appends`]).
+    expected: usize,
+    /// Rows appended, written when the batch commits.
+    pending: Pending,
+    /// Record ids looked up together ([`BatchTx::look_up_record_ids`]), and which of
+    /// them were held then.
+    looked_up: HashSet<RecordId>,
+    held_ids: HashSet<RecordId>,
 }
 
 impl BatchTx {
@@ -37,8 +51,20 @@ impl BatchTx {
     ///
     /// # Errors
     /// `result`'s error, or the commit's.
-    pub async fn commit<T>(self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    pub async fn commit<T>(mut self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        let result = match result {
+            Ok(value) => self.pending.write(&mut self.tx).await.map(|()| value),
+            Err(e) => Err(e),
+        };
         finish(self.tx, result).await
+    }
+
+    /// Tells the transaction how many records the batch may append, so that their log
+    /// positions are reserved with one statement. Positions reserved but not used (a
+    /// record answered as duplicate or rejected) are left out of the log: positions are
+    /// unique and increasing, not gapless (PROTOCOL.md, receipt `log_position`).
+    pub fn expect_appends(&mut self, records: usize) {
+        self.expected = records;
     }
 
     async fn read_area(
@@ -69,7 +95,7 @@ impl BatchTx {
     }
 
     /// The case of an accepted record: its row, its flags and its manifest's uploads.
-    async fn insert_case(
+    fn insert_case(
         &mut self,
         record: &SignedRecord,
         inbox: &AuthorityId,
@@ -78,56 +104,38 @@ impl BatchTx {
     ) -> Result<(), StoreError> {
         let rec = &record.record;
         let record_id = rec.record_id.to_string();
-        self.execute(
-            sqlx::query(
-                "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
-                                    received_at, clerk_id)
-                 VALUES ($1, $2, 'received', $3, $4, $5, $3, $6)",
-            )
-            .bind(record_id.clone())
-            .bind(inbox.to_string())
-            .bind(at)
-            .bind(rec.kit_id.to_string())
-            .bind(rec.form_id.to_string())
-            .bind(rec.clerk_id.to_string()),
-        )
-        .await?;
+        self.pending.case(CaseRow {
+            record_id: record_id.clone(),
+            authority_id: inbox.to_string(),
+            at,
+            kit_id: rec.kit_id.to_string(),
+            form_id: rec.form_id.to_string(),
+            clerk_id: rec.clerk_id.to_string(),
+        });
         for flag in flags {
-            self.execute(
-                sqlx::query(
-                    "INSERT INTO case_flags (record_id, flag, reason, raised_at)
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(record_id.clone())
-                .bind(flag.flag.as_str())
-                .bind(flag.reason.clone())
-                .bind(at),
-            )
-            .await?;
+            self.pending.flag(FlagRow {
+                record_id: record_id.clone(),
+                flag: flag.flag.as_str(),
+                reason: flag.reason.clone(),
+                at,
+            });
         }
         for (position, a) in rec.attachments.iter().enumerate() {
-            let id = a.id.to_string();
-            self.execute(
-                sqlx::query(
-                    "INSERT INTO attachments (attachment_id, ciphertext_size, ciphertext_sha256,
-                         created, upload_offset, complete)
-                     VALUES ($1, $2, $3, FALSE, 0, FALSE) ON CONFLICT (attachment_id) DO NOTHING",
-                )
-                .bind(id.clone())
-                .bind(to_i64(a.ciphertext_size)?)
-                .bind(a.ciphertext_sha256.0.to_vec()),
-            )
-            .await?;
-            self.execute(
-                sqlx::query(
-                    "INSERT INTO record_attachments (record_id, attachment_id, position)
-                     VALUES ($1, $2, $3)",
-                )
-                .bind(record_id.clone())
-                .bind(id)
-                .bind(position as i64),
-            )
-            .await?;
+            self.pending.attachment(
+                a.id,
+                (a.ciphertext_size, a.ciphertext_sha256),
+                AttachmentRow {
+                    attachment_id: a.id.to_string(),
+                    size: to_i64(a.ciphertext_size)?,
+                    sha256: a.ciphertext_sha256.0.to_vec(),
+                },
+            );
+            self.pending.link(LinkRow {
+                record_id: record_id.clone(),
+                attachment_id: a.id.to_string(),
+                position: i64::try_from(position)
+                    .map_err(|_| StoreError::Corrupt("attachment position".into()))?,
+            });
         }
         Ok(())
     }
@@ -198,6 +206,9 @@ impl BatchTx {
         kit: &KitId,
         seq: u64,
     ) -> Result<Option<ChainEntry>, StoreError> {
+        if let Some(entry) = self.pending.chain_entry(*kit, seq) {
+            return Ok(Some(entry));
+        }
         let Some(r) = sqlx::query(
             "SELECT hash, outcome, problem, receipt FROM records WHERE kit_id = $1 AND seq = $2
              UNION ALL
@@ -221,6 +232,12 @@ impl BatchTx {
 
     /// Whether any chained record has this id.
     pub async fn record_id_held(&mut self, id: &RecordId) -> Result<bool, StoreError> {
+        if self.pending.holds_record_id(id) {
+            return Ok(true);
+        }
+        if self.looked_up.contains(id) {
+            return Ok(self.held_ids.contains(id));
+        }
         sqlx::query("SELECT 1 FROM records WHERE record_id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut *self.tx)
@@ -229,12 +246,43 @@ impl BatchTx {
             .map_err(db_err)
     }
 
+    /// Looks up which of `ids` are held, with one statement per [`ROWS_PER_INSERT`]
+    /// ids, for [`BatchTx::record_id_held`] to answer from. A record another batch
+    /// stores meanwhile is still refused: by the unique key when this batch writes.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn look_up_record_ids(&mut self, ids: &[RecordId]) -> Result<(), StoreError> {
+        for chunk in ids.chunks(ROWS_PER_INSERT) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT record_id FROM records WHERE record_id IN ({})",
+                marks.join(", ")
+            );
+            // Built from a constant and numbered placeholders only.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(&mut *self.tx).await.map_err(db_err)? {
+                let held: String = col(&r, 0)?;
+                self.held_ids.insert(super::parse("record id", &held)?);
+            }
+            self.looked_up.extend(chunk.iter().copied());
+        }
+        Ok(())
+    }
+
     /// Whether `key_id` is a key of `authority`.
     pub async fn authority_key(
         &mut self,
         authority: &AuthorityId,
         key_id: &str,
     ) -> Result<AuthorityKey, StoreError> {
+        let cache_key = (authority.clone(), key_id.to_owned());
+        if let Some(known) = self.keys.get(&cache_key) {
+            return Ok(*known);
+        }
         let r = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM authorities WHERE id = $1),
                     (SELECT COUNT(*) FROM authority_keys WHERE authority_id = $1 AND key_id = $2)",
@@ -244,11 +292,13 @@ impl BatchTx {
         .fetch_one(&mut *self.tx)
         .await
         .map_err(db_err)?;
-        Ok(match (col::<i64>(&r, 0)? > 0, col::<i64>(&r, 1)? > 0) {
+        let known = match (col::<i64>(&r, 0)? > 0, col::<i64>(&r, 1)? > 0) {
             (false, _) => AuthorityKey::UnknownAuthority,
             (true, false) => AuthorityKey::UnknownKey,
             (true, true) => AuthorityKey::Known,
-        })
+        };
+        self.keys.insert(cache_key, known);
+        Ok(known)
     }
 
     /// `ciphertext_size` and `ciphertext_sha256` of a held attachment.
@@ -256,6 +306,9 @@ impl BatchTx {
         &mut self,
         id: &AttachmentId,
     ) -> Result<Option<(u64, Sha256Hash)>, StoreError> {
+        if let Some(facts) = self.pending.attachment_facts(id) {
+            return Ok(Some(facts));
+        }
         let Some(r) = sqlx::query(
             "SELECT ciphertext_size, ciphertext_sha256 FROM attachments WHERE attachment_id = $1",
         )
@@ -273,7 +326,17 @@ impl BatchTx {
 
     /// The next position of the append-only log.
     pub async fn next_log_position(&mut self) -> Result<u64, StoreError> {
-        next_counter(&mut self.tx, self.dialect, Counter::LogPosition).await
+        if self.log_positions.is_empty() {
+            let wanted = self.expected.max(1);
+            self.log_positions =
+                reserve_counter(&mut self.tx, self.dialect, Counter::LogPosition, wanted)
+                    .await?
+                    .into();
+        }
+        self.expected = self.expected.saturating_sub(1);
+        self.log_positions
+            .pop_front()
+            .ok_or_else(|| StoreError::Database("no log position reserved".into()))
     }
 
     /// Stores the record; for accepted records also the case, the receipt and the
@@ -286,7 +349,7 @@ impl BatchTx {
         let rec = &appended.record.record;
         let seq = to_i64(rec.seq)?;
         let at = at.timestamp_millis();
-        let (outcome, problem, receipt, log_position) = match &appended.outcome {
+        let (outcome, problem, receipt, log_position, stored) = match &appended.outcome {
             AppendOutcome::Accepted {
                 receipt,
                 log_position,
@@ -296,37 +359,43 @@ impl BatchTx {
                 None,
                 Some(receipt.to_json()),
                 Some(to_i64(*log_position)?),
+                StoredOutcome::Accepted(receipt.clone()),
             ),
-            AppendOutcome::Rejected(p) => ("rejected", Some(json_text(p)), None, None),
+            AppendOutcome::Rejected(p) => (
+                "rejected",
+                Some(json_text(p)),
+                None,
+                None,
+                StoredOutcome::Rejected(p.clone()),
+            ),
         };
-        self.execute(
-            sqlx::query(
-                "INSERT INTO records (kit_id, seq, record_id, hash, envelope, outcome, problem,
-                     receipt, log_position, received_at, authority_id, form_id, form_version,
-                     kind, ref_record_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            )
-            .bind(rec.kit_id.to_string())
-            .bind(seq)
-            .bind(rec.record_id.to_string())
-            .bind(appended.record.hash.0.to_vec())
-            .bind(appended.record.envelope.to_json())
-            .bind(outcome)
-            .bind(problem)
-            .bind(receipt)
-            .bind(log_position)
-            .bind(at)
-            .bind(rec.authority_id.to_string())
-            .bind(rec.form_id.to_string())
-            .bind(i64::from(rec.form_version))
-            .bind(kind_name(rec.kind))
-            .bind(rec.references.map(|r| r.to_string())),
-        )
-        .await?;
+        let row = RecordRow {
+            kit_id: rec.kit_id.to_string(),
+            seq,
+            record_id: rec.record_id.to_string(),
+            hash: appended.record.hash.0.to_vec(),
+            envelope: appended.record.envelope.to_json(),
+            outcome,
+            problem,
+            receipt,
+            log_position,
+            received_at: at,
+            authority_id: rec.authority_id.to_string(),
+            form_id: rec.form_id.to_string(),
+            form_version: i64::from(rec.form_version),
+            kind: kind_name(rec.kind),
+            ref_record_id: rec.references.map(|r| r.to_string()),
+        };
+        let entry = ChainEntry {
+            hash: appended.record.hash,
+            outcome: stored,
+        };
+        self.pending
+            .record(row, rec.kit_id, rec.seq, rec.record_id, entry);
         let AppendOutcome::Accepted { inbox, flags, .. } = &appended.outcome else {
             return Ok(());
         };
-        self.insert_case(appended.record, inbox, flags, at).await
+        self.insert_case(appended.record, inbox, flags, at)
     }
 
     /// Keeps a forking record as evidence (idempotent).
@@ -426,7 +495,6 @@ impl BatchTx {
             )));
         }
         self.insert_case(r.record, &r.inbox, &r.flags, at.timestamp_millis())
-            .await
     }
 }
 
@@ -441,6 +509,12 @@ impl super::Store {
             tx: self.db.begin().await?,
             dialect: self.db.dialect,
             areas: HashMap::new(),
+            keys: HashMap::new(),
+            log_positions: VecDeque::new(),
+            expected: 0,
+            pending: Pending::default(),
+            looked_up: HashSet::new(),
+            held_ids: HashSet::new(),
         })
     }
 
