@@ -13,8 +13,9 @@ use jsonschema::{ValidationError, Validator};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::din91379;
 use crate::model::{FormVersion, Localized, Service};
-use crate::rules::{compile, FORMAT_MESSAGES};
+use crate::rules::{compile, din91379_type, FORMAT_MESSAGES};
 use crate::CatalogError;
 
 /// One problem with form data.
@@ -208,7 +209,21 @@ impl FormValidator {
         }
     }
 
+    /// An error whose message is "label + predicate", e.g. „Vornamen“ ist ein Pflichtfeld.
     fn field_error(&self, pointer: String, rule: &str, de: &str, en: &str) -> FieldError {
+        self.field_error_joined(pointer, rule, de, en, " ")
+    }
+
+    /// An error whose message is "label + `sep` + text"; `": "` for a text that is a
+    /// sentence of its own, e.g. „Vornamen“: Zeichen „王“ an Stelle 1 ist … .
+    fn field_error_joined(
+        &self,
+        pointer: String,
+        rule: &str,
+        de: &str,
+        en: &str,
+        sep: &str,
+    ) -> FieldError {
         let field = normalize(&pointer);
         let label = self.labels.get(&field).cloned();
         let (name_de, name_en) = match &label {
@@ -222,8 +237,8 @@ impl FormValidator {
             rule: rule.to_owned(),
             label,
             message: Localized {
-                de: format!("{name_de} {de}."),
-                en: format!("{name_en} {en}."),
+                de: format!("{name_de}{sep}{de}."),
+                en: format!("{name_en}{sep}{en}."),
             },
         }
     }
@@ -263,6 +278,15 @@ impl FormValidator {
                 )
             }
             ValidationErrorKind::Format { format } => {
+                // The DIN 91379 formats name the offending character and its position.
+                let refusal = din91379_type(format)
+                    .zip(e.instance().as_str())
+                    .and_then(|(ty, s)| din91379::check(s, ty).err());
+                if let Some(r) = refusal {
+                    let m = r.message();
+                    let rule = format!("format:{format}");
+                    return Some(self.field_error_joined(at, &rule, &m.de, &m.en, ": "));
+                }
                 let (_, de, en) = FORMAT_MESSAGES.iter().find(|(n, _, _)| n == format)?;
                 (at, format!("format:{format}"), (*de).into(), (*en).into())
             }

@@ -11,6 +11,11 @@
 //! - [`FormValidator`] validates form data against a form version (JSON Schema 2020-12
 //!   via the `jsonschema` crate) and reports errors by field path and rule, in German
 //!   and English.
+//! - [`din91379`] is DIN 91379 for names and addresses: the normative characters and
+//!   sequences per data type (generated from the published list into
+//!   `din91379/din91379.json`, which the UI reads too), NFC normalization, and a checker
+//!   that names the first offending character and its position. The formats
+//!   `person-name` (type A) and `din91379-text` (type B) use it.
 //! - [`routing`] maps (service, ARS of the residence) to the receiving, deciding and
 //!   handling authority.
 //!
@@ -21,6 +26,7 @@
 //! in [`Catalog::from_dir`].
 
 pub mod check;
+pub mod din91379;
 mod error;
 mod form;
 mod load;

@@ -1,6 +1,6 @@
 //! Fieldkit's additions to JSON Schema 2020-12, registered with the `jsonschema` crate:
 //! the custom formats (`past-date`, `postcode-de`, `ars`, `person-name`,
-//! `country-code`) and keywords (`x-minor-requires`, `x-min-age`) that catalog/README.md
+//! `din91379-text`, `country-code`) and keywords (`x-minor-requires`, `x-min-age`) that catalog/README.md
 //! documents. Rules that depend on the date take "today" at compile time, so a validator
 //! is built per day.
 
@@ -8,23 +8,41 @@ use chrono::NaiveDate;
 use jsonschema::{Keyword, ValidationError, Validator};
 use serde_json::{Map, Value};
 
+use crate::din91379::{self, DataType};
+
 /// Custom formats: name, German and English explanation.
 pub(crate) const FORMAT_MESSAGES: &[(&str, &str, &str)] = &[
     ("date", "muss ein Datum im Format JJJJ-MM-TT sein", "must be a date as YYYY-MM-DD"),
     ("past-date", "muss ein Datum sein, das nicht in der Zukunft liegt", "must be a date that is not in the future"),
     ("postcode-de", "muss eine fünfstellige deutsche Postleitzahl sein", "must be a five-digit German postcode"),
     ("ars", "muss ein Amtlicher Regionalschlüssel mit 2, 3, 5, 9 oder 12 Ziffern sein", "must be an official regional key of 2, 3, 5, 9 or 12 digits"),
-    ("person-name", "darf nur Buchstaben (auch mit Akzenten), Leerzeichen, Bindestrich, Apostroph und Punkt enthalten", "may contain only letters (accents allowed), spaces, hyphens, apostrophes and dots"),
+    ("person-name", "darf nur lateinische Buchstaben nach DIN 91379 (auch mit diakritischen Zeichen), Leerzeichen, Bindestrich, Apostroph, Komma und Punkt enthalten und höchstens 120 Zeichen haben", "may contain only Latin letters per DIN 91379 (diacritics allowed), spaces, hyphens, apostrophes, commas and dots, and at most 120 characters"),
+    ("din91379-text", "darf nur Zeichen nach DIN 91379 enthalten (lateinische Buchstaben, Ziffern, übliche Satzzeichen)", "may contain only characters per DIN 91379 (Latin letters, digits, common punctuation)"),
     ("country-code", "muss ein Staatencode aus zwei Großbuchstaben sein (ISO 3166-1, z. B. DE)", "must be a two-letter country code (ISO 3166-1, e.g. DE)"),
 ];
 
+/// The most characters a `person-name` may have.
+const PERSON_NAME_MAX_CHARS: usize = 120;
+
+/// The DIN 91379 data type a format checks, if it is one of the DIN formats.
+pub(crate) fn din91379_type(format: &str) -> Option<DataType> {
+    match format {
+        "person-name" => Some(DataType::A),
+        "din91379-text" => Some(DataType::B),
+        _ => None,
+    }
+}
+
+/// `person-name`: DIN 91379 data type A (names of natural persons), in NFC, at most
+/// 120 characters.
 fn is_person_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_alphabetic())
-        && s.chars().count() <= 120
-        && s.chars().all(|c| c.is_alphabetic() || " -'’.".contains(c))
-        && !s.contains("  ")
-        && s.trim_end() == s
+    s.chars().count() <= PERSON_NAME_MAX_CHARS && din91379::is_valid(s, DataType::A)
+}
+
+/// `din91379-text`: DIN 91379 data type B (other names: streets, places, legal persons),
+/// in NFC.
+fn is_din91379_text(s: &str) -> bool {
+    din91379::is_valid(s, DataType::B)
 }
 
 fn is_postcode_de(s: &str) -> bool {
@@ -174,6 +192,7 @@ pub(crate) fn compile(schema: &Value, today: NaiveDate) -> Result<Validator, Str
         .with_format("postcode-de", is_postcode_de)
         .with_format("ars", |s| sync_protocol::ids::Ars::parse(s).is_ok())
         .with_format("person-name", is_person_name)
+        .with_format("din91379-text", is_din91379_text)
         .with_format("country-code", |s| {
             s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase())
         })
@@ -206,19 +225,36 @@ mod tests {
             "de la Cruz",
             "Şahin",
             "Dr. h.c.",
+            "N’Diaye",
         ] {
             assert!(is_person_name(good), "{good}");
         }
         for bad in [
-            "",
             " Anna",
             "Anna ",
             "Anna  Maria",
             "R2D2",
-            "-Anna",
             "Anna;",
+            "Иванов",
+            "王小明",
+            &"a".repeat(121),
         ] {
             assert!(!is_person_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn street_and_place_names_allow_digits_and_punctuation_but_no_other_script() {
+        for good in [
+            "Straße des 17. Juni",
+            "Frankfurt (Oder)",
+            "Am Markt 3/5",
+            "Łódź",
+        ] {
+            assert!(is_din91379_text(good), "{good}");
+        }
+        for bad in ["Київ", "Tab\there", "Ort\u{a0}Name", "Straße 😀"] {
+            assert!(!is_din91379_text(bad), "{bad}");
         }
     }
 

@@ -358,6 +358,53 @@ async fn no_input_is_lost_by_a_language_switch_a_lock_or_a_reload_mid_form() {
     app.quit().await;
 }
 
+/// Names as DIN 91379 writes them (issue 18): a family name typed decomposed
+/// (`Nguye` + U+0302 + U+0303 + `n`) is shown and kept composed; a first name in another
+/// script is refused under the field with the character and its position, in German
+/// and in English. Screenshots: `target/screenshots/app-form-din91379-{de,en}.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_is_kept_composed_and_a_character_outside_din_91379_is_named() {
+    let _one = ONE_APP.lock().await;
+    let backend = backend();
+    let home = backend.dir.path().join("kit");
+    TestKit::enrolled(&home, &backend.demo);
+    let app = App::start(&home, &[]).await;
+    unlock(&app).await;
+    app.click("new-application").await;
+    app.click("service-anmeldung").await;
+    app.wait_for("screen-form", 20).await;
+    fill_anmeldung(&app).await;
+
+    set(&app, "persons.0.family_name", "Nguye\u{302}\u{303}n").await;
+    assert_eq!(
+        shown(&app, "persons.0.family_name").await,
+        "Nguy\u{1ec5}n",
+        "shown in NFC"
+    );
+    set(&app, "persons.0.first_names", "王小明").await;
+    let field = "field-persons.0.first_names";
+    wait_until(&app, field, "an Stelle 1", 15).await;
+    let de = app.text(field).await;
+    assert!(de.contains("„王“") && de.contains("DIN 91379"), "{de}");
+    app.screenshot("form-din91379-de").await;
+    app.click("lang-switch").await;
+    wait_for_html_lang(&app, "en").await;
+    wait_until(&app, field, "at position 1", 15).await;
+    let en = app.text(field).await;
+    assert!(en.contains("'王'") && en.contains("DIN 91379"), "{en}");
+    app.screenshot("form-din91379-en").await;
+
+    // The kit's draft holds the composed name: it is there when the draft is resumed.
+    app.click("exit-wizard").await;
+    resume_the_draft(&app).await;
+    assert_eq!(
+        shown(&app, "persons.0.family_name").await,
+        "Nguy\u{1ec5}n",
+        "stored in NFC"
+    );
+    app.quit().await;
+}
+
 async fn unlock(app: &App) {
     app.wait_for("screen-unlock", 30).await;
     app.type_into("pin", PIN).await;

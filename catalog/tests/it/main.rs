@@ -1,9 +1,10 @@
 //! Integration tests of the catalog in this repository: it loads and is consistent, every
 //! service's golden applications validate exactly as recorded, routing sends each
-//! service to the right authority, signed bundles verify, and the consistency check
-//! catches the mistakes it exists for.
+//! service to the right authority, signed bundles verify, the consistency check
+//! catches the mistakes it exists for, and DIN 91379 answers the shared vectors.
 
 mod consistency;
+mod din91379;
 mod golden;
 mod routing;
 mod signing;

@@ -1,7 +1,7 @@
-//! Finalize: validate against the form version, check required attachments, route to
-//! the handling authority, seal to its key, build and sign the record, chain it and
-//! commit record, attachments and the draft's deletion in one `synchronous = FULL`
-//! transaction.
+//! Finalize: normalize the form data to Unicode NFC, validate against the form version,
+//! check required attachments, route to the handling authority, seal to its key, build
+//! and sign the record, chain it and commit record, attachments and the draft's deletion
+//! in one `synchronous = FULL` transaction.
 
 use chrono::{Local, NaiveDate};
 use rand_core::OsRng;
@@ -51,8 +51,11 @@ impl Session {
                 .optional()?
                 .ok_or_else(|| KitError::NotFound(format!("draft {draft_id}")))?;
         let kind = parse_kind(&kind)?;
-        let data: Value =
+        let mut data: Value =
             serde_json::from_str(&data_text).map_err(|e| KitError::Corrupted(e.to_string()))?;
+        // Saves normalize already; a draft stored before they did is validated and sealed
+        // in NFC all the same (DIN 91379).
+        fieldkit_catalog::din91379::normalize_nfc_json(&mut data);
         let attachments = self.stored_attachments(draft_id)?;
 
         // What the record is about: the service's current form, or for a withdrawal

@@ -3,6 +3,11 @@
 //! route, seal, sign, chain and commit in one transaction (`finalize.rs`). A finalized
 //! record is never changed; corrections and withdrawals are new records that reference
 //! it (`amend.rs`).
+//!
+//! Form data is kept in Unicode normalization form C, as DIN 91379 requires: every string
+//! in it is normalized on each save (`nfc`), and again when a draft is read, checked or
+//! finalized, so a name typed or pasted decomposed (`Nguye` + U+0302 + U+0303 + `n`) is
+//! stored, validated and sealed as `Nguyễn`, also in a draft saved before this rule.
 
 mod amend;
 mod attach;
@@ -109,6 +114,13 @@ pub(crate) fn parse_purpose(p: &str) -> Result<Purpose, KitError> {
     }
 }
 
+/// `data` with every string (object keys excepted) in Unicode normalization form C.
+pub(crate) fn nfc(data: &Value) -> Value {
+    let mut data = data.clone();
+    fieldkit_catalog::din91379::normalize_nfc_json(&mut data);
+    data
+}
+
 pub(crate) struct StoredAttachment {
     pub(crate) entry: AttachmentEntry,
     pub(crate) spec_id: String,
@@ -117,6 +129,7 @@ pub(crate) struct StoredAttachment {
 
 impl Session {
     /// Starts a draft for a service. Drafts may be incomplete; nothing is validated yet.
+    /// Every string in `data` is stored in Unicode normalization form C.
     ///
     /// # Errors
     /// [`KitError::NoCatalog`], unknown service, service not available offline,
@@ -148,6 +161,7 @@ impl Session {
         if !data.is_object() {
             return Err(KitError::Conflict("form data must be a JSON object".into()));
         }
+        let data = nfc(data);
         let id = Uuid::new_v4().to_string();
         let now = now_text();
         self.conn.execute(
@@ -158,7 +172,8 @@ impl Session {
         Ok(id)
     }
 
-    /// Saves new form data for a draft (autosave).
+    /// Saves new form data for a draft (autosave), every string in Unicode normalization
+    /// form C.
     ///
     /// # Errors
     /// [`KitError::NotFound`]; [`KitError::Conflict`] if `data` is not an object.
@@ -166,6 +181,7 @@ impl Session {
         if !data.is_object() {
             return Err(KitError::Conflict("form data must be a JSON object".into()));
         }
+        let data = nfc(data);
         let changed = self.conn.execute(
             "UPDATE drafts SET data = ?2, updated_at = ?3 WHERE id = ?1",
             params![draft_id, data.to_string(), now_text()],
@@ -176,7 +192,8 @@ impl Session {
         Ok(())
     }
 
-    /// A draft's form data.
+    /// A draft's form data, every string in Unicode normalization form C (also for a
+    /// draft stored before kit-core normalized on save).
     ///
     /// # Errors
     /// [`KitError::NotFound`].
@@ -188,7 +205,10 @@ impl Session {
             })
             .optional()?
             .ok_or_else(|| KitError::NotFound(format!("draft {draft_id}")))?;
-        serde_json::from_str(&text).map_err(|e| KitError::Corrupted(e.to_string()))
+        let mut data: Value =
+            serde_json::from_str(&text).map_err(|e| KitError::Corrupted(e.to_string()))?;
+        fieldkit_catalog::din91379::normalize_nfc_json(&mut data);
+        Ok(data)
     }
 
     /// All drafts, newest first.

@@ -11,7 +11,7 @@ use rand_core::{OsRng, RngCore};
 
 use crate::support::{anmeldung, anmeldung_draft, enrolled_kit, printout, CLERK, PIN};
 
-fn fieldkit(home: &Path, args: &[&str]) -> Command {
+pub(crate) fn fieldkit(home: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldkit"));
     cmd.arg("--home").arg(home).args(args);
     cmd.env_remove("FIELDKIT_RECOVERY_SECRET")
@@ -20,11 +20,11 @@ fn fieldkit(home: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("fieldkit runs")
 }
 
-fn json(out: &Output) -> serde_json::Value {
+pub(crate) fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not JSON ({e}): {}",
@@ -33,7 +33,7 @@ fn json(out: &Output) -> serde_json::Value {
     })
 }
 
-fn write_inputs(dir: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn write_inputs(dir: &Path) -> (PathBuf, PathBuf) {
     let data = dir.join("anmeldung.json");
     std::fs::write(&data, anmeldung().to_string()).expect("write data");
     let pdf = dir.join("printout.pdf");

@@ -6,6 +6,7 @@ mod capture;
 mod cli;
 mod enrol_once;
 mod held_export;
+mod names;
 mod outbox;
 mod pins;
 mod retention;

@@ -97,7 +97,8 @@ describe("form rendering (JSON Forms + catalog UI)", () => {
 
 describe("wrong input per field type shows a German message after leaving the field", () => {
   it.each([
-    ["Familienname", "R2D2", "darf nur Buchstaben"],
+    ["Familienname", "R2D2", "Zeichen „2“ an Stelle 2 ist in Namen nicht zulässig (DIN 91379)"],
+    ["Familienname", "王小明", "Zeichen „王“ an Stelle 1 ist in Namen nicht zulässig (DIN 91379)"],
     ["Geburtsdatum", "2999-01-01", "nicht in der Zukunft"],
     ["Postleitzahl", "00123", "fünfstellige deutsche Postleitzahl"],
     ["Regionalschlüssel", "0643", "2, 3, 5, 9 oder 12 Ziffern"],
@@ -113,6 +114,14 @@ describe("wrong input per field type shows a German message after leaving the fi
     });
   });
 
+  it("a control character is named by its code point, in English too", async () => {
+    setup({}, "en");
+    const input = screen.getByLabelText(/^Family name/);
+    fireEvent.change(input, { target: { value: "Anna\u0007" } });
+    fireEvent.blur(input);
+    await waitFor(() => expect(field("name")).toHaveTextContent("character U+0007 at position 5 is not allowed in names (DIN 91379)"));
+  });
+
   it("an impossible date (the date input cannot produce one; data from an old draft can)", () => {
     renderWithI18n(<FormView schema={schema} ui={ui} data={{ valid: "2030-02-30" }} onChange={vi.fn()} showAllErrors />);
     expect(field("valid")).toHaveTextContent("JJJJ-MM-TT");
@@ -122,6 +131,20 @@ describe("wrong input per field type shows a German message after leaving the fi
     setup();
     await typeAndLeave("Anzahl", "12");
     await waitFor(() => expect(field("count")).toHaveTextContent("darf höchstens 9 sein"));
+  });
+
+  it("a name typed or pasted decomposed (NFD) is stored composed (NFC) and accepted", async () => {
+    const onEdit = vi.fn();
+    renderWithI18n(<FormView schema={schema} ui={ui} data={{}} onChange={vi.fn()} onEdit={onEdit} />);
+    const input = screen.getByLabelText(/^Familienname/);
+    fireEvent.change(input, { target: { value: "Nguye\u0302\u0303n" } });
+    fireEvent.blur(input);
+    await waitFor(() => expect(onEdit).toHaveBeenLastCalledWith({ name: "Nguy\u1EC5n" }));
+    expect(input).toHaveValue("Nguy\u1EC5n");
+    expect(input).not.toHaveAttribute("aria-invalid", "true");
+    await userEvent.clear(input);
+    await userEvent.type(input, "Mu\u0308ller");
+    await waitFor(() => expect(onEdit).toHaveBeenLastCalledWith({ name: "M\u00FCller" }));
   });
 
   it("a required field emptied again", async () => {

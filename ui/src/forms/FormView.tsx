@@ -5,6 +5,7 @@ import { Actions, type JsonFormsCore, type JsonFormsI18nState, type Middleware }
 import { JsonForms } from "@jsonforms/react";
 import { useCallback, useMemo, useRef, useState } from "react";
 import { useI18n } from "../i18n/i18n";
+import { normalizeNfcDeep } from "./din91379";
 import { ajvErrorMessage } from "./errorMessages";
 import { cells, ErrorsVisible, renderers } from "./renderers";
 import { makeTranslator, toJsonForms } from "./uiTransform";
@@ -46,9 +47,18 @@ function formSchema(schema: unknown): Record<string, unknown> {
  * UPDATE_CORE carrying the `data` prop — the data the form was opened with. Taken as is,
  * that reset everything typed since (and autosave then stored the reset form). After INIT
  * the data changes only through the clerk's edits (UPDATE_DATA), never through props.
+ *
+ * Every edit is stored in Unicode normalization form C (DIN 91379): text typed with
+ * combining marks or pasted from a PDF (`e` + U+0302 + U+0303) becomes the composed
+ * character (`ễ`) before it is validated, shown and saved.
  */
 export const validatingMiddleware: Middleware = (state, action, defaultReducer) => {
-  const kept = action.type === Actions.UPDATE_CORE && state.data !== undefined ? { ...action, data: state.data } : action;
+  const kept =
+    action.type === Actions.UPDATE_CORE && state.data !== undefined
+      ? { ...action, data: state.data }
+      : action.type === Actions.UPDATE_DATA
+        ? { ...action, updater: (old: unknown) => normalizeNfcDeep(action.updater(old)) }
+        : action;
   const next = defaultReducer(state, kept);
   if (next === state) return state;
   // The reducer resets `errors` (to [] in NoValidation) on some actions; recompute,
@@ -82,7 +92,7 @@ export function FormView({ schema, ui, data, onChange, onEdit, showAllErrors = f
   const { lang } = useI18n();
   const ajv = useMemo(() => createRuleAjv(), []);
   const jsonSchema = useMemo(() => formSchema(schema), [schema]);
-  const [initial] = useState(() => data ?? {});
+  const [initial] = useState(() => normalizeNfcDeep(data ?? {}));
   const { uischema, translations } = useMemo(() => toJsonForms(ui, lang), [ui, lang]);
   const i18n = useMemo<JsonFormsI18nState>(
     () => ({

@@ -3,6 +3,7 @@
 // (catalog/src/rules.rs) so that live and authoritative validation read alike.
 import type { ErrorObject } from "ajv";
 import type { Lang } from "../i18n/i18n";
+import { din91379Message, type Din91379Refusal } from "./din91379";
 
 type Msg = { de: string; en: string };
 
@@ -21,8 +22,12 @@ export const FORMAT_MESSAGES: Record<string, Msg> = {
     en: "must be an official regional key of 2, 3, 5, 9 or 12 digits",
   },
   "person-name": {
-    de: "darf nur Buchstaben (auch mit Akzenten), Leerzeichen, Bindestrich, Apostroph und Punkt enthalten",
-    en: "may contain only letters (accents allowed), spaces, hyphens, apostrophes and dots",
+    de: "darf nur lateinische Buchstaben nach DIN 91379 (auch mit diakritischen Zeichen), Leerzeichen, Bindestrich, Apostroph, Komma und Punkt enthalten und höchstens 120 Zeichen haben",
+    en: "may contain only Latin letters per DIN 91379 (diacritics allowed), spaces, hyphens, apostrophes, commas and dots, and at most 120 characters",
+  },
+  "din91379-text": {
+    de: "darf nur Zeichen nach DIN 91379 enthalten (lateinische Buchstaben, Ziffern, übliche Satzzeichen)",
+    en: "may contain only characters per DIN 91379 (Latin letters, digits, common punctuation)",
   },
   "country-code": {
     de: "muss ein Staatencode aus zwei Großbuchstaben sein (ISO 3166-1, z. B. DE)",
@@ -46,6 +51,8 @@ export function ajvErrorMessage(error: ErrorObject, lang: Lang): string {
       }
       return de ? "Pflichtangabe – bitte ausfüllen" : "required – please fill in";
     case "format": {
+      // A DIN 91379 refusal (set by ./validate.ts) names the character and its position.
+      if (p.din91379) return din91379Message(p.din91379 as Din91379Refusal, lang);
       const m = FORMAT_MESSAGES[String(p.format)];
       if (m) return m[lang];
       return de ? `hat nicht das Format „${p.format}“` : `must match the format "${p.format}"`;

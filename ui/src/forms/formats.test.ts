@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { liveValidate, matches, setToday } from "./validate";
-import { ageOn, isArs, isCountryCode, isPastDate, isPersonName, isPostcodeDe, parseIsoDate } from "./formats";
+import { ageOn, isArs, isCountryCode, isDin91379Text, isPastDate, isPersonName, isPostcodeDe, parseIsoDate } from "./formats";
 
 describe("custom formats (same rules as catalog/src/rules.rs)", () => {
   it("postcode-de: five digits, not starting with 00", () => {
@@ -16,13 +16,18 @@ describe("custom formats (same rules as catalog/src/rules.rs)", () => {
     }
   });
 
-  it("person-name: letters of any script, space, - ' ’ . ; starts with a letter", () => {
-    for (const good of ["Müller-Lüdenscheidt", "Zoë", "O'Connor", "de la Cruz", "Şahin", "Dr. h.c.", "Ó Súilleabháin", "Łukasz", "Иванов", "N’Diaye"]) {
+  it("person-name: DIN 91379 type A (Latin letters and sequences, N1 non-letters), NFC, at most 120", () => {
+    for (const good of ["Müller-Lüdenscheidt", "Zoë", "O'Connor", "de la Cruz", "Şahin", "Dr. h.c.", "Ó Súilleabháin", "Łukasz", "N’Diaye", "'t Hooft", "x".repeat(120)]) {
       expect(isPersonName(good), good).toBe(true);
     }
-    for (const bad of ["", " Anna", "Anna ", "Anna  Maria", "R2D2", "-Anna", "Anna;", "'Anna", "x".repeat(121), "Anna_Maria", "Anna@home"]) {
+    for (const bad of [" Anna", "Anna ", "Anna  Maria", "R2D2", "Anna;", "x".repeat(121), "Anna_Maria", "Anna@home", "Иванов", "王小明", "Zoe\u0308"]) {
       expect(isPersonName(bad), bad).toBe(false);
     }
+  });
+
+  it("din91379-text: DIN 91379 type B (also digits and common punctuation), no other script", () => {
+    for (const good of ["Straße des 17. Juni", "Frankfurt (Oder)", "Am Markt 3/5", "Łódź"]) expect(isDin91379Text(good), good).toBe(true);
+    for (const bad of ["Київ", "Tab\there", "Ort\u00A0Name", "Straße 😀", " Weg"]) expect(isDin91379Text(bad), bad).toBe(false);
   });
 
   it("ars: 2, 3, 5, 9 or 12 digits", () => {

@@ -1,5 +1,6 @@
 // The catalog's custom formats (catalog/README.md, same rules as catalog/src/rules.rs).
-// Pure functions; registered with AJV in ./ajv.ts.
+// Pure functions; registered with the live validator in ./validate.ts.
+import { checkDin91379, type Din91379Type } from "./din91379";
 
 /** YYYY-MM-DD that names a real calendar day. */
 export function parseIsoDate(s: string): Date | null {
@@ -34,16 +35,24 @@ export function isArs(s: string): boolean {
   return /^[0-9]+$/.test(s) && [2, 3, 5, 9, 12].includes(s.length);
 }
 
+/** The DIN 91379 data type of a DIN format (`person-name`, `din91379-text`), else null. */
+export function din91379TypeOf(format: string): Din91379Type | null {
+  return format === "person-name" ? "A" : format === "din91379-text" ? "B" : null;
+}
+
 /**
- * `person-name`: letters of any script (with combining marks), spaces, `-`, `'`, `’`,
- * `.`; starts with a letter; no double spaces, no trailing space; at most 120 characters.
+ * `person-name`: DIN 91379 data type A (names of natural persons: Latin letters and the
+ * defined sequences, space, `'`, `,`, `-`, `.`, `’` and the other N1 characters), in
+ * NFC, no space at either end or two in a row, at most 120 characters.
  */
 export function isPersonName(s: string): boolean {
-  const chars = Array.from(s);
-  if (chars.length === 0 || chars.length > 120) return false;
-  if (!/^\p{L}/u.test(s)) return false;
-  if (!/^[\p{L}\p{M} \-'’.]+$/u.test(s)) return false;
-  return !s.includes("  ") && s.trimEnd() === s;
+  return Array.from(s).length <= 120 && checkDin91379(s, "A") === null;
+}
+
+/** `din91379-text`: DIN 91379 data type B (streets, places, other names: type A plus
+ * digits and common punctuation), in NFC. */
+export function isDin91379Text(s: string): boolean {
+  return checkDin91379(s, "B") === null;
 }
 
 /** `country-code`: two upper-case letters (ISO 3166-1 alpha-2). */
@@ -68,5 +77,6 @@ export const CUSTOM_FORMATS = {
   "postcode-de": isPostcodeDe,
   ars: isArs,
   "person-name": isPersonName,
+  "din91379-text": isDin91379Text,
   "country-code": isCountryCode,
 } as const;

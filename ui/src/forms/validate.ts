@@ -9,7 +9,8 @@
 import { format as cfFormats, Validator, type OutputUnit, type Schema } from "@cfworker/json-schema";
 import type { ErrorObject } from "ajv";
 import Ajv2020 from "ajv/dist/2020";
-import { ageOn, CUSTOM_FORMATS, todayIso } from "./formats";
+import { checkDin91379 } from "./din91379";
+import { ageOn, CUSTOM_FORMATS, din91379TypeOf, todayIso } from "./formats";
 
 let today: () => string = () => todayIso();
 /** For tests: fix "today" for past-date and the age keywords. */
@@ -52,7 +53,17 @@ function schemaAt(root: unknown, location: string): unknown {
   return cur;
 }
 
-function toAjvError(root: unknown, u: OutputUnit): ErrorObject | null {
+/** The value at a JSON pointer (`/persons/0/family_name`) inside `data`. */
+function valueAt(data: unknown, pointer: string): unknown {
+  let cur: unknown = data;
+  for (const seg of pointer.split("/").slice(1)) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[unescape(seg)];
+  }
+  return cur;
+}
+
+function toAjvError(root: unknown, data: unknown, u: OutputUnit): ErrorObject | null {
   if (!LEAF.has(u.keyword)) return null;
   const instancePath = u.instanceLocation.replace(/^#/, "");
   const value = schemaAt(root, u.keywordLocation);
@@ -64,9 +75,15 @@ function toAjvError(root: unknown, u: OutputUnit): ErrorObject | null {
       params.missingProperty = m[1];
       break;
     }
-    case "format":
+    case "format": {
       params.format = value;
+      // The DIN 91379 formats say which character is wrong and where.
+      const type = typeof value === "string" ? din91379TypeOf(value) : null;
+      const instance = valueAt(data, instancePath);
+      const refusal = type && typeof instance === "string" ? checkDin91379(instance, type) : null;
+      if (refusal) params.din91379 = refusal;
       break;
+    }
     case "additionalProperties": {
       const m = /"(.*)"/.exec(u.error);
       params.additionalProperty = m?.[1];
@@ -139,7 +156,7 @@ export function liveValidate(schema: unknown, data: unknown): ErrorObject[] {
   const errors: ErrorObject[] = [];
   const seen = new Set<string>();
   for (const u of result.errors) {
-    const e = toAjvError(schema, u);
+    const e = toAjvError(schema, data ?? {}, u);
     if (!e) continue;
     const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
     if (seen.has(key)) continue;
