@@ -108,7 +108,8 @@ pub struct App {
 }
 
 impl App {
-    /// Starts Xvfb, `tauri-driver` and the app with `FIELDKIT_HOME=home` and `env`.
+    /// Starts Xvfb, `tauri-driver` and the app with `FIELDKIT_HOME=home`, the web view's
+    /// storage in folders beside `home`, and `env`.
     ///
     /// # Panics
     /// When a piece is missing or no session opens within 60 s.
@@ -135,6 +136,12 @@ impl App {
         ])
         .env("DISPLAY", &display.name)
         .env("FIELDKIT_HOME", home)
+        // The web view's own storage (localStorage: the UI language; caches) per test,
+        // not in the user's folders: a test that switches to English must not start the
+        // next one, or the next run, in English.
+        .env("XDG_DATA_HOME", home.with_extension("xdg-data"))
+        .env("XDG_CACHE_HOME", home.with_extension("xdg-cache"))
+        .env("XDG_CONFIG_HOME", home.with_extension("xdg-config"))
         .env_remove("WAYLAND_DISPLAY")
         .stdout(Stdio::from(log_file.try_clone().expect("log")))
         .stderr(Stdio::from(log_file));
