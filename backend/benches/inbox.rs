@@ -1,12 +1,13 @@
 //! Inbox benchmark: the inbox's page query at 10,000 and 1,000,000 cases of one
-//! authority in the embedded store. Cases are bulk-inserted with raw SQL mirroring the
-//! schema (records + cases in one transaction; the `case_counts` triggers run as in
+//! authority, in the embedded store and (when `FIELDKIT_TEST_DATABASE_URL` is set, in a
+//! fresh schema) in PostgreSQL. Cases are bulk-inserted with raw SQL mirroring the
+//! schema (500 rows per statement; the `case_counts` triggers run as in
 //! production) — they need not decrypt, the inbox never opens them. Then the exact
 //! store call the inbox handler makes (`Store::inbox_page`, with its counts) is timed
 //! for the first and a deep keyset page (90 % in) under the status filter, and for a
 //! first page under status + clerk, against a reference measured in the same run: the
 //! case view's primary-key lookup (`Store::case_detail`). Prints p50/p95, the ratio
-//! 1M/10k (target ≤ 2×) and `EXPLAIN QUERY PLAN` of the page and count statements.
+//! 1M/10k (target ≤ 2×) and the query plan of the page and count statements.
 //!
 //! Run: `cargo bench -p fieldkit-backend --bench inbox`
 //! Knobs: `FIELDKIT_BENCH_CASES` (default `10000,1000000`), `FIELDKIT_BENCH_ITERATIONS`
@@ -16,10 +17,13 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "support/pg.rs"]
+mod pg_schema;
+
 use chrono::{DateTime, Utc};
-use fieldkit_backend::storage::sqlite::SqliteStore;
-use fieldkit_backend::storage::{InboxCursor, InboxFilter, InboxOrder, InboxQuery};
-use rusqlite::params;
+use fieldkit_backend::config::DatabaseUrl;
+use fieldkit_backend::storage::{self, InboxCursor, InboxFilter, InboxOrder, InboxQuery};
+use sqlx::Row as _;
 use sync_protocol::api::CaseStatus;
 use sync_protocol::ids::{AuthorityId, RecordId};
 
@@ -53,93 +57,123 @@ fn status_of(i: usize) -> &'static str {
     }
 }
 
-/// Fills the database at `path` (already migrated) with `n` cases; returns the time.
-fn fill(path: &std::path::Path, n: usize) -> Duration {
+/// Rows per `INSERT` while filling.
+const ROWS: usize = 500;
+
+/// `($1, …, $columns), …` for `rows` rows, numbered through.
+fn values(columns: usize, rows: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let marks: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Fills the (migrated) database at `url` with `n` cases, through sqlx with the same
+/// `$N` statements on SQLite and PostgreSQL; returns the time.
+async fn fill(url: &str, n: usize) -> Duration {
     let start = Instant::now();
-    let mut c = rusqlite::Connection::open(path).unwrap();
-    c.execute_batch("PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF;")
-        .unwrap();
-    let tx = c.transaction().unwrap();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    // One transaction per statement: PostgreSQL's `case_counts` trigger updates the same
+    // few rows once per case, and within one transaction their versions pile up and each
+    // update walks them (a million cases in one transaction takes hours).
+    let db = &pool;
     let now = Utc::now().timestamp_millis();
-    tx.execute(
+    sqlx::query(
         "INSERT INTO authorities (id, name, ars, kind, created_at)
-         VALUES (?1, 'Gemeinde Musterstadt', '064320001001', 'gemeinde', ?2)",
-        params![AUTHORITY, now],
+         VALUES ($1, 'Gemeinde Musterstadt', '064320001001', 'gemeinde', $2)",
     )
+    .bind(AUTHORITY)
+    .bind(now)
+    .execute(db)
+    .await
     .unwrap();
     let kits: Vec<String> = (0..KITS)
         .map(|_| uuid::Uuid::new_v4().to_string())
         .collect();
     for (i, kit) in kits.iter().enumerate() {
-        tx.execute(
+        sqlx::query(
             "INSERT INTO kits (kit_id, authority_id, name, status, code_hash, code_expires_at,
                                created_at)
-             VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?5)",
-            params![
-                kit,
-                AUTHORITY,
-                format!("Koffer {i}"),
-                vec![i as u8; 32],
-                now
-            ],
+             VALUES ($1, $2, $3, 'active', $4, $5, $5)",
         )
+        .bind(kit.clone())
+        .bind(AUTHORITY)
+        .bind(format!("Koffer {i}"))
+        .bind(vec![i as u8; 32])
+        .bind(now)
+        .execute(db)
+        .await
         .unwrap();
     }
-    {
-        let mut record = tx
-            .prepare(
-                "INSERT INTO records (kit_id, seq, record_id, hash, envelope, outcome, log_position,
-                     received_at, authority_id, form_id, form_version, kind)
-                 VALUES (?1, ?2, ?3, ?4, X'7B7D', 'accepted', ?5, ?6, ?7, 'anmeldung', 1,
-                         'application')",
-            )
-            .unwrap();
-        let mut case = tx
-            .prepare(
-                "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
-                                    received_at, clerk_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'anmeldung', ?4, ?6)",
-            )
-            .unwrap();
-        let base = DateTime::parse_from_rfc3339("2026-01-05T08:00:00Z")
-            .unwrap()
-            .timestamp_millis();
-        for i in 0..n {
-            let kit = &kits[i % KITS];
-            let seq = (i / KITS + 1) as i64;
-            let id = uuid::Uuid::now_v7().to_string();
-            // Batches of 100 share one received_at (one push), so ties are common.
-            let received = base + (i / 100) as i64 * 60_000;
+    let base = DateTime::parse_from_rfc3339("2026-01-05T08:00:00Z")
+        .unwrap()
+        .timestamp_millis();
+    for first in (0..n).step_by(ROWS) {
+        let rows: Vec<usize> = (first..n.min(first + ROWS)).collect();
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|_| uuid::Uuid::now_v7().to_string())
+            .collect();
+        // Batches of 100 share one received_at (one push), so ties are common.
+        let received = |i: usize| base + (i / 100) as i64 * 60_000;
+        let sql = format!(
+            "INSERT INTO records (kit_id, seq, record_id, hash, envelope, outcome, log_position,
+                 received_at, authority_id, form_id, form_version, kind, problem) VALUES {}",
+            values(13, rows.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (i, id) in rows.iter().zip(&ids) {
             let mut hash = [0u8; 32];
-            hash[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            record
-                .execute(params![
-                    kit,
-                    seq,
-                    id,
-                    hash.as_slice(),
-                    i as i64 + 1,
-                    received,
-                    AUTHORITY
-                ])
-                .unwrap();
-            case.execute(params![
-                id,
-                AUTHORITY,
-                status_of(i),
-                received,
-                kit,
-                format!("c-{}", i % CLERKS)
-            ])
-            .unwrap();
+            hash[..8].copy_from_slice(&(*i as u64).to_be_bytes());
+            q = q
+                .bind(kits[i % KITS].clone())
+                .bind((i / KITS + 1) as i64)
+                .bind(id.clone())
+                .bind(hash.to_vec())
+                .bind(b"{}".to_vec())
+                .bind("accepted")
+                .bind(*i as i64 + 1)
+                .bind(received(*i))
+                .bind(AUTHORITY)
+                .bind("anmeldung")
+                .bind(1_i64)
+                .bind("application")
+                .bind(None::<String>);
         }
+        q.execute(db).await.unwrap();
+        let sql = format!(
+            "INSERT INTO cases (record_id, authority_id, status, updated_at, kit_id, form_id,
+                 received_at, clerk_id) VALUES {}",
+            values(8, rows.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (i, id) in rows.iter().zip(ids) {
+            q = q
+                .bind(id)
+                .bind(AUTHORITY)
+                .bind(status_of(*i))
+                .bind(received(*i))
+                .bind(kits[i % KITS].clone())
+                .bind("anmeldung")
+                .bind(received(*i))
+                .bind(format!("c-{}", i % CLERKS));
+        }
+        q.execute(db).await.unwrap();
     }
-    tx.execute(
-        "UPDATE counters SET value = ?1 WHERE name = 'log_position'",
-        [n as i64],
-    )
-    .unwrap();
-    tx.commit().unwrap();
+    // What autovacuum does to a production database after such a load: the trigger
+    // rewrote each `case_counts` row once per case, and fresh statistics decide the plans.
+    let settle = if url.starts_with("sqlite:") {
+        "ANALYZE"
+    } else {
+        "VACUUM ANALYZE"
+    };
+    sqlx::query(settle).execute(&pool).await.unwrap();
+    pool.close().await;
     start.elapsed()
 }
 
@@ -164,16 +198,19 @@ fn query(clerk: Option<&str>, after: Option<InboxCursor>) -> InboxQuery {
 }
 
 /// The cursor of the received case at `position` (outside the timing).
-fn cursor_at(path: &std::path::Path, position: usize) -> InboxCursor {
-    let c = rusqlite::Connection::open(path).unwrap();
-    let (ms, id): (i64, String) = c
-        .query_row(
-            "SELECT received_at, record_id FROM cases WHERE authority_id = ?1 AND status = 'received'
-             ORDER BY received_at, record_id LIMIT 1 OFFSET ?2",
-            params![AUTHORITY, position as i64],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+async fn cursor_at(url: &str, position: usize) -> InboxCursor {
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let row = sqlx::query(
+        "SELECT received_at, record_id FROM cases WHERE authority_id = $1 AND status = 'received'
+         ORDER BY received_at, record_id LIMIT 1 OFFSET $2",
+    )
+    .bind(AUTHORITY)
+    .bind(position as i64)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let (ms, id): (i64, String) = (row.get(0), row.get(1));
+    pool.close().await;
     InboxCursor {
         received_at: DateTime::from_timestamp_millis(ms).unwrap(),
         record_id: id.parse().unwrap(),
@@ -200,6 +237,7 @@ fn ms(d: Duration) -> String {
 }
 
 struct Run {
+    database: &'static str,
     cases: usize,
     first: Stats,
     deep: Stats,
@@ -207,19 +245,30 @@ struct Run {
     lookup: Stats,
 }
 
-async fn measure(n: usize, iterations: usize) -> Run {
+async fn measure(pg: Option<&str>, n: usize, iterations: usize) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fieldkit.sqlite3");
-    drop(SqliteStore::open(&path).await.unwrap());
-    let filled = fill(&path, n);
-    let store = SqliteStore::open(&path).await.unwrap();
+    let (url, schema) = match pg {
+        Some(base) => {
+            let (url, name) = pg_schema::fresh_schema(base).await;
+            (url, Some(name))
+        }
+        None => (
+            format!("sqlite://{}", dir.path().join("fieldkit.sqlite3").display()),
+            None,
+        ),
+    };
+    let database = DatabaseUrl::parse(&url).unwrap();
+    drop(storage::open(&database, 4).await.unwrap());
+    let filled = fill(&url, n).await;
+    let store = storage::open(&database, 4).await.unwrap();
     println!(
-        "\n{n} cases: filled in {:.1} s ({:.0} cases/s)",
+        "\n[{}] {n} cases: filled in {:.1} s ({:.0} cases/s)",
+        store.kind(),
         filled.as_secs_f64(),
         n as f64 / filled.as_secs_f64()
     );
     let received = (0..n).filter(|i| status_of(*i) == "received").count();
-    let deep_cursor = cursor_at(&path, received * 9 / 10);
+    let deep_cursor = cursor_at(&url, received * 9 / 10).await;
     let first_q = query(None, None);
     let deep_q = query(None, Some(deep_cursor));
     let clerk_q = query(Some("c-7"), None);
@@ -248,7 +297,12 @@ async fn measure(n: usize, iterations: usize) -> Run {
         assert!(found.is_some());
     }
     let [first, deep, clerk, lookup] = samples.map(stats);
+    drop(store);
+    if let (Some(base), Some(name)) = (pg, schema) {
+        pg_schema::drop_schema(base, &name).await;
+    }
     Run {
+        database: if pg.is_some() { "postgresql" } else { "sqlite" },
         cases: n,
         first,
         deep,
@@ -261,19 +315,38 @@ async fn measure(n: usize, iterations: usize) -> Run {
 async fn main() {
     let sizes = env_sizes();
     let iterations = iterations();
+    let pg = std::env::var("FIELDKIT_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
     println!(
-        "inbox benchmark: sizes {sizes:?}, {iterations} iterations each, SQLite, one authority, \
-         status filter `received` (70 % of cases), page of 50 with counts"
+        "inbox benchmark: sizes {sizes:?}, {iterations} iterations each, SQLite{}, one \
+         authority, status filter `received` (70 % of cases), page of 50 with counts",
+        if pg.is_some() {
+            " and PostgreSQL"
+        } else {
+            " (PostgreSQL skipped: FIELDKIT_TEST_DATABASE_URL is not set)"
+        }
     );
-    let mut runs = Vec::new();
-    for n in sizes {
-        runs.push(measure(n, iterations).await);
+    let mut databases = vec![None];
+    if let Some(url) = pg.as_deref() {
+        databases.push(Some(url));
     }
-    println!("\n| cases | first page p50 / p95 | deep page (90 %) p50 / p95 | + clerk filter p50 / p95 | PK lookup (reference) p50 / p95 |");
-    println!("|---|---|---|---|---|");
-    for r in &runs {
+    for database in databases {
+        let mut runs = Vec::new();
+        for &n in &sizes {
+            runs.push(measure(database, n, iterations).await);
+        }
+        report(&runs);
+    }
+}
+
+fn report(runs: &[Run]) {
+    println!("\n| database | cases | first page p50 / p95 | deep page (90 %) p50 / p95 | + clerk filter p50 / p95 | PK lookup (reference) p50 / p95 |");
+    println!("|---|---|---|---|---|---|");
+    for r in runs {
         println!(
-            "| {} | {} / {} | {} / {} | {} / {} | {} / {} |",
+            "| {} | {} | {} / {} | {} / {} | {} / {} | {} / {} |",
+            r.database,
             r.cases,
             ms(r.first.p50),
             ms(r.first.p95),
@@ -289,8 +362,9 @@ async fn main() {
         if large.cases > small.cases {
             let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
             println!(
-                "\nratio {}/{} (p50): first page {:.2}x, deep page {:.2}x, clerk filter {:.2}x, \
-                 PK lookup {:.2}x (target for the pages: <= 2x)",
+                "\n[{}] ratio {}/{} (p50): first page {:.2}x, deep page {:.2}x, clerk filter \
+                 {:.2}x, PK lookup {:.2}x (target for the pages: <= 2x)",
+                large.database,
                 large.cases,
                 small.cases,
                 ratio(large.first.p50, small.first.p50),

@@ -10,6 +10,9 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
+#[path = "support/pg.rs"]
+mod pg_schema;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -144,37 +147,12 @@ fn verify_strict_rate(records: &[SignedRecord]) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
-/// A fresh schema in the PostgreSQL database, so the run starts empty.
-async fn pg_schema(base: &str) -> (String, String) {
-    let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let name = format!("fk_bench_{}", uuid::Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE SCHEMA {name}"))
-        .await
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    (format!("{base}{sep}options=-csearch_path%3D{name}"), name)
-}
-
-async fn drop_schema(base: &str, name: &str) {
-    let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let _ = client
-        .batch_execute(&format!("DROP SCHEMA {name} CASCADE"))
-        .await;
-}
-
 async fn run(pg: Option<&str>, label: &str, total: usize, kits: usize, batch: usize) {
     let dir = tempfile::tempdir().unwrap();
     let (database, schema) = match pg {
         None => (DatabaseUrl::embedded(dir.path()), None),
         Some(base) => {
-            let (url, name) = pg_schema(base).await;
+            let (url, name) = pg_schema::fresh_schema(base).await;
             (DatabaseUrl::Postgres(url), Some(name))
         }
     };
@@ -342,7 +320,7 @@ async fn run(pg: Option<&str>, label: &str, total: usize, kits: usize, batch: us
     let _ = server.await;
     if let (Some(base), Some(name)) = (pg, schema) {
         drop(admin);
-        drop_schema(base, &name).await;
+        pg_schema::drop_schema(base, &name).await;
     }
 }
 

@@ -4,12 +4,11 @@
 //! release). (Moving here from the `sqlite`/`postgres` twins, issue 15.)
 
 use chrono::{DateTime, Utc};
-use sqlx::any::AnyRow;
 use sync_protocol::api::{CaseStatus, ChangeKind};
 use sync_protocol::ids::{AuthorityId, RecordId};
 
 use super::catalogs::add_change;
-use super::rows::{RawCase, CASE_COLUMNS};
+use super::rows::CASE_COLUMNS;
 use super::sql::{col, db_err, finish};
 use super::{
     lifecycle_comment, parse, rows, to_ms, to_u64, CaseFlag, StoreError, StoredAttachment,
@@ -34,7 +33,7 @@ impl super::Store {
             .await
             .map_err(db_err)?
             .iter()
-            .map(|r| raw_case(r).and_then(RawCase::into_row))
+            .map(rows::case)
             .collect()
     }
 
@@ -406,22 +405,4 @@ impl super::Store {
         .await;
         finish(tx, result).await
     }
-}
-
-/// A case row as [`CASE_COLUMNS`] selects it.
-pub(crate) fn raw_case(r: &AnyRow) -> Result<RawCase, StoreError> {
-    Ok(RawCase {
-        record_id: col(r, 0)?,
-        kit_id: col(r, 1)?,
-        authority_id: col(r, 2)?,
-        form_id: col(r, 3)?,
-        form_version: col(r, 4)?,
-        kind: col(r, 5)?,
-        references: col(r, 6)?,
-        status: col(r, 7)?,
-        received_at: col(r, 8)?,
-        log_position: col(r, 9)?,
-        clerk_id: col(r, 10)?,
-        assigned_to: col(r, 11)?,
-    })
 }

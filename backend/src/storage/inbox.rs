@@ -1,15 +1,12 @@
 //! The back office's reading of cases, once for both databases: inbox pages (keyset,
 //! with filters and counts, the statements built by [`super::office`]), a case's detail
-//! and history, and the decryption log. (Issue 15: ported from `sqlite/office.rs` and
-//! `postgres/office.rs`, which behaved the same; the SQLite-only `explain_inbox_page`
-//! stays there.)
+//! and history, the decryption log, and the query plan of a page for the benchmark.
 
 use sync_protocol::ids::RecordId;
 
-use super::cases::raw_case;
 use super::office::{finish_page, inbox_counts_sql, inbox_page_sql};
-use super::rows::{self, RawCase, CASE_COLUMNS};
-use super::sql::{bind_all, col, db_err, Db};
+use super::rows::{self, CASE_COLUMNS};
+use super::sql::{bind_all, col, db_err};
 use super::{
     from_ms, parse_status, to_32, to_ms, to_u64, CaseDetail, CaseEventRow, DecryptionEntry,
     InboxPage, InboxQuery, StoreError,
@@ -35,7 +32,7 @@ impl super::Store {
             .await
             .map_err(db_err)?
             .iter()
-            .map(|r| raw_case(r).and_then(RawCase::into_row))
+            .map(rows::case)
             .collect::<Result<Vec<_>, _>>()?;
         let (cases, next) = finish_page(cases, q.limit);
         if !q.with_counts {
@@ -88,7 +85,7 @@ impl super::Store {
         };
         let key: Option<Vec<u8>> = col(&r, 16)?;
         Ok(Some(CaseDetail {
-            case: raw_case(&r)?.into_row()?,
+            case: rows::case(&r)?,
             seq: to_u64(col(&r, 12)?)?,
             hash: rows::hash(&col::<Vec<u8>>(&r, 13)?)?,
             envelope_json: col(&r, 14)?,
@@ -179,28 +176,29 @@ impl super::Store {
     }
 }
 
-/// SQLite's `EXPLAIN QUERY PLAN` of the inbox page and counts statements, one line per
-/// step (the inbox benchmark's proof that pages are read from an index).
-///
-/// # Errors
-/// Storage errors; on PostgreSQL the statement is not understood.
-pub(crate) async fn explain_inbox_page(
-    db: &Db,
-    query: &InboxQuery,
-) -> Result<Vec<String>, StoreError> {
-    let mut lines = Vec::new();
-    let page = inbox_page_sql(query, CASE_COLUMNS, placeholder);
-    let counts = inbox_counts_sql(&query.filter, placeholder);
-    for (what, built) in [("page", page), ("counts", counts)] {
-        // Assembled from constant fragments; every value is bound.
-        let sql = format!("EXPLAIN QUERY PLAN {}", built.sql);
-        let steps = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &built.args)
-            .fetch_all(&db.pool)
-            .await
-            .map_err(db_err)?;
-        for r in &steps {
-            lines.push(format!("{what}: {}", col::<String>(r, 3)?));
+impl super::Store {
+    /// The query plan of the inbox page and counts statements, one line per step (the inbox
+    /// benchmark's proof that pages are read from an index).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn explain_inbox_page(&self, query: &InboxQuery) -> Result<Vec<String>, StoreError> {
+        let db = &self.db;
+        let mut lines = Vec::new();
+        let page = inbox_page_sql(query, CASE_COLUMNS, placeholder);
+        let counts = inbox_counts_sql(&query.filter, placeholder);
+        for (what, built) in [("page", page), ("counts", counts)] {
+            // Assembled from constant fragments; every value is bound.
+            let sql = format!("{} {}", db.dialect.explain(), built.sql);
+            let steps = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &built.args)
+                .fetch_all(&db.pool)
+                .await
+                .map_err(db_err)?;
+            for r in &steps {
+                let step: String = col(r, db.dialect.explain_column())?;
+                lines.push(format!("{what}: {step}"));
+            }
         }
+        Ok(lines)
     }
-    Ok(lines)
 }

@@ -3,13 +3,12 @@
 //! a draining kit reports, and the wipe that follows an empty one.
 
 use chrono::{DateTime, Utc};
-use sqlx::any::AnyRow;
 use sqlx::Any;
 use sync_protocol::api::ChangeKind;
 use sync_protocol::ids::KitId;
 
 use super::catalogs::add_change;
-use super::rows::{pending_uploads, RawKit, KIT_COLUMNS};
+use super::rows::{pending_uploads, KIT_COLUMNS};
 use super::sql::{col, col_bool, db_err, finish, is_unique_violation};
 use super::{
     revocation_step, rows, to_i64, to_ms, to_u64, EnrolOutcome, KitRow, KitStateRow, KitStatus,
@@ -81,7 +80,7 @@ impl super::Store {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?
-            .map(|r| raw_kit(&r).and_then(RawKit::into_row))
+            .map(|r| rows::kit(&r))
             .transpose()?;
         let Some(kit_row) = found else {
             return Ok(EnrolOutcome::CodeInvalid);
@@ -146,7 +145,7 @@ impl super::Store {
             .await
             .map_err(db_err)?
             .iter()
-            .map(|r| raw_kit(r).and_then(RawKit::into_row))
+            .map(rows::kit)
             .collect()
     }
 
@@ -494,24 +493,6 @@ impl super::Store {
     }
 }
 
-fn raw_kit(r: &AnyRow) -> Result<RawKit, StoreError> {
-    Ok(RawKit {
-        kit_id: col(r, 0)?,
-        authority_id: col(r, 1)?,
-        name: col(r, 2)?,
-        reported_name: col(r, 3)?,
-        public_key: col(r, 4)?,
-        status: col(r, 5)?,
-        revoked_reason: col(r, 6)?,
-        created_at: col(r, 7)?,
-        code_expires_at: col(r, 8)?,
-        enrolled_at: col(r, 9)?,
-        last_seen_at: col(r, 10)?,
-        head_seq: col(r, 11)?,
-        head_hash: col(r, 12)?,
-    })
-}
-
 /// A kit, through `ex` (the pool, or an open transaction with `lock` set to the
 /// dialect's `FOR UPDATE`).
 ///
@@ -532,6 +513,6 @@ where
         .fetch_optional(ex)
         .await
         .map_err(db_err)?
-        .map(|r| raw_kit(&r).and_then(RawKit::into_row))
+        .map(|r| rows::kit(&r))
         .transpose()
 }

@@ -1,12 +1,14 @@
-//! Rows as both databases return them (plain integers, text and bytes) and their one
-//! conversion into the typed rows of [`super`], so that the SQLite and PostgreSQL
-//! stores cannot disagree about what a stored value means.
+//! Rows as the database returns them (plain integers, text and bytes) and their one
+//! conversion into the typed rows of [`super`]: what a stored value means is decided
+//! here, once.
 
+use sqlx::any::AnyRow;
 use sync_protocol::api::{Change, ChangeKind, PendingUpload, Problem};
 use sync_protocol::chain::ChainAnchor;
 use sync_protocol::dsse::Envelope;
 use sync_protocol::ids::{AuthorityId, FormId, Sha256Hash};
 
+use super::sql::{col, col_bool};
 use super::{
     from_json_text, from_ms, parse, parse_authority_kind, parse_kind, parse_status, to_32, to_u64,
     AuthorityKeyRow, AuthorityRow, CaseRow, KitRow, KitStatus, NewAuthority, Role, StoreError,
@@ -15,26 +17,9 @@ use super::{
 use crate::keys::SealedAuthorityKey;
 use crate::storage::batch::{ChainEntry, StoredOutcome};
 
-/// The columns of a kit, in [`RawKit`] order.
+/// The columns of a kit, in [`kit`] order.
 pub const KIT_COLUMNS: &str = "kit_id, authority_id, name, reported_name, public_key, status, \
      revoked_reason, created_at, code_expires_at, enrolled_at, last_seen_at, head_seq, head_hash";
-
-/// A kit row as stored.
-pub struct RawKit {
-    pub kit_id: String,
-    pub authority_id: String,
-    pub name: String,
-    pub reported_name: Option<String>,
-    pub public_key: Option<Vec<u8>>,
-    pub status: String,
-    pub revoked_reason: Option<String>,
-    pub created_at: i64,
-    pub code_expires_at: i64,
-    pub enrolled_at: Option<i64>,
-    pub last_seen_at: Option<i64>,
-    pub head_seq: Option<i64>,
-    pub head_hash: Option<Vec<u8>>,
-}
 
 pub fn slug(s: &str) -> Result<AuthorityId, StoreError> {
     AuthorityId::parse(s).map_err(|_| StoreError::Corrupt(format!("authority id {s:?}")))
@@ -44,31 +29,34 @@ pub fn hash(bytes: &[u8]) -> Result<Sha256Hash, StoreError> {
     to_32(bytes).map(Sha256Hash)
 }
 
-impl RawKit {
-    pub fn into_row(self) -> Result<KitRow, StoreError> {
-        let head = match (self.head_seq, self.head_hash) {
-            (Some(seq), Some(h)) => Some(ChainAnchor {
-                seq: to_u64(seq)?,
-                hash: hash(&h)?,
-            }),
-            _ => None,
-        };
-        Ok(KitRow {
-            kit_id: parse("kit id", &self.kit_id)?,
-            authority_id: slug(&self.authority_id)?,
-            name: self.name,
-            reported_name: self.reported_name,
-            public_key: self.public_key.as_deref().map(to_32).transpose()?,
-            status: KitStatus::parse(&self.status)
-                .ok_or_else(|| StoreError::Corrupt(format!("kit status {:?}", self.status)))?,
-            revoked_reason: self.revoked_reason,
-            created_at: from_ms(self.created_at)?,
-            code_expires_at: from_ms(self.code_expires_at)?,
-            enrolled_at: self.enrolled_at.map(from_ms).transpose()?,
-            last_seen_at: self.last_seen_at.map(from_ms).transpose()?,
-            head,
-        })
-    }
+/// A kit as [`KIT_COLUMNS`] selects it.
+pub fn kit(r: &AnyRow) -> Result<KitRow, StoreError> {
+    let (head_seq, head_hash): (Option<i64>, Option<Vec<u8>>) = (col(r, 11)?, col(r, 12)?);
+    let head = match (head_seq, head_hash) {
+        (Some(seq), Some(h)) => Some(ChainAnchor {
+            seq: to_u64(seq)?,
+            hash: hash(&h)?,
+        }),
+        _ => None,
+    };
+    let status: String = col(r, 5)?;
+    let public_key: Option<Vec<u8>> = col(r, 4)?;
+    let optional_time = |i| col::<Option<i64>>(r, i)?.map(from_ms).transpose();
+    Ok(KitRow {
+        kit_id: parse("kit id", &col::<String>(r, 0)?)?,
+        authority_id: slug(&col::<String>(r, 1)?)?,
+        name: col(r, 2)?,
+        reported_name: col(r, 3)?,
+        public_key: public_key.as_deref().map(to_32).transpose()?,
+        status: KitStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("kit status {status:?}")))?,
+        revoked_reason: col(r, 6)?,
+        created_at: from_ms(col(r, 7)?)?,
+        code_expires_at: from_ms(col(r, 8)?)?,
+        enrolled_at: optional_time(9)?,
+        last_seen_at: optional_time(10)?,
+        head,
+    })
 }
 
 /// A chain entry from `hash, outcome, problem, receipt`.
@@ -121,80 +109,52 @@ pub fn authority_key(
     })
 }
 
-/// The columns of an upload, in [`RawUpload`] order (records `r`, attachments `a`).
+/// The columns of an upload, in [`upload`] order (records `r`, attachments `a`).
 pub const UPLOAD_COLUMNS: &str = "a.attachment_id, r.record_id, a.ciphertext_size, \
      a.ciphertext_sha256, CAST(a.created AS INTEGER), a.upload_offset, \
      CAST(a.complete AS INTEGER)";
 
-/// An upload row as stored.
-pub struct RawUpload {
-    pub attachment_id: String,
-    pub record_id: String,
-    pub length: i64,
-    pub sha256: Vec<u8>,
-    pub created: bool,
-    pub offset: i64,
-    pub complete: bool,
+/// An upload as [`UPLOAD_COLUMNS`] selects it.
+pub fn upload(r: &AnyRow) -> Result<UploadRow, StoreError> {
+    Ok(UploadRow {
+        attachment_id: parse("attachment id", &col::<String>(r, 0)?)?,
+        record_id: parse("record id", &col::<String>(r, 1)?)?,
+        length: to_u64(col(r, 2)?)?,
+        ciphertext_sha256: hash(&col::<Vec<u8>>(r, 3)?)?,
+        created: col_bool(r, 4)?,
+        offset: to_u64(col(r, 5)?)?,
+        complete: col_bool(r, 6)?,
+    })
 }
 
-impl RawUpload {
-    pub fn into_row(self) -> Result<UploadRow, StoreError> {
-        Ok(UploadRow {
-            attachment_id: parse("attachment id", &self.attachment_id)?,
-            record_id: parse("record id", &self.record_id)?,
-            length: to_u64(self.length)?,
-            ciphertext_sha256: hash(&self.sha256)?,
-            created: self.created,
-            offset: to_u64(self.offset)?,
-            complete: self.complete,
-        })
-    }
-}
-
-/// The columns of a case, in [`RawCase`] order (records `r`, cases `c`).
+/// The columns of a case, in [`case`] order (records `r`, cases `c`).
 pub const CASE_COLUMNS: &str = "r.record_id, r.kit_id, c.authority_id, r.form_id, \
      r.form_version, r.kind, r.ref_record_id, c.status, r.received_at, r.log_position, \
      c.clerk_id, c.assigned_to";
 
-/// A case row as stored.
-pub struct RawCase {
-    pub record_id: String,
-    pub kit_id: String,
-    pub authority_id: String,
-    pub form_id: String,
-    pub form_version: i64,
-    pub kind: String,
-    pub references: Option<String>,
-    pub status: String,
-    pub received_at: i64,
-    pub log_position: i64,
-    pub clerk_id: String,
-    pub assigned_to: Option<String>,
-}
-
-impl RawCase {
-    pub fn into_row(self) -> Result<CaseRow, StoreError> {
-        Ok(CaseRow {
-            record_id: parse("record id", &self.record_id)?,
-            kit_id: parse("kit id", &self.kit_id)?,
-            authority_id: slug(&self.authority_id)?,
-            form_id: FormId::parse(&self.form_id)
-                .map_err(|_| StoreError::Corrupt(format!("form id {:?}", self.form_id)))?,
-            form_version: u32::try_from(self.form_version)
-                .map_err(|_| StoreError::Corrupt("form version".into()))?,
-            kind: parse_kind(&self.kind)?,
-            references: self
-                .references
-                .as_deref()
-                .map(|r| parse("record id", r))
-                .transpose()?,
-            status: parse_status(&self.status)?,
-            received_at: from_ms(self.received_at)?,
-            log_position: to_u64(self.log_position)?,
-            clerk_id: Some(self.clerk_id).filter(|c| !c.is_empty()),
-            assigned_to: self.assigned_to,
-        })
-    }
+/// A case as [`CASE_COLUMNS`] selects it.
+pub fn case(r: &AnyRow) -> Result<CaseRow, StoreError> {
+    let form_id: String = col(r, 3)?;
+    let references: Option<String> = col(r, 6)?;
+    Ok(CaseRow {
+        record_id: parse("record id", &col::<String>(r, 0)?)?,
+        kit_id: parse("kit id", &col::<String>(r, 1)?)?,
+        authority_id: slug(&col::<String>(r, 2)?)?,
+        form_id: FormId::parse(&form_id)
+            .map_err(|_| StoreError::Corrupt(format!("form id {form_id:?}")))?,
+        form_version: u32::try_from(col::<i64>(r, 4)?)
+            .map_err(|_| StoreError::Corrupt("form version".into()))?,
+        kind: parse_kind(&col::<String>(r, 5)?)?,
+        references: references
+            .as_deref()
+            .map(|r| parse("record id", r))
+            .transpose()?,
+        status: parse_status(&col::<String>(r, 7)?)?,
+        received_at: from_ms(col(r, 8)?)?,
+        log_position: to_u64(col(r, 9)?)?,
+        clerk_id: Some(col::<String>(r, 10)?).filter(|c| !c.is_empty()),
+        assigned_to: col(r, 11)?,
+    })
 }
 
 /// A case-history entry's stored kind (`status`, `assignment` or `flag`).

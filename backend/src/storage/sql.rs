@@ -113,6 +113,22 @@ impl Dialect {
         }
     }
 
+    /// How a query plan is asked for: one step per row. (The benchmark's only use.)
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::Sqlite => "EXPLAIN QUERY PLAN",
+            Self::Postgres => "EXPLAIN",
+        }
+    }
+
+    /// The column of [`Dialect::explain`]'s rows that describes the step.
+    pub fn explain_column(self) -> usize {
+        match self {
+            Self::Sqlite => 3,
+            Self::Postgres => 0,
+        }
+    }
+
     /// The values [`Dialect::reserve_counter`] answered, `n` of them in increasing order.
     fn reserved_values(self, answered: Vec<u64>, n: u64) -> Vec<u64> {
         match self {

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::sql::{db_err, Db, Dialect, Target};
-use crate::storage::{InboxQuery, StoreError};
+use crate::storage::StoreError;
 
 /// The store on a SQLite file or a PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -52,16 +52,6 @@ impl Store {
         let db = Db::open(target, connections).await?;
         super::migrations::migrate(&db).await?;
         Ok(Self { db })
-    }
-
-    /// `EXPLAIN QUERY PLAN` of the statements [`Store::inbox_page`] runs for `query`
-    /// (SQLite only): one line per plan step, for the benchmark's proof that the keyset
-    /// page is read from an index.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn explain_inbox_page(&self, query: &InboxQuery) -> Result<Vec<String>, StoreError> {
-        super::inbox::explain_inbox_page(&self.db, query).await
     }
 }
 

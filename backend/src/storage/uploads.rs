@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use sync_protocol::ids::{AttachmentId, KitId, RecordId};
 
-use super::rows::{RawUpload, UPLOAD_COLUMNS};
-use super::sql::{col, col_bool, db_err};
+use super::rows::{self, UPLOAD_COLUMNS};
+use super::sql::db_err;
 use super::{to_i64, to_ms, StoreError, UploadRow};
 
 impl super::Store {
@@ -37,18 +37,7 @@ impl super::Store {
             .fetch_optional(&db.pool)
             .await
             .map_err(db_err)?
-            .map(|r| {
-                RawUpload {
-                    attachment_id: col(&r, 0)?,
-                    record_id: col(&r, 1)?,
-                    length: col(&r, 2)?,
-                    sha256: col(&r, 3)?,
-                    created: col_bool(&r, 4)?,
-                    offset: col(&r, 5)?,
-                    complete: col_bool(&r, 6)?,
-                }
-                .into_row()
-            })
+            .map(|r| rows::upload(&r))
             .transpose()
     }
 
