@@ -73,6 +73,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/v8.sqlite.sql"),
         postgres: include_str!("migrations/v8.postgres.sql"),
     },
+    Migration {
+        version: 9,
+        name: "ingest: case counts kept per INSERT statement on PostgreSQL",
+        sqlite: include_str!("migrations/v9.sqlite.sql"),
+        postgres: include_str!("migrations/v9.postgres.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
