@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this script):
 # installs what is missing, then formatting, lints, dependency boundaries, every Rust
-# test (the backend's store tests against SQLite and a throwaway PostgreSQL cluster; the
-# sync engine's fault scenarios with killed processes, a fault proxy and two backend nodes;
+# test (the backend's store tests against SQLite and a throwaway PostgreSQL cluster, its
+# attachment tests on the data folder and on S3 (moto); the sync engine's fault scenarios
+# with killed processes, a fault proxy and two backend nodes;
 # the back office in headless Chromium with axe-core; the kit app in WebKitGTK over
 # tauri-driver, its UI's unit tests), and the independent Python check of the protocol's
 # test vectors.
@@ -20,7 +21,9 @@ ensure_python_venv
 # PostgreSQL for the backend's storage conformance suite (FIELDKIT_TEST_DATABASE_URL).
 ensure_postgres
 start_test_postgres
-trap stop_test_postgres EXIT
+# S3-compatible object storage (moto) for the attachment tests (FIELDKIT_TEST_S3_URL).
+start_test_s3
+trap 'stop_test_s3; stop_test_postgres' EXIT
 
 # The sync fault tests run a backend under libfaketime to skew its clock for real.
 apt_install faketime

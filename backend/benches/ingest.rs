@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use ed25519_dalek::{Signature, SigningKey};
 use fieldkit_backend::admin::{self, kit::ProvisionArgs, Admin, Target};
+use fieldkit_backend::blobs::{BlobConfig, BlobStore};
 use fieldkit_backend::config::DatabaseUrl;
 use fieldkit_backend::keys::{MasterKey, MasterKeySource};
 use fieldkit_backend::state::AppState;
@@ -166,6 +167,7 @@ async fn run(pg: Option<&str>, label: &str, total: usize, kits: usize, batch: us
             file: None,
             generate_in: None,
         },
+        blobs: BlobConfig::Filesystem(dir.path().to_path_buf()),
     };
     let admin = Admin::open(&target).await.unwrap();
     let catalog = fieldkit_catalog::Catalog::from_dir(fieldkit_catalog::CATALOG_DIR).unwrap();
@@ -195,9 +197,13 @@ async fn run(pg: Option<&str>, label: &str, total: usize, kits: usize, batch: us
         Arc::clone(&admin.store),
         admin.server_key().await.unwrap(),
         base.clone(),
-        dir.path(),
-    )
-    .unwrap();
+        BlobStore::filesystem(dir.path()).unwrap(),
+    );
+    // A benchmark's kits push more in a minute than a kit's daily quota allows.
+    app.set_limits(fieldkit_backend::config::Limits {
+        quota_records_per_day: u64::MAX,
+        ..fieldkit_backend::config::Limits::default()
+    });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(fieldkit_backend::server::serve_on(
         listener,

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::blobs::{BlobConfig, BlobsLayer};
+
 /// Environment variable naming the TOML config file.
 pub const ENV_CONFIG: &str = "FIELDKIT_CONFIG";
 
@@ -132,6 +134,11 @@ pub struct ConfigLayer {
     /// batches get 429 `quota-exceeded` until uploads catch up.
     #[arg(long)]
     pub quota_pending_upload_mib: Option<u64>,
+    /// Where attachment bytes live: the `[blobs]` table, `FIELDKIT_BLOBS_*` (no flags).
+    /// Boxed: the layer is large and mostly absent.
+    #[arg(skip)]
+    #[serde(default)]
+    pub blobs: Option<Box<BlobsLayer>>,
 }
 
 impl ConfigLayer {
@@ -261,6 +268,7 @@ impl ConfigLayer {
                 "FIELDKIT_QUOTA_PENDING_UPLOAD_MIB",
                 get("FIELDKIT_QUOTA_PENDING_UPLOAD_MIB"),
             )?,
+            blobs: BlobsLayer::from_env(&get)?.map(Box::new),
         })
     }
 
@@ -302,6 +310,7 @@ impl ConfigLayer {
             quota_pending_upload_mib: self
                 .quota_pending_upload_mib
                 .or(lower.quota_pending_upload_mib),
+            blobs: crate::blobs::config::merge(self.blobs, lower.blobs),
         }
     }
 
@@ -410,6 +419,8 @@ pub struct Config {
     pub database_pool_size: usize,
     /// Timeouts and caps of the HTTP layer.
     pub limits: Limits,
+    /// Where attachment bytes live.
+    pub blobs: BlobConfig,
 }
 
 /// Timeouts and caps that keep clients — honest, slow or hostile — from holding the
@@ -570,6 +581,7 @@ impl Config {
                 .public_base_url
                 .unwrap_or_else(|| format!("{scheme}://{listen}")),
         )?;
+        let blobs = BlobConfig::resolve(layer.blobs.as_deref(), &data_dir)?;
         let ttl_hours = layer.enrolment_code_ttl_hours.unwrap_or(72);
         if ttl_hours == 0 {
             return Err(ConfigError::Invalid(
@@ -592,6 +604,7 @@ impl Config {
             log_format: layer.log_format.unwrap_or(LogFormat::Json),
             database_pool_size: layer.database_pool_size.unwrap_or(16).max(1),
             limits,
+            blobs,
         })
     }
 }

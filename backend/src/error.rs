@@ -120,6 +120,11 @@ pub enum ApiError {
     /// 503 `unavailable`.
     #[error("the server is shutting down")]
     Unavailable,
+    /// 503 `unavailable`, `Retry-After: 5`: the attachment store failed (unreachable, too
+    /// slow, or it answered an error); nothing of the request counts. The cause is
+    /// logged, never sent.
+    #[error("the attachment storage is unavailable; retry later")]
+    StorageUnavailable(String),
     /// 503 `unavailable`: every connection slot is taken; `Retry-After` in seconds.
     #[error("the server is busy; retry in {0} s")]
     Overloaded(u64),
@@ -176,7 +181,7 @@ impl ApiError {
             Self::UnknownAttachment => C::UnknownAttachment,
             Self::NotFound(_) => C::NotFound,
             Self::RateLimited(_) => C::RateLimited,
-            Self::Unavailable | Self::Overloaded(_) => C::Unavailable,
+            Self::Unavailable | Self::StorageUnavailable(_) | Self::Overloaded(_) => C::Unavailable,
             Self::KitBusy(_) => C::RateLimited,
             Self::RequestTimeout => C::RequestTimeout,
             Self::QuotaExceeded { .. } => C::QuotaExceeded,
@@ -216,8 +221,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(cause) = &self {
-            tracing::error!(error = %cause, "request failed");
+        match &self {
+            Self::Internal(cause) => tracing::error!(error = %cause, "request failed"),
+            Self::StorageUnavailable(cause) => {
+                tracing::warn!(error = %cause, "attachment storage failed; answered 503");
+            }
+            _ => {}
         }
         let problem = self.to_problem();
         let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
@@ -229,7 +238,7 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/problem+json"),
         );
         let retry_after = match self {
-            Self::Unavailable => Some(5),
+            Self::Unavailable | Self::StorageUnavailable(_) => Some(5),
             Self::RateLimited(secs)
             | Self::Overloaded(secs)
             | Self::QuotaExceeded {
@@ -271,6 +280,7 @@ mod tests {
                 retry_after: 60,
             },
             ApiError::Internal("db exploded: secret".into()),
+            ApiError::StorageUnavailable("s3 said secret".into()),
         ];
         for e in all {
             let p = e.to_problem();
@@ -285,7 +295,9 @@ mod tests {
         assert_eq!(ApiError::RequestTimeout.status(), 408);
         assert_eq!(ApiError::Overloaded(1).status(), 503);
         assert_eq!(ApiError::KitBusy(1).status(), 429);
+        assert_eq!(ApiError::StorageUnavailable(String::new()).status(), 503);
         for retryable in [
+            ApiError::StorageUnavailable("down".into()),
             ApiError::RequestTimeout,
             ApiError::Overloaded(1),
             ApiError::KitBusy(1),

@@ -12,7 +12,8 @@
 //!   against a small transaction interface that both stores implement; [`routing`]:
 //!   the catalog part of a record's acceptance.
 //! - [`storage`]: the [`storage::Store`] trait and its SQLite and PostgreSQL
-//!   implementations with their migrations; [`blobs`]: attachment files.
+//!   implementations with their migrations; [`blobs`]: attachment bytes (the data
+//!   folder, or S3-compatible object storage).
 //! - [`keys`]: the master key and the server and authority keys sealed with it;
 //!   [`codes`]: one-time enrolment codes; [`password`]: Argon2id for back-office users;
 //!   [`login_throttle`]: who may have a password checked now.
@@ -33,7 +34,7 @@
 //!   the decryption.
 //! - No correctness-relevant state lives only in process memory: chain heads, nonces,
 //!   upload offsets and enrolment codes are in the database, so several processes can
-//!   share one PostgreSQL database (and one data directory for attachment files).
+//!   share one PostgreSQL database and one object store for attachment bytes.
 
 pub mod admin;
 pub mod api;

@@ -1,10 +1,10 @@
 //! The shared state of the HTTP layer: the store, the server signing key, the public
-//! base URL request signatures are checked against, attachment files, metrics, and two
+//! base URL request signatures are checked against, the attachment store, metrics, and two
 //! caches of database facts that never change once written (kit public keys) or are
 //! re-validated on every use (the parsed current catalog).
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -95,7 +95,7 @@ pub struct Inner {
     pub server_keys: Vec<ServerKey>,
     /// Scheme and authority kits sign against (PROTOCOL.md §7.3).
     pub public_base_url: String,
-    /// Attachment files.
+    /// Attachment bytes (the data folder or an object store).
     pub blobs: BlobStore,
     /// Prometheus metrics.
     pub metrics: Metrics,
@@ -148,53 +148,41 @@ impl Drop for UploadClaim {
 }
 
 impl AppState {
-    /// Builds the state; creates the attachment folders under `data_dir`.
-    ///
-    /// # Errors
-    /// When the folders cannot be created.
+    /// Builds the state over an opened attachment store ([`BlobStore::open`]).
     pub fn new(
         store: Arc<Store>,
         server_key: SigningKey,
         public_base_url: String,
-        data_dir: &Path,
-    ) -> std::io::Result<Self> {
-        Self::build(store, server_key, public_base_url, data_dir, None)
+        blobs: BlobStore,
+    ) -> Self {
+        Self::build(store, server_key, public_base_url, blobs, None)
     }
 
     /// [`AppState::new`] with the master key, so that reviewers can open cases.
-    ///
-    /// # Errors
-    /// When the folders cannot be created.
     pub fn with_master_key(
         store: Arc<Store>,
         server_key: SigningKey,
         public_base_url: String,
-        data_dir: &Path,
+        blobs: BlobStore,
         master_key: MasterKey,
-    ) -> std::io::Result<Self> {
-        Self::build(
-            store,
-            server_key,
-            public_base_url,
-            data_dir,
-            Some(master_key),
-        )
+    ) -> Self {
+        Self::build(store, server_key, public_base_url, blobs, Some(master_key))
     }
 
     fn build(
         store: Arc<Store>,
         server_key: SigningKey,
         public_base_url: String,
-        data_dir: &Path,
+        blobs: BlobStore,
         master_key: Option<MasterKey>,
-    ) -> std::io::Result<Self> {
+    ) -> Self {
         let server_keys = vec![ServerKey::from_key(&server_key.verifying_key())];
-        Ok(Self(Arc::new(Inner {
+        Self(Arc::new(Inner {
             store,
             server_key,
             server_keys,
             public_base_url,
-            blobs: BlobStore::new(data_dir)?,
+            blobs,
             metrics: Metrics::new(),
             catalog: CatalogCache::default(),
             master_key,
@@ -207,7 +195,7 @@ impl AppState {
             shutting_down: AtomicBool::new(false),
             limits: OnceLock::new(),
             kit_slots: Mutex::new(HashMap::new()),
-        })))
+        }))
     }
 
     /// The public halves of the server keys, for verifying our own catalogs.

@@ -41,11 +41,12 @@ ensure_python_venv() {
     python3 -m venv "$VENV"
   fi
   local wanted
-  wanted=$(cat tests/python/requirements.txt tests/schemathesis/requirements.txt)
+  wanted=$(cat tests/python/requirements.txt tests/schemathesis/requirements.txt tests/s3/requirements.txt)
   if [ "$wanted" != "$(cat "$VENV/.requirements" 2>/dev/null)" ]; then
-    step "installing Python test packages (vector check, schemathesis)"
+    step "installing Python test packages (vector check, schemathesis, moto)"
     "$VENV/bin/pip" install -q --disable-pip-version-check \
-      -r tests/python/requirements.txt -r tests/schemathesis/requirements.txt
+      -r tests/python/requirements.txt -r tests/schemathesis/requirements.txt \
+      -r tests/s3/requirements.txt
     printf '%s' "$wanted" > "$VENV/.requirements"
   fi
 }
@@ -152,4 +153,42 @@ stop_test_postgres() {
   "${as_pg[@]}" "$bindir/pg_ctl" -D "$PG_TEST_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
   rm -rf "$PG_TEST_DIR"
   PG_TEST_DIR=""
+}
+
+# --- S3-compatible object storage for the attachment tests -------------------------------
+# The backend's upload and attachment tests run on the data folder always and on S3
+# whenever FIELDKIT_TEST_S3_URL is set. start_test_s3 starts moto's S3 server (pinned in
+# tests/s3/requirements.txt, installed into the venv by ensure_python_venv) on a free
+# loopback port, in memory: every test makes its own bucket. stop_test_s3 ends it (call it
+# from an EXIT trap, like stop_test_postgres).
+
+S3_TEST_PID=""
+S3_TEST_LOG=""
+start_test_s3() {
+  if [ -n "${FIELDKIT_TEST_S3_URL:-}" ]; then
+    step "S3 tests use FIELDKIT_TEST_S3_URL as given"
+    return 0
+  fi
+  local port
+  port=$(free_port)
+  S3_TEST_LOG=$(mktemp /tmp/fieldkit-s3.XXXXXX.log)
+  step "starting moto's S3 server on 127.0.0.1:$port (log: $S3_TEST_LOG)"
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" > "$S3_TEST_LOG" 2>&1 &
+  S3_TEST_PID=$!
+  # Any answer will do: moto answers its own API path once it serves.
+  if ! wait_for_url "http://127.0.0.1:$port/moto-api/"; then
+    cat "$S3_TEST_LOG" >&2
+    stop_test_s3
+    return 1
+  fi
+  export FIELDKIT_TEST_S3_URL="http://127.0.0.1:$port"
+}
+
+stop_test_s3() {
+  [ -n "$S3_TEST_PID" ] || return 0
+  kill "$S3_TEST_PID" 2>/dev/null || true
+  wait "$S3_TEST_PID" 2>/dev/null || true
+  rm -f "$S3_TEST_LOG"
+  S3_TEST_PID=""
+  S3_TEST_LOG=""
 }

@@ -88,6 +88,7 @@ fn start_backend_demo() -> RunningBackend {
                 file: None,
                 generate_in: None,
             },
+            blobs: fieldkit_backend::blobs::BlobConfig::Filesystem(dir.path().to_path_buf()),
         };
         let admin = Admin::open(&target).await.expect("backend store opens");
         let report = demo::demo(
@@ -102,9 +103,8 @@ fn start_backend_demo() -> RunningBackend {
             std::sync::Arc::clone(&admin.store),
             admin.server_key().await.expect("server key"),
             url.clone(),
-            dir.path(),
-        )
-        .expect("state");
+            fieldkit_backend::blobs::BlobStore::filesystem(dir.path()).expect("attachment store"),
+        );
         tokio::spawn(fieldkit_backend::server::serve_on(
             listener,
             app,

@@ -4,8 +4,9 @@
 //! stored; then every position is delivered, restored on the backend's own receipt or
 //! bridged, in one transaction ([`crate::held_import`]), and the import goes into the
 //! audit trail with the operator's name. Attachments of restored records whose bytes
-//! this backend still holds (a database restored without its file store) are checked
-//! against the signed manifest and completed, so the kit need not send them again.
+//! this backend still holds (a database restored without its attachment store) are
+//! checked against the signed manifest and completed, so the kit need not send them
+//! again.
 
 use std::path::Path;
 
@@ -15,7 +16,7 @@ use sync_protocol::held::HeldFile;
 use sync_protocol::ids::KitId;
 
 use super::{Admin, AdminError};
-use crate::blobs::BlobStore;
+use crate::blobs::{BlobError, BlobStore};
 use crate::held_import::{ImportAction, ImportOutcome, PreparedFile};
 use crate::ingest::{prepare_one, BatchItem};
 use crate::routing::CatalogCache;
@@ -179,32 +180,28 @@ pub async fn import_held(admin: &Admin, path: &Path) -> Result<HeldImported, Adm
 }
 
 /// Completes the uploads of records the import took (restored or delivered) from
-/// attachment files the backend still holds, after checking each file's bytes against
-/// the manifest's hash: the kit may hold them as uploaded long ago.
+/// attachment bytes the backend still holds, after hashing each stored ciphertext (read
+/// in windows, never whole) against the manifest: the kit may hold them as uploaded
+/// long ago.
 async fn complete_held_attachments(
     admin: &Admin,
     taken: &[sync_protocol::record::Record],
 ) -> Result<u64, AdminError> {
-    if taken.is_empty() || admin.data_dir.as_os_str().is_empty() {
+    let Some(config) = admin.blobs.as_ref().filter(|_| !taken.is_empty()) else {
         return Ok(0);
-    }
-    let blobs = BlobStore::new(&admin.data_dir).map_err(|source| AdminError::Io {
-        path: admin.data_dir.display().to_string(),
-        source,
-    })?;
+    };
+    let store_error = |e: BlobError| AdminError::Io {
+        path: "attachment store".into(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let blobs = BlobStore::open(config).map_err(store_error)?;
     let mut completed = 0;
     for record in taken {
         for a in &record.attachments {
-            if !blobs.contains(&a.ciphertext_sha256) {
-                continue;
-            }
-            let path = blobs.path_of(&a.ciphertext_sha256);
-            let bytes = std::fs::read(&path).map_err(|source| AdminError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
-            if bytes.len() as u64 != a.ciphertext_size
-                || sync_protocol::ids::Sha256Hash::of(&bytes) != a.ciphertext_sha256
+            if !blobs
+                .holds_intact(&a.ciphertext_sha256, a.ciphertext_size)
+                .await
+                .map_err(store_error)?
             {
                 continue;
             }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
 
+use crate::blobs::BlobConfig;
 use crate::config::DatabaseUrl;
 use crate::keys::{KeyError, MasterKey, MasterKeyOrigin, MasterKeySource};
 use crate::storage::{self, AdminAction, AdminEvent, Store, StoreError};
@@ -70,10 +71,13 @@ impl AdminError {
 pub struct Target {
     /// The database.
     pub database: DatabaseUrl,
-    /// The data folder (attachment files, generated master key, provisioning files).
+    /// The data folder (generated master key, provisioning files; attachment files
+    /// when `blobs` says so).
     pub data_dir: PathBuf,
     /// The master key sources.
     pub master_key: MasterKeySource,
+    /// Where attachment bytes live.
+    pub blobs: BlobConfig,
 }
 
 /// An opened database with the master key and the server signing key.
@@ -86,6 +90,9 @@ pub struct Admin {
     pub master_origin: MasterKeyOrigin,
     /// The data folder.
     pub data_dir: PathBuf,
+    /// Where attachment bytes live; `None` for the back office's admin functions, which
+    /// never touch them.
+    pub blobs: Option<BlobConfig>,
     /// Who acts, as the audit trail names them.
     pub actor: String,
 }
@@ -118,6 +125,7 @@ impl Admin {
             master,
             master_origin,
             data_dir: target.data_dir.clone(),
+            blobs: Some(target.blobs.clone()),
             actor: cli_actor(),
         })
     }
@@ -131,6 +139,7 @@ impl Admin {
             master: master.duplicate(),
             master_origin: MasterKeyOrigin::Server,
             data_dir: PathBuf::new(),
+            blobs: None,
             actor: actor.to_owned(),
         }
     }

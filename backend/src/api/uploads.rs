@@ -2,9 +2,12 @@
 //! `termination` (PROTOCOL.md §6.4). The upload id is the attachment id; only
 //! attachments in the manifest of a delivered record of the asking kit can be uploaded.
 //!
-//! The database's offset is authoritative and moves only after the chunk is on disk;
-//! the last chunk moves it only after the whole file hashed to the manifest's
-//! `ciphertext_sha256` and was linked to its content address ([`crate::blobs`]).
+//! The database's offset is authoritative and moves only after the chunk is stored (in
+//! the data folder or the object store, [`crate::blobs`]); the last chunk moves it only
+//! after the whole file hashed to the manifest's `ciphertext_sha256` and was stored
+//! under its content address. Any node can take the next chunk: the offset is in the
+//! database, the chunks are objects in the shared store. A store that fails answers 503
+//! `unavailable` with `Retry-After`, and nothing of that request counts.
 
 use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -12,11 +15,11 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use sha2::{Digest as _, Sha256};
 use sync_protocol::attachment::{ciphertext_len, MAX_ATTACHMENT_BYTES};
-use sync_protocol::ids::{AttachmentId, Sha256Hash};
+use sync_protocol::ids::AttachmentId;
 
 use super::decode::{checksum, decimal_header, parse_metadata};
 use super::{AuthedKit, RawBody};
-use crate::blobs::BlobError;
+use crate::blobs::{BlobError, Completion};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage::UploadRow;
@@ -144,12 +147,18 @@ pub async fn head(
     .await)
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))
+/// A failed store: 503, the cause logged with the upload it hit.
+fn unavailable(id: &AttachmentId, e: BlobError) -> ApiError {
+    ApiError::StorageUnavailable(format!("upload {id}: {e}"))
+}
+
+/// The parts no longer hold the bytes the database's offset counts (lost, or deleted
+/// behind the backend's back): the upload restarts from 0, and the kit learns it from
+/// the 409's offset.
+async fn restart(app: &AppState, id: &AttachmentId, sent: u64) -> Result<ApiError, ApiError> {
+    tracing::warn!(attachment_id = %id, "stored parts short of the offset; restarting at 0");
+    app.store.reset_upload(id, false).await?;
+    Ok(ApiError::OffsetMismatch { sent, held: 0 })
 }
 
 pub async fn patch(
@@ -172,7 +181,10 @@ pub async fn patch(
         let expected_sum = checksum(&headers)?;
         let id = path_id(&id)?;
         let Some(_claim) = app.claim_upload(id) else {
-            return Err(ApiError::OffsetMismatch { sent: offset, held: offset });
+            return Err(ApiError::OffsetMismatch {
+                sent: offset,
+                held: offset,
+            });
         };
         let upload = created_upload(&app, &authed, &id).await?;
         if upload.complete {
@@ -186,25 +198,28 @@ pub async fn patch(
         }
         let end = offset + body.len() as u64;
         if end > upload.length {
-            return Err(ApiError::TooLarge("the chunk runs past Upload-Length".into()));
+            return Err(ApiError::TooLarge(
+                "the chunk runs past Upload-Length".into(),
+            ));
         }
         if Sha256::digest(&body).as_slice() != expected_sum {
             return Err(ApiError::ChecksumMismatch);
         }
-        let blobs = app.blobs.clone();
-        let chunk = body.clone();
-        match blocking(move || blobs.write_chunk(&id, offset, &chunk)).await? {
+        match app.blobs.write_chunk(&id, offset, body.clone()).await {
             Ok(()) => {}
-            Err(BlobError::Short { .. }) => {
-                tracing::warn!(attachment_id = %id, "part file shorter than its offset; restarting");
-                app.store.reset_upload(&id, false).await?;
-                return Err(ApiError::OffsetMismatch { sent: offset, held: 0 });
-            }
-            Err(BlobError::Io(e)) => return Err(ApiError::Internal(e.to_string())),
+            Err(BlobError::Short { .. }) => return Err(restart(&app, &id, offset).await?),
+            Err(e) => return Err(unavailable(&id, e)),
         }
         if end < upload.length {
-            if !app.store.advance_upload(&id, offset, end, false, Utc::now()).await? {
-                return Err(ApiError::OffsetMismatch { sent: offset, held: offset });
+            if !app
+                .store
+                .advance_upload(&id, offset, end, false, Utc::now())
+                .await?
+            {
+                return Err(ApiError::OffsetMismatch {
+                    sent: offset,
+                    held: offset,
+                });
             }
             app.metrics.upload_bytes(body.len() as u64);
             return Ok(with_offset(StatusCode::NO_CONTENT, end));
@@ -214,7 +229,8 @@ pub async fn patch(
     .await)
 }
 
-/// The last chunk is on disk: check the whole file, link it, mark it complete.
+/// The last chunk is stored: check the whole file while storing it under its hash, then
+/// mark it complete and delete the parts.
 async fn finish(
     app: &AppState,
     upload: &UploadRow,
@@ -226,23 +242,20 @@ async fn finish(
         upload.length,
         upload.ciphertext_sha256,
     );
-    let blobs = app.blobs.clone();
-    let hashed: Sha256Hash = blocking(move || blobs.hash_part(&id, length))
-        .await?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    if hashed != expected {
-        tracing::warn!(attachment_id = %id, "completed upload does not match its manifest hash");
-        let blobs = app.blobs.clone();
-        blocking(move || blobs.discard(&id))
-            .await?
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        app.store.reset_upload(&id, false).await?;
-        return Err(ApiError::AttachmentHashMismatch);
+    match app.blobs.complete(&id, length, &expected).await {
+        Ok(Completion::Stored) => {}
+        Ok(Completion::HashMismatch) => {
+            tracing::warn!(attachment_id = %id, "completed upload does not match its manifest hash");
+            // The offset first: a later chunk at 0 deletes whatever parts remain.
+            app.store.reset_upload(&id, false).await?;
+            if let Err(e) = app.blobs.discard(&id).await {
+                tracing::warn!(attachment_id = %id, error = %e, "could not delete the parts");
+            }
+            return Err(ApiError::AttachmentHashMismatch);
+        }
+        Err(BlobError::Short { .. }) => return Err(restart(app, &id, offset).await?),
+        Err(e) => return Err(unavailable(&id, e)),
     }
-    let blobs = app.blobs.clone();
-    blocking(move || blobs.promote(&id, &hashed))
-        .await?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
     if !app
         .store
         .advance_upload(&id, offset, length, true, Utc::now())
@@ -255,9 +268,8 @@ async fn finish(
     }
     app.metrics.upload_bytes(chunk_len);
     tracing::info!(attachment_id = %id, bytes = length, "attachment complete");
-    let blobs = app.blobs.clone();
-    if let Err(e) = blocking(move || blobs.discard(&id)).await? {
-        tracing::warn!(attachment_id = %id, error = %e, "could not remove the part file");
+    if let Err(e) = app.blobs.discard(&id).await {
+        tracing::warn!(attachment_id = %id, error = %e, "could not delete the parts");
     }
     Ok(with_offset(StatusCode::NO_CONTENT, length))
 }
@@ -282,10 +294,10 @@ pub async fn delete(
                 "a complete upload cannot be terminated".into(),
             ));
         }
-        let blobs = app.blobs.clone();
-        blocking(move || blobs.discard(&id))
-            .await?
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        app.blobs
+            .discard(&id)
+            .await
+            .map_err(|e| unavailable(&id, e))?;
         app.store.reset_upload(&id, true).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     }

@@ -11,9 +11,11 @@
 //!
 //! Order of checks: the case belongs to the reviewer's authority (else 404, as for an
 //! unknown id); its record still verifies; the attachment is in the signed manifest and
-//! its upload is complete (else "not yet transferred"); the ciphertext file opens. Only
+//! its upload is complete (else "not yet transferred"); the ciphertext is in the
+//! attachment store with the manifest's size (a store that does not answer: 503). Only
 //! then the decryption is logged (purpose `attachment`), the case opened for the
-//! attachment's key, and the file decrypted chunk by chunk into the response.
+//! attachment's key, and the ciphertext read in ranges of [`crate::blobs::WINDOW`] and
+//! decrypted chunk by chunk into the response.
 //!
 //! Integrity of a stream. The upload was accepted only when the SHA-256 of the whole
 //! ciphertext matched the signed manifest, and the file is stored under that hash.
@@ -27,8 +29,6 @@
 //! `Content-Length` set from the manifest the client sees a broken transfer, never a
 //! complete wrong file.
 
-use std::path::PathBuf;
-
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, Uri};
@@ -37,7 +37,6 @@ use axum::Extension;
 use sync_protocol::attachment::{AttachmentDecryptor, AttachmentSecret, CIPHERTEXT_CHUNK_SIZE};
 use sync_protocol::ids::AttachmentId;
 use sync_protocol::record::{AttachmentEntry, Purpose as FilePurpose, Record};
-use tokio::io::AsyncReadExt as _;
 
 use super::error::OfficeError;
 use super::i18n::Lang;
@@ -45,6 +44,7 @@ use super::opening::{own_case, verified_record, Opener, Purpose};
 use super::stream::{self, Sink};
 use super::views::AttachmentView;
 use super::Ctx;
+use crate::blobs::BlobReader;
 use crate::state::AppState;
 use crate::storage::StoredAttachment;
 
@@ -145,7 +145,7 @@ pub(super) fn attachment_views(
 /// Why a decrypting stream stopped (never case data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum StreamProblem {
-    /// Reading the ciphertext file failed.
+    /// Reading the ciphertext from the attachment store failed.
     Io,
     /// A chunk did not authenticate, or the file was cut.
     Authentication,
@@ -157,51 +157,62 @@ impl StreamProblem {
     /// For logs.
     pub(super) fn as_str(self) -> &'static str {
         match self {
-            Self::Io => "attachment file unreadable",
+            Self::Io => "attachment unreadable from the attachment store",
             Self::Authentication => "attachment chunk does not authenticate",
             Self::Mismatch => "attachment differs from its manifest",
         }
     }
 }
 
-/// A ciphertext file being decrypted chunk by chunk; the final chunk only after the
-/// whole file matched the manifest (see the module documentation).
+/// A stored ciphertext being decrypted chunk by chunk; the final chunk only after the
+/// whole file matched the manifest (see the module documentation). It holds one read
+/// window and hands the decryptor one STREAM chunk of it at a time, so the response's
+/// channel carries chunks of 64 KiB whatever the window.
 pub(super) struct Decrypting {
-    file: tokio::fs::File,
+    reader: BlobReader,
+    window: Bytes,
     decryptor: Option<AttachmentDecryptor>,
-    buf: Vec<u8>,
     entry: AttachmentEntry,
 }
 
 impl Decrypting {
-    /// Opens the stored ciphertext of `entry`.
-    pub(super) async fn open(
-        path: PathBuf,
-        secret: &AttachmentSecret,
-        entry: &AttachmentEntry,
-    ) -> std::io::Result<Self> {
-        Ok(Self {
-            file: tokio::fs::File::open(path).await?,
+    /// Reads the stored ciphertext of `entry` from `app`'s attachment store.
+    pub(super) fn open(app: &AppState, secret: &AttachmentSecret, entry: &AttachmentEntry) -> Self {
+        Self {
+            reader: app
+                .blobs
+                .reader(&entry.ciphertext_sha256, entry.ciphertext_size),
+            window: Bytes::new(),
             decryptor: Some(AttachmentDecryptor::new(secret, entry.id)),
-            buf: vec![0; CIPHERTEXT_CHUNK_SIZE],
             entry: entry.clone(),
-        })
+        }
     }
 
     /// The next verified plaintext, `None` at the end.
     pub(super) async fn next(&mut self) -> Result<Option<Bytes>, StreamProblem> {
         loop {
+            if self.decryptor.is_none() {
+                return Ok(None);
+            }
+            if self.window.is_empty() {
+                match self.reader.next().await {
+                    Ok(Some(window)) => self.window = window,
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading an attachment failed");
+                        return Err(StreamProblem::Io);
+                    }
+                }
+            }
             let Some(decryptor) = self.decryptor.as_mut() else {
                 return Ok(None);
             };
-            let n = self
-                .file
-                .read(&mut self.buf)
-                .await
-                .map_err(|_| StreamProblem::Io)?;
-            if n > 0 {
+            if !self.window.is_empty() {
+                let chunk = self
+                    .window
+                    .split_to(CIPHERTEXT_CHUNK_SIZE.min(self.window.len()));
                 let plain = decryptor
-                    .update(&self.buf[..n])
+                    .update(&chunk)
                     .map_err(|_| StreamProblem::Authentication)?;
                 if plain.is_empty() {
                     continue;
@@ -224,14 +235,14 @@ impl Decrypting {
     }
 }
 
-/// The parts of an attachment that are ready to be decrypted: the manifest entry, its
-/// position and the ciphertext file; 404s for unknown ids and unfinished uploads.
+/// The parts of an attachment that are ready to be decrypted: the manifest entry and its
+/// position; 404s for unknown ids and unfinished uploads.
 pub(super) async fn ready_file(
     app: &AppState,
     record: &Record,
     attachment_id: &AttachmentId,
     lang: Lang,
-) -> Result<(usize, AttachmentEntry, PathBuf), OfficeError> {
+) -> Result<(usize, AttachmentEntry), OfficeError> {
     let (position, entry) = record
         .attachments
         .iter()
@@ -250,11 +261,7 @@ pub(super) async fn ready_file(
             )
             .to_owned()]));
     }
-    Ok((
-        position,
-        entry.clone(),
-        app.blobs.path_of(&entry.ciphertext_sha256),
-    ))
+    Ok((position, entry.clone()))
 }
 
 /// `GET /office/cases/{record_id}/attachments/{attachment_id}`.
@@ -314,7 +321,7 @@ async fn try_download(
             )
             .to_owned()])
     })?;
-    let (position, entry, path) = ready_file(app, &record.record, &attachment_id, lang).await?;
+    let (position, entry) = ready_file(app, &record.record, &attachment_id, lang).await?;
     if inline && !PREVIEWABLE.contains(&entry.media_type.as_str()) {
         return Err(OfficeError::BadRequest(vec![lang
             .pick(
@@ -323,11 +330,17 @@ async fn try_download(
             )
             .to_owned()]));
     }
-    // The file must exist before anything is decrypted or logged.
-    let file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|e| OfficeError::Internal(format!("attachment file: {e}")))?;
-    drop(file);
+    // The ciphertext must be there before anything is decrypted or logged.
+    match app.blobs.stored_size(&entry.ciphertext_sha256).await {
+        Ok(Some(size)) if size == entry.ciphertext_size => {}
+        Ok(found) => {
+            return Err(OfficeError::Internal(format!(
+                "attachment {} of {}: stored size {found:?}, manifest {}",
+                entry.id, record.record.record_id, entry.ciphertext_size
+            )))
+        }
+        Err(e) => return Err(OfficeError::StorageUnavailable(e.to_string())),
+    }
     let case = Opener::new(app, session)
         .open(&record, Purpose::Attachment)
         .await?;
@@ -340,9 +353,7 @@ async fn try_download(
             AttachmentSecret::from_wire(k).map_err(|e| OfficeError::Internal(e.to_string()))
         })?;
     drop(case);
-    let mut decrypting = Decrypting::open(path, &secret, &entry)
-        .await
-        .map_err(|e| OfficeError::Internal(format!("attachment file: {e}")))?;
+    let mut decrypting = Decrypting::open(app, &secret, &entry);
     let (sink, body) = stream::channel();
     tokio::spawn(async move { pump(&mut decrypting, &sink).await });
     let disposition = format!(

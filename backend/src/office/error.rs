@@ -43,6 +43,9 @@ pub enum OfficeError {
     /// 503: this process has no master key, so no case can be opened.
     #[error("keys unavailable")]
     KeysUnavailable,
+    /// 503: the attachment store does not answer (the cause is logged, not shown).
+    #[error("attachment storage unavailable: {0}")]
+    StorageUnavailable(String),
     /// 500: something failed inside (the text is logged, not shown).
     #[error("internal: {0}")]
     Internal(String),
@@ -65,7 +68,7 @@ impl OfficeError {
             Self::NotFound | Self::NotAvailable(_) => StatusCode::NOT_FOUND,
             Self::Conflict => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::KeysUnavailable | Self::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -108,6 +111,17 @@ impl OfficeError {
                     "The keys for opening cases are not available.",
                 )
                 .to_owned()],
+            Self::StorageUnavailable(detail) => {
+                tracing::warn!(error = %detail, "attachment storage failed in the back office");
+                vec![lang
+                    .pick(
+                        "Der Anlagenspeicher ist gerade nicht erreichbar. Bitte versuchen Sie \
+                         es in einigen Minuten erneut.",
+                        "The attachment storage cannot be reached right now. Please try again \
+                         in a few minutes.",
+                    )
+                    .to_owned()]
+            }
             Self::Internal(detail) => {
                 tracing::error!(error = %detail, "back-office request failed");
                 vec![lang

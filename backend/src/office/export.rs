@@ -359,10 +359,7 @@ impl Job<'_> {
         secret: &AttachmentSecret,
         entry: &sync_protocol::record::AttachmentEntry,
     ) -> Result<String, Why> {
-        let path = self.app.blobs.path_of(&entry.ciphertext_sha256);
-        let mut decrypting = Decrypting::open(path, secret, entry)
-            .await
-            .map_err(|_| "attachment file unreadable")?;
+        let mut decrypting = Decrypting::open(self.app, secret, entry);
         let mut hasher = Sha512::new();
         while let Some(chunk) = decrypting.next().await.map_err(|p| p.as_str())? {
             hasher.update(&chunk);

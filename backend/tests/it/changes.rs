@@ -239,10 +239,9 @@ async fn restart(backend: &mut Backend) {
         std::sync::Arc::clone(&backend.admin.store),
         key,
         backend.app.public_base_url.clone(),
-        backend.dir.path(),
+        backend.app.blobs.clone(),
         master,
-    )
-    .expect("state");
+    );
     app.set_server_key_ring(ring);
     backend.app = app;
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use clap::Parser as _;
+use fieldkit_backend::blobs::BlobConfig;
 use fieldkit_backend::config::{Config, ConfigLayer, DatabaseUrl, Limits, LogFormat};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fieldkit-backend.example.toml");
@@ -58,6 +59,17 @@ fn the_example_config_file_parses_and_names_every_field() {
         "max_requests_per_kit",
         "quota_records_per_day",
         "quota_pending_upload_mib",
+        // [blobs]
+        "kind",
+        "endpoint",
+        "bucket",
+        "region",
+        "path_style",
+        "prefix",
+        "allow_http",
+        "credentials_file",
+        "timeout_seconds",
+        "connect_timeout_seconds",
     ] {
         assert!(
             text.contains(&format!("{key} = ")),
@@ -75,6 +87,10 @@ fn the_example_config_file_parses_and_names_every_field() {
         config.limits,
         Limits::default(),
         "the example shows the default limits"
+    );
+    assert!(
+        matches!(&config.blobs, BlobConfig::Filesystem(dir) if dir == Path::new("fieldkit-data")),
+        "attachments in the data folder by default"
     );
 }
 
@@ -281,4 +297,43 @@ fn serve_refuses_a_master_key_in_the_data_folder_and_says_where_to_keep_it() {
     assert_eq!(out.status.code(), Some(6), "{said}");
     assert!(said.contains("outside the data folder"), "{said}");
     assert!(!key_path.exists(), "nothing was generated");
+}
+
+#[test]
+fn blobs_come_from_the_file_and_the_environment_and_secrets_only_from_outside_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("c.toml");
+    std::fs::write(
+        &file,
+        "[blobs]\nkind = \"s3\"\nendpoint = \"https://s3.internal\"\nbucket = \"from-file\"\n",
+    )
+    .expect("write");
+    let env: HashMap<&str, &str> = [
+        ("FIELDKIT_BLOBS_BUCKET", "from-env"),
+        ("FIELDKIT_BLOBS_ACCESS_KEY_ID", "AKID"),
+        ("FIELDKIT_BLOBS_SECRET_ACCESS_KEY", "VERYSECRET"),
+    ]
+    .into();
+    let layer = ConfigLayer::layered(
+        Some(&file),
+        |k| env.get(k).map(|v| (*v).to_owned()),
+        ConfigLayer::default(),
+    )
+    .expect("layers");
+    let config = Config::resolve(layer).expect("valid");
+    let BlobConfig::S3(s3) = &config.blobs else {
+        panic!("s3 expected: {:?}", config.blobs);
+    };
+    assert_eq!(s3.bucket, "from-env", "environment over file");
+    assert_eq!(s3.endpoint.as_deref(), Some("https://s3.internal"));
+    assert!(s3.path_style, "path style by default");
+    assert!(!format!("{config:?}").contains("VERYSECRET"));
+    // Without credentials an S3 store is refused at start, not at the first upload.
+    let no_secret =
+        ConfigLayer::layered(Some(&file), no_env, ConfigLayer::default()).expect("layers");
+    let err = Config::resolve(no_secret).expect_err("no credentials");
+    assert!(err.to_string().contains("credentials"), "{err}");
+    // A secret in the file is an unknown key, not a quietly accepted one.
+    std::fs::write(&file, "[blobs]\nsecret_access_key = \"x\"\n").expect("write");
+    assert!(ConfigLayer::from_file(&file).is_err());
 }

@@ -8,6 +8,7 @@ mod support;
 mod admin;
 mod auth;
 mod batch_rows;
+mod blob_faults;
 mod changes;
 mod config;
 mod conformance;

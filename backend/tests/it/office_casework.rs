@@ -15,7 +15,7 @@ use crate::office_cases::anmeldung_data;
 use crate::records::push;
 use crate::support::kit::Spec;
 use crate::support::office::{add_user, Browser};
-use crate::support::{databases, Backend, Db, TestKit};
+use crate::support::{databases, each_store_once, Backend, Blobs, Db, TestKit};
 use crate::uploads::{create, patch};
 
 /// Uploads an attachment of a delivered record completely (tus).
@@ -29,7 +29,16 @@ pub async fn upload(backend: &Backend, kit: &TestKit, record: &RecordId, a: &Att
 
 /// A backend, a signed-in Musterstadt reviewer and one pushed case made from `spec`.
 async fn case_with(db: &Db, spec: &Spec) -> (Backend, TestKit, Browser, SignedRecord) {
-    let backend = Backend::new(db).await;
+    case_on(db, &Blobs::Filesystem, spec).await
+}
+
+/// [`case_with`], with attachments in `blobs`.
+pub async fn case_on(
+    db: &Db,
+    blobs: &Blobs,
+    spec: &Spec,
+) -> (Backend, TestKit, Browser, SignedRecord) {
+    let backend = Backend::with_blobs(db, blobs).await;
     let password = add_user(&backend, "gemeinde-musterstadt", "r.berger", Role::Reviewer).await;
     let mut kit = backend.kit().await;
     let record = kit.next(spec);
@@ -40,12 +49,13 @@ async fn case_with(db: &Db, spec: &Spec) -> (Backend, TestKit, Browser, SignedRe
 
 #[tokio::test]
 async fn a_transferred_attachment_downloads_decrypted_and_logged_the_rest_is_not_yet_there() {
-    for db in databases("a_transferred_attachment_downloads_decrypted_and_logged") {
-        // 200 KB spans four STREAM chunks; the second file is never uploaded.
+    for (db, blobs) in each_store_once("a_transferred_attachment_downloads_decrypted_and_logged") {
+        // 1.3 MB spans two read windows and many STREAM chunks; the second file is
+        // never uploaded.
         let spec = Spec::anmeldung()
             .with_form_data(anmeldung_data())
-            .with_attachments(&[200_000, 1_000]);
-        let (backend, kit, mut browser, record) = case_with(&db, &spec).await;
+            .with_attachments(&[1_300_000, 1_000]);
+        let (backend, kit, mut browser, record) = case_on(&db, &blobs, &spec).await;
         let id = record.record.record_id;
         let (sent, pending) = (
             record.record.attachments[0].id,
@@ -71,10 +81,16 @@ async fn a_transferred_attachment_downloads_decrypted_and_logged_the_rest_is_not
         assert!(!html.contains("<img"), "PDFs have no preview");
 
         let resp = browser.get(&backend, &link).await;
-        assert_eq!(resp.status, StatusCode::OK, "{}", db.name());
+        assert_eq!(
+            resp.status,
+            StatusCode::OK,
+            "{} + {}",
+            db.name(),
+            blobs.name()
+        );
         assert_eq!(resp.body.as_ref(), kit.plaintexts[&sent].as_slice());
         assert_eq!(resp.header("content-type"), Some("application/pdf"));
-        assert_eq!(resp.header("content-length"), Some("200000"));
+        assert_eq!(resp.header("content-length"), Some("1300000"));
         assert_eq!(
             resp.header("content-disposition"),
             Some(format!("attachment; filename=\"{id}-1-form.pdf\"").as_str())
@@ -192,9 +208,15 @@ async fn an_attachment_that_differs_from_its_manifest_never_arrives_complete() {
     // The kit's manifest names a wrong plaintext hash: the ciphertext still matches
     // (so the upload is accepted) and every chunk authenticates, but the final chunk
     // must be withheld and the transfer cut.
+    for (db, blobs) in each_store_once("an_attachment_that_differs_from_its_manifest") {
+        differing_attachment_is_cut(&db, &blobs).await;
+    }
+}
+
+async fn differing_attachment_is_cut(db: &Db, blobs: &Blobs) {
     let mut spec = Spec::anmeldung().with_attachments(&[150_000]);
     spec.wrong_plaintext_hash = true;
-    let (backend, kit, browser, record) = case_with(&Db::Sqlite, &spec).await;
+    let (backend, kit, browser, record) = case_on(db, blobs, &spec).await;
     let id = record.record.record_id;
     let a = record.record.attachments[0].id;
     upload(&backend, &kit, &id, &a).await;

@@ -13,7 +13,7 @@ use crate::office_casework::upload;
 use crate::records::push;
 use crate::support::kit::Spec;
 use crate::support::office::{add_user, Browser};
-use crate::support::{databases, Backend, Db};
+use crate::support::{each_store_once, Backend, Db};
 
 /// The Musterstadt case ids in inbox order (oldest first).
 async fn inbox_order(backend: &Backend) -> Vec<String> {
@@ -32,8 +32,9 @@ async fn inbox_order(backend: &Backend) -> Vec<String> {
 
 #[tokio::test]
 async fn exports_stream_every_case_of_the_filter_across_pages_and_log_each() {
-    for db in databases("exports_stream_every_case_of_the_filter_across_pages_and_log_each") {
-        let backend = Backend::new(&db).await;
+    let test = "exports_stream_every_case_of_the_filter_across_pages_and_log_each";
+    for (db, blobs) in each_store_once(test) {
+        let backend = Backend::with_blobs(&db, &blobs).await;
         let pw = add_user(&backend, "gemeinde-musterstadt", "r.berger", Role::Reviewer).await;
         let mut kit = backend.kit().await;
         // 120 cases = three inbox pages; the first carries an uploaded attachment.

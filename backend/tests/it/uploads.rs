@@ -1,6 +1,8 @@
 //! tus 1.0.0 uploads (PROTOCOL.md §6.4): creation, resumable PATCHes with sha256
 //! checksums, the whole-file hash against the signed manifest, termination, and every
-//! refusal leaving nothing of the refused request behind.
+//! refusal leaving nothing of the refused request behind — on every database and on
+//! both attachment stores (the data folder, and S3 when `FIELDKIT_TEST_S3_URL` is set).
+//! Failing object stores and lost parts: `blob_faults.rs`.
 
 use axum::http::StatusCode;
 use sha2::{Digest as _, Sha256};
@@ -10,7 +12,7 @@ use sync_protocol::ids::{AttachmentId, RecordId, Sha256Hash};
 
 use crate::records::push;
 use crate::support::kit::Spec;
-use crate::support::{databases, Backend, Db, Resp, TestKit};
+use crate::support::{blob_stores, s3, setups, Backend, Db, Resp, TestKit};
 
 const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
 
@@ -68,7 +70,7 @@ pub async fn patch(
         .await
 }
 
-async fn head(backend: &Backend, kit: &TestKit, a: &AttachmentId) -> Resp {
+pub async fn head(backend: &Backend, kit: &TestKit, a: &AttachmentId) -> Resp {
     backend
         .send(kit.signed_with(
             "HEAD",
@@ -88,7 +90,7 @@ async fn state(backend: &Backend, kit: &TestKit) -> KitState {
 }
 
 /// A kit with one delivered record carrying one attachment of `size` plaintext bytes.
-async fn delivered_attachment(
+pub async fn delivered_attachment(
     backend: &Backend,
     size: usize,
 ) -> (TestKit, RecordId, AttachmentId, Vec<u8>) {
@@ -102,8 +104,9 @@ async fn delivered_attachment(
 
 #[tokio::test]
 async fn an_attachment_uploads_in_chunks_resumes_and_is_stored_by_content_on_every_store() {
-    for db in databases("upload story") {
-        let backend = Backend::serve(&db).await;
+    for (db, blobs) in setups("upload story") {
+        let backend = Backend::serve_with(&db, &blobs).await;
+        let on = format!("{} + {}", db.name(), blobs.name());
         let (kit, record, a, ct) = delivered_attachment(&backend, 150_000).await;
         let pending = state(&backend, &kit).await.pending_uploads;
         assert_eq!(pending.len(), 1);
@@ -147,12 +150,12 @@ async fn an_attachment_uploads_in_chunks_resumes_and_is_stored_by_content_on_eve
             Some(ct.len().to_string().as_str())
         );
         assert!(state(&backend, &kit).await.pending_uploads.is_empty());
-        let stored = backend.app.blobs.path_of(&Sha256Hash::of(&ct));
+        let stored = s3::stored(&backend.blob_config, &Sha256Hash::of(&ct)).await;
+        assert!(stored.as_deref() == Some(ct.as_slice()), "{on}: byte-exact");
         assert_eq!(
-            std::fs::read(stored).expect("stored file"),
-            ct,
-            "{}",
-            db.name()
+            s3::part_count(&backend.blob_config, &a).await,
+            0,
+            "{on}: the parts are gone once the file is stored"
         );
         let after = patch(&backend, &kit, &a, ct.len(), b"", b"").await;
         assert_eq!(after.status, StatusCode::CONFLICT);
@@ -181,28 +184,50 @@ async fn a_checksum_mismatch_is_460_and_keeps_nothing() {
 
 #[tokio::test]
 async fn a_completed_upload_with_the_wrong_hash_is_discarded_and_restarts_at_zero() {
-    let backend = Backend::new(&Db::Sqlite).await;
-    let (kit, record, a, ct) = delivered_attachment(&backend, 1000).await;
-    create(&backend, &kit, &record, &a, ct.len()).await;
-    let mut corrupt = ct.clone();
-    corrupt[500] ^= 1;
-    let resp = patch(&backend, &kit, &a, 0, &corrupt, &corrupt).await;
-    assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(resp.code(), "attachment-hash-mismatch");
-    assert_eq!(
-        head(&backend, &kit, &a).await.header("upload-offset"),
-        Some("0")
-    );
-    let good = patch(&backend, &kit, &a, 0, &ct, &ct).await;
-    assert_eq!(good.status, StatusCode::NO_CONTENT);
+    for blobs in blob_stores("wrong whole-file hash") {
+        let backend = Backend::with_blobs(&Db::Sqlite, &blobs).await;
+        let (kit, record, a, ct) = delivered_attachment(&backend, 1000).await;
+        create(&backend, &kit, &record, &a, ct.len()).await;
+        let mut corrupt = ct.clone();
+        corrupt[500] ^= 1;
+        // In two chunks, so that a stale part would be there to be read wrongly.
+        let first = patch(&backend, &kit, &a, 0, &corrupt[..600], &corrupt[..600]).await;
+        assert_eq!(first.status, StatusCode::NO_CONTENT);
+        let resp = patch(&backend, &kit, &a, 600, &corrupt[600..], &corrupt[600..]).await;
+        assert_eq!(
+            resp.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            blobs.name()
+        );
+        assert_eq!(resp.code(), "attachment-hash-mismatch");
+        assert_eq!(
+            head(&backend, &kit, &a).await.header("upload-offset"),
+            Some("0")
+        );
+        let hash = Sha256Hash::of(&ct);
+        assert!(s3::stored(&backend.blob_config, &hash).await.is_none());
+        assert_eq!(s3::part_count(&backend.blob_config, &a).await, 0);
+        let good = patch(&backend, &kit, &a, 0, &ct, &ct).await;
+        assert_eq!(good.status, StatusCode::NO_CONTENT);
+        let stored = s3::stored(&backend.blob_config, &hash).await;
+        assert!(stored.as_deref() == Some(ct.as_slice()), "{}", blobs.name());
+    }
 }
 
 #[tokio::test]
 async fn termination_discards_the_held_bytes_and_a_complete_upload_cannot_be_terminated() {
-    let backend = Backend::new(&Db::Sqlite).await;
+    for blobs in blob_stores("termination") {
+        termination_on(&blobs).await;
+    }
+}
+
+async fn termination_on(blobs: &crate::support::Blobs) {
+    let backend = Backend::with_blobs(&Db::Sqlite, blobs).await;
     let (kit, record, a, ct) = delivered_attachment(&backend, 1000).await;
     create(&backend, &kit, &record, &a, ct.len()).await;
     patch(&backend, &kit, &a, 0, &ct[..100], &ct[..100]).await;
+    assert_eq!(s3::part_count(&backend.blob_config, &a).await, 1);
     let delete = |kit: &TestKit| {
         kit.signed_with(
             "DELETE",
@@ -218,6 +243,7 @@ async fn termination_discards_the_held_bytes_and_a_complete_upload_cannot_be_ter
     );
     let gone = head(&backend, &kit, &a).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND, "not created any more");
+    assert_eq!(s3::part_count(&backend.blob_config, &a).await, 0);
     assert_eq!(
         backend.send(delete(&kit)).await.status,
         StatusCode::NOT_FOUND

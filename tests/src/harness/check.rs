@@ -214,10 +214,11 @@ fn backend_holds(
         "the backend holds exactly the kit's records"
     );
 
-    let blobs = fieldkit_backend::blobs::BlobStore::new(data_dir).expect("blob store");
+    let blobs = fieldkit_backend::blobs::BlobStore::filesystem(data_dir).expect("blob store");
     for (_, a) in attachments {
         let hash = a.ciphertext_sha256.clone().try_into().expect("hash");
-        let bytes = std::fs::read(blobs.path_of(&hash))
+        let path = blobs.local_path(&hash).expect("the filesystem store");
+        let bytes = std::fs::read(path)
             .unwrap_or_else(|e| panic!("attachment {} file: {e}", a.attachment_id));
         assert_eq!(
             hex(&Sha256::digest(&bytes)),

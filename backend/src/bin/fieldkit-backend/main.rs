@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use fieldkit_backend::admin::{Admin, AdminError, Target};
+use fieldkit_backend::blobs::{BlobConfig, BlobStore};
 use fieldkit_backend::config::{
     check_master_key_place, Config, ConfigError, ConfigLayer, DatabaseUrl, LogFormat, ENV_CONFIG,
 };
@@ -332,14 +333,22 @@ async fn serve(config_file: Option<PathBuf>, flags: ConfigLayer) -> anyhow::Resu
     let key_ring = server_key_ring(store.as_ref(), &master)
         .await
         .context("loading the earlier server signing keys")?;
+    let blobs = BlobStore::open(&config.blobs).context("opening the attachment store")?;
+    // A store that does not answer now is logged, not fatal: records still arrive, and
+    // uploads get 503 until it is back.
+    match blobs.probe().await {
+        Ok(()) => tracing::info!(blobs = %blobs.describe(), "attachment store answers"),
+        Err(e) => {
+            tracing::error!(blobs = %blobs.describe(), error = %e, "attachment store does not answer")
+        }
+    }
     let app = AppState::with_master_key(
         store,
         server_key,
         config.public_base_url.clone(),
-        &config.data_dir,
+        blobs,
         master,
-    )
-    .with_context(|| format!("preparing {}", config.data_dir.display()))?;
+    );
     app.set_limits(config.limits.clone());
     app.set_server_key_ring(key_ring);
     let _ = app.provisioning.set(ProvisioningSettings {
@@ -420,10 +429,13 @@ async fn run_admin(config_file: Option<PathBuf>, args: AdminArgs) -> Result<(), 
         None => DatabaseUrl::embedded(&data_dir),
     };
     let ttl_hours = layer.enrolment_code_ttl_hours.unwrap_or(72);
+    let blobs = BlobConfig::resolve(layer.blobs.as_deref(), &data_dir)
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
     let target = Target {
         database,
         data_dir: data_dir.clone(),
         master_key: master_key_source(layer.master_key_file.clone()),
+        blobs,
     };
     let admin = Admin::open(&target).await?;
     if let MasterKeyOrigin::Generated(path) = &admin.master_origin {

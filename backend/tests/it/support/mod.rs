@@ -1,5 +1,7 @@
 //! Test support: a backend on a temporary data folder (SQLite, or PostgreSQL in a
-//! throwaway schema when `FIELDKIT_TEST_DATABASE_URL` is set), driven either through the
+//! throwaway schema when `FIELDKIT_TEST_DATABASE_URL` is set; attachments in the data
+//! folder, or in a fresh bucket of the S3-compatible server at `FIELDKIT_TEST_S3_URL`
+//! when it is set, [`s3`]), driven either through the
 //! router without a port or over loopback on `127.0.0.1:0`; [`kit::TestKit`], a kit
 //! built from `sync-protocol` alone that enrols, makes records and signs requests; and
 //! [`office::Browser`], a cookie-keeping client for the back-office pages.
@@ -9,6 +11,7 @@
 pub mod kit;
 pub mod office;
 pub mod pg;
+pub mod s3;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +19,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use fieldkit_backend::admin::{self, kit::ProvisionArgs, Admin, Target};
+use fieldkit_backend::blobs::{BlobConfig, BlobStore, S3Config};
 use fieldkit_backend::config::DatabaseUrl;
 use fieldkit_backend::keys::{MasterKey, MasterKeySource};
 use fieldkit_backend::server::app_router;
@@ -59,6 +63,69 @@ pub fn databases(test: &str) -> Vec<Db> {
         _ => eprintln!("{test}: PostgreSQL part skipped ({PG_ENV} is not set)"),
     }
     dbs
+}
+
+/// Which attachment store a test runs against.
+#[derive(Debug, Clone)]
+pub enum Blobs {
+    /// Files in the test's data folder.
+    Filesystem,
+    /// A fresh bucket of the S3-compatible server at this URL.
+    S3(String),
+    /// Exactly this configuration (a store behind a [`s3::Gate`], a closed port).
+    Config(BlobConfig),
+}
+
+impl Blobs {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Blobs::Filesystem => "filesystem",
+            Blobs::S3(_) | Blobs::Config(BlobConfig::S3(_)) => "s3",
+            Blobs::Config(BlobConfig::Filesystem(_)) => "filesystem (configured)",
+        }
+    }
+}
+
+/// The environment variable naming the S3-compatible test server (`scripts/test.sh`
+/// starts moto and sets it).
+pub const S3_ENV: &str = "FIELDKIT_TEST_S3_URL";
+
+/// The S3 test server's URL, or `None` with a line saying `test`'s S3 part is skipped.
+pub fn s3_url(test: &str) -> Option<String> {
+    match std::env::var(S3_ENV) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!("{test}: S3 part skipped ({S3_ENV} is not set)");
+            None
+        }
+    }
+}
+
+/// The filesystem always, S3 when `FIELDKIT_TEST_S3_URL` is set.
+pub fn blob_stores(test: &str) -> Vec<Blobs> {
+    let mut stores = vec![Blobs::Filesystem];
+    stores.extend(s3_url(test).map(Blobs::S3));
+    stores
+}
+
+/// Every database with every attachment store.
+pub fn setups(test: &str) -> Vec<(Db, Blobs)> {
+    let stores = blob_stores(test);
+    databases(test)
+        .into_iter()
+        .flat_map(|db| stores.iter().map(move |b| (db.clone(), b.clone())))
+        .collect()
+}
+
+/// Each database on the filesystem, and SQLite on S3 when set: for the slower tests,
+/// where the store adds nothing per database.
+pub fn each_store_once(test: &str) -> Vec<(Db, Blobs)> {
+    let mut all: Vec<(Db, Blobs)> = databases(test)
+        .into_iter()
+        .map(|db| (db, Blobs::Filesystem))
+        .collect();
+    all.extend(s3_url(test).map(|url| (Db::Sqlite, Blobs::S3(url))));
+    all
 }
 
 /// A response, fully read.
@@ -115,6 +182,8 @@ pub struct Backend {
     pub app: AppState,
     pub base_url: String,
     pub db: Db,
+    /// Where its attachment bytes are.
+    pub blob_config: BlobConfig,
     served: Option<Served>,
     http: reqwest::Client,
     pg_schema: Option<pg::Schema>,
@@ -139,27 +208,48 @@ impl Backend {
     /// A backend with the demo authorities and the published catalog, driven through
     /// the router.
     pub async fn new(db: &Db) -> Self {
-        Self::build(db, None, None).await
+        Self::build(db, &Blobs::Filesystem, None, None).await
+    }
+
+    /// Driven through the router, with attachments in `blobs`.
+    pub async fn with_blobs(db: &Db, blobs: &Blobs) -> Self {
+        Self::build(db, blobs, None, None).await
     }
 
     /// The same, served over loopback on a free port.
     pub async fn serve(db: &Db) -> Self {
+        Self::serve_with(db, &Blobs::Filesystem).await
+    }
+
+    /// Served over loopback, with attachments in `blobs`.
+    pub async fn serve_with(db: &Db, blobs: &Blobs) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        Self::build(db, Some(listener), None).await
+        Self::build(db, blobs, Some(listener), None).await
     }
 
     /// Served with these limits and timeouts instead of the defaults.
     pub async fn serve_limited(db: &Db, limits: fieldkit_backend::config::Limits) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        Self::build(db, Some(listener), Some(limits)).await
+        Self::build(db, &Blobs::Filesystem, Some(listener), Some(limits)).await
     }
 
     async fn build(
         db: &Db,
+        blobs: &Blobs,
         listener: Option<std::net::TcpListener>,
         limits: Option<fieldkit_backend::config::Limits>,
     ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let blob_config = match blobs {
+            Blobs::Filesystem => BlobConfig::Filesystem(dir.path().to_path_buf()),
+            Blobs::S3(url) => BlobConfig::S3(S3Config::new(
+                url,
+                &s3::fresh_bucket(url).await,
+                s3::ACCESS_KEY_ID,
+                s3::SECRET_ACCESS_KEY,
+            )),
+            Blobs::Config(config) => config.clone(),
+        };
         let (database, pg_schema) = match db {
             Db::Sqlite => (DatabaseUrl::embedded(dir.path()), None),
             Db::Postgres(url) => {
@@ -175,6 +265,7 @@ impl Backend {
                 file: None,
                 generate_in: None,
             },
+            blobs: blob_config.clone(),
         };
         let admin = Admin::open(&target).await.expect("store opens");
         let base_url = match &listener {
@@ -204,10 +295,9 @@ impl Backend {
             Arc::clone(&admin.store),
             server_key,
             base_url.clone(),
-            dir.path(),
+            BlobStore::open(&blob_config).expect("attachment store"),
             master,
-        )
-        .expect("state");
+        );
         if let Some(limits) = limits {
             app.set_limits(limits);
         }
@@ -232,6 +322,7 @@ impl Backend {
             app,
             base_url,
             db: db.clone(),
+            blob_config,
             served,
             http: test_http_client(),
             pg_schema,
