@@ -167,8 +167,7 @@ mod ops {
             .bind(id)
             .bind(authority.to_string())
             .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .map(|r| parse(&r))
             .transpose()
     }
@@ -203,15 +202,13 @@ mod ops {
                 .bind(password_hash.to_owned())
                 .bind(must_change)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
+                .await?
                 .rows_affected();
                 sqlx::query("DELETE FROM sessions WHERE login = $1 AND token_hash IS DISTINCT FROM $2")
                     .bind(login.to_owned())
                     .bind(keep.map(|k| k.to_vec()))
                     .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                    .await?;
                 Ok(n > 0)
             }
             .await;
@@ -235,8 +232,7 @@ mod ops {
             sqlx::query("SELECT CAST(four_eyes AS INTEGER) FROM authorities WHERE id = $1")
                 .bind(authority.to_string())
                 .fetch_optional(&self.db.pool)
-                .await
-                .map_err(db_err)?
+                .await?
                 .map(|r| col_bool(&r, 0))
                 .transpose()
         }
@@ -275,8 +271,7 @@ mod ops {
             .bind(ch.requested_by.clone())
             .bind(to_ms(ch.requested_at))
             .fetch_optional(&self.db.pool)
-            .await
-            .map_err(db_err)?
+            .await?
             .ok_or_else(|| {
                 StoreError::AlreadyExists(format!("pending change for user {}", ch.login))
             })?;
@@ -297,8 +292,7 @@ mod ops {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(authority.to_string())
                 .fetch_all(&self.db.pool)
-                .await
-                .map_err(db_err)?
+                .await?
                 .iter()
                 .map(parse)
                 .collect()
@@ -343,8 +337,7 @@ mod ops {
                     .bind(change.role.as_str()),
                 }
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
+                .await?
                 .rows_affected();
                 if applied == 0 {
                     return Ok(Confirmation::Stale);

@@ -450,8 +450,7 @@ mod ops {
                 &built.args,
             )
             .fetch_all(&db.pool)
-            .await
-            .map_err(db_err)?;
+            .await?;
             let entries = rows
                 .iter()
                 .map(|r| {
@@ -477,8 +476,7 @@ mod ops {
              ORDER BY published_at DESC, version DESC",
             )
             .fetch_all(&db.pool)
-            .await
-            .map_err(db_err)?
+            .await?
             .iter()
             .map(|r| {
                 Ok(CatalogVersionRow {

@@ -28,8 +28,7 @@ pub(crate) async fn require_authority(
     let found = sqlx::query("SELECT 1 FROM authorities WHERE id = $1")
         .bind(authority.to_string())
         .fetch_optional(&mut **tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
     match found {
         Some(_) => Ok(()),
         None => Err(StoreError::NotFound(format!("authority {authority}"))),
@@ -88,8 +87,7 @@ impl super::Store {
         .bind(authority_kind_name(a.kind))
         .bind(at)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected();
             if n == 0 {
                 return Err(StoreError::AlreadyExists(format!("authority {}", a.id)));
@@ -108,8 +106,7 @@ impl super::Store {
         let db = &self.db;
         sqlx::query("SELECT id, name, ars, kind, created_at FROM authorities ORDER BY id")
             .fetch_all(&db.pool)
-            .await
-            .map_err(db_err)?
+            .await?
             .iter()
             .map(|r| {
                 authority_row(
@@ -140,8 +137,7 @@ impl super::Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(authority.to_string())
             .fetch_all(&db.pool)
-            .await
-            .map_err(db_err)?
+            .await?
             .iter()
             .map(|r| {
                 rows::authority_key(
@@ -178,8 +174,7 @@ impl super::Store {
             let locked = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(authority.to_string())
                 .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
             if locked.is_none() {
                 return Err(StoreError::NotFound(format!("authority {authority}")));
             }
@@ -190,8 +185,7 @@ impl super::Store {
             .bind(at)
             .bind(authority.to_string())
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
             insert_authority_key(&mut tx, authority, key).await
         }
         .await;
@@ -217,14 +211,12 @@ impl super::Store {
         .bind(candidate.sealed_secret.clone())
         .bind(to_ms(candidate.created_at))
         .execute(&db.pool)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let r = sqlx::query(
             "SELECT key_id, public_key, sealed_secret, created_at FROM server_keys WHERE current",
         )
         .fetch_one(&db.pool)
-        .await
-        .map_err(db_err)?;
+        .await?;
         server_key(&r)
     }
 
@@ -239,8 +231,7 @@ impl super::Store {
          ORDER BY current DESC, created_at DESC, key_id",
         )
         .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?
+        .await?
         .iter()
         .map(server_key)
         .collect()
@@ -268,15 +259,13 @@ impl super::Store {
             // Built from constants only.
             let replaces: String = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?
+                .await?
                 .map(|r| col(&r, 0))
                 .transpose()?
                 .ok_or_else(|| StoreError::NotFound("current server key".into()))?;
             sqlx::query("UPDATE server_keys SET current = FALSE WHERE current")
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
             sqlx::query(
                 "INSERT INTO server_keys (key_id, public_key, sealed_secret, created_at, current)
              VALUES ($1, $2, $3, $4, TRUE)",
@@ -286,8 +275,7 @@ impl super::Store {
             .bind(new.sealed_secret.clone())
             .bind(to_ms(new.created_at))
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
             let change = ChangeKind::ServerKey {
                 key: new.published(),
                 replaces: replaces.clone(),

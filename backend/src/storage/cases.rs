@@ -30,8 +30,7 @@ impl super::Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(authority.to_string())
             .fetch_all(&db.pool)
-            .await
-            .map_err(db_err)?
+            .await?
             .iter()
             .map(rows::case)
             .collect()
@@ -96,8 +95,7 @@ impl super::Store {
         let Some(found) = sqlx::query(sqlx::AssertSqlSafe(select))
             .bind(id.clone())
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
         else {
             return Ok(false);
         };
@@ -113,8 +111,7 @@ impl super::Store {
             .bind(at)
             .bind(id.clone())
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         sqlx::query(
             "INSERT INTO case_events (record_id, status, comment, actor, at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -124,8 +121,7 @@ impl super::Store {
         .bind(actor.to_owned())
         .bind(at)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let original = match references {
             Some(r) => parse("record id", &r)?,
             None => *record_id,
@@ -166,8 +162,7 @@ impl super::Store {
         )
         .bind(record_id.to_string())
         .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?
+        .await?
         .iter()
         .map(|r| {
             Ok(StoredAttachment {
@@ -206,8 +201,7 @@ impl super::Store {
             let Some(found) = sqlx::query(sqlx::AssertSqlSafe(select))
                 .bind(id.clone())
                 .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?
+                .await?
             else {
                 return Ok(false);
             };
@@ -221,8 +215,7 @@ impl super::Store {
                 .bind(at)
                 .bind(id.clone())
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
             sqlx::query(
                 "INSERT INTO case_events (record_id, status, comment, actor, at, kind, assigned_to)
              VALUES ($1, $2, NULL, $3, $4, 'assignment', $5)",
@@ -233,8 +226,7 @@ impl super::Store {
             .bind(at)
             .bind(assignee.map(str::to_owned))
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
             Ok(true)
         }
         .await;
@@ -256,8 +248,7 @@ impl super::Store {
         )
         .bind(record_id.to_string())
         .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?
+        .await?
         .iter()
         .map(|r| {
             let flag: String = col(r, 0)?;
@@ -350,8 +341,7 @@ impl super::Store {
             let Some(found) = sqlx::query(sqlx::AssertSqlSafe(select))
                 .bind(id.clone())
                 .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?
+                .await?
             else {
                 return Ok(false);
             };
@@ -368,8 +358,7 @@ impl super::Store {
                 .bind(id.clone())
                 .bind(flag.as_str())
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
+                .await?
                 .rows_affected();
             }
             if resolved == 0 {
@@ -384,8 +373,7 @@ impl super::Store {
                 .bind(at)
                 .bind(id.clone())
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
             }
             let comment = lifecycle_comment(resolution, comment);
             sqlx::query(
@@ -398,8 +386,7 @@ impl super::Store {
             .bind(actor.to_owned())
             .bind(at)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
             Ok(true)
         }
         .await;

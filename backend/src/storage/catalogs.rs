@@ -73,8 +73,7 @@ impl super::Store {
             )
             .bind(p.version.clone())
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
             if let Some(r) = existing {
                 let envelope: Vec<u8> = col(&r, 0)?;
                 return if envelope == p.envelope_json && col_bool(&r, 1)? {
@@ -89,8 +88,7 @@ impl super::Store {
             }
             sqlx::query("UPDATE catalogs SET current = FALSE WHERE current")
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
             sqlx::query(
                 "INSERT INTO catalogs (version, envelope, etag, published_at, current)
              VALUES ($1, $2, $3, $4, TRUE)",
@@ -100,8 +98,7 @@ impl super::Store {
             .bind(p.etag.clone())
             .bind(to_ms(p.published_at))
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
             let change = ChangeKind::Catalog {
                 version: p.version.clone(),
             };
@@ -120,8 +117,7 @@ impl super::Store {
         let db = &self.db;
         sqlx::query("SELECT version, envelope, etag, published_at FROM catalogs WHERE current")
             .fetch_optional(&db.pool)
-            .await
-            .map_err(db_err)?
+            .await?
             .map(|r| {
                 Ok(PublishedCatalog {
                     version: col(&r, 0)?,
@@ -141,8 +137,7 @@ impl super::Store {
         let db = &self.db;
         sqlx::query("SELECT version FROM catalogs WHERE current")
             .fetch_optional(&db.pool)
-            .await
-            .map_err(db_err)?
+            .await?
             .map(|r| col(&r, 0))
             .transpose()
     }
@@ -157,8 +152,7 @@ impl super::Store {
             sqlx::query("SELECT envelope, etag, published_at FROM catalogs WHERE version = $1")
                 .bind(version.to_owned())
                 .fetch_optional(&db.pool)
-                .await
-                .map_err(db_err)?
+                .await?
         else {
             return Ok(None);
         };
@@ -191,8 +185,7 @@ impl super::Store {
         .bind(to_i64(after)?)
         .bind(i64::from(limit) + 1)
         .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let more = found.len() > limit as usize;
         found
             .iter()

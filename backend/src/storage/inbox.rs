@@ -29,8 +29,7 @@ impl super::Store {
         // The statement is assembled from constant fragments; every value is bound.
         let cases = bind_all(sqlx::query(sqlx::AssertSqlSafe(page.sql)), &page.args)
             .fetch_all(&db.pool)
-            .await
-            .map_err(db_err)?
+            .await?
             .iter()
             .map(rows::case)
             .collect::<Result<Vec<_>, _>>()?;
@@ -46,8 +45,7 @@ impl super::Store {
         // The statement is assembled from constant fragments; every value is bound.
         let counts = bind_all(sqlx::query(sqlx::AssertSqlSafe(counts.sql)), &counts.args)
             .fetch_all(&db.pool)
-            .await
-            .map_err(db_err)?
+            .await?
             .iter()
             .map(|r| Ok((parse_status(&col::<String>(r, 0)?)?, to_u64(col(r, 1)?)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -78,8 +76,7 @@ impl super::Store {
         let Some(r) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(record_id.to_string())
             .fetch_optional(&db.pool)
-            .await
-            .map_err(db_err)?
+            .await?
         else {
             return Ok(None);
         };
@@ -107,8 +104,7 @@ impl super::Store {
         )
         .bind(record_id.to_string())
         .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?
+        .await?
         .iter()
         .map(|r| {
             Ok(CaseEventRow {
@@ -160,8 +156,7 @@ impl super::Store {
         )
         .bind(record_id.to_string())
         .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?
+        .await?
         .iter()
         .map(|r| {
             Ok(DecryptionEntry {
@@ -192,8 +187,7 @@ impl super::Store {
             let sql = format!("{} {}", db.dialect.explain(), built.sql);
             let steps = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &built.args)
                 .fetch_all(&db.pool)
-                .await
-                .map_err(db_err)?;
+                .await?;
             for r in &steps {
                 let step: String = col(r, db.dialect.explain_column())?;
                 lines.push(format!("{what}: {step}"));

@@ -78,8 +78,7 @@ impl super::Store {
         let found = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(code_hash.to_vec())
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .map(|r| rows::kit(&r))
             .transpose()?;
         let Some(kit_row) = found else {
@@ -142,8 +141,7 @@ impl super::Store {
         // Built from constants only.
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&db.pool)
-            .await
-            .map_err(db_err)?
+            .await?
             .iter()
             .map(rows::kit)
             .collect()
@@ -174,8 +172,7 @@ impl super::Store {
                 .bind(reason.to_owned())
                 .bind(kit_id.to_string())
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
                 let wipe = ChangeKind::Wipe {
                     reason: reason.to_owned(),
                 };
@@ -227,16 +224,14 @@ impl super::Store {
             .bind(nonce.to_owned())
             .bind(at)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .rows_affected()
                 == 1;
             sqlx::query("UPDATE kits SET last_seen_at = $1 WHERE kit_id = $2")
                 .bind(at)
                 .bind(kit)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
             Ok(fresh)
         }
         .await;
@@ -267,8 +262,7 @@ impl super::Store {
         .bind(kit_id.to_string())
         .bind(since)
         .fetch_one(&db.pool)
-        .await
-        .map_err(db_err)?;
+        .await?;
         Ok(KitUsage {
             records_since: to_u64(col(&row, 0)?)?,
             pending_upload_bytes: to_u64(col(&row, 1)?)?,
@@ -323,8 +317,7 @@ impl super::Store {
         .bind(kit_id.to_string())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let raw = found
             .iter()
             .map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?)))
@@ -361,8 +354,7 @@ impl super::Store {
             let Some(row) = sqlx::query(sqlx::AssertSqlSafe(select))
                 .bind(id.clone())
                 .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?
+                .await?
             else {
                 return Ok(false);
             };
@@ -384,8 +376,7 @@ impl super::Store {
             .bind(by.to_owned())
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
             if step == RevocationStep::Wipe {
                 let wipe = ChangeKind::Wipe {
                     reason: reason.to_owned(),
@@ -423,8 +414,7 @@ impl super::Store {
             .bind(at)
             .bind(id.clone())
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             else {
                 return Ok(false);
             };
@@ -441,16 +431,14 @@ impl super::Store {
             )
             .bind(id.clone())
             .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
             if col_bool(&pending, 0)? {
                 return Ok(false);
             }
             sqlx::query("UPDATE kits SET status = 'revoked' WHERE kit_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
             let wipe = ChangeKind::Wipe {
                 reason: reason.unwrap_or_default(),
             };
@@ -476,8 +464,7 @@ impl super::Store {
         )
         .bind(kit_id.to_string())
         .fetch_optional(&db.pool)
-        .await
-        .map_err(db_err)?
+        .await?
         else {
             return Ok(None);
         };
@@ -511,8 +498,7 @@ where
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(kit_id.to_string())
         .fetch_optional(ex)
-        .await
-        .map_err(db_err)?
+        .await?
         .map(|r| rows::kit(&r))
         .transpose()
 }

@@ -232,6 +232,13 @@ pub fn db_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// `?` on a sqlx result in a store operation reports it as [`db_err`] does.
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        db_err(e)
+    }
+}
+
 /// Whether `e` is a unique-constraint violation (the row exists already).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
@@ -304,8 +311,7 @@ pub async fn reserve_counter(
     let answered = sqlx::query(dialect.reserve_counter(counter))
         .bind(super::to_i64(n)?)
         .fetch_all(&mut **tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .iter()
         .map(|r| super::to_u64(col(r, 0)?))
         .collect::<Result<Vec<_>, _>>()?;

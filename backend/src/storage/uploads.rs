@@ -35,8 +35,7 @@ impl super::Store {
             .bind(kit_id.to_string())
             .bind(record_id.map(ToString::to_string))
             .fetch_optional(&db.pool)
-            .await
-            .map_err(db_err)?
+            .await?
             .map(|r| rows::upload(&r))
             .transpose()
     }

@@ -53,8 +53,7 @@ impl super::Store {
             .bind(to_ms(u.created_at))
             .bind(u.must_change_password)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .rows_affected();
             if n == 0 {
                 return Err(StoreError::AlreadyExists(format!("user {}", u.login)));
@@ -77,8 +76,7 @@ impl super::Store {
          FROM users ORDER BY login",
         )
         .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?
+        .await?
         .iter()
         .map(|r| user_at(r, 0))
         .collect()
@@ -111,8 +109,7 @@ impl super::Store {
         )
         .bind(login.to_owned())
         .fetch_optional(&db.pool)
-        .await
-        .map_err(db_err)?
+        .await?
         .map(|r| user_at(&r, 0))
         .transpose()
     }
@@ -169,8 +166,7 @@ impl super::Store {
         .bind(now)
         .bind(now.saturating_sub(idle_ms))
         .fetch_optional(&db.pool)
-        .await
-        .map_err(db_err)?
+        .await?
         else {
             return Ok(None);
         };
@@ -234,8 +230,7 @@ impl super::Store {
         .bind(login.to_owned())
         .bind(client.to_owned())
         .fetch_optional(&db.pool)
-        .await
-        .map_err(db_err)?
+        .await?
         .map(|r| failures(&r))
         .transpose()
     }
@@ -277,8 +272,7 @@ impl super::Store {
             .bind(at)
             .bind(ACCOUNT_WIDE)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
             Ok((admission, true))
         }
         .await;
@@ -307,8 +301,7 @@ impl super::Store {
             .bind(login.to_owned())
             .bind(client.to_owned())
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             {
                 Some(r) => col(&r, 0)?,
                 None => 0,
@@ -324,8 +317,7 @@ impl super::Store {
                 .bind(ACCOUNT_WIDE)
                 .bind(counted)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
             }
             Ok(())
         }
@@ -377,7 +369,6 @@ async fn lock_failures(
     .bind(client.to_owned())
     .bind(at)
     .fetch_one(&mut **tx)
-    .await
-    .map_err(db_err)?;
+    .await?;
     failures(&r)
 }

@@ -74,8 +74,7 @@ impl BatchTx {
         let Some(r) = sqlx::query("SELECT ars, kind FROM authorities WHERE id = $1")
             .bind(authority.to_string())
             .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(db_err)?
+            .await?
         else {
             return Ok(None);
         };
@@ -165,8 +164,7 @@ impl BatchTx {
         let Some(r) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(kit.to_string())
             .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(db_err)?
+            .await?
         else {
             return Ok(None);
         };
@@ -218,8 +216,7 @@ impl BatchTx {
         .bind(kit.to_string())
         .bind(to_i64(seq)?)
         .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(db_err)?
+        .await?
         else {
             return Ok(None);
         };
@@ -290,8 +287,7 @@ impl BatchTx {
         .bind(authority.to_string())
         .bind(key_id.to_owned())
         .fetch_one(&mut *self.tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let known = match (col::<i64>(&r, 0)? > 0, col::<i64>(&r, 1)? > 0) {
             (false, _) => AuthorityKey::UnknownAuthority,
             (true, false) => AuthorityKey::UnknownKey,
@@ -314,8 +310,7 @@ impl BatchTx {
         )
         .bind(id.to_string())
         .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(db_err)?
+        .await?
         else {
             return Ok(None);
         };
@@ -529,8 +524,7 @@ impl super::Store {
         )
         .bind(kit_id.to_string())
         .fetch_all(&db.pool)
-        .await
-        .map_err(db_err)?
+        .await?
         .iter()
         .map(|r| {
             Ok(super::EvidenceRow {
