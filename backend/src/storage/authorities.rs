@@ -9,7 +9,7 @@ use sync_protocol::ids::AuthorityId;
 
 use super::catalogs::add_change;
 use super::rows::{self, authority_row, AUTHORITY_KEY_COLUMNS};
-use super::sql::{col, db_err, finish, is_unique_violation, Tx};
+use super::sql::{col, db_err, finish, is_unique_violation, lock_row, Tx};
 use super::{
     authority_kind_name, from_ms, to_32, to_ms, AuthorityKeyRow, AuthorityRow, NewAuthority,
     StoreError,
@@ -166,15 +166,13 @@ impl super::Store {
         let at = to_ms(at);
         let mut tx = db.begin().await?;
         let result: Result<_, StoreError> = async {
-            let sql = format!(
-                "SELECT 1 FROM authorities WHERE id = $1{}",
-                db.dialect.for_update()
-            );
-            // Built from constants only.
-            let locked = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(authority.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
+            let locked = lock_row(
+                &mut tx,
+                db.dialect,
+                "SELECT 1 FROM authorities WHERE id = $1",
+                authority.to_string(),
+            )
+            .await?;
             if locked.is_none() {
                 return Err(StoreError::NotFound(format!("authority {authority}")));
             }

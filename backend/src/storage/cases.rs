@@ -9,7 +9,7 @@ use sync_protocol::ids::{AuthorityId, RecordId};
 
 use super::catalogs::add_change;
 use super::rows::CASE_COLUMNS;
-use super::sql::{col, db_err, finish};
+use super::sql::{col, db_err, finish, lock_row};
 use super::{
     lifecycle_comment, parse, rows, to_ms, to_u64, CaseFlag, StoreError, StoredAttachment,
 };
@@ -193,15 +193,13 @@ impl super::Store {
         let id = record_id.to_string();
         let mut tx = db.begin().await?;
         let result: Result<_, StoreError> = async {
-            let select = format!(
-                "SELECT status, assigned_to FROM cases WHERE record_id = $1{}",
-                db.dialect.for_update()
-            );
-            // Built from constants only.
-            let Some(found) = sqlx::query(sqlx::AssertSqlSafe(select))
-                .bind(id.clone())
-                .fetch_optional(&mut *tx)
-                .await?
+            let Some(found) = lock_row(
+                &mut tx,
+                db.dialect,
+                "SELECT status, assigned_to FROM cases WHERE record_id = $1",
+                id.clone(),
+            )
+            .await?
             else {
                 return Ok(false);
             };
@@ -333,15 +331,13 @@ impl super::Store {
         let id = record_id.to_string();
         let mut tx = db.begin().await?;
         let result: Result<_, StoreError> = async {
-            let select = format!(
-                "SELECT status FROM cases WHERE record_id = $1{}",
-                db.dialect.for_update()
-            );
-            // Built from constants only.
-            let Some(found) = sqlx::query(sqlx::AssertSqlSafe(select))
-                .bind(id.clone())
-                .fetch_optional(&mut *tx)
-                .await?
+            let Some(found) = lock_row(
+                &mut tx,
+                db.dialect,
+                "SELECT status FROM cases WHERE record_id = $1",
+                id.clone(),
+            )
+            .await?
             else {
                 return Ok(false);
             };

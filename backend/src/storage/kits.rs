@@ -9,7 +9,7 @@ use sync_protocol::ids::KitId;
 
 use super::catalogs::add_change;
 use super::rows::{pending_uploads, KIT_COLUMNS};
-use super::sql::{col, col_bool, db_err, finish, is_unique_violation};
+use super::sql::{col, col_bool, db_err, finish, is_unique_violation, lock_row};
 use super::{
     revocation_step, rows, to_i64, to_ms, to_u64, EnrolOutcome, KitRow, KitStateRow, KitStatus,
     KitUsage, NewKit, RevocationStep, StoreError,
@@ -346,15 +346,13 @@ impl super::Store {
         let id = kit_id.to_string();
         let mut tx = db.begin().await?;
         let result: Result<_, StoreError> = async {
-            let select = format!(
-                "SELECT status FROM kits WHERE kit_id = $1{}",
-                db.dialect.for_update()
-            );
-            // Built from constants only.
-            let Some(row) = sqlx::query(sqlx::AssertSqlSafe(select))
-                .bind(id.clone())
-                .fetch_optional(&mut *tx)
-                .await?
+            let Some(row) = lock_row(
+                &mut tx,
+                db.dialect,
+                "SELECT status FROM kits WHERE kit_id = $1",
+                id.clone(),
+            )
+            .await?
             else {
                 return Ok(false);
             };

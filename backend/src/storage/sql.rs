@@ -239,6 +239,26 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// The row `select` (one `$1` parameter, no locking clause) finds for `key`, locked for
+/// the rest of `tx`: PostgreSQL appends `FOR UPDATE`; SQLite's write transaction already
+/// keeps every other writer out. The read-then-decide step of a compare-and-set.
+///
+/// # Errors
+/// Storage errors.
+pub async fn lock_row(
+    tx: &mut Tx<'_>,
+    dialect: Dialect,
+    select: &'static str,
+    key: String,
+) -> Result<Option<AnyRow>, StoreError> {
+    let sql = format!("{select}{}", dialect.for_update());
+    // A constant of the caller and the dialect's constant clause.
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
 /// Whether `e` is a unique-constraint violation (the row exists already).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
