@@ -7,6 +7,8 @@ use kit_core::sync::{SyncEvent, SyncReport};
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::dto::LocalizedDto;
+
 /// Event name: a [`SyncEventDto`].
 pub const SYNC_EVENT: &str = "fieldkit://sync";
 /// Event name: a [`ConnectivityDto`].
@@ -74,8 +76,8 @@ pub struct SyncReportDto {
     /// Delivered records with files still uploading.
     #[ts(type = "number")]
     pub uploads_open: u64,
-    /// Why sending stopped, in German, if it did.
-    pub blocked: Option<String>,
+    /// Why sending stopped, in both languages, if it did.
+    pub blocked: Option<LocalizedDto>,
 }
 
 impl From<&SyncReport> for SyncReportDto {
@@ -87,7 +89,7 @@ impl From<&SyncReport> for SyncReportDto {
             changes_applied: r.changes_applied,
             pending: r.pending,
             uploads_open: r.uploads_open,
-            blocked: r.blocked.as_ref().map(|b| b.message_de()),
+            blocked: r.blocked.as_ref().map(|b| LocalizedDto::from(&b.message())),
         }
     }
 }
@@ -106,8 +108,10 @@ pub struct SyncEventDto {
     /// Progress total.
     #[ts(type = "number | null")]
     pub total: Option<u64>,
-    /// A message (German where the kit has one; technical otherwise).
+    /// A technical message (an error's text, a catalog version, a detail).
     pub message: Option<String>,
+    /// A message for the clerk in both languages (the UI shows its language's).
+    pub localized: Option<LocalizedDto>,
     /// The record concerned.
     pub record_id: Option<String>,
     /// Its case number.
@@ -128,6 +132,7 @@ impl SyncEventDto {
             done: None,
             total: None,
             message: None,
+            localized: None,
             record_id: None,
             case_number: None,
             status: None,
@@ -212,7 +217,7 @@ impl SyncEventDto {
                 ..Self::of(K::UploadProblem)
             },
             SyncEvent::Blocked { blocked } => Self {
-                message: Some(blocked.message_de()),
+                localized: Some(LocalizedDto::from(&blocked.message())),
                 ..Self::of(K::Blocked)
             },
             SyncEvent::Wiped { reason } => Self {

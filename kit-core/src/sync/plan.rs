@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use fieldkit_catalog::Localized;
+
 use crate::outbox::RecordState;
 
 /// One local record the planner may consider: every pending record, and every record
@@ -88,24 +90,40 @@ impl Blocked {
         }
     }
 
-    /// What the clerk is told, in German: what happened and what to do.
+    /// What the clerk is told, in German and English: what happened and what to do.
+    pub fn message(&self) -> Localized {
+        let (de, en) = match self {
+            Self::ChainBroken { seq } => (
+                format!("Der Server vermisst Datensatz {seq}, der hier als abgelehnt gilt. Weitere Anträge werden nicht gesendet, bleiben aber gespeichert. Bitte die IT verständigen."),
+                format!("The server is missing record {seq}, which this kit holds as rejected. Further applications are not sent but stay stored. Please contact IT."),
+            ),
+            Self::CannotResend { seq } => (
+                format!("Der Server vermisst Datensatz {seq}, der hier bereits bereinigt ist. Weitere Anträge bleiben gespeichert. Bitte die IT verständigen."),
+                format!("The server is missing record {seq}, which this kit has already purged. Further applications stay stored. Please contact IT."),
+            ),
+            Self::ResentRecordRefused { seq } => (
+                format!("Der Server hat Datensatz {seq} verloren und nimmt ihn nicht erneut an. Die Empfangsbestätigung ist hier gespeichert. Bitte die IT verständigen."),
+                format!("The server has lost record {seq} and does not accept it again. Its receipt is stored on this kit. Please contact IT."),
+            ),
+            Self::Quarantined => (
+                "Dieses Gerät ist vom Server gesperrt (Verdacht auf doppelte Datensätze). Anträge bleiben gespeichert. Bitte die IT verständigen.".into(),
+                "The server has blocked this device (suspected duplicate records). Applications stay stored. Please contact IT.".into(),
+            ),
+            Self::Revoked => (
+                "Dieses Gerät ist vom Server zurückgezogen. Bitte die IT verständigen.".into(),
+                "The server has revoked this device. Please contact IT.".into(),
+            ),
+            Self::ChangeRefused { after, detail } => (
+                format!("Eine Anweisung vom Server (nach Position {after}) trägt keine gültige Signatur und wurde nicht ausgeführt ({detail}). Bitte die IT verständigen."),
+                format!("An instruction from the server (after position {after}) is not validly signed and was not carried out ({detail}). Please contact IT."),
+            ),
+        };
+        Localized { de, en }
+    }
+
+    /// The German message, for the CLI (German first).
     pub fn message_de(&self) -> String {
-        match self {
-            Self::ChainBroken { seq } => format!(
-                "Der Server vermisst Datensatz {seq}, der hier als abgelehnt gilt. Weitere Anträge werden nicht gesendet, bleiben aber gespeichert. Bitte die IT verständigen."
-            ),
-            Self::CannotResend { seq } => format!(
-                "Der Server vermisst Datensatz {seq}, der hier bereits bereinigt ist. Weitere Anträge bleiben gespeichert. Bitte die IT verständigen."
-            ),
-            Self::ResentRecordRefused { seq } => format!(
-                "Der Server hat Datensatz {seq} verloren und nimmt ihn nicht erneut an. Die Empfangsbestätigung ist hier gespeichert. Bitte die IT verständigen."
-            ),
-            Self::Quarantined => "Dieses Gerät ist vom Server gesperrt (Verdacht auf doppelte Datensätze). Anträge bleiben gespeichert. Bitte die IT verständigen.".into(),
-            Self::Revoked => "Dieses Gerät ist vom Server zurückgezogen. Bitte die IT verständigen.".into(),
-            Self::ChangeRefused { after, detail } => format!(
-                "Eine Anweisung vom Server (nach Position {after}) trägt keine gültige Signatur und wurde nicht ausgeführt ({detail}). Bitte die IT verständigen. / A change from the server is not validly signed and was not applied."
-            ),
-        }
+        self.message().de
     }
 }
 

@@ -91,7 +91,7 @@ export function syncText(s: SyncView, t: T, lang: Lang): string {
   return "";
 }
 
-export function noteText(n: SyncNote, t: T): string {
+export function noteText(n: SyncNote, t: T, lang: Lang): string {
   switch (n.kind) {
     case "rejected":
       return t("sync.rejected", { case: n.case_number ?? "", reason: n.reason });
@@ -104,7 +104,7 @@ export function noteText(n: SyncNote, t: T): string {
     case "upload_problem":
       return t("sync.uploadProblem", { detail: n.detail });
     case "blocked":
-      return t("sync.blocked", { message: n.message });
+      return t("sync.blocked", { message: n.message[lang] });
   }
 }
 
@@ -130,7 +130,7 @@ export function SyncProgress({ sync }: { sync: SyncView }) {
       {sync.notes.map((n, i) => (
         <p key={i} className={n.kind === "catalog_installed" ? "sync-text" : "sync-text sync-text--failed"} data-testid="sync-note">
           <span aria-hidden="true">{n.kind === "catalog_installed" ? "ℹ " : "⚠ "}</span>
-          {noteText(n, t)}
+          {noteText(n, t, lang)}
         </p>
       ))}
     </div>

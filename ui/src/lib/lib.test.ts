@@ -5,6 +5,8 @@ import { pinProblem } from "./pin";
 import vectors from "../../../kit-core/test-vectors/clerk-secrets.json";
 import { searchServices } from "./search";
 import { initialSync, syncReducer } from "./syncProgress";
+import { noteText } from "../components/Status";
+import { translator } from "../i18n/i18n";
 
 const spec = { media_types: ["application/pdf", "image/jpeg", "image/png"], max_bytes: 1000 };
 
@@ -92,7 +94,7 @@ describe("PIN rules (as kit-core check_pin)", () => {
 });
 
 const ev = (kind: string, extra: Record<string, unknown> = {}) =>
-  ({ kind, phase: null, done: null, total: null, message: null, record_id: null, case_number: null, status: null, comment: null, report: null, ...extra }) as never;
+  ({ kind, phase: null, done: null, total: null, message: null, localized: null, record_id: null, case_number: null, status: null, comment: null, report: null, ...extra }) as never;
 
 describe("sync progress", () => {
   it("follows phases, determinate progress, retries and the end", () => {
@@ -112,6 +114,18 @@ describe("sync progress", () => {
     expect(s).toMatchObject({ running: false, outcome: { kind: "finished", report } });
     s = syncReducer(s, ev("phase", { phase: "handshake" }));
     expect(s).toMatchObject({ running: true, outcome: null, notes: [] });
+  });
+  it("a stopped transfer is told in the UI's language, never in German in the English UI", () => {
+    const localized = {
+      de: "Dieses Gerät ist vom Server zurückgezogen. Bitte die IT verständigen.",
+      en: "The server has revoked this device. Please contact IT.",
+    };
+    const s = syncReducer(syncReducer(initialSync, ev("phase", { phase: "push" })), ev("blocked", { localized }));
+    expect(s.notes).toEqual([{ kind: "blocked", message: localized }]);
+    const en = noteText(s.notes[0], translator("en"), "en");
+    expect(en).toBe("Transfer stopped: The server has revoked this device. Please contact IT.");
+    expect(en).not.toMatch(/Gerät|Bitte|verständigen/);
+    expect(noteText(s.notes[0], translator("de"), "de")).toContain("Dieses Gerät ist vom Server zurückgezogen");
   });
   it("failure ends the run with the message", () => {
     const s = syncReducer(syncReducer(initialSync, ev("phase", { phase: "handshake" })), ev("failed", { message: "offline" }));

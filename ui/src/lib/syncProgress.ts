@@ -1,6 +1,6 @@
 // Reducer from fieldkit://sync events (flat SyncEventDto) to what the progress bar and
 // the live region show.
-import type { SyncEventDto, SyncReportDto } from "../api/types";
+import type { LocalizedDto, SyncEventDto, SyncReportDto } from "../api/types";
 
 export type SyncNote =
   | { kind: "rejected"; case_number: string | null; reason: string }
@@ -8,7 +8,7 @@ export type SyncNote =
   | { kind: "catalog_installed"; version: string }
   | { kind: "catalog_refused"; detail: string }
   | { kind: "upload_problem"; detail: string }
-  | { kind: "blocked"; message: string };
+  | { kind: "blocked"; message: LocalizedDto };
 
 export type SyncView = {
   running: boolean;
@@ -64,7 +64,7 @@ export function syncReducer(s: SyncView, e: SyncAction): SyncView {
     case "upload_problem":
       return { ...base, notes: [...base.notes, { kind: "upload_problem", detail: e.message ?? "" }] };
     case "blocked":
-      return { ...base, notes: [...base.notes, { kind: "blocked", message: e.message ?? "" }] };
+      return { ...base, notes: [...base.notes, { kind: "blocked", message: e.localized ?? { de: e.message ?? "", en: e.message ?? "" } }] };
     case "case_status":
       return base;
     case "finished":
