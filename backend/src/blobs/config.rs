@@ -190,7 +190,8 @@ pub struct S3Config {
     pub path_style: bool,
     /// Key prefix inside the bucket (no leading or trailing `/`), if any.
     pub prefix: Option<String>,
-    /// Whether `http://` is allowed.
+    /// Whether the client may use `http://`: set by `allow_http`, or because the
+    /// endpoint is a loopback `http://` address.
     pub allow_http: bool,
     /// Access key id.
     pub access_key_id: Secret,
@@ -356,7 +357,7 @@ impl BlobConfig {
             .bucket
             .filter(|b| !b.is_empty())
             .ok_or_else(|| invalid("blobs.bucket is not set (kind = \"s3\")"))?;
-        let allow_http = layer.allow_http.unwrap_or(false);
+        let mut allow_http = layer.allow_http.unwrap_or(false);
         if let Some(endpoint) = &layer.endpoint {
             let http = endpoint.starts_with("http://");
             if !http && !endpoint.starts_with("https://") {
@@ -370,6 +371,9 @@ impl BlobConfig {
                      set blobs.allow_http = true on a private network",
                 ));
             }
+            // What the check lets through, the client must be allowed to use: a loopback
+            // endpoint over http:// (a store on the same machine) needs no switch.
+            allow_http |= http && is_loopback_http(endpoint);
         }
         let (access_key_id, secret_access_key) = credentials(
             layer.access_key_id,
@@ -460,6 +464,14 @@ mod tests {
         assert!(!ok(&s3("http://s3.internal:9000", None)));
         assert!(ok(&s3("http://s3.internal:9000", Some(true))));
         assert!(!ok(&s3("ftp://s3.internal", None)));
+        // What the check lets through, the client may use (the backend's S3 client
+        // refused loopback http:// that the check had accepted).
+        let http_allowed = |l: &BlobsLayer| match BlobConfig::resolve(Some(l), Path::new("/d")) {
+            Ok(BlobConfig::S3(c)) => c.allow_http,
+            other => panic!("{other:?}"),
+        };
+        assert!(http_allowed(&s3("http://127.0.0.1:9000", None)));
+        assert!(!http_allowed(&s3("https://s3.internal", None)));
         let mut no_bucket = s3("https://s3.internal", None);
         no_bucket.bucket = None;
         assert!(!ok(&no_bucket));

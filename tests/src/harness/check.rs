@@ -1,11 +1,14 @@
 //! The end state every fault scenario must reach: every finalized record of the kit is
 //! on the backend exactly once, every receipt the kit stored verifies, every
 //! attachment's bytes at the backend hash to the signed manifest, and the kit's chain
-//! verifies end to end.
+//! verifies end to end. Attachment bytes are read through the backend's own
+//! [`BlobStore`] — from the data folder, or from the object store of a multi-node set-up
+//! ([`assert_exactly_once_in`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
+use fieldkit_backend::blobs::{BlobConfig, BlobStore};
 use fieldkit_backend::config::DatabaseUrl;
 use kit_core::RecordState;
 use sha2::{Digest as _, Sha256};
@@ -27,7 +30,24 @@ pub struct Settled {
 /// # Panics
 /// On any violation, naming it.
 pub fn assert_exactly_once(kit: &TestKit, database: &DatabaseUrl, data_dir: &Path) -> Settled {
-    assert_exactly_once_bridged(kit, database, data_dir, &[])
+    assert_exactly_once_in(
+        kit,
+        database,
+        &BlobConfig::Filesystem(data_dir.to_path_buf()),
+    )
+}
+
+/// [`assert_exactly_once`] for a backend whose attachment bytes live in `blobs` (the
+/// data folder or an S3-compatible bucket), read through [`BlobStore`].
+///
+/// # Panics
+/// On any violation, naming it.
+pub fn assert_exactly_once_in(
+    kit: &TestKit,
+    database: &DatabaseUrl,
+    blobs: &BlobConfig,
+) -> Settled {
+    check(kit, database, blobs, &[])
 }
 
 /// [`assert_exactly_once`] after IT imported a held-records file (PROTOCOL.md §11):
@@ -43,6 +63,15 @@ pub fn assert_exactly_once_bridged(
     data_dir: &Path,
     bridged: &[String],
 ) -> Settled {
+    check(
+        kit,
+        database,
+        &BlobConfig::Filesystem(data_dir.to_path_buf()),
+        bridged,
+    )
+}
+
+fn check(kit: &TestKit, database: &DatabaseUrl, blobs: &BlobConfig, bridged: &[String]) -> Settled {
     let session = kit.session();
     let kit_id = session
         .enrolment()
@@ -94,7 +123,7 @@ pub fn assert_exactly_once_bridged(
         .map(|r| r.record_id.clone())
         .filter(|id| !bridged.contains(id))
         .collect();
-    let mut settled = backend_holds(&kit_id, &on_kit, &attachments, database, data_dir);
+    let mut settled = backend_holds(&kit_id, &on_kit, &attachments, database, blobs);
     settled.records = records.len();
     settled
 }
@@ -152,7 +181,7 @@ pub fn assert_exactly_once_after_wipe(
         &held.records,
         &held.attachments,
         database,
-        data_dir,
+        &BlobConfig::Filesystem(data_dir.to_path_buf()),
     )
 }
 
@@ -161,7 +190,7 @@ fn backend_holds(
     on_kit: &[String],
     attachments: &[(String, kit_core::RecordAttachment)],
     database: &DatabaseUrl,
-    data_dir: &Path,
+    blobs: &BlobConfig,
 ) -> Settled {
     let kit_id = *kit_id;
 
@@ -214,19 +243,60 @@ fn backend_holds(
         "the backend holds exactly the kit's records"
     );
 
-    let blobs = fieldkit_backend::blobs::BlobStore::filesystem(data_dir).expect("blob store");
-    for (_, a) in attachments {
-        let hash = a.ciphertext_sha256.clone().try_into().expect("hash");
-        let path = blobs.local_path(&hash).expect("the filesystem store");
-        let bytes = std::fs::read(path)
-            .unwrap_or_else(|e| panic!("attachment {} file: {e}", a.attachment_id));
-        assert_eq!(
-            hex(&Sha256::digest(&bytes)),
-            a.ciphertext_sha256,
-            "attachment {} bytes at the backend",
-            a.attachment_id
-        );
-    }
+    // The bytes as the backend itself reads them (an office download, an export): through
+    // its store, a window at a time, whatever the store is.
+    let store = BlobStore::open(blobs).expect("the backend's attachment store opens");
+    runtime.block_on(async {
+        for (_, a) in attachments {
+            let hash = a.ciphertext_sha256.clone().try_into().expect("hash");
+            let size = store
+                .stored_size(&hash)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "attachment {} in {}: {e}",
+                        a.attachment_id,
+                        store.describe()
+                    )
+                })
+                .unwrap_or_else(|| {
+                    panic!(
+                        "attachment {} is not in {}",
+                        a.attachment_id,
+                        store.describe()
+                    )
+                });
+            assert_eq!(
+                size,
+                a.ciphertext_size,
+                "attachment {} stored size in {}",
+                a.attachment_id,
+                store.describe()
+            );
+            let mut reader = store.reader(&hash, size);
+            let (mut hasher, mut read) = (Sha256::new(), 0u64);
+            while let Some(bytes) = reader
+                .next()
+                .await
+                .unwrap_or_else(|e| panic!("reading attachment {}: {e}", a.attachment_id))
+            {
+                read += bytes.len() as u64;
+                hasher.update(&bytes);
+            }
+            assert_eq!(
+                read, a.ciphertext_size,
+                "attachment {} bytes read",
+                a.attachment_id
+            );
+            assert_eq!(
+                hex(&hasher.finalize()),
+                a.ciphertext_sha256,
+                "attachment {} bytes in {}",
+                a.attachment_id,
+                store.describe()
+            );
+        }
+    });
     Settled {
         records: on_kit.len(),
         attachments: attachments.len(),

@@ -11,6 +11,7 @@ pub mod browser;
 pub mod check;
 pub mod kit;
 pub mod pg;
+pub mod s3;
 pub mod scenario;
 
 /// The demo clerk's PIN (as `scripts/run.sh`).
