@@ -186,22 +186,6 @@ impl ConfigLayer {
     /// # Errors
     /// [`ConfigError::Env`] for a value of the wrong type.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        fn parsed<T: std::str::FromStr>(
-            name: &'static str,
-            value: Option<String>,
-        ) -> Result<Option<T>, ConfigError>
-        where
-            T::Err: fmt::Display,
-        {
-            value
-                .map(|v| {
-                    v.parse::<T>().map_err(|e| ConfigError::Env {
-                        name,
-                        reason: e.to_string(),
-                    })
-                })
-                .transpose()
-        }
         let log_format = match get("FIELDKIT_LOG_FORMAT").as_deref() {
             None => None,
             Some("json") => Some(LogFormat::Json),
@@ -638,6 +622,27 @@ pub fn check_master_key_place(
         key_file.display(),
         data_dir.display()
     )))
+}
+
+/// An environment variable's value parsed as `T`; `None` when it is not set.
+///
+/// # Errors
+/// [`ConfigError::Env`] naming the variable when the value does not parse.
+pub(crate) fn parsed<T: std::str::FromStr>(
+    name: &'static str,
+    value: Option<String>,
+) -> Result<Option<T>, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    value
+        .map(|v| {
+            v.parse::<T>().map_err(|e| ConfigError::Env {
+                name,
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::config::ConfigError;
+use crate::config::{parsed, ConfigError};
 
 /// Which store holds attachment bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -89,22 +89,6 @@ impl BlobsLayer {
     /// # Errors
     /// [`ConfigError::Env`] for a value of the wrong type.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
-        fn parsed<T: std::str::FromStr>(
-            name: &'static str,
-            value: Option<String>,
-        ) -> Result<Option<T>, ConfigError>
-        where
-            T::Err: fmt::Display,
-        {
-            value
-                .map(|v| {
-                    v.parse::<T>().map_err(|e| ConfigError::Env {
-                        name,
-                        reason: e.to_string(),
-                    })
-                })
-                .transpose()
-        }
         let kind = match get("FIELDKIT_BLOBS_KIND").as_deref() {
             None => None,
             Some("filesystem") => Some(BlobKind::Filesystem),
