@@ -71,27 +71,17 @@ pub enum Confirmation {
     Stale,
 }
 
-/// A stored row back into a change: `(id, authority, login, kind, role, hash,
-/// requested_by, requested_at)`.
-pub(crate) type RawChange = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    i64,
-);
-
-/// The columns of [`RawChange`], in order.
+/// The columns of a pending change, in [`change_row`] order.
 pub(crate) const CHANGE_COLUMNS: &str =
     "id, authority_id, login, kind, role, password_hash, requested_by, requested_at";
 
-/// Parses a [`RawChange`].
-pub(crate) fn change_row(
-    (id, authority, login, kind, role, hash, by, at): RawChange,
-) -> Result<PendingUserChange, StoreError> {
+/// A pending change as [`CHANGE_COLUMNS`] selects it.
+pub(crate) fn change_row(r: &sqlx::any::AnyRow) -> Result<PendingUserChange, StoreError> {
+    use super::sql::col;
+    let (id, authority, login, kind): (i64, String, String, String) =
+        (col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?);
+    let (role, hash, by, at): (String, Option<String>, String, i64) =
+        (col(r, 4)?, col(r, 5)?, col(r, 6)?, col(r, 7)?);
     let corrupt = |what: &str| StoreError::Corrupt(format!("pending user change {id}: {what}"));
     let kind = match (kind.as_str(), hash) {
         ("add", Some(password_hash)) => UserChangeKind::Add { password_hash },
@@ -126,7 +116,6 @@ pub(crate) fn change_hash(change: &NewUserChange) -> Option<&str> {
 mod ops {
 
     use chrono::{DateTime, Utc};
-    use sqlx::any::AnyRow;
     use sync_protocol::ids::AuthorityId;
 
     use super::super::sql::{col, col_bool, db_err, finish, Db, Tx};
@@ -134,19 +123,6 @@ mod ops {
     use crate::storage::{
         to_ms, Confirmation, NewUserChange, PendingUserChange, Role, StoreError, UserChangeKind,
     };
-
-    fn parse(r: &AnyRow) -> Result<PendingUserChange, StoreError> {
-        change_row((
-            col(r, 0)?,
-            col(r, 1)?,
-            col(r, 2)?,
-            col(r, 3)?,
-            col(r, 4)?,
-            col(r, 5)?,
-            col(r, 6)?,
-            col(r, 7)?,
-        ))
-    }
 
     async fn locked_change(
         db: &Db,
@@ -168,7 +144,7 @@ mod ops {
             .bind(authority.to_string())
             .fetch_optional(&mut **tx)
             .await?
-            .map(|r| parse(&r))
+            .map(|r| change_row(&r))
             .transpose()
     }
 
@@ -294,7 +270,7 @@ mod ops {
                 .fetch_all(&self.db.pool)
                 .await?
                 .iter()
-                .map(parse)
+                .map(change_row)
                 .collect()
         }
 

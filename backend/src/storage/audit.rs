@@ -250,13 +250,14 @@ pub struct CatalogVersionRow {
     pub current: bool,
 }
 
-/// The columns [`audit_page_sql`] selects, in [`raw_entry`] order.
-pub(crate) type RawEntry = (String, i64, i64, String, String, String, Option<String>);
-
-/// Turns a selected row into an entry.
-pub(crate) fn raw_entry(
-    (source, id, at, actor, subject, action, detail): RawEntry,
-) -> Result<AuditEntry, StoreError> {
+/// A row as [`audit_page_sql`] selects it (source, id, at, actor, subject, action,
+/// detail) as an entry.
+pub(crate) fn raw_entry(r: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {
+    use super::sql::col;
+    let (source, id, at, actor): (String, i64, i64, String) =
+        (col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?);
+    let (subject, action, detail): (String, String, Option<String>) =
+        (col(r, 4)?, col(r, 5)?, col(r, 6)?);
     Ok(AuditEntry {
         source: AuditSource::parse(&source)
             .ok_or_else(|| StoreError::Corrupt(format!("audit source {source:?}")))?,
@@ -451,20 +452,7 @@ mod ops {
             )
             .fetch_all(&db.pool)
             .await?;
-            let entries = rows
-                .iter()
-                .map(|r| {
-                    raw_entry((
-                        col(r, 0)?,
-                        col(r, 1)?,
-                        col(r, 2)?,
-                        col(r, 3)?,
-                        col(r, 4)?,
-                        col(r, 5)?,
-                        col(r, 6)?,
-                    ))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let entries = rows.iter().map(raw_entry).collect::<Result<Vec<_>, _>>()?;
             Ok(finish_audit_page(entries, q.limit))
         }
 
