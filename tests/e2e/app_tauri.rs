@@ -297,10 +297,7 @@ async fn no_input_is_lost_by_a_language_switch_a_lock_or_a_reload_mid_form() {
     TestKit::enrolled(&home, &backend.demo);
     let app = App::start(&home, &[]).await;
     unlock(&app).await;
-    app.click("new-application").await;
-    app.click("service-anmeldung").await;
-    app.wait_for("screen-form", 20).await;
-    fill_anmeldung(&app).await;
+    start_a_filled_anmeldung(&app).await;
     // What the form shows now is what must stay. Dates are typed as keys into WebKit's
     // date input, which reads them in the OS locale's order (issue 17, item 6), so for
     // them only "something was entered" is checked here.
@@ -370,10 +367,7 @@ async fn a_name_is_kept_composed_and_a_character_outside_din_91379_is_named() {
     TestKit::enrolled(&home, &backend.demo);
     let app = App::start(&home, &[]).await;
     unlock(&app).await;
-    app.click("new-application").await;
-    app.click("service-anmeldung").await;
-    app.wait_for("screen-form", 20).await;
-    fill_anmeldung(&app).await;
+    start_a_filled_anmeldung(&app).await;
 
     set(&app, "persons.0.family_name", "Nguye\u{302}\u{303}n").await;
     assert_eq!(
@@ -409,6 +403,14 @@ async fn unlock(app: &App) {
     app.wait_for("screen-unlock", 30).await;
     app.type_into("pin", PIN).await;
     app.click("unlock-submit").await;
+}
+
+/// From the home screen: a new Anmeldung, filled in field by field.
+async fn start_a_filled_anmeldung(app: &App) {
+    app.click("new-application").await;
+    app.click("service-anmeldung").await;
+    app.wait_for("screen-form", 20).await;
+    fill_anmeldung(app).await;
 }
 
 /// From the home screen, opens the only draft and waits for its form.
