@@ -14,7 +14,10 @@ use super::office::{Built, SqlArg};
 use super::{to_ms, StoreError};
 
 /// What an admin event records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum AdminAction {
     /// A kit was provisioned (target: kit id; detail: its name).
     KitProvisioned,
@@ -57,56 +60,7 @@ pub enum AdminAction {
     KitHeldImported,
 }
 
-impl AdminAction {
-    /// Every action.
-    pub const ALL: [Self; 17] = [
-        Self::KitProvisioned,
-        Self::KitRevoked,
-        Self::KitReleased,
-        Self::UserAdded,
-        Self::UserDisabled,
-        Self::AuthorityAdded,
-        Self::AuthorityKeyRotated,
-        Self::CatalogPublished,
-        Self::ServerKeyRotated,
-        Self::TlsPinAnnounced,
-        Self::UserRoleChanged,
-        Self::UserChangeRequested,
-        Self::UserChangeConfirmed,
-        Self::UserChangeWithdrawn,
-        Self::PasswordSet,
-        Self::FourEyesSet,
-        Self::KitHeldImported,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::KitProvisioned => "kit-provisioned",
-            Self::KitRevoked => "kit-revoked",
-            Self::KitReleased => "kit-released",
-            Self::UserAdded => "user-added",
-            Self::UserDisabled => "user-disabled",
-            Self::AuthorityAdded => "authority-added",
-            Self::AuthorityKeyRotated => "authority-key-rotated",
-            Self::CatalogPublished => "catalog-published",
-            Self::ServerKeyRotated => "server-key-rotated",
-            Self::TlsPinAnnounced => "tls-pin-announced",
-            Self::UserRoleChanged => "user-role-changed",
-            Self::UserChangeRequested => "user-change-requested",
-            Self::UserChangeConfirmed => "user-change-confirmed",
-            Self::UserChangeWithdrawn => "user-change-withdrawn",
-            Self::PasswordSet => "password-set",
-            Self::FourEyesSet => "four-eyes-set",
-            Self::KitHeldImported => "kit-held-imported",
-        }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-}
+super::stored_names!(AdminAction, AuditSource);
 
 /// One admin action, appended after it succeeded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +81,19 @@ pub struct AdminEvent {
 }
 
 /// Which of the three trails an entry comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum AuditSource {
     /// `admin_events`.
     Admin,
@@ -135,25 +101,6 @@ pub enum AuditSource {
     Case,
     /// `decryption_log`.
     Decryption,
-}
-
-impl AuditSource {
-    /// Every source.
-    pub const ALL: [Self; 3] = [Self::Admin, Self::Case, Self::Decryption];
-
-    /// The name used in queries, cursors and links (sorts like the enum).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Case => "case",
-            Self::Decryption => "decryption",
-        }
-    }
-
-    /// Parses [`AuditSource::as_str`].
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
 }
 
 /// One entry of an authority's audit trail.
@@ -280,7 +227,7 @@ pub(crate) fn audit_page_sql(q: &AuditQuery, placeholder: fn(usize) -> String) -
         placeholder(args.len())
     };
     let mut branches = Vec::new();
-    for source in AuditSource::ALL {
+    for &source in AuditSource::ALL {
         if !q.sources.is_empty() && !q.sources.contains(&source) {
             continue;
         }
@@ -386,9 +333,11 @@ mod tests {
 
     #[test]
     fn actions_and_sources_round_trip() {
-        for a in AdminAction::ALL {
+        for &a in AdminAction::ALL {
             assert_eq!(AdminAction::parse(a.as_str()), Some(a));
         }
+        assert_eq!(AdminAction::ALL.len(), 17);
+        assert_eq!(AdminAction::parse("kit_provisioned"), None);
         let mut names: Vec<&str> = AuditSource::ALL.iter().map(|s| s.as_str()).collect();
         names.sort_unstable();
         let in_order: Vec<&str> = AuditSource::ALL.iter().map(|s| s.as_str()).collect();

@@ -1,14 +1,17 @@
 //! Versioned schema migrations for both stores. Each migration is a version number, a
-//! name and one SQL script per dialect (`vN.sqlite.sql`, `vN.postgres.sql`; one `vN.sql`
-//! where the dialects do not differ); both create the same logical schema
-//! (SQLite spells byte strings `BLOB` and counts with a `counters` table, PostgreSQL
-//! uses `BYTEA` and sequences). A store applies, in one transaction each, every
-//! migration newer than the highest version recorded in `schema_migrations`, and
-//! refuses to start on a database newer than this build.
+//! name, the SQL both dialects share (`vN.sql`, its `{bytes}` and `{serial_key}` spelled
+//! per dialect by [`Dialect::spell_types`]) and, only where the dialects differ, a
+//! script per dialect run after it (`vN.sqlite.sql`, `vN.postgres.sql`: triggers, and
+//! SQLite's `counters` table where PostgreSQL has sequences). Both end in the same
+//! logical schema. A store applies, in one transaction each, every migration newer than
+//! the highest version recorded in `schema_migrations`, and refuses to start on a
+//! database newer than this build.
 //!
 //! Rules: never edit a migration that has shipped; add a new one. Times are stored as
 //! milliseconds since the epoch (`BIGINT`), ids as their canonical text, hashes and keys
 //! as raw bytes.
+
+use super::sql::Dialect;
 
 /// One schema step.
 #[derive(Debug, Clone, Copy)]
@@ -17,68 +20,102 @@ pub struct Migration {
     pub version: i64,
     /// What it does.
     pub name: &'static str,
-    /// The script for SQLite.
+    /// The script both dialects run first.
+    pub shared: &'static str,
+    /// What SQLite runs after it.
     pub sqlite: &'static str,
-    /// The script for PostgreSQL.
+    /// What PostgreSQL runs after it.
     pub postgres: &'static str,
+}
+
+impl Migration {
+    /// The whole script in `dialect`.
+    pub fn text(&self, dialect: Dialect) -> String {
+        let own = match dialect {
+            Dialect::Sqlite => self.sqlite,
+            Dialect::Postgres => self.postgres,
+        };
+        dialect.spell_types(self.shared) + own
+    }
+}
+
+/// A migration's scripts: `vN.sql`, then `vN.sqlite.sql` / `vN.postgres.sql` (or none).
+macro_rules! scripts {
+    ($v:literal, shared) => {
+        (include_str!(concat!("migrations/v", $v, ".sql")), "", "")
+    };
+    ($v:literal, dialects) => {
+        (
+            "",
+            include_str!(concat!("migrations/v", $v, ".sqlite.sql")),
+            include_str!(concat!("migrations/v", $v, ".postgres.sql")),
+        )
+    };
+    ($v:literal, both) => {
+        (
+            include_str!(concat!("migrations/v", $v, ".sql")),
+            include_str!(concat!("migrations/v", $v, ".sqlite.sql")),
+            include_str!(concat!("migrations/v", $v, ".postgres.sql")),
+        )
+    };
+}
+
+macro_rules! migration {
+    ($v:literal, $parts:ident, $name:literal) => {{
+        let (shared, sqlite, postgres) = scripts!($v, $parts);
+        Migration {
+            version: $v,
+            name: $name,
+            shared,
+            sqlite,
+            postgres,
+        }
+    }};
 }
 
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "initial schema",
-        sqlite: include_str!("migrations/v1.sqlite.sql"),
-        postgres: include_str!("migrations/v1.postgres.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "back office: sessions, login throttling, decryption log, inbox indexes",
-        sqlite: include_str!("migrations/v2.sqlite.sql"),
-        postgres: include_str!("migrations/v2.postgres.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "back office: assignment, clerk filter, counts per kit and status, filter indexes",
-        sqlite: include_str!("migrations/v3.sqlite.sql"),
-        postgres: include_str!("migrations/v3.postgres.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "back office: admin audit trail (admin_events), audit viewer indexes",
-        sqlite: include_str!("migrations/v4.sqlite.sql"),
-        postgres: include_str!("migrations/v4.postgres.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "kit lifecycle: case flags, draining revocation, forwarding",
-        sqlite: include_str!("migrations/v5.sqlite.sql"),
-        postgres: include_str!("migrations/v5.postgres.sql"),
-    },
-    Migration {
-        version: 6,
-        name: "back office: login failures per (login, client address) and per account",
-        sqlite: include_str!("migrations/v6.sql"),
-        postgres: include_str!("migrations/v6.sql"),
-    },
-    Migration {
-        version: 7,
-        name: "back office: own passwords, four-eyes confirmation of user changes",
-        sqlite: include_str!("migrations/v7.sqlite.sql"),
-        postgres: include_str!("migrations/v7.postgres.sql"),
-    },
-    Migration {
-        version: 8,
-        name: "kit lifecycle: chain bridges, the way out of a blocked queue",
-        sqlite: include_str!("migrations/v8.sqlite.sql"),
-        postgres: include_str!("migrations/v8.postgres.sql"),
-    },
-    Migration {
-        version: 9,
-        name: "ingest: case counts kept per INSERT statement on PostgreSQL",
-        sqlite: include_str!("migrations/v9.sqlite.sql"),
-        postgres: include_str!("migrations/v9.postgres.sql"),
-    },
+    migration!(1, both, "initial schema"),
+    migration!(
+        2,
+        both,
+        "back office: sessions, login throttling, decryption log, inbox indexes"
+    ),
+    migration!(
+        3,
+        both,
+        "back office: assignment, clerk filter, counts per kit and status, filter indexes"
+    ),
+    migration!(
+        4,
+        both,
+        "back office: admin audit trail (admin_events), audit viewer indexes"
+    ),
+    migration!(
+        5,
+        both,
+        "kit lifecycle: case flags, draining revocation, forwarding"
+    ),
+    migration!(
+        6,
+        shared,
+        "back office: login failures per (login, client address) and per account"
+    ),
+    migration!(
+        7,
+        shared,
+        "back office: own passwords, four-eyes confirmation of user changes"
+    ),
+    migration!(
+        8,
+        both,
+        "kit lifecycle: chain bridges, the way out of a blocked queue"
+    ),
+    migration!(
+        9,
+        dialects,
+        "ingest: case counts kept per INSERT statement on PostgreSQL"
+    ),
 ];
 
 /// The newest schema version this build knows.
@@ -100,7 +137,7 @@ pub const SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 /// # Errors
 /// [`StoreError::Migration`], also for a database newer than this build.
 pub async fn migrate(db: &super::sql::Db) -> Result<(), super::StoreError> {
-    use super::sql::{col, finish, Dialect};
+    use super::sql::{col, finish};
     use super::StoreError;
     let merr = |e: sqlx::Error| StoreError::Migration(e.to_string());
     // A constant text of this module.
@@ -130,12 +167,8 @@ pub async fn migrate(db: &super::sql::Db) -> Result<(), super::StoreError> {
             let Some(next) = MIGRATIONS.iter().find(|m| m.version > current) else {
                 return Ok(None);
             };
-            let text = match db.dialect {
-                Dialect::Sqlite => next.sqlite,
-                Dialect::Postgres => next.postgres,
-            };
             // The migration texts are constants of this module.
-            sqlx::raw_sql(sqlx::AssertSqlSafe(text))
+            sqlx::raw_sql(sqlx::AssertSqlSafe(next.text(db.dialect)))
                 .execute(&mut *tx)
                 .await
                 .map_err(merr)?;
@@ -182,7 +215,9 @@ mod tests {
             t
         };
         for m in MIGRATIONS {
-            assert_eq!(tables(m.sqlite), tables(m.postgres), "{}", m.name);
+            let (sqlite, postgres) = (m.text(Dialect::Sqlite), m.text(Dialect::Postgres));
+            assert_eq!(tables(&sqlite), tables(&postgres), "{}", m.name);
+            assert!(!sqlite.contains("{bytes}") && !postgres.contains("{serial_key}"));
         }
     }
 }

@@ -27,6 +27,28 @@ use sync_protocol::record::RecordKind;
 
 use crate::config::DatabaseUrl;
 
+/// `as_str` (the stored and printed name strum derives), `parse` and `ALL` for the
+/// plain enums stored as text (roles, kit states, flags, audit actions).
+macro_rules! stored_names {
+    ($($t:ty),*) => {$(
+        impl $t {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = <Self as strum::VariantArray>::VARIANTS;
+
+            /// The stored and printed name.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+
+            /// Parses the stored name.
+            pub fn parse(s: &str) -> Option<Self> {
+                s.parse().ok()
+            }
+        }
+    )*};
+}
+pub(crate) use stored_names;
+
 mod accounts;
 mod audit;
 pub mod authorities;

@@ -1,4 +1,4 @@
-//! The values the [`super::Store`] trait takes and returns: authorities and their keys,
+//! The values the [`super::Store`] takes and returns: authorities and their keys,
 //! users, kits and enrolment, catalogs, cases, uploads and fork evidence.
 
 use chrono::{DateTime, Utc};
@@ -44,8 +44,20 @@ pub struct AuthorityKeyRow {
 }
 
 /// A back-office role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    clap::ValueEnum,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Role {
     /// Works the cases of their authority.
     Reviewer,
@@ -55,30 +67,6 @@ pub enum Role {
     ItOperator,
     /// Reads the audit trail.
     Auditor,
-}
-
-impl Role {
-    /// The stored and printed name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Reviewer => "reviewer",
-            Self::AuthorityAdmin => "authority-admin",
-            Self::ItOperator => "it-operator",
-            Self::Auditor => "auditor",
-        }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Reviewer,
-            Self::AuthorityAdmin,
-            Self::ItOperator,
-            Self::Auditor,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
-    }
 }
 
 /// A back-office user.
@@ -102,8 +90,20 @@ pub struct UserRow {
 }
 
 /// A kit's lifecycle state at the backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum KitStatus {
     /// Provisioned, not yet enrolled.
     Provisioned,
@@ -116,38 +116,6 @@ pub enum KitStatus {
     Draining,
     /// Revoked by IT staff; its wipe is queued.
     Revoked,
-}
-
-impl KitStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Provisioned => "provisioned",
-            Self::Active => "active",
-            Self::Quarantined => "quarantined",
-            Self::Draining => "draining",
-            Self::Revoked => "revoked",
-        }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Provisioned,
-            Self::Active,
-            Self::Quarantined,
-            Self::Draining,
-            Self::Revoked,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for KitStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// A kit as stored.
@@ -313,7 +281,20 @@ pub struct EvidenceRow {
 
 /// What a reviewer must see about how a case arrived, before working it as usual
 /// (PROTOCOL.md §6.3 "Flags").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum CaseFlag {
     /// Received from a kit revoked in drain mode; the reason names the revocation.
     RevokedKit,
@@ -327,29 +308,6 @@ pub enum CaseFlag {
 }
 
 impl CaseFlag {
-    /// Every flag, in display order.
-    pub const ALL: [Self; 4] = [
-        Self::Held,
-        Self::RevokedKit,
-        Self::NeedsRouting,
-        Self::OutsidePolicy,
-    ];
-
-    /// The stored and shown name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RevokedKit => "revoked-kit",
-            Self::Held => "held",
-            Self::NeedsRouting => "needs-routing",
-            Self::OutsidePolicy => "outside-policy",
-        }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-
     /// Whether the way out is forwarding to another authority.
     pub fn forwardable(self) -> bool {
         matches!(self, Self::NeedsRouting | Self::OutsidePolicy)
@@ -390,7 +348,10 @@ pub struct FlagResolution {
 }
 
 /// How a kit was revoked (PROTOCOL.md §6.5 "Revocation").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum RevocationMode {
     /// The kit may push what it finalized (flagged `revoked-kit`); the wipe follows
     /// when it reports an empty outbox.
@@ -400,24 +361,6 @@ pub enum RevocationMode {
     Stolen,
     /// The wipe is queued at once.
     WipeNow,
-}
-
-impl RevocationMode {
-    /// The stored and printed name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Drain => "drain",
-            Self::Stolen => "stolen",
-            Self::WipeNow => "wipe-now",
-        }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Drain, Self::Stolen, Self::WipeNow]
-            .into_iter()
-            .find(|m| m.as_str() == s)
-    }
 }
 
 /// A kit's revocation and its last outbox report.
@@ -432,3 +375,5 @@ pub struct KitRevocation {
     /// Records the kit last reported as undelivered, and when.
     pub outbox: Option<(u64, DateTime<Utc>)>,
 }
+
+super::stored_names!(Role, KitStatus, CaseFlag, RevocationMode);

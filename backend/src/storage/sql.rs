@@ -113,6 +113,19 @@ impl Dialect {
         }
     }
 
+    /// A shared migration script in this dialect: byte strings are `BLOB` in SQLite and
+    /// `BYTEA` in PostgreSQL; an auto-numbered id is SQLite's `AUTOINCREMENT` rowid (never
+    /// reused after a delete) or PostgreSQL's `BIGSERIAL`.
+    pub fn spell_types(self, shared: &str) -> String {
+        let (bytes, serial_key) = match self {
+            Self::Sqlite => ("BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+            Self::Postgres => ("BYTEA", "BIGSERIAL PRIMARY KEY"),
+        };
+        shared
+            .replace("{bytes}", bytes)
+            .replace("{serial_key}", serial_key)
+    }
+
     /// How a query plan is asked for: one step per row. (The benchmark's only use.)
     pub fn explain(self) -> &'static str {
         match self {

@@ -1,25 +1,4 @@
--- Version 3: see v3.sqlite.sql; the same schema in PostgreSQL's dialect.
-ALTER TABLE cases ADD COLUMN clerk_id TEXT NOT NULL DEFAULT '';
-ALTER TABLE cases ADD COLUMN assigned_to TEXT REFERENCES users(login);
-ALTER TABLE case_events ADD COLUMN kind TEXT NOT NULL DEFAULT 'status';
-ALTER TABLE case_events ADD COLUMN assigned_to TEXT;
-DROP INDEX cases_inbox;
-CREATE INDEX cases_inbox_clerk_page ON cases(authority_id, clerk_id, received_at, record_id);
-CREATE INDEX cases_inbox_assignee_page ON cases(authority_id, assigned_to, received_at, record_id);
-CREATE INDEX cases_inbox_kit_page ON cases(authority_id, kit_id, received_at, record_id);
-CREATE INDEX cases_inbox_form_page ON cases(authority_id, form_id, received_at, record_id);
-CREATE TABLE case_counts (
-    authority_id TEXT NOT NULL,
-    kit_id TEXT NOT NULL,
-    clerk_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    n BIGINT NOT NULL,
-    PRIMARY KEY (authority_id, kit_id, clerk_id, status)
-);
-CREATE INDEX case_counts_by_clerk ON case_counts(authority_id, clerk_id);
-INSERT INTO case_counts (authority_id, kit_id, clerk_id, status, n)
-    SELECT authority_id, kit_id, clerk_id, status, COUNT(*) FROM cases
-    GROUP BY authority_id, kit_id, clerk_id, status;
+-- Version 3, PostgreSQL part: the trigger that keeps `case_counts`.
 CREATE FUNCTION fieldkit_case_counts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' THEN

@@ -1,21 +1,4 @@
--- Version 5 (kit lifecycle: case flags, revocation that drains, forwarding); see
--- v5.sqlite.sql for what each part is for.
-CREATE TABLE case_flags (
-    record_id TEXT NOT NULL REFERENCES cases(record_id),
-    flag TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    raised_at BIGINT NOT NULL,
-    resolved_at BIGINT,
-    resolved_by TEXT,
-    resolution TEXT,
-    PRIMARY KEY (record_id, flag)
-);
-CREATE INDEX case_flags_open ON case_flags(resolved_at, record_id);
-ALTER TABLE kits ADD COLUMN revocation_mode TEXT;
-ALTER TABLE kits ADD COLUMN revoked_by TEXT;
-ALTER TABLE kits ADD COLUMN revoked_head_seq BIGINT;
-ALTER TABLE kits ADD COLUMN outbox_reported BIGINT;
-ALTER TABLE kits ADD COLUMN outbox_reported_at BIGINT;
+-- Version 5, PostgreSQL part: forwarding a case keeps `case_counts` right.
 CREATE FUNCTION fieldkit_case_counts_authority() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF OLD.authority_id = NEW.authority_id THEN

@@ -7,7 +7,7 @@
 ALTER TABLE users ADD COLUMN must_change_password BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE authorities ADD COLUMN four_eyes BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE TABLE pending_user_changes (
-    id BIGSERIAL PRIMARY KEY,
+    id {serial_key},
     authority_id TEXT NOT NULL REFERENCES authorities(id),
     login TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
