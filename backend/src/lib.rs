@@ -47,6 +47,7 @@ pub mod ingest;
 pub mod keys;
 pub mod login_throttle;
 pub mod metrics;
+pub mod model;
 pub mod office;
 pub mod password;
 pub mod routing;

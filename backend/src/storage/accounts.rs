@@ -1,75 +1,12 @@
-//! The account part of the storage interface: users setting their own passwords, role
-//! changes, and the four-eyes rule — an authority can require that a second admin
-//! confirm new users who can read cases (or grant that) and every role change. Such a
-//! change waits in `pending_user_changes` (at most one per login) until another admin of
-//! the authority confirms it; the requester can never confirm their own.
+//! Accounts: users setting their own passwords, role changes, and the four-eyes rule —
+//! an authority can require that a second admin confirm new users who can read cases
+//! (or grant that) and every role change. Such a change waits in `pending_user_changes`
+//! (at most one per login) until another admin of the authority confirms it; the
+//! requester can never confirm their own.
 
-use chrono::{DateTime, Utc};
 use sync_protocol::ids::AuthorityId;
 
-use super::{Role, StoreError};
-
-/// What a pending change does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserChangeKind {
-    /// Add the user with this (initial) password hash.
-    Add {
-        /// Argon2id PHC string of the initial password.
-        password_hash: String,
-    },
-    /// Give the existing user the change's role.
-    Role,
-}
-
-impl UserChangeKind {
-    /// The stored name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Add { .. } => "add",
-            Self::Role => "role",
-        }
-    }
-}
-
-/// A change to be confirmed by a second admin.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewUserChange {
-    /// The authority of the user and of both admins.
-    pub authority_id: AuthorityId,
-    /// The user.
-    pub login: String,
-    /// Add or change the role.
-    pub kind: UserChangeKind,
-    /// The (new) role.
-    pub role: Role,
-    /// The admin who asked for it.
-    pub requested_by: String,
-    /// When.
-    pub requested_at: DateTime<Utc>,
-}
-
-/// A stored pending change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingUserChange {
-    /// Its id.
-    pub id: u64,
-    /// The change.
-    pub change: NewUserChange,
-}
-
-/// The outcome of [`Store::confirm_user_change`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Confirmation {
-    /// Applied and removed.
-    Applied(PendingUserChange),
-    /// No such pending change in the authority.
-    NotFound,
-    /// The confirmer asked for it; nothing changed.
-    OwnRequest,
-    /// It cannot be applied any more (the login was taken meanwhile, or the user is
-    /// gone); nothing changed, the change stays until withdrawn.
-    Stale,
-}
+use super::{NewUserChange, PendingUserChange, Role, StoreError, UserChangeKind};
 
 /// The columns of a pending change, in [`change_row`] order.
 pub(crate) const CHANGE_COLUMNS: &str =

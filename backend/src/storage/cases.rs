@@ -10,9 +10,7 @@ use sync_protocol::ids::{AuthorityId, RecordId};
 use super::catalogs::add_change;
 use super::rows::CASE_COLUMNS;
 use super::sql::{col, db_err, finish, lock_row};
-use super::{
-    lifecycle_comment, parse, rows, to_ms, to_u64, CaseFlag, StoreError, StoredAttachment,
-};
+use super::{parse, rows, to_ms, to_u64, CaseFlag, StoreError, StoredAttachment};
 use super::{status_name, CaseRow};
 
 impl super::Store {
@@ -387,5 +385,13 @@ impl super::Store {
         }
         .await;
         finish(tx, result).await
+    }
+}
+
+/// The history comment of a resolved flag: how, and the reviewer's words if any.
+fn lifecycle_comment(resolution: &str, comment: Option<&str>) -> String {
+    match comment {
+        Some(c) => format!("{resolution}: {c}"),
+        None => resolution.to_owned(),
     }
 }

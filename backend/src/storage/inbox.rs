@@ -1,20 +1,142 @@
 //! The back office's reading of cases, once for both databases: inbox pages (keyset,
-//! with filters and counts, the statements built by [`super::office`]), a case's detail
+//! with filters and counts, the statements built here), a case's detail
 //! and history, the decryption log, and the query plan of a page for the benchmark.
 
 use sync_protocol::ids::RecordId;
 
-use super::office::{finish_page, inbox_counts_sql, inbox_page_sql};
 use super::rows::{self, CASE_COLUMNS};
-use super::sql::{bind_all, col, db_err};
+use super::sql::{bind_all, col, db_err, placeholder, Built, SqlArg};
 use super::{
     from_ms, parse_status, to_32, to_ms, to_u64, CaseDetail, CaseEventRow, DecryptionEntry,
     InboxPage, InboxQuery, StoreError,
 };
+use super::{status_name, AssigneeFilter, CaseRow, InboxCursor, InboxFilter, InboxOrder};
 
-/// The `n`-th placeholder of a built statement, in the one spelling both databases read.
-fn placeholder(n: usize) -> String {
-    format!("${n}")
+fn filter_sql(filter: &InboxFilter, with_status: bool) -> (String, Vec<SqlArg>) {
+    let mut args = vec![SqlArg::Text(filter.authority_id.to_string())];
+    let mut sql = format!("c.authority_id = {}", placeholder(1));
+    let mut add = |sql: &mut String, clause: &str, arg: SqlArg| {
+        args.push(arg);
+        sql.push_str(&format!(" AND {clause} {}", placeholder(args.len())));
+    };
+    if let Some(form) = &filter.form_id {
+        add(&mut sql, "c.form_id =", SqlArg::Text(form.to_string()));
+    }
+    if let (true, Some(status)) = (with_status, filter.status) {
+        add(&mut sql, "c.status =", SqlArg::Text(status_name(status)));
+    }
+    if let Some(kit) = &filter.kit_id {
+        add(&mut sql, "c.kit_id =", SqlArg::Text(kit.to_string()));
+    }
+    if let Some(from) = filter.received_from {
+        add(&mut sql, "c.received_at >=", SqlArg::Int(to_ms(from)));
+    }
+    if let Some(before) = filter.received_before {
+        add(&mut sql, "c.received_at <", SqlArg::Int(to_ms(before)));
+    }
+    if let Some(clerk) = &filter.clerk_id {
+        add(&mut sql, "c.clerk_id =", SqlArg::Text(clerk.clone()));
+    }
+    match &filter.assignee {
+        Some(AssigneeFilter::To(login)) => {
+            add(&mut sql, "c.assigned_to =", SqlArg::Text(login.clone()));
+        }
+        Some(AssigneeFilter::Nobody) => sql.push_str(" AND c.assigned_to IS NULL"),
+        None => {}
+    }
+    if filter.flagged {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM case_flags f \
+             WHERE f.record_id = c.record_id AND f.resolved_at IS NULL)",
+        );
+    }
+    (sql, args)
+}
+
+/// The page statement: keyset pagination on `(received_at, record_id)`, backed by the
+/// `cases_inbox_page` / `cases_inbox_status_page` indexes; one row more than the limit
+/// tells whether another page follows.
+pub(crate) fn inbox_page_sql(query: &InboxQuery, case_columns: &str) -> Built {
+    let (mut where_sql, mut args) = filter_sql(&query.filter, true);
+    let (cmp, dir) = match query.order {
+        InboxOrder::OldestFirst => (">", "ASC"),
+        InboxOrder::NewestFirst => ("<", "DESC"),
+    };
+    if let Some(after) = &query.after {
+        args.push(SqlArg::Int(to_ms(after.received_at)));
+        args.push(SqlArg::Text(after.record_id.to_string()));
+        where_sql.push_str(&format!(
+            " AND (c.received_at, c.record_id) {cmp} ({}, {})",
+            placeholder(args.len() - 1),
+            placeholder(args.len())
+        ));
+    }
+    args.push(SqlArg::Int(i64::from(query.limit) + 1));
+    Built {
+        sql: format!(
+            "SELECT {case_columns} FROM cases c JOIN records r ON r.record_id = c.record_id
+             WHERE {where_sql} ORDER BY c.received_at {dir}, c.record_id {dir} LIMIT {}",
+            placeholder(args.len())
+        ),
+        args,
+    }
+}
+
+/// The counts statement: `status, count` under the filter without its status. Without
+/// a filter besides authority, kit and clerk, the counts come from `case_counts` (kept by
+/// triggers; one row per kit, clerk and status), so they cost the same at a million
+/// cases as at ten thousand; other filters count the matching index range (grouping by
+/// an expression, so that the planner picks the filter's index, not the status index).
+pub(crate) fn inbox_counts_sql(filter: &InboxFilter) -> Built {
+    let from_counters = filter.form_id.is_none()
+        && filter.received_from.is_none()
+        && filter.received_before.is_none()
+        && filter.assignee.is_none()
+        && !filter.flagged;
+    if from_counters {
+        let mut args = vec![SqlArg::Text(filter.authority_id.to_string())];
+        let mut sql = format!("authority_id = {}", placeholder(1));
+        if let Some(kit) = &filter.kit_id {
+            args.push(SqlArg::Text(kit.to_string()));
+            sql.push_str(&format!(" AND kit_id = {}", placeholder(args.len())));
+        }
+        if let Some(clerk) = &filter.clerk_id {
+            args.push(SqlArg::Text(clerk.clone()));
+            sql.push_str(&format!(" AND clerk_id = {}", placeholder(args.len())));
+        }
+        return Built {
+            sql: format!(
+                "SELECT status, CAST(SUM(n) AS BIGINT) FROM case_counts WHERE {sql} \
+                 GROUP BY status HAVING SUM(n) > 0 ORDER BY status"
+            ),
+            args,
+        };
+    }
+    let (where_sql, args) = filter_sql(filter, false);
+    Built {
+        sql: format!(
+            "SELECT c.status || '' AS s, COUNT(*) FROM cases c WHERE {where_sql} \
+             GROUP BY 1 ORDER BY 1"
+        ),
+        args,
+    }
+}
+
+/// Turns `limit + 1` fetched rows into a page's cases and its continuation.
+pub(crate) fn finish_page(
+    mut cases: Vec<CaseRow>,
+    limit: u32,
+) -> (Vec<CaseRow>, Option<InboxCursor>) {
+    let limit = limit as usize;
+    if cases.len() <= limit {
+        return (cases, None);
+    }
+    cases.truncate(limit);
+    let next = cases.last().map(|c| InboxCursor {
+        received_at: c.received_at,
+        record_id: c.record_id,
+    });
+    (cases, next)
 }
 
 impl super::Store {
@@ -25,7 +147,7 @@ impl super::Store {
     pub async fn inbox_page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
         let db = &self.db;
         let q = query;
-        let page = inbox_page_sql(q, CASE_COLUMNS, placeholder);
+        let page = inbox_page_sql(q, CASE_COLUMNS);
         // The statement is assembled from constant fragments; every value is bound.
         let cases = bind_all(sqlx::query(sqlx::AssertSqlSafe(page.sql)), &page.args)
             .fetch_all(&db.pool)
@@ -41,7 +163,7 @@ impl super::Store {
                 counts: Vec::new(),
             });
         }
-        let counts = inbox_counts_sql(&q.filter, placeholder);
+        let counts = inbox_counts_sql(&q.filter);
         // The statement is assembled from constant fragments; every value is bound.
         let counts = bind_all(sqlx::query(sqlx::AssertSqlSafe(counts.sql)), &counts.args)
             .fetch_all(&db.pool)
@@ -180,8 +302,8 @@ impl super::Store {
     pub async fn explain_inbox_page(&self, query: &InboxQuery) -> Result<Vec<String>, StoreError> {
         let db = &self.db;
         let mut lines = Vec::new();
-        let page = inbox_page_sql(query, CASE_COLUMNS, placeholder);
-        let counts = inbox_counts_sql(&query.filter, placeholder);
+        let page = inbox_page_sql(query, CASE_COLUMNS);
+        let counts = inbox_counts_sql(&query.filter);
         for (what, built) in [("page", page), ("counts", counts)] {
             // Assembled from constant fragments; every value is bound.
             let sql = format!("{} {}", db.dialect.explain(), built.sql);

@@ -11,8 +11,8 @@ use super::catalogs::add_change;
 use super::rows::{pending_uploads, KIT_COLUMNS};
 use super::sql::{col, col_bool, db_err, finish, is_unique_violation, lock_row};
 use super::{
-    revocation_step, rows, to_i64, to_ms, to_u64, EnrolOutcome, KitRow, KitStateRow, KitStatus,
-    KitUsage, NewKit, RevocationStep, StoreError,
+    rows, to_i64, to_ms, to_u64, EnrolOutcome, KitRow, KitStateRow, KitStatus, KitUsage, NewKit,
+    RevocationMode, StoreError,
 };
 
 impl super::Store {
@@ -499,4 +499,32 @@ where
         .await?
         .map(|r| rows::kit(&r))
         .transpose()
+}
+
+/// What revoking a kit in `mode` does to a kit in `status` .
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RevocationStep {
+    /// Already revoked: nothing.
+    Nothing,
+    /// Into `draining` (drain or stolen): pushes still accepted, flagged.
+    Drain,
+    /// Into `revoked` with the wipe queued.
+    Wipe,
+}
+
+/// The [`RevocationStep`] for a stored kit status.
+///
+/// # Errors
+/// [`StoreError::Conflict`] for draining a quarantined kit (its fork is under
+/// investigation: release it first, or wipe now).
+fn revocation_step(status: &str, mode: RevocationMode) -> Result<RevocationStep, StoreError> {
+    match (status, mode) {
+        ("revoked", _) => Ok(RevocationStep::Nothing),
+        (_, RevocationMode::WipeNow) | ("provisioned", _) => Ok(RevocationStep::Wipe),
+        ("quarantined", _) => Err(StoreError::Conflict(
+            "a quarantined kit cannot drain; release it after the investigation, or wipe it now"
+                .into(),
+        )),
+        _ => Ok(RevocationStep::Drain),
+    }
 }

@@ -1,22 +1,22 @@
-//! Storage: ONE type, [`Store`], on SQLite
-//! (embedded default, one file: [`sqlite::SqliteStore::open`]) or PostgreSQL
-//! (production; several backend processes may share one database:
-//! [`postgres::PgStore::open`]), chosen at start-up by the database URL ([`open`]) and
-//! checked by one conformance suite on both (`backend/tests/it/conformance.rs`).
+//! Storage: ONE type, [`Store`], on SQLite (embedded default, one file:
+//! [`Store::open_sqlite`]) or PostgreSQL (production; several backend processes may
+//! share one database: [`Store::open_postgres`]), chosen at start-up by the database URL
+//! ([`open`]) and checked by one conformance suite on both
+//! (`backend/tests/it/conformance.rs`).
 //!
 //! Every operation is a method of [`Store`] written once, in the module of its entity —
-//! [`kits`],
-//! [`authorities`] (and keys), [`users`] (and sessions), [`batch`] (records and
-//! receipts), [`cases`], [`inbox`], [`uploads`], [`catalogs`] (and the changes feed),
+//! [`kits`], [`authorities`] (and keys), [`users`] (and sessions), [`batch`] (records
+//! and receipts), [`cases`], [`inbox`], [`uploads`], [`catalogs`] (and the changes feed),
 //! `audit`, `accounts` — as SQL in PostgreSQL's `$N` form over [`sql`] (sqlx's `Any`
 //! driver). What differs between the databases is listed once, in [`sql::Dialect`].
-//! Migrations are `.sql` files per version and dialect ([`migrations`]).
+//! Migrations are `.sql` files per version, per dialect only where they differ
+//! ([`migrations`]). The values operations take and return are [`crate::model`]'s.
 //!
 //! Every method is one transaction. Everything correctness depends on — chain heads,
 //! receipts, nonces, enrolment codes, upload offsets, feed cursors, log positions — is
-//! in the database. The direction is one way — handler → `ingest` → storage: the batch
-//! algorithm lives once in [`crate::ingest`] and runs on a [`batch::BatchTx`] it opens;
-//! no store operation calls back into ingest.
+//! in the database. The direction is one way — handler → `ingest` → storage → model:
+//! the batch algorithm lives once in [`crate::ingest`] and runs on a [`batch::BatchTx`]
+//! it opens; no store operation calls back into ingest.
 
 use std::sync::Arc;
 
@@ -27,28 +27,6 @@ use sync_protocol::record::RecordKind;
 
 use crate::config::DatabaseUrl;
 
-/// `as_str` (the stored and printed name strum derives), `parse` and `ALL` for the
-/// plain enums stored as text (roles, kit states, flags, audit actions).
-macro_rules! stored_names {
-    ($($t:ty),*) => {$(
-        impl $t {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [Self] = <Self as strum::VariantArray>::VARIANTS;
-
-            /// The stored and printed name.
-            pub fn as_str(self) -> &'static str {
-                self.into()
-            }
-
-            /// Parses the stored name.
-            pub fn parse(s: &str) -> Option<Self> {
-                s.parse().ok()
-            }
-        }
-    )*};
-}
-pub(crate) use stored_names;
-
 mod accounts;
 mod audit;
 pub mod authorities;
@@ -58,28 +36,18 @@ pub mod catalogs;
 pub mod inbox;
 pub mod kits;
 pub mod migrations;
-mod model;
-mod office;
-pub mod postgres;
 pub(crate) mod rows;
 pub mod sql;
-pub mod sqlite;
 mod store;
 pub mod uploads;
 pub mod users;
 
 pub use store::Store;
 
-pub use accounts::{Confirmation, NewUserChange, PendingUserChange, UserChangeKind};
-pub use audit::{
-    AdminAction, AdminEvent, AuditCursor, AuditEntry, AuditPage, AuditQuery, AuditSource,
-    CatalogVersionRow,
-};
-pub use model::*;
-pub use office::{
-    AssigneeFilter, CaseDetail, CaseEventKind, CaseEventRow, DecryptionEntry, InboxCursor,
-    InboxFilter, InboxOrder, InboxPage, InboxQuery, LoginFailures, NewSession, SessionRow,
-    StoredAttachment,
+// The values the operations take and return are the model's (a layer below storage and
+// its callers); re-exported so that an operation and its types are named in one place.
+pub use crate::model::{
+    audit::*, authorities::*, cases::*, catalogs::*, inbox::*, kits::*, users::*,
 };
 
 /// What a store operation can fail with.
@@ -196,43 +164,4 @@ pub(crate) fn authority_kind_name(k: AuthorityKind) -> String {
 /// Parses a stored authority kind.
 pub(crate) fn parse_authority_kind(s: &str) -> Result<AuthorityKind, StoreError> {
     from_json_text("authority kind", &format!("\"{s}\""))
-}
-
-/// The history comment of a resolved flag: how, and the reviewer's words if any.
-pub(crate) fn lifecycle_comment(resolution: &str, comment: Option<&str>) -> String {
-    match comment {
-        Some(c) => format!("{resolution}: {c}"),
-        None => resolution.to_owned(),
-    }
-}
-
-/// What revoking a kit in `mode` does to a kit in `status` (both stores).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RevocationStep {
-    /// Already revoked: nothing.
-    Nothing,
-    /// Into `draining` (drain or stolen): pushes still accepted, flagged.
-    Drain,
-    /// Into `revoked` with the wipe queued.
-    Wipe,
-}
-
-/// The [`RevocationStep`] for a stored kit status.
-///
-/// # Errors
-/// [`StoreError::Conflict`] for draining a quarantined kit (its fork is under
-/// investigation: release it first, or wipe now).
-pub(crate) fn revocation_step(
-    status: &str,
-    mode: RevocationMode,
-) -> Result<RevocationStep, StoreError> {
-    match (status, mode) {
-        ("revoked", _) => Ok(RevocationStep::Nothing),
-        (_, RevocationMode::WipeNow) | ("provisioned", _) => Ok(RevocationStep::Wipe),
-        ("quarantined", _) => Err(StoreError::Conflict(
-            "a quarantined kit cannot drain; release it after the investigation, or wipe it now"
-                .into(),
-        )),
-        _ => Ok(RevocationStep::Drain),
-    }
 }

@@ -289,16 +289,34 @@ where
         .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
 }
 
+/// A bind parameter of a built statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SqlArg {
+    Text(String),
+    Int(i64),
+}
+
+/// A statement assembled from constant fragments and its parameters (`$1`, `$2`, …).
+pub(crate) struct Built {
+    pub sql: String,
+    pub args: Vec<SqlArg>,
+}
+
+/// The `n`-th (1-based) placeholder, in the one spelling both databases read.
+pub(crate) fn placeholder(n: usize) -> String {
+    format!("${n}")
+}
+
 /// Binds the arguments of a statement built at run time (filters, keyset pages) in
 /// order; the statement numbers them `$1…$n`.
 pub(crate) fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
-    args: &[super::office::SqlArg],
+    args: &[SqlArg],
 ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
     for a in args {
         q = match a {
-            super::office::SqlArg::Text(t) => q.bind(t.clone()),
-            super::office::SqlArg::Int(i) => q.bind(*i),
+            SqlArg::Text(t) => q.bind(t.clone()),
+            SqlArg::Int(i) => q.bind(*i),
         };
     }
     q

@@ -10,8 +10,8 @@ use ed25519_dalek::SigningKey;
 use fieldkit_backend::ingest::{prepare, push_batch, BatchItem};
 use fieldkit_backend::keys::{MasterKey, SealedAuthorityKey, SealedServerKey};
 use fieldkit_backend::storage::{
-    postgres::PgStore, sqlite::SqliteStore, EnrolOutcome, KitStatus, NewAuthority, NewKit,
-    PublishOutcome, PublishedCatalog, Role, Store, StoreError, UserRow,
+    EnrolOutcome, KitStatus, NewAuthority, NewKit, PublishOutcome, PublishedCatalog, Role, Store,
+    StoreError, UserRow,
 };
 use fieldkit_catalog::AuthorityKind;
 use rand_core::OsRng;
@@ -33,7 +33,7 @@ async fn open(db: &Db, dir: &std::path::Path) -> (Arc<Store>, Option<pg::Schema>
     match db {
         Db::Sqlite => (
             Arc::new(
-                SqliteStore::open(&dir.join("conformance.sqlite3"))
+                Store::open_sqlite(&dir.join("conformance.sqlite3"))
                     .await
                     .expect("sqlite opens"),
             ),
@@ -41,7 +41,9 @@ async fn open(db: &Db, dir: &std::path::Path) -> (Arc<Store>, Option<pg::Schema>
         ),
         Db::Postgres(url) => {
             let schema = pg::Schema::create(url).await;
-            let store = PgStore::open(&schema.url, 4).await.expect("postgres opens");
+            let store = Store::open_postgres(&schema.url, 4)
+                .await
+                .expect("postgres opens");
             (Arc::new(store), Some(schema))
         }
     }
@@ -73,12 +75,12 @@ async fn opening_a_store_twice_migrates_once_and_keeps_the_data() {
         drop(store);
         let again: Arc<Store> = match (&db, &schema) {
             (Db::Sqlite, _) => Arc::new(
-                SqliteStore::open(&dir.path().join("conformance.sqlite3"))
+                Store::open_sqlite(&dir.path().join("conformance.sqlite3"))
                     .await
                     .expect("reopens"),
             ),
             (Db::Postgres(_), Some(s)) => {
-                Arc::new(PgStore::open(&s.url, 2).await.expect("reopens"))
+                Arc::new(Store::open_postgres(&s.url, 2).await.expect("reopens"))
             }
             (Db::Postgres(_), None) => unreachable!("a schema exists for postgres"),
         };

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use fieldkit_backend::storage::{postgres::PgStore, sqlite::SqliteStore};
+use fieldkit_backend::storage::Store;
 
 use crate::support::pg;
 
@@ -115,10 +115,10 @@ async fn both_dialects_migrate_to_the_same_tables_columns_indexes_and_append_onl
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("schema.sqlite3");
-    drop(SqliteStore::open(&file).await.expect("sqlite migrates"));
+    drop(Store::open_sqlite(&file).await.expect("sqlite migrates"));
     let schema = pg::Schema::create(&base).await;
     drop(
-        PgStore::open(&schema.url, 1)
+        Store::open_postgres(&schema.url, 1)
             .await
             .expect("postgres migrates"),
     );

@@ -13,10 +13,9 @@ use sync_protocol::record::SignedRecord;
 use super::sql::{col, db_err, finish, reserve_counter, Counter, Dialect, Tx};
 use super::{json_text, kind_name, rows, to_i64, to_u64, EvidenceRow, NewCaseFlag, StoreError};
 use pending::{AttachmentRow, CaseRow, FlagRow, LinkRow, Pending, RecordRow, ROWS_PER_INSERT};
-mod model;
 mod pending;
 
-pub use model::{
+pub use crate::model::batch::{
     AppendOutcome, Appended, AuthorityArea, AuthorityKey, BatchKit, Bridge, ChainEntry, Restored,
     StoredOutcome,
 };

@@ -17,7 +17,7 @@ use sqlx::query::Query;
 use sqlx::Any;
 use sync_protocol::ids::{AttachmentId, KitId, RecordId, Sha256Hash};
 
-use super::model::ChainEntry;
+use crate::model::batch::ChainEntry;
 use crate::storage::sql::{db_err, Tx};
 use crate::storage::StoreError;
 

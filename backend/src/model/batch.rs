@@ -1,6 +1,6 @@
-//! What a batch reads from and writes to a kit's chain: the values [`super::BatchTx`]
-//! takes and returns. They belong to storage, below both `ingest` and `held_import`,
-//! which use them.
+//! What a batch reads from and writes to a kit's chain: the values
+//! [`crate::storage::batch::BatchTx`] takes and returns, below `ingest`, `held_import`
+//! and storage, which all use them.
 
 use fieldkit_catalog::AuthorityKind;
 use sync_protocol::api::Problem;
@@ -9,7 +9,7 @@ use sync_protocol::dsse::Envelope;
 use sync_protocol::ids::{Ars, AuthorityId, KitId, RecordId, Sha256Hash};
 use sync_protocol::record::SignedRecord;
 
-use crate::storage::{KitStatus, NewCaseFlag, RevocationMode};
+use super::{KitStatus, NewCaseFlag, RevocationMode};
 
 /// What the backend holds at a seq of a kit's chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
