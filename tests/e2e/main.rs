@@ -6,6 +6,7 @@
 //! portals, a killed backend, a kit killed a hundred times, two backend nodes on one
 //! PostgreSQL database; and an honest sync under a hostile load (`hostile_load`).
 
+mod backup_restore;
 mod catalog_change;
 mod enrol_once;
 mod held_records;

@@ -23,6 +23,7 @@ use crate::keys::{KeyError, MasterKey, MasterKeyOrigin, MasterKeySource};
 use crate::storage::{self, AdminAction, AdminEvent, Store, StoreError};
 
 pub mod authority;
+pub mod backup;
 pub mod catalog;
 pub mod demo;
 pub mod held;
@@ -42,6 +43,13 @@ pub enum AdminError {
     /// An argument is not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// The attachment store failed.
+    #[error("attachment store: {0}")]
+    Blobs(#[from] crate::blobs::BlobError),
+    /// Done, but not everything could be: a backup without some attachments, an fsck
+    /// that found damage (the report names what).
+    #[error("{0}")]
+    Incomplete(String),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -60,7 +68,10 @@ impl AdminError {
             Self::Store(StoreError::AlreadyExists(_) | StoreError::Conflict(_)) => 4,
             Self::Invalid(_) => 5,
             Self::Key(_) => 6,
-            Self::Store(StoreError::Unavailable(_) | StoreError::Migration(_)) => 7,
+            Self::Store(StoreError::Unavailable(_) | StoreError::Migration(_)) | Self::Blobs(_) => {
+                7
+            }
+            Self::Incomplete(_) => 8,
             Self::Store(_) | Self::Io { .. } => 1,
         }
     }

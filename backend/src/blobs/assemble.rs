@@ -169,3 +169,71 @@ impl BlobStore {
         Ok(Completion::Stored)
     }
 }
+
+impl BlobStore {
+    /// Copies the ciphertext `expected` (`length` bytes) from `from` into this store,
+    /// hashing it on the way; stores it only if it is whole and hashes to `expected`
+    /// (a backup and its restore). An intact copy already here is kept.
+    ///
+    /// # Errors
+    /// [`BlobError::Store`] when either store fails (nothing counts; retry).
+    pub async fn copy_from(
+        &self,
+        from: &BlobStore,
+        expected: &Sha256Hash,
+        length: u64,
+    ) -> Result<Completion, BlobError> {
+        if self.holds_intact(expected, length).await? {
+            return Ok(Completion::Stored);
+        }
+        if from.stored_size(expected).await? != Some(length) {
+            return Ok(Completion::HashMismatch);
+        }
+        let mut writer = Writer::new(Arc::clone(&self.store), attachment_key(expected));
+        let mut reader = from.reader(expected, length);
+        let mut hasher = Sha256::new();
+        let copied: Result<(), BlobError> = async {
+            while let Some(bytes) = reader.next().await? {
+                hasher.update(&bytes);
+                writer.write(&bytes).await?;
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = copied {
+            writer.abort().await;
+            return Err(e);
+        }
+        if Sha256Hash(hasher.finalize().into()) != *expected {
+            writer.abort().await;
+            return Ok(Completion::HashMismatch);
+        }
+        writer.finish().await?;
+        Ok(Completion::Stored)
+    }
+
+    /// The hashes of every verified ciphertext stored (a restore's emptiness check).
+    ///
+    /// # Errors
+    /// [`BlobError::Store`].
+    pub async fn stored_attachments(&self) -> Result<Vec<Sha256Hash>, BlobError> {
+        use futures_util::StreamExt as _;
+        let mut listing = self.store.list(Some(&Path::from("attachments")));
+        let mut found = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            let name = meta.location.filename().unwrap_or_default().to_owned();
+            let location = meta.location.to_string();
+            match Sha256Hash::try_from(name) {
+                Ok(hash) => found.push(hash),
+                Err(_) => {
+                    return Err(BlobError::Store(object_store::Error::Generic {
+                        store: "fieldkit",
+                        source: format!("not an attachment: {location}").into(),
+                    }))
+                }
+            }
+        }
+        Ok(found)
+    }
+}

@@ -152,6 +152,18 @@ impl BlobStore {
         })
     }
 
+    /// The attachments of an existing folder, read as they are (nothing is created or
+    /// moved: a backup on read-only media).
+    ///
+    /// # Errors
+    /// [`BlobError::Store`] when the folder does not exist.
+    pub fn folder(root: &FsPath) -> Result<Self, BlobError> {
+        Ok(Self {
+            store: Arc::new(LocalFileSystem::new_with_prefix(root)?),
+            place: Place::Filesystem(root.to_path_buf()),
+        })
+    }
+
     fn s3(c: &S3Config) -> Result<Self, BlobError> {
         // reqwest's rustls needs a process-wide provider: ring, as everywhere in Fieldkit
         // (an already installed one is kept).

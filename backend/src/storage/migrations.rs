@@ -137,6 +137,15 @@ pub const SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 /// # Errors
 /// [`StoreError::Migration`], also for a database newer than this build.
 pub async fn migrate(db: &super::sql::Db) -> Result<(), super::StoreError> {
+    migrate_up_to(db, latest()).await
+}
+
+/// [`migrate`], stopping after version `last` (a restore loads a backup's rows into the
+/// schema of the backup's version, then migrates on).
+///
+/// # Errors
+/// [`StoreError::Migration`], also for a database newer than this build.
+pub async fn migrate_up_to(db: &super::sql::Db, last: i64) -> Result<(), super::StoreError> {
     use super::sql::{col, finish};
     use super::StoreError;
     let merr = |e: sqlx::Error| StoreError::Migration(e.to_string());
@@ -164,7 +173,10 @@ pub async fn migrate(db: &super::sql::Db) -> Result<(), super::StoreError> {
                     latest()
                 )));
             }
-            let Some(next) = MIGRATIONS.iter().find(|m| m.version > current) else {
+            let Some(next) = MIGRATIONS
+                .iter()
+                .find(|m| m.version > current && m.version <= last)
+            else {
                 return Ok(None);
             };
             // The migration texts are constants of this module.

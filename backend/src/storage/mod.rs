@@ -33,6 +33,7 @@ pub mod authorities;
 pub mod batch;
 pub mod cases;
 pub mod catalogs;
+pub mod dump;
 pub mod inbox;
 pub mod kits;
 pub mod migrations;

@@ -12,7 +12,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::query::Query;
 use sqlx::{Any, AnyPool, Executor as _, Row as _, Transaction};
 
 use super::StoreError;
@@ -124,6 +125,70 @@ impl Dialect {
         shared
             .replace("{bytes}", bytes)
             .replace("{serial_key}", serial_key)
+    }
+
+    /// The columns of table `$1` as `(name, declared type)`, in table order.
+    pub fn columns_of(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SELECT name, type FROM pragma_table_info($1) ORDER BY cid",
+            Self::Postgres => {
+                "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT)
+                 FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1
+                 ORDER BY ordinal_position"
+            }
+        }
+    }
+
+    /// How many tables the database holds (a restore needs none).
+    pub fn count_tables(self) -> &'static str {
+        match self {
+            Self::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            }
+            Self::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+            }
+        }
+    }
+
+    /// `BEGIN` of a backup's read: one snapshot for every table. PostgreSQL needs
+    /// repeatable read for that (its default reads each statement's own snapshot);
+    /// SQLite's read transaction is one snapshot of the WAL already.
+    pub fn begin_snapshot(self) -> &'static str {
+        match self {
+            Self::Sqlite => "BEGIN",
+            Self::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        }
+    }
+
+    /// What a restore runs after loading the rows: log positions and feed cursors go on
+    /// past the restore's time in milliseconds (`$1`) and past every loaded value, so
+    /// that none handed out since the backup is handed out again; PostgreSQL's serial
+    /// ids go on after the loaded ones (SQLite's `AUTOINCREMENT` keeps track itself).
+    pub fn after_load(self) -> &'static [&'static str] {
+        match self {
+            Self::Sqlite => &[
+                "UPDATE counters SET value = MAX($1, (SELECT COALESCE(MAX(log_position), 0)
+                 FROM records)) WHERE name = 'log_position'",
+                "UPDATE counters SET value = MAX($1, (SELECT COALESCE(MAX(cursor), 0)
+                 FROM changes)) WHERE name = 'change_cursor'",
+            ],
+            Self::Postgres => &[
+                "SELECT setval('log_position_seq',
+                 GREATEST($1, (SELECT COALESCE(MAX(log_position), 0) FROM records)))",
+                "SELECT setval('change_cursor_seq',
+                 GREATEST($1, (SELECT COALESCE(MAX(cursor), 0) FROM changes)))",
+                "SELECT setval(pg_get_serial_sequence('case_events', 'id'),
+                 COALESCE(MAX(id), 0) + 1, false) FROM case_events",
+                "SELECT setval(pg_get_serial_sequence('decryption_log', 'id'),
+                 COALESCE(MAX(id), 0) + 1, false) FROM decryption_log",
+                "SELECT setval(pg_get_serial_sequence('admin_events', 'id'),
+                 COALESCE(MAX(id), 0) + 1, false) FROM admin_events",
+                "SELECT setval(pg_get_serial_sequence('pending_user_changes', 'id'),
+                 COALESCE(MAX(id), 0) + 1, false) FROM pending_user_changes",
+            ],
+        }
     }
 
     /// How a query plan is asked for: one step per row. (The benchmark's only use.)
@@ -397,4 +462,44 @@ pub async fn finish<T>(tx: Tx<'_>, result: Result<T, StoreError>) -> Result<T, S
             Err(e)
         }
     }
+}
+
+/// Rows per `INSERT`: 100 records of 15 columns are 1,500 parameters, far below
+/// SQLite's 32,766 and PostgreSQL's 65,535, also for a held-records import of 5,000.
+pub const ROWS_PER_INSERT: usize = 100;
+
+pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments>;
+
+/// Inserts `rows` with statements of up to [`ROWS_PER_INSERT`] rows (100 rows of 15
+/// columns are 1,500 parameters, far below both databases' limits): `head`, then
+/// `($1, …, $columns), (…)` numbered through, then `tail`.
+pub(crate) async fn insert_rows<R>(
+    tx: &mut Tx<'static>,
+    head: &str,
+    tail: &str,
+    columns: usize,
+    mut rows: Vec<R>,
+    bind: impl Fn(AnyQuery<'static>, R) -> AnyQuery<'static>,
+) -> Result<(), StoreError> {
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(ROWS_PER_INSERT));
+        let chunk = std::mem::replace(&mut rows, rest);
+        let values: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let marks: Vec<String> = (1..=columns)
+                    .map(|c| format!("${}", row * columns + c))
+                    .collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        let sql = format!("{head} {}{tail}", values.join(", "));
+        // Built from the caller's constant texts (or checked identifiers) and numbered
+        // placeholders only.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            q = bind(q, row);
+        }
+        q.execute(&mut **tx).await.map_err(db_err)?;
+    }
+    Ok(())
 }

@@ -1,12 +1,16 @@
 //! Attachment uploads (tus, PROTOCOL.md §6.4), once for both databases: the upload of a
-//! kit's delivered record, creation, the compare-and-set offset, and termination.
+//! kit's delivered record, creation, the compare-and-set offset, and termination; and
+//! the inventory of every attachment that `admin fsck` checks against the file store.
 
 use chrono::{DateTime, Utc};
 use sync_protocol::ids::{AttachmentId, KitId, RecordId};
 
+use super::sql::{col, col_bool};
+use super::StoredAttachment;
+
 use super::rows::{self, UPLOAD_COLUMNS};
 use super::sql::db_err;
-use super::{to_i64, to_ms, StoreError, UploadRow};
+use super::{parse, to_i64, to_ms, to_u64, StoreError, UploadRow};
 
 impl super::Store {
     /// The upload of `attachment_id` if it is in the manifest of a delivered record of
@@ -105,5 +109,44 @@ impl super::Store {
         .await
         .map(|r| r.rows_affected() == 1)
         .map_err(db_err)
+    }
+
+    /// Up to `limit` attachments with ids after `after`, in id order, each with a record
+    /// that references it (`None` for one no record names).
+    ///
+    /// # Errors
+    /// Storage errors; [`StoreError::Corrupt`] for a stored value that does not parse.
+    pub async fn attachment_inventory(
+        &self,
+        after: Option<&AttachmentId>,
+        limit: u32,
+    ) -> Result<Vec<(StoredAttachment, Option<RecordId>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.attachment_id, CAST(a.complete AS INTEGER), a.ciphertext_sha256,
+                a.ciphertext_size, MIN(ra.record_id)
+             FROM attachments a LEFT JOIN record_attachments ra
+                ON ra.attachment_id = a.attachment_id
+             WHERE a.attachment_id > $1
+             GROUP BY a.attachment_id, a.complete, a.ciphertext_sha256, a.ciphertext_size
+             ORDER BY a.attachment_id LIMIT $2",
+        )
+        .bind(after.map_or_else(String::new, ToString::to_string))
+        .bind(i64::from(limit))
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let record: Option<String> = col(r, 4)?;
+                Ok((
+                    StoredAttachment {
+                        attachment_id: parse("attachment id", &col::<String>(r, 0)?)?,
+                        complete: col_bool(r, 1)?,
+                        ciphertext_sha256: rows::hash(&col::<Vec<u8>>(r, 2)?)?,
+                        ciphertext_size: to_u64(col(r, 3)?)?,
+                    },
+                    record.map(|id| parse("record id", &id)).transpose()?,
+                ))
+            })
+            .collect()
     }
 }

@@ -27,6 +27,10 @@ pub(crate) enum Applied {
         seq: u64,
         receipt_json: String,
         received_at: String,
+        /// `accepted`, not `duplicate`: the backend did not hold the record before. For
+        /// one the kit holds as delivered, the backend lost it (a restored backup) and
+        /// lost its attachments too.
+        fresh: bool,
     },
     Rejected {
         seq: u64,
@@ -86,6 +90,7 @@ pub(crate) fn check_push_response(
                         seq: record.seq,
                         receipt_json: String::from_utf8_lossy(&envelope.to_json()).into_owned(),
                         received_at: sync_protocol_time(receipt.received_at),
+                        fresh: result.outcome == Outcome::Accepted,
                     })
                 }
                 Outcome::Rejected | Outcome::Conflict => {

@@ -123,8 +123,10 @@ impl Session {
 
     /// Stores a checked batch result in one transaction: receipts with the delivered
     /// mark (complete at once without attachments), rejections with their reason.
-    /// Records already delivered keep their first receipt. Says, per result, whether it
-    /// changed the record (a newly delivered or newly rejected record).
+    /// Records already delivered keep their first receipt; one the backend accepted
+    /// anew (it lost it: a restored backup) gets its attachments uploaded again, back in
+    /// `delivered` until they are. Says, per result, whether it changed the record (a
+    /// newly delivered or newly rejected record).
     pub(crate) fn apply_push(&mut self, applied: &[Applied]) -> Result<Vec<bool>, KitError> {
         let now = now_text();
         let mut changed = Vec::with_capacity(applied.len());
@@ -141,6 +143,17 @@ impl Session {
                                   THEN NULL ELSE ?4 END
                  WHERE seq = ?1 AND state IN ('pending', 'rejected')",
             )?;
+            let mut reupload = tx.prepare_cached(
+                "UPDATE record_attachments SET uploaded = 0 WHERE record_seq = ?1 AND uploaded = 1
+                   AND EXISTS (SELECT 1 FROM records
+                               WHERE seq = ?1 AND state IN ('delivered', 'complete'))",
+            )?;
+            let mut reopen = tx.prepare_cached(
+                "UPDATE records SET state = 'delivered', completed_at = NULL
+                 WHERE seq = ?1 AND state = 'complete'
+                   AND EXISTS (SELECT 1 FROM record_attachments
+                               WHERE record_seq = ?1 AND uploaded = 0)",
+            )?;
             let mut reject = tx.prepare_cached(
                 "UPDATE records SET state = 'rejected', rejection = ?2 WHERE seq = ?1 AND state = 'pending'",
             )?;
@@ -150,7 +163,13 @@ impl Session {
                         seq,
                         receipt_json,
                         received_at,
-                    } => deliver.execute(params![seq, receipt_json, received_at, now])?,
+                        fresh,
+                    } => {
+                        if *fresh && reupload.execute([seq])? > 0 {
+                            reopen.execute([seq])?;
+                        }
+                        deliver.execute(params![seq, receipt_json, received_at, now])?
+                    }
                     Applied::Rejected {
                         seq, code, detail, ..
                     } => reject.execute(params![seq, format!("{code}: {detail}")])?,

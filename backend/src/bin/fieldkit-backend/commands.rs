@@ -1,8 +1,10 @@
 //! `fieldkit-backend admin …`: runs one admin command and prints its result, as text
 //! for people or as JSON (`--json`) for scripts.
 
+use fieldkit_backend::admin::backup::{self, KIT_RETENTION_DAYS};
 use fieldkit_backend::admin::kit::{Out, ProvisionArgs};
 use fieldkit_backend::admin::{self, authority, catalog, demo, trust, user, Admin, AdminError};
+use fieldkit_backend::blobs::BlobStore;
 
 use super::{
     print, read_password, AdminCommand, AuthorityCommand, CatalogCommand, KitCommand, OnOff,
@@ -20,7 +22,10 @@ pub async fn run(
     ttl_hours: u32,
 ) -> Result<(), AdminError> {
     match command {
-        AdminCommand::GenerateMasterKey => Ok(()),
+        AdminCommand::GenerateMasterKey
+        | AdminCommand::Backup { .. }
+        | AdminCommand::Restore { .. }
+        | AdminCommand::Fsck => Ok(()),
         AdminCommand::Authority(AuthorityCommand::Add {
             id,
             name,
@@ -337,5 +342,107 @@ pub async fn run(
             });
             Ok(())
         }
+    }
+}
+
+/// Backup, restore and fsck: the database and the attachment store, no master key.
+pub async fn maintain(
+    target: &admin::Target,
+    command: AdminCommand,
+    json: bool,
+) -> Result<(), AdminError> {
+    let now = chrono::Utc::now();
+    match command {
+        AdminCommand::Backup { to } => {
+            let blobs = BlobStore::open(&target.blobs)?;
+            let store = fieldkit_backend::storage::open(&target.database, 4).await?;
+            let manifest = backup::backup(&store, &blobs, &to, now).await?;
+            print(json, &manifest, |m| {
+                let rows: u64 = m.tables.iter().map(|t| t.rows).sum();
+                format!(
+                    "backup in {}: {} tables ({rows} rows, schema version {}), {} attachments; \
+                     the master key is not in it — keep a copy of it apart from the backup",
+                    to.display(),
+                    m.tables.len(),
+                    m.schema_version,
+                    m.attachments.len()
+                )
+            });
+            match manifest.unavailable_attachments.len() {
+                0 => Ok(()),
+                n => Err(AdminError::Incomplete(format!(
+                    "{n} attachments were missing or damaged in {} and are not in the \
+                     backup; `admin fsck` names their cases",
+                    blobs.describe()
+                ))),
+            }
+        }
+        AdminCommand::Restore { from } => {
+            let report = backup::restore(&from, &target.database, &target.blobs, now).await?;
+            let blobs = BlobStore::open(&target.blobs)?;
+            print(json, &report, |r| {
+                let m = &r.manifest;
+                let mut text = format!(
+                    "restored the backup of {} ({} days old, schema version {}): {} tables, \
+                     {} attachments, into {} and {}.\n\
+                     Kits send again what they delivered after it at their next sync; they \
+                     keep delivered records {KIT_RETENTION_DAYS} days by default.",
+                    m.created_at.format("%Y-%m-%d %H:%M UTC"),
+                    r.age_days,
+                    m.schema_version,
+                    m.tables.len(),
+                    m.attachments.len(),
+                    target.database,
+                    blobs.describe()
+                );
+                if r.kits_may_be_blocked {
+                    text.push_str(
+                        "\nThe backup is older than that: a kit that purged a record it \
+                         delivered after the backup stops with \"cannot_resend\"; import its \
+                         held-records file (admin kit import-held).",
+                    );
+                }
+                if !m.unavailable_attachments.is_empty() {
+                    text.push_str(&format!(
+                        "\n{} attachments were not in the backup; `admin fsck` names their cases.",
+                        m.unavailable_attachments.len()
+                    ));
+                }
+                text
+            });
+            Ok(())
+        }
+        AdminCommand::Fsck => {
+            let blobs = BlobStore::open(&target.blobs)?;
+            let store = fieldkit_backend::storage::open(&target.database, 4).await?;
+            let report = backup::fsck(&store, &blobs).await?;
+            print(json, &report, |r| {
+                let mut lines = vec![format!(
+                    "{} complete attachments checked in {}, {} uploads in progress, {} problems",
+                    r.checked,
+                    blobs.describe(),
+                    r.in_progress,
+                    r.problems.len()
+                )];
+                for p in &r.problems {
+                    lines.push(format!(
+                        "missing or damaged: attachment {} ({} bytes, SHA-256 {}) of case {}",
+                        p.attachment_id,
+                        p.size,
+                        p.sha256,
+                        p.record_id
+                            .map_or_else(|| "-".to_owned(), |r| r.to_string())
+                    ));
+                }
+                lines.join("\n")
+            });
+            match report.problems.len() {
+                0 => Ok(()),
+                n => Err(AdminError::Incomplete(format!(
+                    "{n} attachments are missing or damaged"
+                ))),
+            }
+        }
+        _ => Ok(()),
     }
 }

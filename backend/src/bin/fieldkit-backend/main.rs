@@ -19,7 +19,7 @@ use fieldkit_backend::keys::{
 };
 use fieldkit_backend::server::{serve_on, serve_ops, shutdown_signal};
 use fieldkit_backend::state::{
-    server_key_ring, server_signing_key, AppState, ProvisioningSettings,
+    server_key_ring, server_signing_key, AppState, ProvisioningSettings, ServerKeyError,
 };
 use fieldkit_backend::storage::{self, Role, StoreError};
 use fieldkit_backend::tls::load_tls;
@@ -97,6 +97,23 @@ enum AdminCommand {
     },
     /// Print a new random master key (base64) for `FIELDKIT_MASTER_KEY`.
     GenerateMasterKey,
+    /// Back up the database and the attachments into a new folder, while the backend
+    /// runs (the master key is not in it: back it up separately).
+    Backup {
+        /// The new (or empty) folder.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into an empty database and attachment store (checks every file
+    /// first; refuses a target that is not empty).
+    Restore {
+        /// The backup folder.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Check that every complete attachment is stored, whole and of its hash; names the
+    /// cases of those that are not (exit 8).
+    Fsck,
 }
 
 #[derive(Debug, Subcommand)]
@@ -281,6 +298,15 @@ fn serve_exit_code(e: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<KeyError>().is_some() {
             return 6;
         }
+        // The server signing key does not open with this master key (or the store
+        // failed reading it).
+        match cause.downcast_ref::<ServerKeyError>() {
+            Some(ServerKeyError::Key(_)) => return 6,
+            Some(ServerKeyError::Store(StoreError::Unavailable(_) | StoreError::Migration(_))) => {
+                return 7
+            }
+            _ => {}
+        }
         if let Some(StoreError::Unavailable(_) | StoreError::Migration(_)) =
             cause.downcast_ref::<StoreError>()
         {
@@ -437,6 +463,11 @@ async fn run_admin(config_file: Option<PathBuf>, args: AdminArgs) -> Result<(), 
         master_key: master_key_source(layer.master_key_file.clone()),
         blobs,
     };
+    if let AdminCommand::Backup { .. } | AdminCommand::Restore { .. } | AdminCommand::Fsck =
+        args.command
+    {
+        return commands::maintain(&target, args.command, args.json).await;
+    }
     let admin = Admin::open(&target).await?;
     if let MasterKeyOrigin::Generated(path) = &admin.master_origin {
         tracing::warn!(path = %path.display(), "generated a new master key; back it up");
@@ -505,5 +536,10 @@ mod tests {
         assert_eq!(serve_exit_code(&config), 5);
         let key: anyhow::Error = KeyError::NoMasterKey.into();
         assert_eq!(serve_exit_code(&key.context("loading")), 6);
+        let wrong = anyhow::Error::new(ServerKeyError::Key(KeyError::NoMasterKey));
+        assert_eq!(
+            serve_exit_code(&wrong.context("loading the server signing key")),
+            6
+        );
     }
 }

@@ -10,9 +10,10 @@ use sync_protocol::chain::ChainAnchor;
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
 use sync_protocol::record::SignedRecord;
 
+use super::sql::ROWS_PER_INSERT;
 use super::sql::{col, db_err, finish, reserve_counter, Counter, Dialect, Tx};
 use super::{json_text, kind_name, rows, to_i64, to_u64, EvidenceRow, NewCaseFlag, StoreError};
-use pending::{AttachmentRow, CaseRow, FlagRow, LinkRow, Pending, RecordRow, ROWS_PER_INSERT};
+use pending::{AttachmentRow, CaseRow, FlagRow, LinkRow, Pending, RecordRow};
 mod pending;
 
 pub use crate::model::batch::{

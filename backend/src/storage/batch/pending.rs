@@ -1,5 +1,5 @@
 //! The rows a batch appends, held in memory until the batch ends and then written with
-//! one multi-row `INSERT` per table (at most [`ROWS_PER_INSERT`] rows each).
+//! one multi-row `INSERT` per table (at most [`ROWS_PER_INSERT`](crate::storage::sql::ROWS_PER_INSERT) rows each).
 //!
 //! Why: measured with the ingest benchmark, a batch of 100 records cost about 500
 //! statements — five round trips to the database per record — and those round trips,
@@ -12,18 +12,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::any::AnyArguments;
-use sqlx::query::Query;
-use sqlx::Any;
 use sync_protocol::ids::{AttachmentId, KitId, RecordId, Sha256Hash};
 
 use crate::model::batch::ChainEntry;
-use crate::storage::sql::{db_err, Tx};
+use crate::storage::sql::{insert_rows as insert, Tx};
 use crate::storage::StoreError;
-
-/// Rows per `INSERT`: 100 records of 15 columns are 1,500 parameters, far below
-/// SQLite's 32,766 and PostgreSQL's 65,535, also for a held-records import of 5,000.
-pub const ROWS_PER_INSERT: usize = 100;
 
 /// A `records` row.
 pub struct RecordRow {
@@ -231,38 +224,4 @@ impl Pending {
         )
         .await
     }
-}
-
-type AnyQuery<'q> = Query<'q, Any, AnyArguments>;
-
-/// Inserts `rows` with statements of up to [`ROWS_PER_INSERT`] rows: `head`, then
-/// `($1, …, $columns), (…)` numbered through, then `tail`.
-async fn insert<R>(
-    tx: &mut Tx<'static>,
-    head: &str,
-    tail: &str,
-    columns: usize,
-    mut rows: Vec<R>,
-    bind: impl Fn(AnyQuery<'static>, R) -> AnyQuery<'static>,
-) -> Result<(), StoreError> {
-    while !rows.is_empty() {
-        let rest = rows.split_off(rows.len().min(ROWS_PER_INSERT));
-        let chunk = std::mem::replace(&mut rows, rest);
-        let values: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let marks: Vec<String> = (1..=columns)
-                    .map(|c| format!("${}", row * columns + c))
-                    .collect();
-                format!("({})", marks.join(", "))
-            })
-            .collect();
-        let sql = format!("{head} {}{tail}", values.join(", "));
-        // Built from this module's constant texts and numbered placeholders only.
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for row in chunk {
-            q = bind(q, row);
-        }
-        q.execute(&mut **tx).await.map_err(db_err)?;
-    }
-    Ok(())
 }
