@@ -5,8 +5,10 @@
 # attachment tests on the data folder and on S3 (moto); the sync engine's fault scenarios
 # with killed processes, a fault proxy and two backend nodes;
 # the back office in headless Chromium with axe-core; the kit app in WebKitGTK over
-# tauri-driver, its UI's unit tests), and the independent Python check of the protocol's
-# test vectors.
+# tauri-driver, its UI's unit tests), the operations guide's commands (run by an e2e
+# test), the installable packages (tests/packages/test-packages.sh: lintian, install,
+# hardened unit, SBOM schema, signature), and the independent Python check of the
+# protocol's test vectors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
@@ -27,6 +29,8 @@ trap 'stop_test_s3; stop_test_postgres' EXIT
 
 # The sync fault tests run a backend under libfaketime to skew its clock for real.
 apt_install faketime
+# The operations guide's commands (tests/e2e/operations_guide.rs) use jq and sqlite3.
+apt_install jq sqlite3
 
 # The TPM-bound key slot tests start their own swtpm (a software TPM 2.0) on loopback.
 # Every other test runs without a TPM, even on a machine with /dev/tpmrm0, so that its
@@ -89,6 +93,9 @@ st_bin="$PWD/$VENV/bin/schemathesis"
   --checks not_a_server_error --max-examples 50) || { kill "$st_pid"; cat "$st_dir/backend.log"; exit 1; }
 kill "$st_pid"; wait "$st_pid" 2>/dev/null || true
 rm -rf "$st_dir"
+
+step "the installable packages: build (dev profile), lintian, install, start, remove, SBOMs, signature"
+bash tests/packages/test-packages.sh --profile dev
 
 step "test vectors, checked independently in Python (PyNaCl, pyhpke)"
 "$VENV/bin/python" tests/python/check_vectors.py sync-protocol/test-vectors

@@ -192,3 +192,42 @@ stop_test_s3() {
   S3_TEST_PID=""
   S3_TEST_LOG=""
 }
+
+# --- Installable packages (scripts/package.sh, tests/packages/) ---------------------------
+# The Debian packages of the backend (cargo-deb) and the kit app (the Tauri bundler, the
+# npm @tauri-apps/cli pinned in ui/package-lock.json), their CycloneDX SBOMs
+# (cargo-cyclonedx; `npm sbom` of npm >= 10 for the UI), and gpg for the signature over
+# SHA256SUMS. The cargo tools are pinned; a different installed version is replaced.
+
+ensure_cargo_tool() {
+  local crate=$1 version=$2 probe=$3
+  if ! cargo "$probe" --version 2>/dev/null | grep -q " $version\$"; then
+    step "installing $crate $version"
+    cargo install --locked "$crate" --version "$version"
+  fi
+}
+
+ensure_package_tools() {
+  # dpkg-shlibdeps (cargo-deb's $auto dependencies), strip/objcopy, gzip, gpg.
+  apt_install dpkg-dev binutils gzip gnupg
+  ensure_cargo_tool cargo-deb 3.8.0 deb
+  ensure_cargo_tool cargo-cyclonedx 0.5.9 cyclonedx
+  if ! npm sbom --help >/dev/null 2>&1; then
+    echo "npm $(npm --version) has no 'npm sbom' (needs npm >= 10) for the UI's SBOM" >&2
+    return 1
+  fi
+}
+
+# The package tests (tests/packages/test-packages.sh): lintian, desktop-file-validate,
+# rpm (to read the .rpm's header), libseccomp's Python binding (the unit's system call
+# filter), a virtual X server for the app, and the JSON schema validator in the project's
+# virtualenv (run ensure_python_venv first).
+ensure_package_tests() {
+  apt_install lintian desktop-file-utils rpm python3-seccomp xvfb xauth systemd
+  local req=tests/packages/requirements.txt stamp="$VENV/.package-test-requirements"
+  if ! cmp -s "$req" "$stamp"; then
+    step "installing the package tests' Python packages (jsonschema)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$req"
+    cp "$req" "$stamp"
+  fi
+}

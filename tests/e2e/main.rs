@@ -12,6 +12,7 @@ mod enrol_once;
 mod held_records;
 mod hostile_load;
 mod kit_and_backend;
+mod operations_guide;
 mod revocation;
 mod sync_auto;
 mod sync_changes;
