@@ -12,7 +12,7 @@
 //!
 //! What a restore loses — everything the kits delivered after the backup — the kits send
 //! again at their next sync, as long as they still hold it: delivered records stay on a
-//! kit for its retention period ([`KIT_RETENTION_DAYS`] by default). A kit that purged
+//! kit until its purge, [`KIT_RETENTION_DAYS`] after delivery by default. A kit that purged
 //! one stops with `cannot_resend` and needs its held-records file imported (PROTOCOL.md
 //! §11); the restore report says when the backup is older than that.
 
@@ -36,7 +36,7 @@ pub const FORMAT: &str = "fieldkit-backup";
 /// The manifest's `version`.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Days a kit keeps a delivered record by default (the kit's retention setting): kits
+/// Days after delivery a kit's purge (`fieldkit purge`) removes a record by default: kits
 /// heal a restore from a backup younger than this by sending again.
 pub const KIT_RETENTION_DAYS: i64 = 7;
 

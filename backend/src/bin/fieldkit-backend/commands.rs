@@ -385,8 +385,9 @@ pub async fn maintain(
                 let mut text = format!(
                     "restored the backup of {} ({} days old, schema version {}): {} tables, \
                      {} attachments, into {} and {}.\n\
-                     Kits send again what they delivered after it at their next sync; they \
-                     keep delivered records {KIT_RETENTION_DAYS} days by default.",
+                     Kits send again what they delivered after it at their next sync, as long \
+                     as they hold it: `fieldkit purge` removes records delivered more than \
+                     {KIT_RETENTION_DAYS} days ago by default.",
                     m.created_at.format("%Y-%m-%d %H:%M UTC"),
                     r.age_days,
                     m.schema_version,
