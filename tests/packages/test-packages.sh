@@ -47,7 +47,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 # Never touch a real installation.
 for pkg in fieldkit-backend fieldkit; do
-  if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q ' installed$\| config-files$'; then
+  if grep -q ' installed$\| config-files$' <<<"$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)"; then
     fail "the package $pkg is installed on this machine; the test would replace it"
   fi
 done
@@ -222,7 +222,10 @@ depends=$(dpkg-deb -f "dist/$APP_DEB" Depends | tr ',' '\n' | sed 's/^ *//; s/ .
 missing_deps=$(comm -23 <(echo "$needed") <(echo "$depends"))
 [ -z "$missing_deps" ] || fail "the app .deb does not depend on: $missing_deps"
 ok "Depends covers every linked library ($(echo "$needed" | wc -l) packages)"
-rpm -qpl "dist/$APP_RPM" 2>/dev/null | grep -qx '/usr/bin/fieldkit-app' || fail "the .rpm lacks /usr/bin/fieldkit-app"
+# Listed first, then searched: `grep -q` stops reading at the first match, and under
+# pipefail the writer's SIGPIPE would fail the pipeline.
+rpm_files=$(rpm -qpl "dist/$APP_RPM" 2>/dev/null)
+grep -qx '/usr/bin/fieldkit-app' <<<"$rpm_files" || fail "the .rpm lacks /usr/bin/fieldkit-app"
 # Every library the binary links is required (RPM's soname form), like the .deb's Depends.
 rpm_requires=$(rpm -qp --requires "dist/$APP_RPM" 2>/dev/null)
 rpm_missing=$(readelf -d "$T/app-deb/usr/bin/fieldkit-app" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' \
@@ -244,7 +247,7 @@ IFS=: read -r _ _ uid _ _ _ shell < <(getent passwd fieldkit) || fail "no user f
   || fail "/var/lib/fieldkit is $(stat -c '%U:%G %a' /var/lib/fieldkit)"
 [ "$(stat -c '%U:%G %a' /etc/fieldkit/backend.toml)" = "root:fieldkit 640" ] \
   || fail "/etc/fieldkit/backend.toml is $(stat -c '%U:%G %a' /etc/fieldkit/backend.toml)"
-dpkg-query -W -f='${Conffiles}' fieldkit-backend | grep -q '/etc/fieldkit/backend.toml' \
+grep -q '/etc/fieldkit/backend.toml' <<<"$(dpkg-query -W -f='${Conffiles}' fieldkit-backend)" \
   || fail "/etc/fieldkit/backend.toml is no conffile"
 [ ! -e /etc/fieldkit/master.key ] && [ -z "$(ls -A /var/lib/fieldkit)" ] \
   || fail "the package generated a secret or data"
