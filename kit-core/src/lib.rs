@@ -17,7 +17,7 @@
 
 mod capture;
 mod catalog;
-pub mod codes;
+pub use sync_protocol::codes;
 mod enrolment;
 mod error;
 mod held_export;

@@ -19,6 +19,7 @@ pub mod attachment;
 pub mod b64;
 pub mod chain;
 pub mod change;
+pub mod codes;
 pub mod dsse;
 mod error;
 pub mod held;

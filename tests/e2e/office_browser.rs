@@ -50,6 +50,9 @@ const SWEEP: &[(&str, &str, &str)] = &[
     (REVIEWER, "password-en", "/office/password?lang=en"),
     (REVIEWER, "password-de", "/office/password?lang=de"),
     (REVIEWER, "inbox-invalid-filter", "/office/cases?from=2026-13-40"),
+    (REVIEWER, "inbox-find-none", "/office/cases?code=ABCD-EFGH"),
+    (REVIEWER, "inbox-find-none-en", "/office/cases?code=ABCD-EFGH&lang=en"),
+    (REVIEWER, "inbox-find-invalid", "/office/cases?code=12-34"),
     (REVIEWER, "case-unknown", "/office/cases/01900000-0000-7000-8000-000000000000"),
     (REVIEWER, "export-invalid", "/office/cases/export?format=none"),
     ("demo-it-operator", "admin-kits", "/office/admin/kits"),
@@ -189,6 +192,31 @@ async fn a_reviewer_decides_a_synced_case_in_the_browser_and_the_kit_learns_it()
     b.click_to_next_page(&case_link).await;
     assert_eq!(b.path().await, format!("/office/cases/{case}"));
     b.axe_check("case").await;
+
+    // The reviewer finds the case as the citizen or the clerk names it: by the
+    // Vorgangsnummer typed into the inbox's field and Enter, and by the receipt's
+    // Prüfcode as people type it; the case page shows both.
+    let record = kit
+        .session()
+        .records(None, 10)
+        .expect("records")
+        .into_iter()
+        .find(|r| r.record_id == case)
+        .expect("the kit's record");
+    for typed in [
+        record.case_number.clone(),
+        record.verification_code.replace('-', " ").to_lowercase(),
+    ] {
+        b.open("/office/cases").await;
+        b.fill("#f-code", &typed).await;
+        b.press_to_next_page(Key::Enter).await;
+        assert_eq!(b.path().await, format!("/office/cases/{case}"), "{typed}");
+    }
+    let codes = b.text("p.subtitle").await;
+    assert!(
+        codes.contains(&record.case_number) && codes.contains(&record.verification_code),
+        "{codes}"
+    );
 
     // Both attachments are listed; where downloads are served, each link gives
     // exactly the kit's file.

@@ -34,6 +34,8 @@ pub struct CaseRow {
     pub clerk_id: Option<String>,
     /// The reviewer (login) the case is assigned to.
     pub assigned_to: Option<String>,
+    /// The record's position in its kit's chain (with the kit, its case number).
+    pub seq: u64,
 }
 
 /// An attachment as far as uploading it is concerned.

@@ -157,6 +157,8 @@ async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response
         assignment: assign::view(app, session, &detail.case, lang).await?,
         w: super::casework_texts::texts(lang),
         record_id: id,
+        case_number: sync_protocol::codes::case_number(&detail.case.kit_id, detail.seq),
+        verification_code: sync_protocol::codes::verification_code(&detail.hash),
         flags,
         flag_form,
         ft: super::flags::texts(lang),

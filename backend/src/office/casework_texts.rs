@@ -31,6 +31,14 @@ pub struct CaseworkTexts {
     pub csv: &'static str,
     pub json: &'static str,
     pub fitconnect: &'static str,
+    pub find_legend: &'static str,
+    pub code: &'static str,
+    pub code_hint: &'static str,
+    pub find: &'static str,
+    pub code_invalid: &'static str,
+    pub code_not_found: &'static str,
+    pub case_number: &'static str,
+    pub verification_code: &'static str,
 }
 
 const DE: CaseworkTexts = CaseworkTexts {
@@ -57,6 +65,14 @@ const DE: CaseworkTexts = CaseworkTexts {
     csv: "CSV",
     json: "JSON",
     fitconnect: "FIT-Connect-Metadaten (NDJSON)",
+    find_legend: "Fall finden",
+    code: "Vorgangsnummer oder Prüfcode",
+    code_hint: "wie auf dem Koffer oder der Empfangsbestätigung, z. B. K7F3Q-000042 oder ABCD-EFGH",
+    find: "Finden",
+    code_invalid: "weder eine Vorgangsnummer (K7F3Q-000042) noch ein Prüfcode (ABCD-EFGH)",
+    code_not_found: "Kein Fall Ihrer Behörde hat diese Nummer bzw. diesen Code",
+    case_number: "Vorgangsnummer",
+    verification_code: "Prüfcode",
 };
 
 const EN: CaseworkTexts = CaseworkTexts {
@@ -82,6 +98,14 @@ const EN: CaseworkTexts = CaseworkTexts {
     csv: "CSV",
     json: "JSON",
     fitconnect: "FIT-Connect metadata (NDJSON)",
+    find_legend: "Find a case",
+    code: "Case number or verification code",
+    code_hint: "as on the kit or the citizen's receipt, e.g. K7F3Q-000042 or ABCD-EFGH",
+    find: "Find",
+    code_invalid: "neither a case number (K7F3Q-000042) nor a verification code (ABCD-EFGH)",
+    code_not_found: "No case of your authority has this number or code",
+    case_number: "Case number",
+    verification_code: "Verification code",
 };
 
 /// The case-work texts of `lang`.

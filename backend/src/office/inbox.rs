@@ -1,4 +1,5 @@
-//! `GET /office/cases`: the inbox of the reviewer's own authority — filters (service,
+//! `GET /office/cases`: the inbox of the reviewer's own authority — a case found by its
+//! Vorgangsnummer or Prüfcode (`code`: straight to the case page), filters (service,
 //! status, kit, capturing clerk, assignment, received date range, open flags), a marker
 //! on each flagged case ([`super::flags`]), sorting, counts per status, and keyset pages of [`PAGE_SIZE`] cases; a selection form for exports. The
 //! authority always comes from the session, never from the query. Every parameter is
@@ -14,9 +15,10 @@ use axum::Extension;
 use chrono::{NaiveDate, TimeZone as _, Utc};
 use fieldkit_catalog::Catalog;
 use sync_protocol::api::CaseStatus;
+use sync_protocol::codes::CaseCode;
 use sync_protocol::ids::{ClerkId, FormId, KitId};
 
-use super::error::OfficeError;
+use super::error::{see_other, OfficeError};
 use super::i18n::Lang;
 use super::views::{html, time, CountView, InboxView, Layout, Opt, RowView};
 use super::Ctx;
@@ -341,10 +343,39 @@ pub async fn inbox(
     }
 }
 
+/// The typed `code` of a query, if any (the inbox's "find a case" field).
+fn typed_code(query: Option<&str>) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or_default())
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.trim().chars().take(64).collect())
+        .filter(|v: &String| !v.is_empty())
+}
+
 async fn try_inbox(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, OfficeError> {
     let session = ctx.session()?;
     let (lang, t) = (ctx.lang, ctx.lang.texts());
-    let params = parse_params(uri.query(), lang, &[])?;
+    let w = super::casework_texts::texts(lang);
+    let params = parse_params(uri.query(), lang, &["code"])?;
+    let code = typed_code(uri.query());
+    let mut not_found = None;
+    if let Some(typed) = &code {
+        let Some(parsed) = CaseCode::parse(typed) else {
+            return Err(OfficeError::BadRequest(vec![format!(
+                "{}: {}",
+                w.code, w.code_invalid
+            )]));
+        };
+        match app
+            .store
+            .find_case_by_code(&session.user.authority_id, &parsed)
+            .await?
+        {
+            Some(id) => return Ok(see_other(&format!("/office/cases/{id}"))),
+            None => not_found = Some(format!("{}: {typed}", w.code_not_found)),
+        }
+    }
     let catalog: Option<Arc<Catalog>> = app
         .catalog
         .current(app.store.as_ref(), &app.server_verifying_keys())
@@ -407,7 +438,7 @@ async fn try_inbox(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, Off
             let id = c.record_id.to_string();
             RowView {
                 link: format!("/office/cases/{id}"),
-                short_id: id.chars().skip(id.len().saturating_sub(12)).collect(),
+                case_number: sync_protocol::codes::case_number(&c.kit_id, c.seq),
                 received_at: time(c.received_at),
                 service: service_name(catalog, c.form_id.as_str(), lang),
                 status: lang.status(c.status).to_owned(),
@@ -449,6 +480,8 @@ async fn try_inbox(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, Off
         first_link: (!params.after.is_empty()).then(|| params.link(None, None)),
         flagged: params.flagged == "1",
         ft: super::flags::texts(lang),
+        code: code.unwrap_or_default(),
+        not_found,
     };
     Ok(html(StatusCode::OK, &view))
 }

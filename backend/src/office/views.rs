@@ -168,8 +168,8 @@ pub struct CountView {
 pub struct RowView {
     /// The case page.
     pub link: String,
-    /// Short case id for the link text.
-    pub short_id: String,
+    /// The Vorgangsnummer.
+    pub case_number: String,
     /// Received, formatted.
     pub received_at: String,
     /// Service name.
@@ -228,6 +228,10 @@ pub struct InboxView {
     pub flagged: bool,
     /// Flag texts.
     pub ft: &'static super::flags::FlagTexts,
+    /// The code typed into "find a case", shown again when nothing was found.
+    pub code: String,
+    /// Why the typed code found no case.
+    pub not_found: Option<String>,
 }
 
 /// An attachment listed on the case page.
@@ -283,6 +287,10 @@ pub struct CasePage {
     pub layout: Layout,
     /// The record id.
     pub record_id: String,
+    /// The Vorgangsnummer the clerk read out (the kit's short code and the seq).
+    pub case_number: String,
+    /// The Prüfcode on the citizen's receipt.
+    pub verification_code: String,
     /// Service name.
     pub service: String,
     /// Current status label.

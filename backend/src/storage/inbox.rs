@@ -2,12 +2,13 @@
 //! with filters and counts, the statements built here), a case's detail
 //! and history, the decryption log, and the query plan of a page for the benchmark.
 
-use sync_protocol::ids::RecordId;
+use sync_protocol::codes::{kit_short_code, CaseCode};
+use sync_protocol::ids::{AuthorityId, KitId, RecordId};
 
 use super::rows::{self, CASE_COLUMNS};
 use super::sql::{bind_all, col, db_err, placeholder, Built, SqlArg};
 use super::{
-    from_ms, parse_status, to_32, to_ms, to_u64, CaseDetail, CaseEventRow, DecryptionEntry,
+    from_ms, parse_status, to_32, to_i64, to_ms, to_u64, CaseDetail, CaseEventRow, DecryptionEntry,
     InboxPage, InboxQuery, StoreError,
 };
 use super::{status_name, AssigneeFilter, CaseRow, InboxCursor, InboxFilter, InboxOrder};
@@ -189,7 +190,7 @@ impl super::Store {
     ) -> Result<Option<CaseDetail>, StoreError> {
         let db = &self.db;
         let sql = format!(
-            "SELECT {CASE_COLUMNS}, r.seq, r.hash, r.envelope, r.receipt, k.public_key, k.name
+            "SELECT {CASE_COLUMNS}, r.hash, r.envelope, r.receipt, k.public_key, k.name
          FROM cases c JOIN records r ON r.record_id = c.record_id
          JOIN kits k ON k.kit_id = r.kit_id
          WHERE c.record_id = $1"
@@ -212,6 +213,81 @@ impl super::Store {
             kit_public_key: key.as_deref().map(to_32).transpose()?,
             kit_name: col(&r, 17)?,
         }))
+    }
+
+    /// The case of `authority_id` a typed code names: a case number (the kit's short
+    /// code and the record's seq) or a verification code (the first 40 bits of the
+    /// record hash, found by the hash range it starts, on `records_by_hash`). `None` when
+    /// no case of that authority has it — cases of other authorities are never named.
+    ///
+    /// # Errors
+    /// Storage errors; [`StoreError::Corrupt`] for a stored value that does not parse.
+    pub async fn find_case_by_code(
+        &self,
+        authority_id: &AuthorityId,
+        code: &CaseCode,
+    ) -> Result<Option<RecordId>, StoreError> {
+        let db = &self.db;
+        let found: Vec<String> = match code {
+            CaseCode::CaseNumber { kit, seq } => {
+                // Kits are few (one per clerk's laptop); the short code is derived.
+                let kits: Vec<KitId> = self
+                    .kits()
+                    .await?
+                    .into_iter()
+                    .map(|k| k.kit_id)
+                    .filter(|id| kit_short_code(id) == *kit)
+                    .collect();
+                let mut found = Vec::new();
+                for kit_id in kits {
+                    let row = sqlx::query(
+                        "SELECT r.record_id FROM records r
+                         JOIN cases c ON c.record_id = r.record_id
+                         WHERE r.kit_id = $1 AND r.seq = $2 AND c.authority_id = $3",
+                    )
+                    .bind(kit_id.to_string())
+                    .bind(to_i64(*seq)?)
+                    .bind(authority_id.to_string())
+                    .fetch_optional(&db.pool)
+                    .await?;
+                    if let Some(row) = row {
+                        found.push(col(&row, 0)?);
+                    }
+                }
+                found
+            }
+            CaseCode::Verification(prefix) => {
+                let mut from = prefix.to_vec();
+                from.resize(32, 0x00);
+                let mut to = prefix.to_vec();
+                to.resize(32, 0xff);
+                // By the hash range alone, so that both planners take `records_by_hash`
+                // (SQLite would rather scan the authority's cases); a 40-bit prefix
+                // names a handful of records at most, filtered to the authority here.
+                let rows = sqlx::query(
+                    "SELECT r.record_id, c.authority_id FROM records r
+                     JOIN cases c ON c.record_id = r.record_id
+                     WHERE r.hash BETWEEN $1 AND $2 LIMIT 16",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&db.pool)
+                .await?;
+                let mut found = Vec::new();
+                for r in &rows {
+                    if col::<String>(r, 1)? == authority_id.as_str() {
+                        found.push(col(r, 0)?);
+                    }
+                }
+                found
+            }
+        };
+        // Two cases with one code (40 bits of hash, or two kits with one short code and
+        // seq) name none: the reviewer searches by the other code.
+        match found.as_slice() {
+            [one] => Ok(Some(super::parse("record id", one)?)),
+            _ => Ok(None),
+        }
     }
 
     /// A case's history (transitions, assignments, resolved flags), oldest first.

@@ -116,6 +116,11 @@ pub const MIGRATIONS: &[Migration] = &[
         dialects,
         "ingest: case counts kept per INSERT statement on PostgreSQL"
     ),
+    migration!(
+        10,
+        shared,
+        "back office: find a case by its verification code"
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -130,7 +130,7 @@ pub fn upload(r: &AnyRow) -> Result<UploadRow, StoreError> {
 /// The columns of a case, in [`case`] order (records `r`, cases `c`).
 pub const CASE_COLUMNS: &str = "r.record_id, r.kit_id, c.authority_id, r.form_id, \
      r.form_version, r.kind, r.ref_record_id, c.status, r.received_at, r.log_position, \
-     c.clerk_id, c.assigned_to";
+     c.clerk_id, c.assigned_to, r.seq";
 
 /// A case as [`CASE_COLUMNS`] selects it.
 pub fn case(r: &AnyRow) -> Result<CaseRow, StoreError> {
@@ -154,6 +154,7 @@ pub fn case(r: &AnyRow) -> Result<CaseRow, StoreError> {
         log_position: to_u64(col(r, 9)?)?,
         clerk_id: Some(col::<String>(r, 10)?).filter(|c| !c.is_empty()),
         assigned_to: col(r, 11)?,
+        seq: to_u64(col(r, 12)?)?,
     })
 }
 

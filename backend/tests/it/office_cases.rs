@@ -340,3 +340,75 @@ async fn bad_inbox_filters_are_400_pages_naming_the_problem() {
         assert!(resp.text().contains("role=\"alert\""), "{query}");
     }
 }
+
+#[tokio::test]
+async fn a_case_is_found_by_its_case_number_or_verification_code_in_its_own_authority_only() {
+    use sync_protocol::codes::{case_number, verification_code};
+    for db in databases("a_case_is_found_by_its_case_number_or_verification_code") {
+        let backend = Backend::new(&db).await;
+        let password = add_user(&backend, "gemeinde-musterstadt", "r.berger", Role::Reviewer).await;
+        let mut kit = backend.kit().await;
+        let ours = kit.next(&Spec::anmeldung());
+        // The county's case: the same kit, another authority's inbox.
+        let theirs = kit.next(&Spec::driving_licence());
+        push(&backend, &kit, &[&ours, &theirs]).await;
+        let mut browser = Browser::signed_in(&backend, "r.berger", &password).await;
+        let number = case_number(&ours.record.kit_id, ours.record.seq);
+        let code = verification_code(&ours.hash);
+        let case = format!("/office/cases/{}", ours.record.record_id);
+
+        // Typed as on the kit, and as people type: lower case, spaces, O for 0, no hyphen.
+        let sloppy_number = format!(" {} ", number.to_lowercase().replace('0', "o"));
+        let sloppy_code = code.replace('-', "").to_lowercase();
+        for typed in [number.as_str(), &sloppy_number, code.as_str(), &sloppy_code] {
+            let query = serde_urlencoded::to_string([("code", typed)]).expect("query");
+            let resp = browser
+                .get(&backend, &format!("/office/cases?{query}"))
+                .await;
+            assert_eq!(
+                resp.status,
+                StatusCode::SEE_OTHER,
+                "{typed}: {}",
+                resp.text()
+            );
+            assert_eq!(resp.header("location"), Some(case.as_str()), "{typed}");
+        }
+
+        // The page shows both codes; the inbox lists the case by its number.
+        let page = browser.get(&backend, &case).await.text();
+        assert!(page.contains(&number) && page.contains(&code), "{page}");
+        let inbox = browser.get(&backend, "/office/cases").await.text();
+        assert!(inbox.contains(&format!(">{number}</a>")), "{inbox}");
+
+        // Another authority's case is never named, by either code.
+        for typed in [
+            case_number(&theirs.record.kit_id, theirs.record.seq),
+            verification_code(&theirs.hash),
+        ] {
+            let query = serde_urlencoded::to_string([("code", typed.as_str())]).expect("q");
+            let resp = browser
+                .get(&backend, &format!("/office/cases?{query}"))
+                .await;
+            assert_eq!(resp.status, StatusCode::OK, "{typed}");
+            let html = resp.text();
+            assert!(html.contains("Kein Fall Ihrer Behörde"), "{typed}: {html}");
+            assert!(
+                !html.contains(&theirs.record.record_id.to_string()),
+                "{typed}"
+            );
+        }
+
+        // Not a code at all: a 400 page naming the field; nothing is looked up.
+        for junk in ["K7F3Q-0000", "ABCD-EFG", "<script>", "ABCU-EFGH"] {
+            let query = serde_urlencoded::to_string([("code", junk)]).expect("q");
+            let resp = browser
+                .get(&backend, &format!("/office/cases?{query}"))
+                .await;
+            assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{junk}");
+            assert!(
+                resp.text().contains("Vorgangsnummer oder Prüfcode"),
+                "{junk}"
+            );
+        }
+    }
+}
