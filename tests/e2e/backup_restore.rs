@@ -315,5 +315,21 @@ fn an_embedded_backup_restores_into_postgresql_and_s3_and_the_kit_heals_it() {
         &bucket.config(),
     );
     assert_eq!((settled.records, settled.attachments), (6, 12));
+
+    // The production set-up backs up and checks from PostgreSQL and the bucket too.
+    let db = Some(schema.url.as_str());
+    let fsck = ok(&admin(&data, db, &env, &["fsck"]));
+    assert!(
+        fsck.starts_with("12 complete attachments checked in s3"),
+        "{fsck}"
+    );
+    let again = s.dir.path().join("backup-2");
+    let text = ok(&admin(
+        &data,
+        db,
+        &env,
+        &["backup", "--to", again.to_str().expect("path")],
+    ));
+    assert!(text.contains("12 attachments"), "{text}");
     drop(node);
 }
