@@ -1,6 +1,8 @@
 //! The case workflow as a pure function: which status may follow which, and which
 //! transitions need a comment. `received → in review → needs information ⇄ in review →
-//! approved | rejected → completed`. The store applies a transition only if the case is
+//! approved | rejected → completed`; a received case can also be decided (or sent back
+//! with a Rückfrage) in one step, without passing through "in review" — a reviewer
+//! who opens a complete case decides it at once. The store applies a transition only if the case is
 //! still in the status the reviewer saw (compare-and-set), so two reviewers cannot both
 //! decide one case.
 
@@ -13,7 +15,7 @@ pub const MAX_COMMENT_CHARS: usize = 1000;
 pub fn next(from: CaseStatus) -> &'static [CaseStatus] {
     use CaseStatus::*;
     match from {
-        Received => &[InReview],
+        Received => &[InReview, Approved, Rejected, NeedsInformation],
         InReview => &[NeedsInformation, Approved, Rejected],
         NeedsInformation => &[InReview],
         Approved | Rejected => &[Completed],
@@ -74,6 +76,9 @@ mod tests {
     fn the_workflow_allows_exactly_its_transitions() {
         let expected = [
             (Received, InReview),
+            (Received, Approved),
+            (Received, Rejected),
+            (Received, NeedsInformation),
             (InReview, NeedsInformation),
             (InReview, Approved),
             (InReview, Rejected),

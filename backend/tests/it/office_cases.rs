@@ -151,7 +151,12 @@ async fn bad_transitions_are_clear_errors_and_change_nothing() {
     let long = "x".repeat(1001);
     let cases: Vec<(Vec<(&str, &str)>, StatusCode)> = vec![
         (
-            vec![("status", "approved")],
+            vec![("status", "completed")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        // A refusal without the reason the citizen must learn.
+        (
+            vec![("status", "rejected")],
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (vec![("status", "bogus")], StatusCode::BAD_REQUEST),
@@ -410,5 +415,46 @@ async fn a_case_is_found_by_its_case_number_or_verification_code_in_its_own_auth
                 "{junk}"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn a_received_case_is_decided_in_one_step_and_the_kit_learns_it() {
+    for db in databases("a_received_case_is_decided_in_one_step") {
+        let (backend, kit, mut browser, id) = one_case(&db).await;
+        let path = format!("/office/cases/{id}");
+        let page = browser.get(&backend, &path).await.text();
+        for offered in ["in_review", "approved", "rejected", "needs_information"] {
+            assert!(
+                page.contains(&format!("value=\"{offered}\"")),
+                "{offered} is offered on a received case"
+            );
+        }
+        let resp = browser
+            .submit(
+                &backend,
+                &format!("{path}/status"),
+                &[("status", "approved"), ("comment", "Vollständig.")],
+            )
+            .await;
+        assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.text());
+        let events = backend.store().case_events(&id).await.expect("events");
+        assert_eq!(events.len(), 1, "one step, one history entry");
+        assert_eq!(events[0].status, CaseStatus::Approved);
+        let page: ChangesPage = backend
+            .send(kit.signed("GET", "/v1/changes", Vec::new()))
+            .await
+            .json();
+        let statuses: Vec<_> = page
+            .changes
+            .iter()
+            .filter_map(|c| match &c.change {
+                ChangeKind::Status {
+                    record_id, status, ..
+                } if *record_id == id => Some(*status),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(statuses, vec![CaseStatus::Approved], "{}", db.name());
     }
 }
