@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::Extension;
-use chrono::{NaiveDate, TimeZone as _, Utc};
+use chrono::NaiveDate;
 use fieldkit_catalog::Catalog;
 use sync_protocol::api::CaseStatus;
 use sync_protocol::codes::CaseCode;
@@ -174,15 +174,13 @@ pub(crate) fn date(
     if value.is_empty() {
         return None;
     }
-    let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .ok()
-        .filter(|_| value.len() == 10);
+    let parsed = super::local_time::parse_day(value);
     if parsed.is_none() {
         errors.push(format!(
             "{label}: {}",
             lang.pick(
-                "kein gültiges Datum (JJJJ-MM-TT)",
-                "not a valid date (YYYY-MM-DD)"
+                "kein gültiges Datum (TT.MM.JJJJ)",
+                "not a valid date (DD.MM.YYYY)"
             )
         ));
     }
@@ -288,7 +286,7 @@ pub(super) fn build_query(
     if !errors.is_empty() {
         return Err(OfficeError::BadRequest(errors));
     }
-    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| Utc.from_utc_datetime(&t));
+    let midnight = super::local_time::day_start;
     Ok(InboxQuery {
         filter: InboxFilter {
             authority_id: authority.clone(),

@@ -35,6 +35,7 @@ pub mod flags;
 pub mod form_view;
 pub mod i18n;
 mod inbox;
+pub mod local_time;
 mod login;
 mod opening;
 mod own_password;

@@ -342,7 +342,7 @@ pub fn html(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
-/// A time for pages: `2026-11-21 09:30:05 UTC`.
+/// A time for pages, in Berlin: `21.11.2026 10:30:05 UTC+1` ([`super::local_time`]).
 pub fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    super::local_time::show(t)
 }

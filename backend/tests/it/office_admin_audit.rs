@@ -86,7 +86,7 @@ async fn an_auditor_reads_the_own_trail_newest_first_with_filters() {
         let only = rows(&only);
         assert_eq!(only.len(), 1, "{only:?}");
         assert!(only[0].contains(&id));
-        let today = Utc::now().date_naive();
+        let today = fieldkit_backend::office::local_time::today();
         let tomorrow = (today + Duration::days(1)).format("%Y-%m-%d");
         let future = auditor
             .get(&backend, &format!("/office/admin/audit?from={tomorrow}"))

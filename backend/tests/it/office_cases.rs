@@ -309,8 +309,10 @@ async fn the_inbox_filters_counts_and_pages_in_a_stable_order() {
             html.contains("Eingegangen: <span class=\"count\">30</span>"),
             "{html}"
         );
-        let today = chrono::Utc::now().date_naive();
-        let range = format!("/office/cases?from={today}&to={today}&sort=newest");
+        // Days are Berlin days; typed as in Germany or as a date picker sends them.
+        let today = fieldkit_backend::office::local_time::today();
+        let german = today.format("%d.%m.%Y");
+        let range = format!("/office/cases?from={german}&to={today}&sort=newest");
         assert_eq!(
             case_ids(&browser.get(&backend, &range).await.text()).len(),
             50
@@ -328,7 +330,8 @@ async fn bad_inbox_filters_are_400_pages_naming_the_problem() {
     for query in [
         "status=bogus",
         "from=2026-13-01",
-        "from=21.11.2026",
+        "from=31.11.2026",
+        "from=21.11.26",
         "to=2026-02-30",
         "from=2026-11-22&to=2026-11-21",
         "kit=not-a-uuid",

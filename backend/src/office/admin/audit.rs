@@ -1,6 +1,6 @@
 //! `GET /office/admin/audit`: the audit log of the reader's own authority — admin
 //! events, case status changes and decryptions — newest first, filtered by person,
-//! kind of entry and date range (UTC days), keyset pages of [`PAGE_SIZE`]. Read-only:
+//! kind of entry and date range (days in Berlin), keyset pages of [`PAGE_SIZE`]. Read-only:
 //! no route changes the trail, and its tables refuse UPDATE and DELETE. A bad
 //! parameter is a 400 page naming it.
 
@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::Extension;
-use chrono::{NaiveDate, TimeZone as _, Utc};
 
 use super::texts::action_label;
 use super::views::{AuditView, EntryView};
@@ -140,7 +139,7 @@ fn build_query(p: &Params, ctx: &Ctx) -> Result<AuditQuery, OfficeError> {
     if !errors.is_empty() {
         return Err(OfficeError::BadRequest(errors));
     }
-    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| Utc.from_utc_datetime(&t));
+    let midnight = crate::office::local_time::day_start;
     Ok(AuditQuery {
         authority_id: session.user.authority_id.clone(),
         sources,
