@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use fieldkit_backend::config::ConfigLayer;
 use fieldkit_e2e::harness::bins::bin;
-use fieldkit_e2e::harness::pg::PG_ENV;
+use fieldkit_e2e::harness::pg::{execute, PG_ENV};
 use fieldkit_e2e::harness::{copy_dir, free_port};
 
 /// Longest time one block may take.
@@ -706,9 +706,9 @@ fn operations_guide_runs_on_postgres() {
     };
     let name = format!("fk_ops_{}", uuid::Uuid::new_v4().simple());
     let url = database_url(&base, &name);
-    pg(&base, &format!("CREATE DATABASE {name}"));
+    execute(&base, &format!("CREATE DATABASE {name}"));
     let result = std::panic::catch_unwind(|| run_and_report(&Db::Postgres(url)));
-    pg(
+    execute(
         &base,
         &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
     );
@@ -723,28 +723,6 @@ fn database_url(base: &str, name: &str) -> String {
     let slash = rest.find('/').unwrap_or(rest.len());
     let query = rest[slash..].find('?').map_or("", |q| &rest[slash + q..]);
     format!("{scheme}://{}/{name}{query}", &rest[..slash])
-}
-
-fn pg(base: &str, sql: &str) {
-    let (base, sql) = (base.to_owned(), sql.to_owned());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-                .await
-                .expect("the test PostgreSQL is reachable");
-            tokio::spawn(connection);
-            client
-                .batch_execute(&sql)
-                .await
-                .expect("database statement");
-        });
-    })
-    .join()
-    .expect("database thread");
 }
 
 // The runner itself: it cannot pass a guide that is broken or empty.

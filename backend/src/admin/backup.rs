@@ -28,7 +28,7 @@ use super::AdminError;
 use crate::blobs::{BlobConfig, BlobStore, Completion};
 use crate::config::DatabaseUrl;
 use crate::storage::dump::DUMPED_TABLES;
-use crate::storage::{Store, StoreError};
+use crate::storage::{Store, StoreError, StoredAttachment};
 
 /// The manifest's `format`.
 pub const FORMAT: &str = "fieldkit-backup";
@@ -157,23 +157,27 @@ fn table_path(dir: &Path, table: &str) -> PathBuf {
     dir.join("tables").join(format!("{table}.jsonl"))
 }
 
-/// Every attachment row of the database, page by page.
-async fn each_attachment(
-    store: &Store,
-    mut visit: impl FnMut(&crate::storage::StoredAttachment, Option<RecordId>),
-) -> Result<(), AdminError> {
-    let mut after: Option<AttachmentId> = None;
-    loop {
-        let page = store
-            .attachment_inventory(after.as_ref(), INVENTORY_PAGE)
+/// Every attachment row of the database, a page at a time (memory stays flat at a
+/// million attachments).
+struct Inventory<'a> {
+    store: &'a Store,
+    after: Option<AttachmentId>,
+}
+
+impl<'a> Inventory<'a> {
+    fn of(store: &'a Store) -> Self {
+        Self { store, after: None }
+    }
+
+    async fn next_page(
+        &mut self,
+    ) -> Result<Option<Vec<(StoredAttachment, Option<RecordId>)>>, AdminError> {
+        let page = self
+            .store
+            .attachment_inventory(self.after.as_ref(), INVENTORY_PAGE)
             .await?;
-        let Some((last, _)) = page.last() else {
-            return Ok(());
-        };
-        after = Some(last.attachment_id);
-        for (attachment, record) in page {
-            visit(&attachment, record);
-        }
+        self.after = page.last().map(|(a, _)| a.attachment_id);
+        Ok(self.after.is_some().then_some(page))
     }
 }
 
@@ -214,15 +218,17 @@ pub async fn backup(
     // Attachments completed after the snapshot are copied too: harmless, and a restore
     // then already holds what the kit would upload again.
     let mut complete = Vec::new();
-    each_attachment(store, |a, _| {
-        if a.complete {
-            complete.push(AttachmentFile {
-                sha256: a.ciphertext_sha256,
-                size: a.ciphertext_size,
-            });
-        }
-    })
-    .await?;
+    let mut inventory = Inventory::of(store);
+    while let Some(page) = inventory.next_page().await? {
+        complete.extend(
+            page.iter()
+                .filter(|(a, _)| a.complete)
+                .map(|(a, _)| AttachmentFile {
+                    sha256: a.ciphertext_sha256,
+                    size: a.ciphertext_size,
+                }),
+        );
+    }
     complete.sort_by_key(|a| a.sha256);
     complete.dedup();
     let copy = BlobStore::filesystem(to)?;
@@ -413,15 +419,8 @@ pub async fn restore(
 /// Storage and file store errors.
 pub async fn fsck(store: &Store, blobs: &BlobStore) -> Result<FsckReport, AdminError> {
     let mut report = FsckReport::default();
-    let mut after: Option<AttachmentId> = None;
-    loop {
-        let page = store
-            .attachment_inventory(after.as_ref(), INVENTORY_PAGE)
-            .await?;
-        let Some((last, _)) = page.last() else {
-            return Ok(report);
-        };
-        after = Some(last.attachment_id);
+    let mut inventory = Inventory::of(store);
+    while let Some(page) = inventory.next_page().await? {
         for (a, record_id) in page {
             if !a.complete {
                 report.in_progress += 1;
@@ -441,4 +440,5 @@ pub async fn fsck(store: &Store, blobs: &BlobStore) -> Result<FsckReport, AdminE
             }
         }
     }
+    Ok(report)
 }

@@ -97,6 +97,14 @@ fn target(url: &DatabaseUrl) -> Target<'_> {
     }
 }
 
+/// How many tables the open database holds.
+async fn table_count(db: &Db) -> Result<i64, StoreError> {
+    let row = sqlx::query(db.dialect.count_tables())
+        .fetch_one(&db.pool)
+        .await?;
+    col(&row, 0)
+}
+
 /// Why a table file cannot be loaded.
 fn bad(table: &str, line: usize, what: impl std::fmt::Display) -> StoreError {
     StoreError::Conflict(format!("{table}.jsonl line {line}: {what}"))
@@ -189,12 +197,7 @@ impl Store {
     /// [`StoreError::Unavailable`] when it cannot be reached.
     pub async fn is_empty(url: &DatabaseUrl) -> Result<bool, StoreError> {
         let db = Db::open(target(url), 1).await?;
-        let tables: i64 = col(
-            &sqlx::query(db.dialect.count_tables())
-                .fetch_one(&db.pool)
-                .await?,
-            0,
-        )?;
+        let tables = table_count(&db).await?;
         db.pool.close().await;
         Ok(tables == 0)
     }
@@ -280,12 +283,7 @@ impl Store {
             )));
         }
         let db = Db::open(target(url), 1).await?;
-        let tables: i64 = col(
-            &sqlx::query(db.dialect.count_tables())
-                .fetch_one(&db.pool)
-                .await?,
-            0,
-        )?;
+        let tables = table_count(&db).await?;
         if tables > 0 {
             return Err(StoreError::Conflict(format!(
                 "the database {url} holds {tables} tables; a restore needs an empty one"

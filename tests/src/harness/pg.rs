@@ -14,8 +14,12 @@ pub struct Schema {
     name: String,
 }
 
-fn run(base: &str, sql: String) {
-    let base = base.to_owned();
+/// Runs `sql` (one or more statements) on the cluster at `base`.
+///
+/// # Panics
+/// When the cluster is unreachable or a statement fails.
+pub fn execute(base: &str, sql: &str) {
+    let (base, sql) = (base.to_owned(), sql.to_owned());
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -26,11 +30,11 @@ fn run(base: &str, sql: String) {
                 .await
                 .expect("the test PostgreSQL is reachable");
             tokio::spawn(connection);
-            client.batch_execute(&sql).await.expect("schema statement");
+            client.batch_execute(&sql).await.expect("statement");
         });
     })
     .join()
-    .expect("schema thread");
+    .expect("statement thread");
 }
 
 impl Schema {
@@ -48,7 +52,7 @@ impl Schema {
             return None;
         };
         let name = format!("fk_e2e_{}", uuid::Uuid::new_v4().simple());
-        run(&base, format!("CREATE SCHEMA {name}"));
+        execute(&base, &format!("CREATE SCHEMA {name}"));
         let sep = if base.contains('?') { '&' } else { '?' };
         Some(Self {
             url: format!("{base}{sep}options=-csearch_path%3D{name}"),
@@ -60,9 +64,9 @@ impl Schema {
 
 impl Drop for Schema {
     fn drop(&mut self) {
-        run(
+        execute(
             &self.base,
-            format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+            &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
         );
     }
 }
