@@ -19,22 +19,28 @@
 //!   peak RSS (`VmHWM`, polled every 2 ms; target ≤ 100 MB), beside the peak of
 //!   `fieldkit --json status` on the same kit (unlock only: Argon2id's 64 MiB).
 //!
+//! - **(d) a day at link speed.** 16 records with two 400 KB attachments each through
+//!   8 Mbit/s and 80 ms round trip → the sync's wall time / the link's time for the bytes
+//!   sent (target ≤ 1.15; issue 16 item 5).
+//!
 //! Filling the kit is timed and printed but not part of any figure.
 //!
 //! Run: `cargo bench -p fieldkit-e2e --bench sync`
 //! Knobs: `FIELDKIT_BENCH_RECORDS` (default 20000) for (a) and (c),
 //! `FIELDKIT_BENCH_ATTACHMENTS` (default 20) for (b), `FIELDKIT_BENCH_ONLY` (any of the
-//! letters `abc`, default all).
+//! letters `abcd`, default all).
 //!
 //! Linux only: CPU times and RSS come from `/proc` (CPU times in `USER_HZ` = 100 ticks
 //! per second).
 
 #![allow(clippy::print_stdout)]
 
+mod day;
 mod link;
 mod measure;
 mod throughput;
 
+use day::bench_d;
 use link::bench_b;
 use throughput::bench_a_and_c;
 
@@ -185,7 +191,7 @@ fn main() {
     let started = Instant::now();
     let n = env_usize("FIELDKIT_BENCH_RECORDS", 20_000).max(1);
     let k = env_usize("FIELDKIT_BENCH_ATTACHMENTS", 20).max(1);
-    let only = std::env::var("FIELDKIT_BENCH_ONLY").unwrap_or_else(|_| "abc".into());
+    let only = std::env::var("FIELDKIT_BENCH_ONLY").unwrap_or_else(|_| "abcd".into());
     println!(
         "sync benchmarks: {} cores; records {n}, attachments {k}",
         std::thread::available_parallelism().map_or(1, |c| c.get())
@@ -193,6 +199,9 @@ fn main() {
     // (b) first: it is short, and its figures do not wait for the long runs.
     if only.contains('b') {
         bench_b(k);
+    }
+    if only.contains('d') {
+        bench_d();
     }
     if only.contains('a') || only.contains('c') {
         bench_a_and_c(n, only.contains('a'), only.contains('c'));
