@@ -29,8 +29,8 @@ trap 'stop_test_s3; stop_test_postgres' EXIT
 
 # The sync fault tests run a backend under libfaketime to skew its clock for real.
 apt_install faketime
-# The operations guide's commands (tests/e2e/operations_guide.rs) use jq and sqlite3.
-apt_install jq sqlite3
+# The operations guide's commands (tests/e2e/operations_guide.rs) use jq, sqlite3 and openssl.
+apt_install jq sqlite3 openssl
 
 # The TPM-bound key slot tests start their own swtpm (a software TPM 2.0) on loopback.
 # Every other test runs without a TPM, even on a machine with /dev/tpmrm0, so that its
