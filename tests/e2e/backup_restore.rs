@@ -202,6 +202,22 @@ fn a_restore_refuses_a_damaged_backup_or_a_target_that_is_not_empty_and_writes_n
     assert!(stderr(&out).contains("manifest.json"), "{}", stderr(&out));
     assert!(!target.exists(), "nothing written");
 
+    // A manifest of another format version, or naming other tables: refused.
+    for (from, to) in [
+        ("\"version\": 1", "\"version\": 2"),
+        ("\"table\": \"cases\"", "\"table\": \"case_notes\""),
+    ] {
+        let other = copy_of(&backup, &s.dir.path().join(format!("other-{}", from.len())));
+        let manifest = other.join("manifest.json");
+        let text = std::fs::read_to_string(&manifest).expect("manifest");
+        assert!(text.contains(from), "{text}");
+        std::fs::write(&manifest, text.replace(from, to)).expect("changed");
+        let out = restore(&other);
+        assert_eq!(out.status.code(), Some(5), "{to}: {}", stderr(&out));
+        assert!(stderr(&out).contains("manifest.json"), "{}", stderr(&out));
+        assert!(!target.exists(), "nothing written");
+    }
+
     // The intact backup restores; a second restore into the same place is refused.
     ok(&restore(&backup));
     let out = restore(&backup);

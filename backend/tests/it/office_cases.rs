@@ -36,6 +36,29 @@ async fn one_case(db: &Db) -> (Backend, TestKit, Browser, RecordId) {
     (backend, kit, browser, record.record.record_id)
 }
 
+/// The status changes of case `id` in the kit's changes feed, oldest first.
+async fn statuses_sent(
+    backend: &Backend,
+    kit: &TestKit,
+    id: &RecordId,
+) -> Vec<(CaseStatus, Option<String>)> {
+    let page: ChangesPage = backend
+        .send(kit.signed("GET", "/v1/changes", Vec::new()))
+        .await
+        .json();
+    page.changes
+        .iter()
+        .filter_map(|c| match &c.change {
+            ChangeKind::Status {
+                record_id,
+                status,
+                comment,
+            } if record_id == id => Some((*status, comment.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 fn case_ids(html: &str) -> Vec<String> {
     html.split("href=\"/office/cases/")
         .skip(1)
@@ -107,22 +130,7 @@ async fn a_transition_is_recorded_with_the_reviewer_and_reaches_the_kit() {
         assert_eq!(events.len(), 2);
         assert!(events.iter().all(|e| e.actor == "r.berger"));
         assert_eq!(events[1].status, CaseStatus::NeedsInformation);
-        let page: ChangesPage = backend
-            .send(kit.signed("GET", "/v1/changes", Vec::new()))
-            .await
-            .json();
-        let statuses: Vec<_> = page
-            .changes
-            .iter()
-            .filter_map(|c| match &c.change {
-                ChangeKind::Status {
-                    record_id,
-                    status,
-                    comment,
-                } if *record_id == id => Some((*status, comment.clone())),
-                _ => None,
-            })
-            .collect();
+        let statuses = statuses_sent(&backend, &kit, &id).await;
         assert_eq!(
             statuses,
             vec![
@@ -444,20 +452,12 @@ async fn a_received_case_is_decided_in_one_step_and_the_kit_learns_it() {
         let events = backend.store().case_events(&id).await.expect("events");
         assert_eq!(events.len(), 1, "one step, one history entry");
         assert_eq!(events[0].status, CaseStatus::Approved);
-        let page: ChangesPage = backend
-            .send(kit.signed("GET", "/v1/changes", Vec::new()))
-            .await
-            .json();
-        let statuses: Vec<_> = page
-            .changes
-            .iter()
-            .filter_map(|c| match &c.change {
-                ChangeKind::Status {
-                    record_id, status, ..
-                } if *record_id == id => Some(*status),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(statuses, vec![CaseStatus::Approved], "{}", db.name());
+        let statuses = statuses_sent(&backend, &kit, &id).await;
+        assert_eq!(
+            statuses,
+            vec![(CaseStatus::Approved, Some("Vollständig.".to_owned()))],
+            "{}",
+            db.name()
+        );
     }
 }
