@@ -6,8 +6,11 @@
 //! (RFC 9421) without the key leaving the session.
 
 use std::io::Read as _;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -16,6 +19,7 @@ use sha2::{Digest, Sha256};
 use sync_protocol::api::{EnrolResponse, Problem};
 use sync_protocol::dsse::Envelope;
 use sync_protocol::httpsig::{self, RequestParts};
+use sync_protocol::ids::KitId;
 use x509_cert::der::{Decode as _, Encode as _};
 
 use crate::kit::Session;
@@ -101,7 +105,8 @@ impl ServerCertVerifier for PinVerifier {
     }
 }
 
-/// A connection to one backend.
+/// A connection to one backend. Clones share the connection pool.
+#[derive(Clone)]
 pub struct Backend {
     client: reqwest::blocking::Client,
     base: String,
@@ -332,10 +337,10 @@ impl Backend {
     /// is an error.
     ///
     /// # Errors
-    /// [`KitError::Network`]; [`KitError::NotEnrolled`].
+    /// [`KitError::Network`].
     pub fn send_signed(
         &self,
-        session: &Session,
+        signer: &RequestSigner,
         request: SignedRequest<'_>,
     ) -> Result<RawResponse, KitError> {
         let SignedRequest {
@@ -347,7 +352,7 @@ impl Backend {
             cancel,
         } = request;
         let target = self.url(path);
-        let headers = session.signed_headers(method.as_str(), &target, &body)?;
+        let headers = signer.headers(method.as_str(), &target, &body)?;
         let mut request = self.client.request(method, &target);
         if let Some(timeout) = timeout {
             request = request.timeout(timeout);
@@ -438,20 +443,47 @@ impl std::io::Read for CancellableBody {
     }
 }
 
-impl Session {
+/// What signs a kit's requests: the kit's id and key, and the clock offset learnt from
+/// the backend. It is `Send` and cheap to clone (clones share the offset), so upload
+/// workers sign their own requests while the session — and its database connection —
+/// stays on the run's thread. The key never leaves the process.
+#[derive(Clone)]
+pub struct RequestSigner {
+    kit_id: KitId,
+    key: SigningKey,
+    skew_secs: Arc<AtomicI64>,
+}
+
+impl std::fmt::Debug for RequestSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestSigner")
+            .field("kit_id", &self.kit_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestSigner {
+    /// Kit clock minus server clock, as the signatures correct for it.
+    pub fn skew_secs(&self) -> i64 {
+        self.skew_secs.load(Ordering::Relaxed)
+    }
+
+    /// Corrects every clone's signatures for a newly learnt clock offset.
+    pub fn set_skew_secs(&self, skew_secs: i64) {
+        self.skew_secs.store(skew_secs, Ordering::Relaxed);
+    }
+
     /// The headers that authenticate one request as this kit: `Fieldkit-Protocol`,
-    /// `Content-Digest` and the RFC 9421 signature, made with the kit key inside the
-    /// session.
+    /// `Content-Digest` and the RFC 9421 signature.
     ///
     /// # Errors
-    /// [`KitError::NotEnrolled`]; protocol errors for an unusable URI.
-    pub fn signed_headers(
+    /// Protocol errors for an unusable URI.
+    pub fn headers(
         &self,
         method: &str,
         target_uri: &str,
         body: &[u8],
     ) -> Result<Vec<(String, String)>, KitError> {
-        let kit_id = self.require_enrolment()?.kit_id;
         let mut headers = vec![
             ("content-digest".to_owned(), httpsig::content_digest(body)),
             (
@@ -461,24 +493,53 @@ impl Session {
         ];
         let mut nonce = [0u8; 16];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
-        let skew: i64 = self
-            .meta("clock_skew_secs")?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
         let signed = httpsig::sign_request(
             &RequestParts {
                 method,
                 target_uri,
                 headers: &headers,
             },
-            &kit_id,
-            &self.kit_key,
-            chrono::Utc::now().timestamp() - skew,
+            &self.kit_id,
+            &self.key,
+            chrono::Utc::now().timestamp() - self.skew_secs(),
             &hex_lower(&nonce),
         )?;
         headers.push(("signature-input".to_owned(), signed.signature_input));
         headers.push(("signature".to_owned(), signed.signature));
         Ok(headers)
+    }
+}
+
+impl Session {
+    /// The signer of this kit's requests, with the clock offset stored so far.
+    ///
+    /// # Errors
+    /// [`KitError::NotEnrolled`]; store errors.
+    pub fn request_signer(&self) -> Result<RequestSigner, KitError> {
+        let kit_id = self.require_enrolment()?.kit_id;
+        let skew: i64 = self
+            .meta("clock_skew_secs")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        Ok(RequestSigner {
+            kit_id,
+            key: self.kit_key.clone(),
+            skew_secs: Arc::new(AtomicI64::new(skew)),
+        })
+    }
+
+    /// The headers that authenticate one request as this kit (see
+    /// [`RequestSigner::headers`]).
+    ///
+    /// # Errors
+    /// [`KitError::NotEnrolled`]; protocol errors for an unusable URI.
+    pub fn signed_headers(
+        &self,
+        method: &str,
+        target_uri: &str,
+        body: &[u8],
+    ) -> Result<Vec<(String, String)>, KitError> {
+        self.request_signer()?.headers(method, target_uri, body)
     }
 }
 

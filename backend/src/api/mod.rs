@@ -161,7 +161,7 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/v1/uploads",
         kit(Standing::Active),
-        SMALL,
+        CHUNK,
         Endpoint::UploadCreate,
     ),
     route(

@@ -1,5 +1,5 @@
-//! Attachment uploads with tus 1.0.0 — core, `creation`, `checksum` (sha256) and
-//! `termination` (PROTOCOL.md §6.4). The upload id is the attachment id; only
+//! Attachment uploads with tus 1.0.0 — core, `creation`, `creation-with-upload`,
+//! `checksum` (sha256) and `termination` (PROTOCOL.md §6.4). The upload id is the attachment id; only
 //! attachments in the manifest of a delivered record of the asking kit can be uploaded.
 //!
 //! The database's offset is authoritative and moves only after the chunk is stored (in
@@ -83,7 +83,7 @@ pub async fn options() -> Response {
     h.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
     h.insert(
         "tus-extension",
-        HeaderValue::from_static("creation,checksum,termination"),
+        HeaderValue::from_static("creation,creation-with-upload,checksum,termination"),
     );
     h.insert("tus-max-size", HeaderValue::from(max_upload()));
     h.insert("tus-checksum-algorithm", HeaderValue::from_static("sha256"));
@@ -93,6 +93,7 @@ pub async fn options() -> Response {
 pub async fn create(
     State(app): State<AppState>,
     Extension(authed): Extension<AuthedKit>,
+    Extension(RawBody(body)): Extension<RawBody>,
     headers: HeaderMap,
 ) -> Response {
     tus(async {
@@ -106,6 +107,13 @@ pub async fn create(
         }
         let metadata = headers.get("upload-metadata").and_then(|v| v.to_str().ok());
         let (record_id, attachment_id) = parse_metadata(metadata)?;
+        // creation-with-upload: the body is the file's first bytes, checked as a PATCH's.
+        let first_chunk = if body.is_empty() {
+            None
+        } else {
+            require_chunk_type(&headers)?;
+            Some(checksum(&headers)?)
+        };
         let upload = app
             .store
             .upload(&authed.kit.kit_id, &attachment_id, Some(&record_id))
@@ -119,7 +127,19 @@ pub async fn create(
         if !upload.created {
             app.store.create_upload(&attachment_id).await?;
         }
-        let offset = if upload.created { upload.offset } else { 0 };
+        let mut offset = if upload.created { upload.offset } else { 0 };
+        // The body counts only for an upload that holds nothing yet and that no other
+        // request is writing; otherwise the offset tells the kit where to go on.
+        if let Some(expected_sum) = first_chunk.filter(|_| offset == 0 && !upload.complete) {
+            if let Some(_claim) = app.claim_upload(attachment_id) {
+                let upload = created_upload(&app, &authed, &attachment_id).await?;
+                if upload.offset == 0 && !upload.complete {
+                    offset = store_chunk(&app, &upload, 0, body, &expected_sum).await?;
+                } else {
+                    offset = upload.offset;
+                }
+            }
+        }
         let mut response = with_offset(StatusCode::CREATED, offset);
         let location = HeaderValue::from_str(&format!("/v1/uploads/{attachment_id}"))
             .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -127,6 +147,19 @@ pub async fn create(
         Ok(response)
     }
     .await)
+}
+
+/// A chunk's body must be `application/offset+octet-stream` (tus).
+fn require_chunk_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type == "application/offset+octet-stream" {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType)
+    }
 }
 
 pub async fn head(
@@ -170,13 +203,7 @@ pub async fn patch(
 ) -> Response {
     tus(async {
         require_tus(&headers)?;
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if content_type != "application/offset+octet-stream" {
-            return Err(ApiError::UnsupportedMediaType);
-        }
+        require_chunk_type(&headers)?;
         let offset = decimal_header(&headers, &UPLOAD_OFFSET)?;
         let expected_sum = checksum(&headers)?;
         let id = path_id(&id)?;
@@ -196,37 +223,53 @@ pub async fn patch(
                 held: upload.offset,
             });
         }
-        let end = offset + body.len() as u64;
-        if end > upload.length {
-            return Err(ApiError::TooLarge(
-                "the chunk runs past Upload-Length".into(),
-            ));
-        }
-        if Sha256::digest(&body).as_slice() != expected_sum {
-            return Err(ApiError::ChecksumMismatch);
-        }
-        match app.blobs.write_chunk(&id, offset, body.clone()).await {
-            Ok(()) => {}
-            Err(BlobError::Short { .. }) => return Err(restart(&app, &id, offset).await?),
-            Err(e) => return Err(unavailable(&id, e)),
-        }
-        if end < upload.length {
-            if !app
-                .store
-                .advance_upload(&id, offset, end, false, Utc::now())
-                .await?
-            {
-                return Err(ApiError::OffsetMismatch {
-                    sent: offset,
-                    held: offset,
-                });
-            }
-            app.metrics.upload_bytes(body.len() as u64);
-            return Ok(with_offset(StatusCode::NO_CONTENT, end));
-        }
-        finish(&app, &upload, offset, body.len() as u64).await
+        let held = store_chunk(&app, &upload, offset, body, &expected_sum).await?;
+        Ok(with_offset(StatusCode::NO_CONTENT, held))
     }
     .await)
+}
+
+/// Stores `body` at `offset` of a created upload that holds exactly `offset` bytes
+/// (the caller holds its claim), and answers the offset now held. The one path by
+/// which bytes enter an upload: `PATCH` and a creation with a body.
+async fn store_chunk(
+    app: &AppState,
+    upload: &UploadRow,
+    offset: u64,
+    body: bytes::Bytes,
+    expected_sum: &[u8; 32],
+) -> Result<u64, ApiError> {
+    let id = upload.attachment_id;
+    let end = offset + body.len() as u64;
+    if end > upload.length {
+        return Err(ApiError::TooLarge(
+            "the chunk runs past Upload-Length".into(),
+        ));
+    }
+    if Sha256::digest(&body).as_slice() != expected_sum {
+        return Err(ApiError::ChecksumMismatch);
+    }
+    let chunk_len = body.len() as u64;
+    match app.blobs.write_chunk(&id, offset, body).await {
+        Ok(()) => {}
+        Err(BlobError::Short { .. }) => return Err(restart(app, &id, offset).await?),
+        Err(e) => return Err(unavailable(&id, e)),
+    }
+    if end < upload.length {
+        if !app
+            .store
+            .advance_upload(&id, offset, end, false, Utc::now())
+            .await?
+        {
+            return Err(ApiError::OffsetMismatch {
+                sent: offset,
+                held: offset,
+            });
+        }
+        app.metrics.upload_bytes(chunk_len);
+        return Ok(end);
+    }
+    finish(app, upload, offset, chunk_len).await
 }
 
 /// The last chunk is stored: check the whole file while storing it under its hash, then
@@ -236,7 +279,7 @@ async fn finish(
     upload: &UploadRow,
     offset: u64,
     chunk_len: u64,
-) -> Result<Response, ApiError> {
+) -> Result<u64, ApiError> {
     let (id, length, expected) = (
         upload.attachment_id,
         upload.length,
@@ -271,7 +314,7 @@ async fn finish(
     if let Err(e) = app.blobs.discard(&id).await {
         tracing::warn!(attachment_id = %id, error = %e, "could not delete the parts");
     }
-    Ok(with_offset(StatusCode::NO_CONTENT, length))
+    Ok(length)
 }
 
 pub async fn delete(

@@ -35,3 +35,4 @@ mod revocation;
 mod schema;
 mod server;
 mod uploads;
+mod uploads_with_creation;

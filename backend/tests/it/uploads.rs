@@ -294,7 +294,7 @@ async fn tus_headers_are_required_and_checked() {
     assert_eq!(options.header("tus-version"), Some("1.0.0"));
     assert_eq!(
         options.header("tus-extension"),
-        Some("creation,checksum,termination")
+        Some("creation,creation-with-upload,checksum,termination")
     );
     assert_eq!(options.header("tus-max-size"), Some("537001984"));
     assert_eq!(options.header("tus-checksum-algorithm"), Some("sha256"));

@@ -192,10 +192,13 @@ enum Probe {
 /// One signed `GET /v1/state` without retries: reachable when it is the backend's
 /// answer (or the backend's `kit-revoked`, so that the wipe is fetched).
 fn probe(session: &Session, backend: &Backend, timeout: Duration) -> Result<(), Probe> {
+    let signer = session
+        .request_signer()
+        .map_err(|e| Probe::Permanent(e.to_string()))?;
     let response = {
         backend
             .send_signed(
-                session,
+                &signer,
                 SignedRequest {
                     method: reqwest::Method::GET,
                     path: "/v1/state",

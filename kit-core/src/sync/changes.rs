@@ -61,7 +61,7 @@ impl Run<'_> {
                 format!("/v1/changes?after={cursor}&limit={PAGE}&outbox={outbox}"),
                 self.options.request_timeout,
             );
-            let page: SignedChangesPage = self.call(&request, |_, r| json_body(r, "changes"))?;
+            let page: SignedChangesPage = self.call(&request, |r| json_body(r, "changes"))?;
             if page.next_cursor < cursor || (page.more && page.next_cursor == cursor) {
                 return Err(KitError::Conflict(format!(
                     "the backend's change feed does not advance (from {cursor} to {})",
@@ -179,7 +179,7 @@ impl Run<'_> {
 
     fn install_current_catalog(&mut self) -> Result<(), KitError> {
         let request = Request::get("/v1/catalog/current", self.options.request_timeout);
-        let envelope: Envelope = self.call(&request, |_, r| json_body(r, "catalog"))?;
+        let envelope: Envelope = self.call(&request, |r| json_body(r, "catalog"))?;
         // A catalog that does not verify (or is older, from a lagging node) is refused
         // and the current one kept (§6.6); the run goes on.
         let meta = match self.session.install_catalog(&envelope) {

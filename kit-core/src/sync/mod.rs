@@ -5,10 +5,12 @@
 //!
 //! - [`plan`] decides what to send next; it is pure and tested as tables.
 //! - [`retry`] classifies failures and computes backoff (§6.9).
-//! - The executor (`run`, `push`, `upload`, `changes`) does the I/O, one request at a
-//!   time, with blocking HTTP: a sync is sequential by nature (the chain orders the
-//!   records), and blocking keeps the kit free of an async runtime. The app calls it
-//!   from a worker thread; [`auto::AutoSync`] is such a thread.
+//! - The executor (`run`, `push`, `upload`, `changes`) does the I/O with blocking HTTP:
+//!   handshake, push and changes one request at a time (the chain orders the records),
+//!   uploads on up to [`MAX_PARALLEL_UPLOADS`] worker threads that sign their own
+//!   requests, so that the link is not idle while an answer travels back. Blocking
+//!   keeps the kit free of an async runtime. The app calls a run from a worker thread;
+//!   [`auto::AutoSync`] is such a thread.
 //! - At most one sync runs per kit folder, across processes: an OS file lock on
 //!   `sync.lock` in the folder, released by the OS if the process dies.
 //!
@@ -60,7 +62,15 @@ pub struct SyncOptions {
     /// out, in bytes per second (the chunk's time limit is `request_timeout` plus its
     /// size at this rate).
     pub min_upload_rate: u64,
+    /// Attachments uploaded at the same time (1 to [`MAX_PARALLEL_UPLOADS`]). One
+    /// upload leaves the link idle for a round trip after every request; two or three
+    /// keep it busy. The backend takes at most 4 requests of a kit at once (§6.4).
+    pub parallel_uploads: usize,
 }
+
+/// The most attachments a kit uploads at once: one below the backend's default of 4
+/// requests per kit at a time, so that the app's reachability probe still gets through.
+pub const MAX_PARALLEL_UPLOADS: usize = 3;
 
 impl Default for SyncOptions {
     fn default() -> Self {
@@ -73,6 +83,7 @@ impl Default for SyncOptions {
             give_up_after: Some(Duration::from_secs(120)),
             request_timeout: Duration::from_secs(60),
             min_upload_rate: 4 * 1024,
+            parallel_uploads: MAX_PARALLEL_UPLOADS,
         }
     }
 }

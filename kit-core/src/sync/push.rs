@@ -125,7 +125,7 @@ impl Run<'_> {
                 body,
                 timeout: self.options.request_timeout,
             };
-            let answer = self.call(&request, |_, response| {
+            let answer = self.call(&request, |response| {
                 if response.status == 413 {
                     let from_backend = response
                         .problem()

@@ -11,7 +11,7 @@ use super::plan::Blocked;
 use super::retry::{classify, Backoff, Verdict};
 use super::{CancelToken, Phase, SyncEvent, SyncOptions, SyncReport, CLOCK_SKEW_WARNING_SECS};
 use crate::kit::Session;
-use crate::net::{Backend, RawResponse, SignedRequest};
+use crate::net::{Backend, RawResponse, RequestSigner, SignedRequest};
 use crate::KitError;
 
 /// Why one attempt of a request did not succeed.
@@ -99,30 +99,49 @@ impl Request {
     }
 }
 
-/// The state of one run.
-pub(crate) struct Run<'a> {
-    pub session: &'a mut Session,
-    pub backend: &'a Backend,
-    pub options: &'a SyncOptions,
-    pub cancel: &'a CancelToken,
-    pub events: &'a mut dyn FnMut(&SyncEvent),
-    pub report: SyncReport,
-    backoff: Backoff,
-    failing_since: Option<Instant>,
-    skew_warned: bool,
-    pub(crate) chunk: super::upload::ChunkSizing,
+/// What the retry loop tells its owner while it works.
+pub(crate) trait CallEvents {
+    /// A request failed and is retried after the event's delay.
+    fn retrying(&mut self, event: SyncEvent);
+    /// The backend's clock, learnt from a `clock-skew` refusal: the signer is corrected
+    /// before the retry.
+    fn server_time(&mut self, server_time: chrono::DateTime<chrono::Utc>) -> Result<(), KitError>;
 }
 
-impl Run<'_> {
-    pub(crate) fn emit(&mut self, event: SyncEvent) {
-        (self.events)(&event);
+/// The one retry loop of §6.9, with its backoff state: the run's thread has one, and so
+/// has each upload worker (each signs its own requests and backs off on its own).
+pub(crate) struct Caller {
+    pub backend: Backend,
+    pub signer: RequestSigner,
+    pub options: SyncOptions,
+    pub cancel: CancelToken,
+    backoff: Backoff,
+    failing_since: Option<Instant>,
+}
+
+impl Caller {
+    pub(crate) fn new(
+        backend: Backend,
+        signer: RequestSigner,
+        options: SyncOptions,
+        cancel: CancelToken,
+    ) -> Self {
+        Self {
+            backend,
+            signer,
+            backoff: Backoff::new(options.backoff),
+            options,
+            cancel,
+            failing_since: None,
+        }
     }
 
     /// Sends `request` until `interpret` accepts an answer, retrying per §6.9.
     pub(crate) fn call<T>(
         &mut self,
         request: &Request,
-        mut interpret: impl FnMut(&mut Session, &RawResponse) -> Result<T, Failure>,
+        events: &mut dyn CallEvents,
+        mut interpret: impl FnMut(&RawResponse) -> Result<T, Failure>,
     ) -> Result<T, KitError> {
         let mut skew_corrected = false;
         loop {
@@ -135,14 +154,14 @@ impl Run<'_> {
                 .map(|(k, v)| (*k, v.clone()))
                 .collect();
             let failure = match self.backend.send_signed(
-                self.session,
+                &self.signer,
                 SignedRequest {
                     method: request.method.clone(),
                     path: &request.path,
                     headers: &headers,
                     body: request.body.clone(),
                     timeout: Some(request.timeout),
-                    cancel: Some(self.cancel),
+                    cancel: Some(&self.cancel),
                 },
             ) {
                 Err(KitError::Network(reason)) => Failure::Retry {
@@ -150,7 +169,7 @@ impl Run<'_> {
                     at_least: None,
                 },
                 Err(other) => return Err(other),
-                Ok(response) => match interpret(self.session, &response) {
+                Ok(response) => match interpret(&response) {
                     Ok(value) => {
                         self.backoff.reset();
                         self.failing_since = None;
@@ -164,7 +183,7 @@ impl Run<'_> {
                 Failure::Skew(server_time) if !skew_corrected => {
                     skew_corrected = true;
                     if let Some(t) = server_time {
-                        self.observe_server_time(t)?;
+                        events.server_time(t)?;
                     }
                     continue;
                 }
@@ -185,10 +204,8 @@ impl Run<'_> {
                 // Wake for one last attempt when the budget runs out, not after it.
                 delay = delay.min(limit.saturating_sub(since.elapsed()));
             }
-            self.report.retries += 1;
-            let attempt = self.backoff.attempt();
-            self.emit(SyncEvent::Retrying {
-                attempt,
+            events.retrying(SyncEvent::Retrying {
+                attempt: self.backoff.attempt(),
                 delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 reason,
             });
@@ -197,6 +214,75 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// The state of one run.
+pub(crate) struct Run<'a> {
+    pub session: &'a mut Session,
+    pub options: &'a SyncOptions,
+    pub cancel: &'a CancelToken,
+    pub events: &'a mut dyn FnMut(&SyncEvent),
+    pub report: SyncReport,
+    pub(crate) caller: Caller,
+    skew_warned: bool,
+}
+
+/// The run's own side of the retry loop: events go to the caller's sink, a learnt clock
+/// offset into the store.
+struct RunEvents<'r> {
+    session: &'r mut Session,
+    events: &'r mut dyn FnMut(&SyncEvent),
+    report: &'r mut SyncReport,
+    skew_warned: &'r mut bool,
+    signer: RequestSigner,
+}
+
+impl CallEvents for RunEvents<'_> {
+    fn retrying(&mut self, event: SyncEvent) {
+        self.report.retries += 1;
+        (self.events)(&event);
+    }
+
+    fn server_time(&mut self, server_time: chrono::DateTime<chrono::Utc>) -> Result<(), KitError> {
+        let skew = (chrono::Utc::now() - server_time).num_seconds();
+        self.signer.set_skew_secs(skew);
+        self.session.store_clock_skew(skew)?;
+        self.report.clock_skew_secs = skew;
+        if skew.abs() > CLOCK_SKEW_WARNING_SECS && !*self.skew_warned {
+            *self.skew_warned = true;
+            (self.events)(&SyncEvent::ClockSkew { skew_secs: skew });
+        }
+        Ok(())
+    }
+}
+
+impl Run<'_> {
+    pub(crate) fn emit(&mut self, event: SyncEvent) {
+        (self.events)(&event);
+    }
+
+    fn run_events(&mut self) -> (RunEvents<'_>, &mut Caller) {
+        (
+            RunEvents {
+                session: self.session,
+                events: self.events,
+                report: &mut self.report,
+                skew_warned: &mut self.skew_warned,
+                signer: self.caller.signer.clone(),
+            },
+            &mut self.caller,
+        )
+    }
+
+    /// Sends `request` until `interpret` accepts an answer, retrying per §6.9.
+    pub(crate) fn call<T>(
+        &mut self,
+        request: &Request,
+        interpret: impl FnMut(&RawResponse) -> Result<T, Failure>,
+    ) -> Result<T, KitError> {
+        let (mut events, caller) = self.run_events();
+        caller.call(request, &mut events, interpret)
+    }
 
     /// Learns the clock offset from a server time (§8.3) and warns once per run when it
     /// is above 5 minutes.
@@ -204,14 +290,8 @@ impl Run<'_> {
         &mut self,
         server_time: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), KitError> {
-        let skew = (chrono::Utc::now() - server_time).num_seconds();
-        self.session.store_clock_skew(skew)?;
-        self.report.clock_skew_secs = skew;
-        if skew.abs() > CLOCK_SKEW_WARNING_SECS && !self.skew_warned {
-            self.skew_warned = true;
-            self.emit(SyncEvent::ClockSkew { skew_secs: skew });
-        }
-        Ok(())
+        let (mut events, _) = self.run_events();
+        events.server_time(server_time)
     }
 
     /// `GET /v1/state`. A revoked kit learns it here (403 `kit-revoked`).
@@ -220,7 +300,7 @@ impl Run<'_> {
             phase: Phase::Handshake,
         });
         let request = Request::get("/v1/state", self.options.request_timeout);
-        let state = self.call(&request, |_, response| {
+        let state = self.call(&request, |response| {
             if response.status == 403
                 && response
                     .problem()
@@ -259,17 +339,15 @@ pub fn sync(
 ) -> Result<SyncReport, KitError> {
     let kit_id = session.require_enrolment()?.kit_id;
     let _lock = SyncLock::acquire(&session.home)?;
+    let signer = session.request_signer()?;
     let mut run = Run {
         session,
-        backend,
         options,
         cancel,
         events,
         report: SyncReport::default(),
-        backoff: Backoff::new(options.backoff),
-        failing_since: None,
+        caller: Caller::new(backend.clone(), signer, options.clone(), cancel.clone()),
         skew_warned: false,
-        chunk: super::upload::ChunkSizing::new(options.chunk_size as u64),
     };
     let state = run.handshake()?;
     if let Some(state) = &state {

@@ -473,6 +473,8 @@ fn sync_refuses_bad_flags_and_keeps_the_queue_when_the_backend_is_unreachable() 
         &["sync", "--chunk-kib", "0"][..],
         &["sync", "--chunk-kib", "5000"],
         &["sync", "--chunk-kib", "many"],
+        &["sync", "--parallel-uploads", "0"],
+        &["sync", "--parallel-uploads", "4"],
         &["sync", "--retry-for", "-1"],
         &["sync", "--no-such-flag"],
     ] {

@@ -3,7 +3,9 @@
 //! round-trip time (40 ms each way) → the whole sync's wall time as a ratio to the
 //! time the link needs for the bytes the sync sent (everything the kit sent upstream,
 //! headers included, at the link rate; target ≤ 1.15). What is above it is waiting for
-//! answers: each request is one round trip, one after another.
+//! answers; the kit hides most of it by uploading three attachments at once and by
+//! sending each attachment's first chunk with its creation (one request per 400 KB
+//! file instead of two).
 
 use super::measure::*;
 use super::*;

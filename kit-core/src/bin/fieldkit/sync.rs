@@ -32,6 +32,10 @@ pub struct SyncArgs {
     /// Upload chunk size in KiB (1–4096).
     #[arg(long, default_value_t = 1024)]
     chunk_kib: usize,
+    /// Attachments uploaded at the same time (1–3; 1 on a link that breaks when
+    /// shared).
+    #[arg(long, default_value_t = sync::MAX_PARALLEL_UPLOADS)]
+    parallel_uploads: usize,
     /// First backoff ceiling in milliseconds (PROTOCOL.md §6.9: 1000).
     #[arg(long, default_value_t = 1000, hide = true)]
     backoff_ms: u64,
@@ -162,6 +166,12 @@ pub fn run(ctx: &Context, out: &Output, args: SyncArgs) -> Result<u8> {
     if !(1..=4096).contains(&args.chunk_kib) {
         anyhow::bail!(UsageError("--chunk-kib must be between 1 and 4096".into()));
     }
+    if !(1..=sync::MAX_PARALLEL_UPLOADS).contains(&args.parallel_uploads) {
+        anyhow::bail!(UsageError(format!(
+            "--parallel-uploads must be between 1 and {}",
+            sync::MAX_PARALLEL_UPLOADS
+        )));
+    }
     let mut session = ctx.session()?;
     let backend = match &args.backend {
         Some(url) => session.backend_at(url)?,
@@ -169,6 +179,7 @@ pub fn run(ctx: &Context, out: &Output, args: SyncArgs) -> Result<u8> {
     };
     let options = SyncOptions {
         chunk_size: args.chunk_kib * 1024,
+        parallel_uploads: args.parallel_uploads,
         give_up_after: (args.retry_for > 0).then(|| Duration::from_secs(args.retry_for)),
         backoff: sync::BackoffPolicy {
             base: Duration::from_millis(args.backoff_ms.max(1)),
