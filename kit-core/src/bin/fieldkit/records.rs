@@ -346,16 +346,29 @@ fn write_atomically(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
             .map_err(|e| e.error)
             .with_context(|| format!("writing {}", path.display()))?;
     } else {
-        temp.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                anyhow::Error::from(UsageError(format!(
+        match temp.persist_noclobber(path) {
+            Ok(_) => {}
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                bail!(UsageError(format!(
                     "{} exists; use --force to replace it",
                     path.display()
                 )))
-            } else {
-                anyhow::Error::from(e.error).context(format!("writing {}", path.display()))
             }
-        })?;
+            // A FAT-formatted USB stick has neither an exclusive rename nor hard links,
+            // which persist_noclobber needs: there the file's absence is checked and a
+            // plain rename used (a file appearing in between would be replaced).
+            Err(e) if !path.exists() => {
+                e.file
+                    .persist(path)
+                    .map_err(|e| e.error)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Err(e) => {
+                return Err(
+                    anyhow::Error::from(e.error).context(format!("writing {}", path.display()))
+                )
+            }
+        }
     }
     Ok(())
 }
