@@ -355,6 +355,11 @@ fn fieldkit_record_printout_writes_once_refuses_to_overwrite_and_fails_clearly()
     assert!(written.starts_with(b"%PDF-"));
     assert_eq!(json(&out)["bytes"], written.len());
     assert!(text_of(file_arg).contains("Nguyễn"));
+    // It holds personal data: readable by its owner only.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&file).expect("metadata").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
 
     // An existing file is not replaced without --force, and stays as it was.
     std::fs::write(&file, b"keep me").expect("overwrite");
