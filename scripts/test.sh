@@ -31,6 +31,9 @@ trap 'stop_test_s3; stop_test_postgres' EXIT
 apt_install faketime
 # The operations guide's commands (tests/e2e/operations_guide.rs) use jq, sqlite3 and openssl.
 apt_install jq sqlite3 openssl
+# The printout tests (kit-core/tests/it/printout.rs) read the PDFs back with poppler's
+# pdftotext, pdffonts, pdfinfo and pdfdetach.
+apt_install poppler-utils
 
 # The TPM-bound key slot tests start their own swtpm (a software TPM 2.0) on loopback.
 # Every other test runs without a TPM, even on a machine with /dev/tpmrm0, so that its

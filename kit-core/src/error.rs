@@ -130,6 +130,10 @@ pub enum KitError {
     /// The sync was cancelled; everything done so far is kept and the next run resumes.
     #[error("sync cancelled; nothing is lost, the next sync continues")]
     Cancelled,
+    /// No printout could be made (see [`crate::printout::PrintoutError`]); nothing was
+    /// written.
+    #[error(transparent)]
+    Printout(#[from] crate::printout::PrintoutError),
     /// SQLite failed in a way none of the variants above covers.
     #[error("database error: {0}")]
     Database(rusqlite::Error),

@@ -5,7 +5,7 @@
 //!
 //! Start with [`Kit`] (a kit folder): `init` it once, `unlock` it with a clerk's PIN to
 //! get a [`Session`], and work through the session's methods (drafts, attachments,
-//! finalize, outbox, purge). Dropping the session locks the kit.
+//! finalize, outbox, purge, the signed [`printout`]). Dropping the session locks the kit.
 //!
 //! # Boundaries
 //!
@@ -26,6 +26,7 @@ pub mod keyslots;
 mod kit;
 pub mod net;
 mod outbox;
+pub mod printout;
 mod retention;
 pub mod store;
 pub mod sync;
@@ -42,6 +43,7 @@ pub use kit::{clerk_id_from_name, Clerk, Initialized, Kit, Session};
 pub use outbox::{
     ChainReport, PendingRecord, PendingUpload, RecordAttachment, RecordState, RecordSummary, Status,
 };
+pub use printout::PrintoutOptions;
 pub use retention::{PurgeReport, DEFAULT_RETENTION_DAYS};
 pub use sync_protocol as protocol;
 pub use sync_protocol::api::Provisioning;

@@ -9,6 +9,7 @@ mod held_export;
 mod names;
 mod outbox;
 mod pins;
+mod printout;
 mod retention;
 mod store;
 mod support;

@@ -1,5 +1,5 @@
 //! `fieldkit record …`: capture from JSON files (one application, or many as JSON
-//! lines), finalize, list, show, withdraw.
+//! lines), finalize, list, show, withdraw, and the signed printout of a draft or record.
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
@@ -60,6 +60,24 @@ pub enum RecordCommand {
     Finalize {
         /// Draft id.
         id: String,
+    },
+    /// Write the printout of a draft (for the citizen to sign) or of a finalized record
+    /// (a confirmation with case number and verification code) as PDF/A-3a + PDF/UA-1.
+    Printout {
+        /// Draft id, record id or case number.
+        id: String,
+        /// The PDF file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Place of signature (default: the city of the form's address).
+        #[arg(long)]
+        place: Option<String>,
+        /// The citizen's signature as a PNG image.
+        #[arg(long, value_name = "FILE.png")]
+        signature: Option<PathBuf>,
     },
     /// Withdraw a finalized record (a new record that references it).
     Withdraw {
@@ -255,6 +273,41 @@ pub fn run(ctx: &Context, out: &Output, cmd: RecordCommand) -> Result<u8> {
                 human,
             );
         }
+        RecordCommand::Printout {
+            id,
+            out: file,
+            force,
+            place,
+            signature,
+        } => {
+            // Refused before anything is rendered, so a wrong call costs nothing.
+            if !force && file.exists() {
+                bail!(UsageError(format!(
+                    "{} exists; use --force to replace it",
+                    file.display()
+                )));
+            }
+            let signature_png = signature
+                .map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display())))
+                .transpose()?;
+            let options = kit_core::PrintoutOptions {
+                place,
+                signature_png,
+                date: None,
+            };
+            let pdf = session.printout(&id, &options)?;
+            write_atomically(&file, &pdf, force)?;
+            out.print(
+                &serde_json::json!({"file": file, "bytes": pdf.len()}),
+                |_| {
+                    format!(
+                        "Ausdruck geschrieben: {} ({} Bytes)",
+                        file.display(),
+                        pdf.len()
+                    )
+                },
+            );
+        }
         RecordCommand::Withdraw { id, reason } => {
             let record_id = session.record(&id)?.record_id;
             let f = session.withdraw(&record_id, &reason)?;
@@ -268,4 +321,54 @@ pub fn run(ctx: &Context, out: &Output, cmd: RecordCommand) -> Result<u8> {
         }
     }
     Ok(exit::OK)
+}
+
+/// Writes `bytes` to `path` through a temp file in the same folder (readable by its owner
+/// only: a printout holds personal data) renamed into place, so a crash or a full disk
+/// leaves either no file or the whole one. Without `replace`, an existing file is never
+/// touched, even if it appears while we write.
+fn write_atomically(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".fieldkit-printout-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write into {}", dir.display()))?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    if replace {
+        temp.persist(path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("writing {}", path.display()))?;
+    } else {
+        match temp.persist_noclobber(path) {
+            Ok(_) => {}
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                bail!(UsageError(format!(
+                    "{} exists; use --force to replace it",
+                    path.display()
+                )))
+            }
+            // A FAT-formatted USB stick has neither an exclusive rename nor hard links,
+            // which persist_noclobber needs: there the file's absence is checked and a
+            // plain rename used (a file appearing in between would be replaced).
+            Err(e) if !path.exists() => {
+                e.file
+                    .persist(path)
+                    .map_err(|e| e.error)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Err(e) => {
+                return Err(
+                    anyhow::Error::from(e.error).context(format!("writing {}", path.display()))
+                )
+            }
+        }
+    }
+    Ok(())
 }
