@@ -138,7 +138,8 @@ export function App() {
       await api.syncNow();
     } catch (e) {
       const err = toAppError(e);
-      dispatchSync({ kind: "request_failed", message: describeError(err, t, { lang }).message });
+      const said = describeError(err, t, { lang });
+      dispatchSync({ kind: "request_failed", message: said.message, detail: said.detail });
     }
   };
 

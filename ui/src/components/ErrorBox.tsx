@@ -1,3 +1,6 @@
+// Error boxes: an AppError in the UI's words (what happened, what to do, the items
+// concerned), the kit's technical text folded away under "details" for IT; and the
+// disclosure itself, for any technical text the kit sends (English, never the message).
 import type { AppError } from "../api/types";
 import { describeError } from "../errors/describeError";
 import { useI18n } from "../i18n/i18n";
@@ -28,12 +31,20 @@ export function ErrorBox({
           ))}
         </ul>
       ) : null}
-      {d.detail ? (
-        <p className="alert-detail">
-          {t("common.details")}: <code>{d.detail}</code>
-        </p>
-      ) : null}
+      <TechnicalDetail text={d.detail} />
     </div>
+  );
+}
+
+/** The kit's technical text (English), closed by default, for IT; nothing when empty. */
+export function TechnicalDetail({ text }: { text: string | null | undefined }) {
+  const { t } = useI18n();
+  if (!text) return null;
+  return (
+    <details className="tech-detail">
+      <summary>{t("common.details")}</summary>
+      <code lang="en">{text}</code>
+    </details>
   );
 }
 

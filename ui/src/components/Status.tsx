@@ -1,4 +1,5 @@
 import type { ConnectivityDto } from "../api/types";
+import { TechnicalDetail } from "./ErrorBox";
 import { formatBytes, formatDateTime, useI18n, type Lang, type T } from "../i18n/i18n";
 import type { MessageKey } from "../i18n/messages";
 import type { SyncNote, SyncView } from "../lib/syncProgress";
@@ -72,7 +73,7 @@ export function syncText(s: SyncView, t: T, lang: Lang): string {
       );
     }
     if (s.retry) {
-      parts.push(t("sync.retrying", { attempt: s.retry.attempt, secs: Math.ceil(s.retry.delay_ms / 1000), reason: s.retry.reason }));
+      parts.push(t("sync.retrying", { attempt: s.retry.attempt, secs: Math.ceil(s.retry.delay_ms / 1000) }));
     }
     return parts.join(" – ");
   }
@@ -86,7 +87,7 @@ export function syncText(s: SyncView, t: T, lang: Lang): string {
       pending: r?.pending ?? 0,
     });
   }
-  if (o?.kind === "failed") return t("sync.failed", { message: o.message });
+  if (o?.kind === "failed") return o.message ? t("sync.failed", { message: o.message }) : t("sync.failedPlain");
   if (o?.kind === "wiped") return t("sync.wiped");
   return "";
 }
@@ -94,17 +95,30 @@ export function syncText(s: SyncView, t: T, lang: Lang): string {
 export function noteText(n: SyncNote, t: T, lang: Lang): string {
   switch (n.kind) {
     case "rejected":
-      return t("sync.rejected", { case: n.case_number ?? "", reason: n.reason });
+      return t("sync.rejected", { case: n.case_number ?? "" });
     case "clock_skew":
       return t("sync.clockSkew", { secs: n.secs });
     case "catalog_installed":
       return t("sync.catalogInstalled", { version: n.version });
     case "catalog_refused":
-      return t("sync.catalogRefused", { detail: n.detail });
+      return t("sync.catalogRefused");
     case "upload_problem":
-      return t("sync.uploadProblem", { detail: n.detail });
+      return t("sync.uploadProblem");
     case "blocked":
       return t("sync.blocked", { message: n.message[lang] });
+  }
+}
+
+/** The kit's technical (English) text behind a note, for the "details" disclosure. */
+function noteDetail(n: SyncNote): string {
+  switch (n.kind) {
+    case "rejected":
+      return n.reason;
+    case "catalog_refused":
+    case "upload_problem":
+      return n.detail;
+    default:
+      return "";
   }
 }
 
@@ -127,11 +141,13 @@ export function SyncProgress({ sync }: { sync: SyncView }) {
           {text}
         </p>
       ) : null}
+      <TechnicalDetail text={sync.running ? sync.retry?.reason : sync.outcome?.kind === "failed" ? sync.outcome.detail : undefined} />
       {sync.notes.map((n, i) => (
-        <p key={i} className={n.kind === "catalog_installed" ? "sync-text" : "sync-text sync-text--failed"} data-testid="sync-note">
+        <div key={i} className={n.kind === "catalog_installed" ? "sync-text" : "sync-text sync-text--failed"} data-testid="sync-note">
           <span aria-hidden="true">{n.kind === "catalog_installed" ? "ℹ " : "⚠ "}</span>
           {noteText(n, t, lang)}
-        </p>
+          <TechnicalDetail text={noteDetail(n)} />
+        </div>
       ))}
     </div>
   );

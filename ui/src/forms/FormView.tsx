@@ -28,7 +28,7 @@ export type FormViewProps = {
 };
 
 /** `$id` is dropped: the form is validated on its own, never looked up by id. */
-function formSchema(schema: unknown): Record<string, unknown> {
+export function formSchema(schema: unknown): Record<string, unknown> {
   if (schema === null || typeof schema !== "object") return { type: "object" };
   const { $id: _id, ...rest } = schema as Record<string, unknown>;
   return rest;

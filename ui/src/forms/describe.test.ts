@@ -3,6 +3,7 @@ import { anmeldung, latest } from "../test/catalog";
 import { describeData, formatDateValue, labelForPath, labelIndex } from "./describe";
 
 const ui = latest(anmeldung).ui;
+const schema = latest(anmeldung).schema;
 const data = {
   persons: [
     { relationship: "antragsteller", family_name: "Müller", first_names: "Anna Maria", date_of_birth: "1950-03-04", sex: "weiblich", nationalities: ["DE", "PL"], family_status: "VW", religious_society: "keine" },
@@ -16,7 +17,7 @@ const data = {
 };
 
 describe("readable printout lines", () => {
-  const lines = describeData(ui, data, "de");
+  const lines = describeData(ui, data, "de", schema);
   const text = lines.map((l) => (l.kind === "heading" ? `# ${l.text}` : `${l.label}: ${l.value}`));
 
   it("uses German labels, enum labels and German dates", () => {
@@ -24,7 +25,7 @@ describe("readable printout lines", () => {
     expect(text).toContain("Geschlecht: weiblich");
     expect(text).toContain("Familienstand: verwitwet");
     expect(text).toContain("Geburtsdatum: 04.03.1950");
-    expect(text).toContain("Staatsangehörigkeiten: DE, PL");
+    expect(text).toContain("Staatsangehörigkeiten: Deutschland, Polen");
     expect(text).toContain("Art der Wohnung: Hauptwohnung");
     expect(text).toContain("Bisherige Wohnung wird beibehalten: nein");
   });
@@ -43,9 +44,10 @@ describe("readable printout lines", () => {
   });
 
   it("English on request", () => {
-    const en = describeData(ui, data, "en").map((l) => (l.kind === "field" ? `${l.label}: ${l.value}` : l.text));
+    const en = describeData(ui, data, "en", schema).map((l) => (l.kind === "field" ? `${l.label}: ${l.value}` : l.text));
     expect(en).toContain("Sex: female");
     expect(en).toContain("Date of birth: 04/03/1950");
+    expect(en).toContain("Nationalities: Germany, Poland");
   });
 });
 
@@ -63,5 +65,20 @@ describe("labels for error paths", () => {
   it("formats dates", () => {
     expect(formatDateValue("2026-01-02", "de")).toBe("02.01.2026");
     expect(formatDateValue("not a date", "de")).toBe("not a date");
+  });
+});
+
+describe("without the form's schema", () => {
+  it("still reads, with codes as stored", () => {
+    const text = describeData(ui, data, "de").map((l) => (l.kind === "field" ? `${l.label}: ${l.value}` : l.text));
+    expect(text).toContain("Staatsangehörigkeiten: DE, PL");
+    expect(text).toContain("Geburtsdatum: 04.03.1950");
+  });
+
+  it("a country code not in the list and a date kept as typed are shown as they are", () => {
+    const odd = { ...data, persons: [{ ...data.persons[0], nationalities: ["QQ"], date_of_birth: "31.02.1950" }] };
+    const text = describeData(ui, odd, "de", schema).map((l) => (l.kind === "field" ? `${l.label}: ${l.value}` : l.text));
+    expect(text).toContain("Staatsangehörigkeiten: QQ");
+    expect(text).toContain("Geburtsdatum: 31.02.1950");
   });
 });

@@ -11,6 +11,8 @@ import {
   text,
   visibleByRule,
 } from "./catalogUi";
+import { countryName } from "./countries";
+import { formatDateValue } from "./dates";
 
 export type Line =
   | { kind: "heading"; text: string; depth: number }
@@ -21,26 +23,37 @@ const WORDS = {
   en: { yes: "yes", no: "no", entry: "entry" },
 };
 
-/** 2026-11-21 → 21.11.2026 (German) / 21/11/2026 (English). Other text unchanged. */
-export function formatDateValue(v: string, lang: Lang): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
-  if (!m) return v;
-  return lang === "de" ? `${m[3]}.${m[2]}.${m[1]}` : `${m[3]}/${m[2]}/${m[1]}`;
+export { formatDateValue };
+
+type SchemaNode = { format?: unknown; items?: unknown } | undefined;
+
+/** The schema a control's scope names, inside the schema of its data (`#` is itself). */
+function schemaAt(base: unknown, scope: string): SchemaNode {
+  let cur: unknown = base;
+  for (const seg of scope.replace(/^#\/?/, "").split("/").filter(Boolean)) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[decodeURIComponent(seg).replace(/~1/g, "/").replace(/~0/g, "~")];
+  }
+  return cur !== null && typeof cur === "object" ? (cur as SchemaNode) : undefined;
 }
 
-function scalar(c: CatalogControl, v: unknown, lang: Lang): string {
+function scalar(c: CatalogControl, v: unknown, lang: Lang, schema: SchemaNode): string {
   if (v === undefined || v === null || v === "") return "";
   if (typeof v === "boolean") return v ? WORDS[lang].yes : WORDS[lang].no;
   const s = String(v);
   const enumLabel = c.options?.enum_labels?.[s];
   if (enumLabel) return text(enumLabel, lang) ?? s;
-  if (c.options?.widget === "date") return formatDateValue(s, lang);
+  const format = schema?.format;
+  if (format === "country-code") return countryName(s, lang) ?? s;
+  if (c.options?.widget === "date" || format === "date" || format === "past-date") return formatDateValue(s, lang);
   return s;
 }
 
-export function describeData(ui: unknown, data: unknown, lang: Lang): Line[] {
+/** The data as lines. With the form's JSON schema, countries read as their names
+ * ("Polen", not "PL") and every date field as a date. */
+export function describeData(ui: unknown, data: unknown, lang: Lang, schema?: unknown): Line[] {
   const lines: Line[] = [];
-  walk(ui as CatalogElement, data, data, [], 0, lang, lines);
+  walk(ui as CatalogElement, data, data, [], 0, lang, lines, schema);
   // Drop headings with nothing under them.
   return lines.filter((l, i) => {
     if (l.kind !== "heading") return true;
@@ -61,17 +74,19 @@ function walk(
   depth: number,
   lang: Lang,
   out: Line[],
+  baseSchema: unknown,
 ): void {
   if (!visibleByRule(el.rule, base)) return;
   if (!isControl(el)) {
     if (el.type === "Group" && el.label) {
       out.push({ kind: "heading", text: text(el.label, lang) ?? "", depth });
-      for (const c of el.elements ?? []) walk(c, base, root, basePath, depth + 1, lang, out);
+      for (const c of el.elements ?? []) walk(c, base, root, basePath, depth + 1, lang, out, baseSchema);
     } else {
-      for (const c of el.elements ?? []) walk(c, base, root, basePath, depth, lang, out);
+      for (const c of el.elements ?? []) walk(c, base, root, basePath, depth, lang, out, baseSchema);
     }
     return;
   }
+  const fieldSchema = schemaAt(baseSchema, el.scope);
   const segs = scopeSegments(el.scope);
   const value = getAt(base, segs);
   const label = text(el.label, lang) ?? segs[segs.length - 1] ?? "";
@@ -80,15 +95,16 @@ function walk(
     if (el.options?.detail) {
       value.forEach((item, i) => {
         out.push({ kind: "heading", text: `${label} – ${i + 1}`, depth });
-        walk(el.options!.detail!, item, root, [...basePath, ...segs, String(i)], depth + 1, lang, out);
+        walk(el.options!.detail!, item, root, [...basePath, ...segs, String(i)], depth + 1, lang, out, fieldSchema?.items);
       });
       return;
     }
-    const joined = value.map((v) => scalar(el, v, lang)).filter(Boolean).join(", ");
+    const itemSchema = fieldSchema?.items as SchemaNode;
+    const joined = value.map((v) => scalar(el, v, lang, itemSchema)).filter(Boolean).join(", ");
     if (joined) out.push({ kind: "field", label, value: joined, depth, path });
     return;
   }
-  const v = scalar(el, value, lang);
+  const v = scalar(el, value, lang, fieldSchema);
   if (v) out.push({ kind: "field", label, value: v, depth, path });
 }
 

@@ -5,6 +5,8 @@
 // unique ids (vanilla uses the option value as id, which repeats across array items); a
 // checkbox group for `multiselect`; and German/English "repeatable" arrays with
 // per-item headings and add/remove buttons (vanilla's array texts are English-only).
+// Two cells of our own: dates typed as the app's language writes them (./DateCell.tsx)
+// and countries picked by name (./CountryCell.tsx).
 import {
   and,
   type ArrayControlProps,
@@ -20,6 +22,7 @@ import {
   or,
   type OwnPropsOfEnum,
   rankWith,
+  schemaMatches,
   schemaTypeIs,
   type UISchemaElement,
 } from "@jsonforms/core";
@@ -27,6 +30,7 @@ import {
   DispatchCell,
   JsonFormsDispatch,
   withJsonFormsArrayControlProps,
+  withJsonFormsCellProps,
   withJsonFormsControlProps,
   withJsonFormsEnumProps,
   withJsonFormsMultiEnumProps,
@@ -34,6 +38,9 @@ import {
 import { vanillaCells, vanillaRenderers } from "@jsonforms/vanilla-renderers";
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { useI18n } from "../i18n/i18n";
+import { CountryCell } from "./CountryCell";
+import { DateCell } from "./DateCell";
+import { DATE_PATTERN, writeDate } from "./dates";
 
 /** When true, every field shows its errors (after "Prüfen" / on the review step). */
 export const ShowAllErrors = createContext(false);
@@ -73,18 +80,33 @@ function FieldErrors({ id, errors, show }: { id: string; errors: string; show: b
 
 const safeId = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, "_");
 
+/** A date field: the catalog's `date` / `past-date` formats or the `date` widget. */
+const isDateSchema = (s: JsonSchema) => s.type === "string" && (s.format === "date" || s.format === "past-date");
+const hasDateWidget = (u: UISchemaElement) => (u.options as { format?: string } | undefined)?.format === "date";
+/** A country field: ISO 3166-1 alpha-2 codes (`country-code`), picked by name. */
+const isCountrySchema = (s: JsonSchema) => s.type === "string" && s.format === "country-code";
+
 function FieldControl(props: ControlProps) {
-  const { id, label, description, errors, required, visible, enabled, uischema, schema, path } = props;
+  const { id, label, errors, required, visible, enabled, uischema, schema, path } = props;
+  const { t, lang } = useI18n();
   const [show, touch] = useShowErrors();
   const base = safeId(id);
   const inputId = `${id}-input`;
   const descId = `${base}-desc`;
+  const hintId = `${base}-hint`;
   const errId = `${base}-err`;
   const hasError = show && !!errors;
+  // A country field is picked by name now: the catalog's help about two-letter codes
+  // gives way to how the picker works. A date field says how to write a date.
+  const description = isCountrySchema(schema) && props.description ? t("country.help") : props.description;
+  const hint =
+    isDateSchema(schema) || hasDateWidget(uischema)
+      ? t("form.dateHint", { pattern: DATE_PATTERN[lang], example: writeDate(24, 12, 1950, lang) })
+      : undefined;
   useEffect(() => {
     const input = document.getElementById(inputId);
     if (!input) return;
-    const ids = [description ? descId : "", hasError ? errId : ""].filter(Boolean).join(" ");
+    const ids = [description ? descId : "", hint ? hintId : "", hasError ? errId : ""].filter(Boolean).join(" ");
     if (ids) input.setAttribute("aria-describedby", ids);
     else input.removeAttribute("aria-describedby");
     input.setAttribute("aria-invalid", hasError ? "true" : "false");
@@ -104,6 +126,7 @@ function FieldControl(props: ControlProps) {
       </label>
       <DispatchCell uischema={uischema} schema={schema} path={path} id={inputId} enabled={enabled} />
       <Help id={descId} text={description} />
+      <Help id={hintId} text={hint} />
       <FieldErrors id={errId} errors={errors} show={show} />
     </div>
   );
@@ -211,6 +234,7 @@ function RepeatableControl(props: ArrayControlProps & { description?: string }) 
     ? findUISchema(uischemas ?? [], schema, (uischema as ControlElement).scope, path, undefined, uischema as ControlElement, rootSchema)
     : undefined;
   const i18nKey = (uischema as ControlElement & { i18n?: string }).i18n;
+  const help = isCountrySchema(schema) && description ? t("country.helpList") : description;
   const itemLabel = (i: number) => `${label} ${i + 1}`;
   return (
     <fieldset className="field repeatable" data-testid={`field-${path}`}>
@@ -218,7 +242,7 @@ function RepeatableControl(props: ArrayControlProps & { description?: string }) 
         {label}
         <RequiredMark required={required} />
       </legend>
-      {description ? <p className="field-help">{description}</p> : null}
+      {help ? <p className="field-help">{help}</p> : null}
       <FieldErrors id={`${base}-err`} errors={errors} show={show} />
       <div ref={listRef}>
         {items.map((_, i) => {
@@ -271,7 +295,14 @@ export const renderers = [
   { tester: rankWith(25, isArrayControl), renderer: withJsonFormsArrayControlProps(RepeatableControl) },
 ];
 
-export const cells = vanillaCells;
+const isDateField = and(isControl, or(schemaMatches(isDateSchema), hasDateWidget));
+const isCountryField = and(isControl, schemaMatches(isCountrySchema));
+
+export const cells = [
+  ...vanillaCells,
+  { tester: rankWith(5, isDateField), cell: withJsonFormsCellProps(DateCell) },
+  { tester: rankWith(5, isCountryField), cell: withJsonFormsCellProps(CountryCell) },
+];
 
 export function ErrorsVisible({ show, children }: { show: boolean; children: ReactNode }) {
   return <ShowAllErrors.Provider value={show}>{children}</ShowAllErrors.Provider>;

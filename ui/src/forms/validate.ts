@@ -9,6 +9,7 @@
 import { format as cfFormats, Validator, type OutputUnit, type Schema } from "@cfworker/json-schema";
 import type { ErrorObject } from "ajv";
 import Ajv2020 from "ajv/dist/2020";
+import { dateProblem } from "./dates";
 import { checkDin91379 } from "./din91379";
 import { ageOn, CUSTOM_FORMATS, din91379TypeOf, todayIso } from "./formats";
 
@@ -82,6 +83,12 @@ function toAjvError(root: unknown, data: unknown, u: OutputUnit): ErrorObject | 
       const instance = valueAt(data, instancePath);
       const refusal = type && typeof instance === "string" ? checkDin91379(instance, type) : null;
       if (refusal) params.din91379 = refusal;
+      // A date or a country kept as the clerk typed it says what is wrong with it.
+      if (typeof instance === "string" && (value === "date" || value === "past-date")) {
+        const problem = dateProblem(instance, value === "past-date" ? today() : undefined);
+        if (problem) params.date = problem;
+      }
+      if (typeof instance === "string" && value === "country-code") params.unknownCountry = instance;
       break;
     }
     case "additionalProperties": {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { format } from "./i18n";
+import { format, translator } from "./i18n";
 import { de, en } from "./messages";
 
 describe("dictionary", () => {
@@ -31,5 +31,22 @@ describe("dictionary", () => {
     for (const [k, v] of [...Object.entries(de), ...Object.entries(en)]) {
       expect(counted.test(v), `${k}: ${v}`).toBe(false);
     }
+  });
+  it("counts in the messages read right for one and for many, in both languages", () => {
+    const de = translator("de");
+    const en = translator("en");
+    const one = { delivered: 1, files: 1, changes: 1, pending: 0 };
+    expect(de("sync.finished", one)).toBe(
+      "Synchronisierung abgeschlossen: 1 Antrag übertragen, 1 Anlage hochgeladen, 1 Rückmeldung. Noch wartend: 0.",
+    );
+    expect(en("sync.finished", one)).toBe("Synchronisation finished: 1 application transferred, 1 attachment uploaded, 1 update. Still waiting: 0.");
+    expect(de("sync.finished", { delivered: 2, files: 0, changes: 3, pending: 1 })).toContain("2 Anträge übertragen, 0 Anlagen hochgeladen, 3 Rückmeldungen");
+    expect(de("sync.progress.records", { done: 1, total: 1 })).toBe("1 von 1 Antrag");
+    expect(de("sync.progress.records", { done: 1, total: 3 })).toBe("1 von 3 Anträgen");
+    expect(en("sync.progress.records", { done: 1, total: 1 })).toBe("1 of 1 application");
+    expect(de("sync.retrying", { attempt: 1, secs: 1 })).toBe("Verbindung gestört – neuer Versuch (Nr. 1) in 1 Sekunde.");
+    expect(en("form.liveErrors", { n: 1 })).toBe("1 entry is still missing or invalid.");
+    expect(de("country.count", { n: 0 })).toBe("Kein Staat gefunden");
+    expect(de("country.count", { n: 1 })).toBe("1 Vorschlag");
   });
 });

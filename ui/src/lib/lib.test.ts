@@ -129,6 +129,7 @@ describe("sync progress", () => {
   });
   it("failure ends the run with the message", () => {
     const s = syncReducer(syncReducer(initialSync, ev("phase", { phase: "handshake" })), ev("failed", { message: "offline" }));
-    expect(s).toMatchObject({ running: false, outcome: { kind: "failed", message: "offline" } });
+    // The kit's English text is a detail, never the message.
+    expect(s).toMatchObject({ running: false, outcome: { kind: "failed", message: null, detail: "offline" } });
   });
 });

@@ -20,7 +20,9 @@ export type SyncView = {
   notes: SyncNote[];
   outcome:
     | { kind: "finished"; report: SyncReportDto | null }
-    | { kind: "failed"; message: string }
+    /** `message`: a sentence in the UI's language (a refused request), else null;
+     * `detail`: the kit's technical text (English), shown only on request. */
+    | { kind: "failed"; message: string | null; detail: string }
     | { kind: "wiped"; message: string }
     | null;
 };
@@ -36,7 +38,7 @@ export const initialSync: SyncView = {
   outcome: null,
 };
 
-export type SyncAction = SyncEventDto | { kind: "requested" } | { kind: "request_failed"; message: string };
+export type SyncAction = SyncEventDto | { kind: "requested" } | { kind: "request_failed"; message: string; detail?: string };
 
 export function syncReducer(s: SyncView, e: SyncAction): SyncView {
   // A new run after an ended one starts from a clean slate.
@@ -45,7 +47,7 @@ export function syncReducer(s: SyncView, e: SyncAction): SyncView {
     case "requested":
       return { ...initialSync, running: true };
     case "request_failed":
-      return { ...s, running: false, outcome: { kind: "failed", message: e.message } };
+      return { ...s, running: false, outcome: { kind: "failed", message: e.message, detail: e.detail ?? "" } };
     case "phase":
       return { ...base, running: true, phase: e.phase, done: 0, total: 0, unit: null, retry: null };
     case "records":
@@ -70,7 +72,7 @@ export function syncReducer(s: SyncView, e: SyncAction): SyncView {
     case "finished":
       return { ...s, running: false, retry: null, outcome: { kind: "finished", report: e.report } };
     case "failed":
-      return { ...s, running: false, retry: null, outcome: { kind: "failed", message: e.message ?? "" } };
+      return { ...s, running: false, retry: null, outcome: { kind: "failed", message: null, detail: e.message ?? "" } };
     case "wiped":
       return { ...s, running: false, retry: null, outcome: { kind: "wiped", message: e.message ?? "" } };
     default:

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, toAppError } from "../api/commands";
 import type { AppError, RecordDetailDto, RecordDto } from "../api/types";
-import { ErrorBox } from "../components/ErrorBox";
+import { ErrorBox, TechnicalDetail } from "../components/ErrorBox";
 import { RecordStateBadge, caseStatusText } from "../components/Status";
 import { formatBytes, formatDateTime, useI18n } from "../i18n/i18n";
 import { useServiceName } from "../lib/catalogContext";
@@ -42,7 +42,12 @@ export function Queue({ onOpen, onBack, refreshKey }: { onOpen: (id: string) => 
                 <td>{formatDateTime(r.finalized_at, lang)}</td>
                 <td>
                   <RecordStateBadge state={r.state} testId={`record-status-${r.record_id}`} />
-                  {r.rejection ? <div className="small">{t("queue.reason", { reason: r.rejection })}</div> : null}
+                  {r.rejection ? (
+                    <div className="small">
+                      {t("queue.rejected")}
+                      <TechnicalDetail text={r.rejection} />
+                    </div>
+                  ) : null}
                 </td>
                 <td>
                   {r.case_status ? <span data-testid={`record-case-status-${r.record_id}`}>{caseStatusText(r.case_status, t)}</span> : "–"}
@@ -88,7 +93,12 @@ export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: (
             <dt>{t("queue.state")}</dt>
             <dd>
               <RecordStateBadge state={r.state} testId={`record-status-${r.record_id}`} />
-              {r.rejection ? <div>{t("queue.reason", { reason: r.rejection })}</div> : null}
+              {r.rejection ? (
+                <div>
+                  {t("queue.rejected")}
+                  <TechnicalDetail text={r.rejection} />
+                </div>
+              ) : null}
             </dd>
             <dt>{t("queue.office")}</dt>
             <dd>

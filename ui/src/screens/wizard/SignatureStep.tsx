@@ -22,6 +22,7 @@ export function SignatureStep({
   spec,
   serviceNameDe,
   ui,
+  schema,
   data,
   attachments,
   setAttachments,
@@ -34,6 +35,8 @@ export function SignatureStep({
   spec: AttachmentSpecDto;
   serviceNameDe: string;
   ui: unknown;
+  /** The form's JSON schema: countries print as names, not codes. */
+  schema?: unknown;
   data: unknown;
   attachments: AttachmentDto[];
   setAttachments: (f: (a: AttachmentDto[]) => AttachmentDto[]) => void;
@@ -89,7 +92,7 @@ export function SignatureStep({
         title: de("pdf.title", { service: serviceNameDe }),
         subtitle: de("pdf.subtitle"),
         note: de("pdf.note"),
-        lines: describeData(ui, data, "de"),
+        lines: describeData(ui, data, "de", schema),
         placeDate: de("pdf.placeDate", { place: place.trim(), date }),
         signatureLine: de("pdf.signatureLine"),
         signaturePng: pad.toDataURL("image/png"),

@@ -48,7 +48,7 @@ type Kit = { calls: [string, unknown][]; saved: () => unknown[]; stored: { data:
 
 /** A kit with one draft `d-1` holding `initial`; save_draft keeps the data, open_draft
  * returns it; lock/unlock flip the session and save_draft fails while locked. */
-function kit(initial: unknown = {}): Kit {
+function kit(initial: unknown = {}, check: unknown = { field_errors: [], missing_attachments: [], routing_problem: null, ready: false }): Kit {
   const calls: [string, unknown][] = [];
   const stored = { data: initial };
   const locked = { now: false };
@@ -89,7 +89,7 @@ function kit(initial: unknown = {}): Kit {
         case "service_form":
           return form;
         case "check_draft":
-          return { field_errors: [], missing_attachments: [], routing_problem: null, ready: false };
+          return check;
         default:
           return null;
       }
@@ -131,7 +131,7 @@ async function fillForm() {
   await userEvent.selectOptions(input("persons.0.relationship"), "antragsteller");
   await userEvent.type(input("persons.0.family_name"), "Schulze");
   await userEvent.type(input("persons.0.first_names"), "Hildegard");
-  fireEvent.change(input("persons.0.date_of_birth"), { target: { value: "1938-04-02" } });
+  await userEvent.type(input("persons.0.date_of_birth"), "2.4.1938");
   await userEvent.click(within(field("persons.0.sex")).getByDisplayValue("weiblich"));
   await userEvent.click(screen.getByTestId("add-persons.0.nationalities"));
   await userEvent.type(input("persons.0.nationalities.0"), "DE");
@@ -141,14 +141,15 @@ async function fillForm() {
   await userEvent.click(input("previous_dwelling_kept"));
 }
 
-/** Every typed value is on screen. */
+/** Every typed value is on screen, dates and countries as the UI language writes them. */
 function expectOnScreen() {
+  const de = document.documentElement.lang === "de";
   expect(input("persons.0.relationship")).toHaveValue("antragsteller");
   expect(input("persons.0.family_name")).toHaveValue("Schulze");
   expect(input("persons.0.first_names")).toHaveValue("Hildegard");
-  expect(input("persons.0.date_of_birth")).toHaveValue("1938-04-02");
+  expect(input("persons.0.date_of_birth")).toHaveValue(de ? "02.04.1938" : "02/04/1938");
   expect(within(field("persons.0.sex")).getByDisplayValue("weiblich")).toBeChecked();
-  expect(input("persons.0.nationalities.0")).toHaveValue("DE");
+  expect(input("persons.0.nationalities.0")).toHaveValue(de ? "Deutschland" : "Germany");
   expect(field("persons.0.disclosure_blocks").querySelectorAll<HTMLInputElement>("input[type=checkbox]")[0]).toBeChecked();
   expect(input("new_address.street")).toHaveValue("Lindenweg");
   expect(input("new_address.city")).toHaveValue("Musterstadt");
@@ -295,5 +296,73 @@ describe("keyboard", () => {
     expect(input("persons.0.family_name")).toHaveValue("Schulze");
     await userEvent.click(screen.getByTestId("next"));
     await screen.findByTestId("screen-attachments");
+  });
+
+  it("Enter in a date, a country picker or a checkbox stays on the step; in a textarea it makes a new line", async () => {
+    kit();
+    renderWithI18n(<App />);
+    await openDraft();
+    await userEvent.click(await screen.findByTestId("add-persons"));
+    await userEvent.type(input("persons.0.date_of_birth"), "2.4.1938{Enter}");
+    await userEvent.click(screen.getByTestId("add-persons.0.nationalities"));
+    // Enter with the suggestions open takes one; with them closed it does nothing.
+    await userEvent.type(input("persons.0.nationalities.0"), "Pol{Enter}");
+    expect(input("persons.0.nationalities.0")).toHaveValue("Polen");
+    await userEvent.keyboard("{Enter}");
+    const address = input("persons.0.legal_representative.address");
+    expect(address.tagName).toBe("TEXTAREA");
+    await userEvent.type(address, "Lindenweg 1{Enter}Musterstadt");
+    expect(address).toHaveValue("Lindenweg 1\nMusterstadt");
+    input("previous_dwelling_kept").focus();
+    await userEvent.keyboard("{Enter}");
+    expect(screen.getByTestId("screen-form")).toBeInTheDocument();
+    expect(screen.queryByTestId("screen-attachments")).toBeNull();
+    fireEvent.blur(input("persons.0.date_of_birth"));
+    expect(input("persons.0.date_of_birth")).toHaveValue("02.04.1938");
+  });
+
+  it("a step change puts the cursor in the form's first field, or on the heading of a step without one", async () => {
+    kit(TYPED);
+    renderWithI18n(<App />);
+    await openDraft();
+    await userEvent.click(screen.getByTestId("next"));
+    await screen.findByTestId("screen-attachments");
+    await waitFor(() => expect(document.getElementById("wiz-title")).toHaveFocus());
+    await userEvent.click(screen.getByTestId("step-form"));
+    await screen.findByTestId("screen-form");
+    await waitFor(() => expect(input("persons.0.relationship")).toHaveFocus());
+  });
+});
+
+describe("review", () => {
+  it("a date and a country kept as typed are explained in the form's words, not the kit's format names", async () => {
+    const typedWrong = { persons: [{ ...TYPED.persons[0], date_of_birth: "31.02.1938", nationalities: ["Atlantis"] }] };
+    const rust = (field: string, de: string) => ({
+      field,
+      pointer: `/persons/0/${field}`,
+      label: null,
+      message: { de, en: de },
+    });
+    kit(typedWrong, {
+      field_errors: [
+        rust("date_of_birth", "muss ein Datum im Format JJJJ-MM-TT sein"),
+        { ...rust("nationalities", "muss ein Staatencode aus zwei Großbuchstaben sein"), pointer: "/persons/0/nationalities/0" },
+      ],
+      missing_attachments: [],
+      routing_problem: "no municipality authority in this catalog is responsible for ARS 064350014014 (anmeldung)",
+      ready: false,
+    });
+    renderWithI18n(<App />);
+    await openDraft();
+    expect(input("persons.0.date_of_birth")).toHaveValue("31.02.1938");
+    expect(input("persons.0.nationalities.0")).toHaveValue("Atlantis");
+    await userEvent.click(screen.getByTestId("step-review"));
+    const errors = await screen.findByTestId("check-field-errors");
+    expect(errors).toHaveTextContent("Den 31.02.1938 gibt es nicht (Februar 1938 hat 28 Tage).");
+    expect(errors).toHaveTextContent("„Atlantis“ ist kein Staat der Liste");
+    expect(errors).not.toHaveTextContent("JJJJ-MM-TT");
+    const routing = screen.getByTestId("check-routing");
+    expect(routing).toHaveTextContent("Für diese Angaben ist keine Behörde im Katalog zuständig.");
+    expect(routing.querySelector("details")).toHaveTextContent("ARS 064350014014");
   });
 });

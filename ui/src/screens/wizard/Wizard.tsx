@@ -5,9 +5,11 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { ErrorObject } from "ajv";
 import { api, toAppError } from "../../api/commands";
 import type { AppError, AttachmentDto, CheckResult, FinalizedDto, FormDto } from "../../api/types";
-import { ErrorBox, Notice } from "../../components/ErrorBox";
+import { ErrorBox, Notice, TechnicalDetail } from "../../components/ErrorBox";
 import { describeData, labelForPath, labelIndex } from "../../forms/describe";
-import { FormView } from "../../forms/FormView";
+import { ajvErrorMessage } from "../../forms/errorMessages";
+import { FormView, formSchema } from "../../forms/FormView";
+import { liveValidate } from "../../forms/validate";
 import { formatBytes, pick, translator, useI18n } from "../../i18n/i18n";
 import type { MessageKey } from "../../i18n/messages";
 import { AttachmentsStep } from "./AttachmentsStep";
@@ -47,7 +49,14 @@ export function Wizard({
 
   // Opening an application puts the cursor in its first control (not on the page body,
   // several Tabs away) — unless the clerk already went somewhere: focus is never taken
-  // from a field being typed into. Later step changes focus the step's heading.
+  // from a field being typed into. A step change puts it in the form's first control
+  // when the step is the form, else on the step's heading (the other steps have no
+  // field to type into first: files, the signature, the review).
+  const focusFirstField = useCallback(() => {
+    const first = formRef.current?.querySelector<HTMLElement>(FIRST_CONTROL);
+    if (first) first.focus();
+    else headingRef.current?.focus();
+  }, []);
   useEffect(() => {
     if (!formShown) return;
     requestAnimationFrame(() => {
@@ -55,11 +64,9 @@ export function Wizard({
       // for screen readers), not in anything the clerk chose.
       const active = document.activeElement;
       if (active && active !== document.body && !(active instanceof HTMLHeadingElement)) return;
-      formRef.current
-        ?.querySelector<HTMLElement>("input:not([disabled]), select:not([disabled]), textarea:not([disabled]), button:not([disabled])")
-        ?.focus();
+      focusFirstField();
     });
-  }, [formShown]);
+  }, [formShown, focusFirstField]);
 
   const sigSpec = form ? formSpec(form.attachments) : undefined;
   const steps: Step[] = sigSpec ? ["form", "attachments", "signature", "review"] : ["form", "attachments", "review"];
@@ -69,9 +76,9 @@ export function Wizard({
       setPrinting(false);
       setStep(s);
       if (s === "review") setShowAll(true);
-      requestAnimationFrame(() => headingRef.current?.focus());
+      requestAnimationFrame(() => (s === "form" ? focusFirstField() : headingRef.current?.focus()));
     },
-    [saver],
+    [saver, focusFirstField],
   );
 
   // Live errors from every state the form settles on; the data only from the clerk's
@@ -131,8 +138,13 @@ export function Wizard({
           ref={formRef}
           noValidate
           // Enter in a field stays in the form (it used to jump to the next step): only
-          // the button moves on, so the form has no submit button at all.
+          // the button moves on, so the form has no submit button at all, and Enter in a
+          // one-line field does nothing (a textarea still gets its new line, a button
+          // still acts).
           onSubmit={(e) => e.preventDefault()}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" && isOneLineField(e.target)) e.preventDefault();
+          }}
           onBlur={() => void saver.flush()}
         >
           <FormView schema={form.schema} ui={form.ui} data={data} onChange={onChange} onEdit={edit} showAllErrors={showAll} />
@@ -164,6 +176,7 @@ export function Wizard({
             spec={sigSpec}
             serviceNameDe={form.service.name.de}
             ui={form.ui}
+            schema={form.schema}
             data={data}
             attachments={attachments}
             setAttachments={setAttachments}
@@ -196,6 +209,17 @@ export function Wizard({
       </p>
     </section>
   );
+}
+
+/** The form's first control: the first field, or the first button where a form starts
+ * with an empty list ("add person"). */
+const FIRST_CONTROL =
+  "input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), button:not([disabled])";
+
+/** An input whose Enter would submit its form implicitly (text, date, number, checkbox …),
+ * not a button-like one. */
+function isOneLineField(target: EventTarget): boolean {
+  return target instanceof HTMLInputElement && !["button", "submit", "reset", "image", "file"].includes(target.type);
 }
 
 function guessPlace(data: unknown): string {
@@ -256,9 +280,18 @@ function Review({
   const [check, setCheck] = useState<CheckResult | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   const [busy, setBusy] = useState<"check" | "finalize" | null>("check");
-  const lines = useMemo(() => describeData(form.ui, data, lang), [form.ui, data, lang]);
+  const lines = useMemo(() => describeData(form.ui, data, lang, form.schema), [form.ui, data, lang, form.schema]);
   const index = useMemo(() => labelIndex(form.ui, lang), [form.ui, lang]);
   const specLabel = (id: string) => pick(form.attachments.find((s) => s.id === id)?.label, lang) || id;
+  // A date or country kept as the clerk typed it: the kit's check says only "not a date
+  // as YYYY-MM-DD"; the form's own message says what is wrong in the clerk's terms.
+  const typedMessages = useMemo(() => {
+    const byPointer = new Map<string, string>();
+    for (const e of liveValidate(formSchema(form.schema), data)) {
+      if (e.keyword === "format" && (e.params.date || e.params.unknownCountry)) byPointer.set(e.instancePath, ajvErrorMessage(e, lang));
+    }
+    return byPointer;
+  }, [form.schema, data, lang]);
 
   useEffect(() => {
     let gone = false;
@@ -293,7 +326,7 @@ function Review({
               {check.field_errors.map((f, i) => (
                 <li key={i}>
                   <strong>{f.label ? pick(f.label, lang) : labelForPath(index, f.pointer)}</strong>{" "}
-                  <span className="small">({labelForPath(index, f.pointer)})</span>: {pick(f.message, lang)}{" "}
+                  <span className="small">({labelForPath(index, f.pointer)})</span>: {typedMessages.get(f.pointer) ?? pick(f.message, lang)}{" "}
                   <button type="button" className="link" onClick={() => go("form")}>
                     ({t("check.toStep", { step: t("wizard.step.form") })})
                   </button>
@@ -304,7 +337,9 @@ function Review({
         ) : null}
         {check?.routing_problem ? (
           <div role="alert" className="alert alert--error" data-testid="check-routing">
-            <p className="alert-title">⚠ {t("check.routing", { problem: check.routing_problem })}</p>
+            <p className="alert-title">⚠ {t("check.routing")}</p>
+            <p>{t("err.no_authority.hint")}</p>
+            <TechnicalDetail text={check.routing_problem} />
             <button type="button" className="link" onClick={() => go("form")}>
               ({t("check.toStep", { step: t("wizard.step.form") })})
             </button>
@@ -411,7 +446,7 @@ export function Lines({ lines }: { lines: ReturnType<typeof describeData> }) {
 /** The paper alternative: the printout the citizen signs by hand (always German). */
 function PrintView({ form, data, onBack }: { form: FormDto; data: unknown; onBack: () => void }) {
   const { t } = useI18n();
-  const lines = useMemo(() => describeData(form.ui, data, "de"), [form.ui, data]);
+  const lines = useMemo(() => describeData(form.ui, data, "de", form.schema), [form.ui, data, form.schema]);
   const de = translator("de");
   useEffect(() => {
     document.body.classList.add("printing-printout");
