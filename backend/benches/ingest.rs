@@ -60,6 +60,7 @@ fn build_records(kit: &Kit, n: usize, authority_key: AuthorityPublicKey) -> Vec<
                                 "postal_code": "64390", "city": "Musterstadt"}
             }),
             attachment_keys: Vec::new(),
+            attachments: Vec::new(),
         };
         let aad = seal::case_aad(&record_id, &kit.kit_id, &authority);
         let sealed = seal::seal(&authority_key, &aad, &case.to_json(), &mut OsRng).unwrap();

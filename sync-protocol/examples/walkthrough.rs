@@ -68,6 +68,7 @@ fn main() -> Result<(), ProtocolError> {
             "dwelling": "hauptwohnung"
         }),
         attachment_keys: vec![secret.to_wire(attachment_id)],
+        attachments: Vec::new(),
     };
     let record_id = RecordId::from_uuid(Uuid::now_v7());
     let sealed = seal::seal(

@@ -22,6 +22,7 @@ pub mod change;
 pub mod codes;
 pub mod dsse;
 mod error;
+pub mod file_name;
 pub mod held;
 pub mod httpsig;
 pub mod ids;

@@ -250,6 +250,25 @@ pub struct CasePayload {
     pub form_data: serde_json::Value,
     /// One key per attachment in the record's manifest.
     pub attachment_keys: Vec<AttachmentKey>,
+    /// What the attachments are, for the reviewer: at most one entry per manifest
+    /// attachment (older kits send none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentLabel>,
+}
+
+/// What one attachment is. Sealed, because a file name is the citizen's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentLabel {
+    /// The manifest entry it describes.
+    pub attachment_id: AttachmentId,
+    /// The catalog's attachment kind (e.g. `landlord-confirmation`), whose label the
+    /// back office shows.
+    pub kind: String,
+    /// The file's name as the clerk picked the file, [`crate::file_name::sanitize`]d;
+    /// absent for files the kit made itself (the signed printout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
 }
 
 impl std::fmt::Debug for CasePayload {
@@ -258,6 +277,7 @@ impl std::fmt::Debug for CasePayload {
         f.debug_struct("CasePayload")
             .field("form_data", &"<redacted>")
             .field("attachment_keys", &self.attachment_keys.len())
+            .field("attachments", &self.attachments.len())
             .finish()
     }
 }
@@ -298,11 +318,12 @@ impl CasePayload {
     }
 
     /// Checks that the payload carries exactly one key for every attachment in the
-    /// record's manifest, and no others.
+    /// record's manifest, and no others, and labels only for manifest attachments, at
+    /// most one each.
     ///
     /// # Errors
-    /// [`ProtocolError::Invalid`] naming the first attachment without a key or key
-    /// without an attachment.
+    /// [`ProtocolError::Invalid`] naming the first attachment without a key, key
+    /// without an attachment, or label without one.
     pub fn require_keys_match(
         &self,
         manifest: &[crate::record::AttachmentEntry],
@@ -332,7 +353,34 @@ impl CasePayload {
                 format!("key for unlisted attachment {extra}"),
             ));
         }
+        let mut labelled = BTreeSet::new();
+        for label in &self.attachments {
+            if !listed.contains(&label.attachment_id) {
+                return Err(ProtocolError::invalid(
+                    "case.attachments",
+                    format!("label for unlisted attachment {}", label.attachment_id),
+                ));
+            }
+            if !labelled.insert(label.attachment_id) {
+                return Err(ProtocolError::invalid(
+                    "case.attachments",
+                    format!("attachment {} has two labels", label.attachment_id),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The label of attachment `id`, with its file name sanitized again: whoever shows
+    /// a name trusts no kit to have done it.
+    pub fn label_of(&self, id: AttachmentId) -> Option<AttachmentLabel> {
+        self.attachments
+            .iter()
+            .find(|l| l.attachment_id == id)
+            .map(|l| AttachmentLabel {
+                file_name: l.file_name.as_deref().and_then(crate::file_name::sanitize),
+                ..l.clone()
+            })
     }
 
     /// Serializes the case payload for sealing.

@@ -32,8 +32,26 @@ impl Session {
         draft_id: &str,
         spec_id: &str,
         media_type: &str,
+        reader: impl Read,
+    ) -> Result<AttachmentInfo, KitError> {
+        self.attach_named(draft_id, spec_id, media_type, None, reader)
+    }
+
+    /// [`Session::attach`] for a file the clerk picked: its name, sanitized
+    /// ([`sync_protocol::file_name::sanitize`]), is kept with the draft and sealed into
+    /// the case, so the reviewer sees it and nothing outside the seal does.
+    ///
+    /// # Errors
+    /// As [`Session::attach`].
+    pub fn attach_named(
+        &mut self,
+        draft_id: &str,
+        spec_id: &str,
+        media_type: &str,
+        file_name: Option<&str>,
         mut reader: impl Read,
     ) -> Result<AttachmentInfo, KitError> {
+        let file_name = file_name.and_then(sync_protocol::file_name::sanitize);
         let service_id: String = self
             .conn
             .query_row(
@@ -111,8 +129,8 @@ impl Session {
             .map_err(|e| KitError::Corrupted(e.to_string()))?;
         let inserted = self.conn.execute(
             "INSERT INTO draft_attachments (id, draft_id, spec_id, purpose, media_type, size, sha256,
-                 ciphertext_size, ciphertext_sha256, secret, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 ciphertext_size, ciphertext_sha256, secret, created_at, file_name)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 id.to_string(),
                 draft_id,
@@ -124,7 +142,8 @@ impl Session {
                 digests.ciphertext_size,
                 digests.ciphertext_sha256.to_hex(),
                 wire,
-                now_text()
+                now_text(),
+                file_name
             ],
         );
         if let Err(e) = inserted {
@@ -137,6 +156,7 @@ impl Session {
             media_type: media_type.to_owned(),
             size: digests.size,
             sha256: digests.sha256.to_hex(),
+            file_name,
         })
     }
 
@@ -161,7 +181,8 @@ impl Session {
         draft_id: &str,
     ) -> Result<Vec<StoredAttachment>, KitError> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, spec_id, purpose, media_type, size, sha256, ciphertext_size, ciphertext_sha256, secret
+            "SELECT id, spec_id, purpose, media_type, size, sha256, ciphertext_size, ciphertext_sha256, secret,
+                    file_name
              FROM draft_attachments WHERE draft_id = ?1 ORDER BY created_at, id",
         )?;
         let rows = stmt.query_map([draft_id], |r| {
@@ -175,11 +196,12 @@ impl Session {
                 r.get::<_, u64>(6)?,
                 r.get::<_, String>(7)?,
                 r.get::<_, String>(8)?,
+                r.get::<_, Option<String>>(9)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, spec_id, purpose, media, size, sha, csize, csha, secret) = row?;
+            let (id, spec_id, purpose, media, size, sha, csize, csha, secret, file_name) = row?;
             out.push(StoredAttachment {
                 entry: AttachmentEntry {
                     id: id.parse()?,
@@ -191,6 +213,7 @@ impl Session {
                     ciphertext_sha256: Sha256Hash::try_from(csha)?,
                 },
                 spec_id,
+                file_name,
                 key: serde_json::from_str(&secret)
                     .map_err(|e| KitError::Corrupted(e.to_string()))?,
             });

@@ -91,6 +91,7 @@ impl Session {
                 media_type: a.entry.media_type.to_string(),
                 size: a.entry.size,
                 sha256: a.entry.sha256.to_string(),
+                file_name: a.file_name,
             })
             .collect())
     }

@@ -9,7 +9,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 use sync_protocol::ids::{Ars, AuthorityId, FormId, RecordId, Sha256Hash};
 use sync_protocol::record::{Record, RecordKind};
-use sync_protocol::seal::{self, AuthorityPublicKey, CasePayload};
+use sync_protocol::seal::{self, AttachmentLabel, AuthorityPublicKey, CasePayload};
 use uuid::Uuid;
 
 use super::{kind_text, parse_kind, purpose_text, Finalized, StoredAttachment};
@@ -83,6 +83,14 @@ impl Session {
         let case = CasePayload {
             form_data: data,
             attachment_keys: attachments.iter().map(|a| a.key.clone()).collect(),
+            attachments: attachments
+                .iter()
+                .map(|a| AttachmentLabel {
+                    attachment_id: a.entry.id,
+                    kind: a.spec_id.clone(),
+                    file_name: a.file_name.clone(),
+                })
+                .collect(),
         };
         let sealed = seal::seal(
             &authority_key,

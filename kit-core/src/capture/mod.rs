@@ -59,6 +59,8 @@ pub struct AttachmentInfo {
     pub size: u64,
     /// SHA-256 of the plaintext.
     pub sha256: String,
+    /// The picked file's name, sanitized; `None` for files the kit made.
+    pub file_name: Option<String>,
 }
 
 /// What the clerk keeps for the day list and the citizen's receipt.
@@ -124,6 +126,7 @@ pub(crate) fn nfc(data: &Value) -> Value {
 pub(crate) struct StoredAttachment {
     pub(crate) entry: AttachmentEntry,
     pub(crate) spec_id: String,
+    pub(crate) file_name: Option<String>,
     pub(crate) key: AttachmentKey,
 }
 

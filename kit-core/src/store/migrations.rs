@@ -130,6 +130,10 @@ const STEPS: &[&str] = &[
         detail  TEXT NOT NULL
     );
     ",
+    // 5: the name of an attached file as the clerk picked it (sealed into the case).
+    r"
+    ALTER TABLE draft_attachments ADD COLUMN file_name TEXT;
+    ",
 ];
 
 /// The newest schema version this build knows.

@@ -325,3 +325,73 @@ fn a_tampered_stored_record_is_found_by_verify() {
         "record 3 no longer links to the stored hash of 2"
     );
 }
+
+#[test]
+fn a_picked_files_name_is_sanitized_kept_with_the_draft_and_travels_only_sealed() {
+    let f = enrolled_kit();
+    let mut s = f.unlock();
+    let draft = s.create_draft("anmeldung", &anmeldung()).expect("draft");
+    // A name a hostile or careless source could hand the kit: a path, a right-to-left
+    // override disguising the extension, and a personal name that must stay sealed.
+    let picked = "C:\\Scans\\Wohnungsgeberbestätigung Kowalski\u{202E}fdp.exe";
+    let info = s
+        .attach_named(
+            &draft,
+            "signed-printout",
+            "application/pdf",
+            Some(picked),
+            &printout()[..],
+        )
+        .expect("attach");
+    let sanitized = "Wohnungsgeberbestätigung Kowalskifdp.exe";
+    assert_eq!(info.file_name.as_deref(), Some(sanitized));
+    assert_eq!(
+        s.draft_attachments(&draft).expect("list")[0]
+            .file_name
+            .as_deref(),
+        Some(sanitized),
+        "the draft keeps the sanitized name"
+    );
+    let unnamed = s
+        .attach(
+            &draft,
+            "signed-printout",
+            "application/pdf",
+            &printout()[..],
+        )
+        .expect("a file the kit made");
+    assert_eq!(unnamed.file_name, None);
+    let done = s.finalize(&draft).expect("finalize");
+    drop(s);
+
+    let envelope = stored_envelope(&f, &done.record_id);
+    let outside = String::from_utf8_lossy(envelope.to_json().as_slice()).into_owned();
+    let record =
+        SignedRecord::verify(&envelope, f.kit_id, &f.unlock().kit_public_key()).expect("verifies");
+    let payload = String::from_utf8_lossy(&record.payload).into_owned();
+    for visible in [&outside, &payload] {
+        assert!(
+            !visible.contains("Kowalski") && !visible.contains("signed-printout"),
+            "neither the name nor the kind travels outside the seal"
+        );
+    }
+    let sk = &f.authority_keys["gemeinde-musterstadt"];
+    let aad = seal::case_aad(
+        &record.record.record_id,
+        &f.kit_id,
+        &record.record.authority_id,
+    );
+    let case = CasePayload::from_json(&seal::open(sk, &record.record.sealed, &aad).expect("opens"))
+        .expect("case");
+    case.require_keys_match(&record.record.attachments)
+        .expect("labels only for manifest attachments");
+    let named = case
+        .label_of(info.id.parse().expect("id"))
+        .expect("a label for the named file");
+    assert_eq!(named.kind, "signed-printout");
+    assert_eq!(named.file_name.as_deref(), Some(sanitized));
+    let made = case
+        .label_of(unnamed.id.parse().expect("id"))
+        .expect("a label for the file the kit made");
+    assert_eq!(made.file_name, None);
+}

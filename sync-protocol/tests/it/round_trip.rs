@@ -177,3 +177,54 @@ fn an_unknown_problem_code_from_a_newer_backend_still_parses() {
     let p: sync_protocol::api::Problem = serde_json::from_slice(json).expect("parses");
     assert_eq!(p.code, sync_protocol::api::ProblemCode::Unknown);
 }
+
+#[test]
+fn attachment_labels_name_only_manifest_attachments_once_and_are_sanitized_when_read() {
+    use sync_protocol::seal::AttachmentLabel;
+    let chain = make_chain(2);
+    let record = SignedRecord::verify(&chain[1].envelope, kit_id(), &kit_key().verifying_key())
+        .expect("verifies");
+    let (sk, _) = authority_keys();
+    let aad = seal::case_aad(
+        &record.record.record_id,
+        &kit_id(),
+        &record.record.authority_id,
+    );
+    let mut case =
+        CasePayload::from_json(&seal::open(&sk, &record.record.sealed, &aad).expect("opens"))
+            .expect("case payload");
+    let id = record.record.attachments[0].id;
+    let label = |file_name: &str| AttachmentLabel {
+        attachment_id: id,
+        kind: "landlord-confirmation".into(),
+        file_name: Some(file_name.into()),
+    };
+    // A kit that did not sanitize (or lied): whoever reads the label sanitizes again.
+    case.attachments = vec![label("../../Pass\u{202E}fdp.exe")];
+    case.require_keys_match(&record.record.attachments)
+        .expect("a label for a manifest attachment");
+    assert_eq!(
+        case.label_of(id).and_then(|l| l.file_name).as_deref(),
+        Some("Passfdp.exe")
+    );
+    let json = case.to_json();
+    let back = CasePayload::from_json(&json).expect("labels round-trip");
+    assert_eq!(back.attachments, case.attachments);
+
+    case.attachments = vec![label("a.pdf"), label("b.pdf")];
+    assert!(
+        case.require_keys_match(&record.record.attachments).is_err(),
+        "two labels for one attachment"
+    );
+    let mut stranger = label("a.pdf");
+    stranger.attachment_id = sync_protocol::ids::AttachmentId::from_uuid(uuid::Uuid::nil());
+    case.attachments = vec![stranger];
+    assert!(
+        case.require_keys_match(&record.record.attachments).is_err(),
+        "a label for an attachment the manifest does not list"
+    );
+    // Unknown members inside a label are refused like everywhere in the case payload.
+    let mut value: serde_json::Value = serde_json::from_slice(&json).expect("json");
+    value["attachments"][0]["extra"] = "x".into();
+    assert!(CasePayload::from_json(&serde_json::to_vec(&value).expect("json")).is_err());
+}

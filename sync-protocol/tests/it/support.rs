@@ -115,6 +115,7 @@ pub fn make_record(
     let case = CasePayload {
         form_data: sample_form_data(seq + variant),
         attachment_keys: keys,
+        attachments: Vec::new(),
     };
     let (_, authority_pk) = authority_keys();
     let aad = seal::case_aad(&record_id, &kit_id(), &authority_id());

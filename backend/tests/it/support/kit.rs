@@ -313,6 +313,7 @@ impl TestKit {
                 .clone()
                 .unwrap_or_else(|| serde_json::json!({"test": seq})),
             attachment_keys: keys,
+            attachments: Vec::new(),
         };
         let recipient = match spec.seal_to {
             SealTo::Authority => *self

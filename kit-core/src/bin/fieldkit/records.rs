@@ -148,7 +148,8 @@ fn capture(
         let media = media_type_of(&path)?;
         let file =
             std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        session.attach(&draft, kind, media, file)?;
+        let name = path.file_name().map(|n| n.to_string_lossy());
+        session.attach_named(&draft, kind, media, name.as_deref(), file)?;
     }
     if finalize {
         Ok(Captured {

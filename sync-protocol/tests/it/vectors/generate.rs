@@ -329,6 +329,7 @@ pub(super) fn hpke() -> Value {
         attachment_keys: vec![
             AttachmentSecret::from_parts([0x42; 32], [0x24; 7]).to_wire(attachment_id(7))
         ],
+        attachments: Vec::new(),
     }
     .to_json();
     let sealed = seal::seal(&pk, &aad, &pt, &mut FixedRng(ikm_e.to_vec())).expect("seals");
