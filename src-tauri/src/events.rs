@@ -255,6 +255,10 @@ impl SyncEventDto {
 pub struct ConnectivityDto {
     /// The backend answered the last probe (a captive portal does not count).
     pub online: bool,
+    /// When the last probe was answered (kit clock, RFC 3339): how old "online" is.
+    pub checked_at: Option<String>,
+    /// While offline: when the next probe goes out (kit clock, RFC 3339).
+    pub next_attempt_at: Option<String>,
     /// A sync is running.
     pub syncing: bool,
     /// When the last run finished (kit clock, RFC 3339).
@@ -267,14 +271,21 @@ pub struct ConnectivityDto {
 /// forward, if there is one.
 pub fn fold(state: &mut ConnectivityDto, event: &AutoSyncEvent) -> Option<SyncEventDto> {
     match event {
-        AutoSyncEvent::Online => {
+        AutoSyncEvent::Online { checked_at } => {
             state.online = true;
+            state.checked_at = Some(checked_at.with_timezone(&chrono::Local).to_rfc3339());
+            state.next_attempt_at = None;
             state.last_error = None;
             None
         }
-        AutoSyncEvent::Offline { reason } => {
+        AutoSyncEvent::Offline {
+            reason,
+            next_attempt_at,
+        } => {
             state.online = false;
             state.syncing = false;
+            state.next_attempt_at =
+                Some(next_attempt_at.with_timezone(&chrono::Local).to_rfc3339());
             state.last_error = Some(reason.clone());
             None
         }
@@ -307,8 +318,14 @@ mod tests {
     #[test]
     fn a_run_moves_the_indicator_from_syncing_to_done() {
         let mut state = ConnectivityDto::default();
-        assert!(fold(&mut state, &AutoSyncEvent::Online).is_none());
-        assert!(state.online);
+        assert!(fold(
+            &mut state,
+            &AutoSyncEvent::Online {
+                checked_at: chrono::Utc::now()
+            }
+        )
+        .is_none());
+        assert!(state.online && state.checked_at.is_some());
         let progress = fold(
             &mut state,
             &AutoSyncEvent::Sync {
@@ -336,7 +353,7 @@ mod tests {
     }
 
     #[test]
-    fn offline_keeps_the_reason_and_stops_the_spinner() {
+    fn offline_keeps_the_reason_and_the_next_attempt_and_stops_the_spinner() {
         let mut state = ConnectivityDto {
             online: true,
             syncing: true,
@@ -346,9 +363,11 @@ mod tests {
             &mut state,
             &AutoSyncEvent::Offline {
                 reason: "connection refused".into(),
+                next_attempt_at: chrono::Utc::now() + chrono::Duration::seconds(30),
             },
         );
         assert!(!state.online && !state.syncing);
+        assert!(state.next_attempt_at.is_some(), "the UI can say when it tries again");
         assert_eq!(state.last_error.as_deref(), Some("connection refused"));
     }
 }

@@ -1,6 +1,9 @@
 //! Auto-sync: the loop notices the backend is unreachable (refused connections, a
 //! captive portal's 200) by probing the backend itself, syncs as soon as it answers,
 //! syncs on demand, and stops at once when asked — also in the middle of a slow upload.
+//! Connectivity is honest: a backend that goes away is noticed within one probe
+//! interval, and "sync now" while offline is answered within one probe's time limit
+//! with the time of the next attempt.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -77,7 +80,7 @@ fn auto_sync_waits_for_the_backend_then_delivers_and_stops_on_request() {
 
     // Back upstairs: the next probe finds the backend and the loop syncs.
     proxy.set_faults(Faults::default());
-    wait_for(&events, "online", |e| matches!(e, AutoSyncEvent::Online));
+    wait_for(&events, "online", |e| matches!(e, AutoSyncEvent::Online { .. }));
     let finished = wait_for(&events, "finished", |e| {
         matches!(e, AutoSyncEvent::Finished { .. })
     });
@@ -147,8 +150,94 @@ fn a_captive_portal_does_not_count_as_online() {
     assert!(
         events
             .try_iter()
-            .all(|e| !matches!(e, AutoSyncEvent::Online | AutoSyncEvent::Finished { .. })),
+            .all(|e| !matches!(e, AutoSyncEvent::Online { .. } | AutoSyncEvent::Finished { .. })),
         "never online behind the portal"
     );
+    auto.stop();
+}
+
+#[test]
+fn a_vanished_backend_is_noticed_within_a_probe_and_sync_now_offline_answers_in_time() {
+    let scenario = Scenario::new();
+    let (proxy, kit) = (&scenario.proxy, &scenario.kit);
+    let session = kit.session();
+    let client = session.backend().expect("client");
+    let probe_interval = Duration::from_millis(500);
+    let probe_timeout = Duration::from_secs(2);
+    let (tx, events) = mpsc::channel();
+    let auto = AutoSync::spawn(
+        session,
+        client,
+        AutoSyncOptions {
+            interval: Duration::from_secs(600),
+            probe_interval,
+            probe_timeout,
+            // Long: only "sync now" makes the next probe come soon.
+            probe_backoff: BackoffPolicy {
+                base: Duration::from_secs(60),
+                cap: Duration::from_secs(60),
+            },
+            ..AutoSyncOptions::default()
+        },
+        move |e| {
+            let _ = tx.send(e.clone());
+        },
+    );
+    wait_for(&events, "finished", |e| {
+        matches!(e, AutoSyncEvent::Finished { .. })
+    });
+    // Between syncs the loop keeps probing: online is never older than the interval.
+    let AutoSyncEvent::Online { checked_at: first } =
+        wait_for(&events, "online", |e| matches!(e, AutoSyncEvent::Online { .. }))
+    else {
+        unreachable!("matched above")
+    };
+    let AutoSyncEvent::Online { checked_at: second } =
+        wait_for(&events, "online", |e| matches!(e, AutoSyncEvent::Online { .. }))
+    else {
+        unreachable!("matched above")
+    };
+    assert!(second > first, "each probe reports its own time");
+
+    // The backend goes away (the proxy swallows requests without answering).
+    proxy.set_faults(Faults {
+        stall: true,
+        ..Faults::default()
+    });
+    let gone = Instant::now();
+    wait_for(&events, "offline", |e| {
+        matches!(e, AutoSyncEvent::Offline { .. })
+    });
+    let limit = probe_interval + probe_timeout + Duration::from_secs(2);
+    assert!(
+        gone.elapsed() < limit,
+        "noticed after {:?} (limit {limit:?})",
+        gone.elapsed()
+    );
+
+    // "Sync now" while offline: an answer within one probe's time limit, naming when
+    // the next attempt goes out — not a spinner until the backoff ends.
+    let asked = Instant::now();
+    let asked_at = chrono::Utc::now();
+    auto.sync_now();
+    let answer = wait_for(&events, "offline", |e| {
+        matches!(e, AutoSyncEvent::Offline { .. })
+    });
+    assert!(
+        asked.elapsed() < probe_timeout + Duration::from_secs(2),
+        "answered after {:?}",
+        asked.elapsed()
+    );
+    let AutoSyncEvent::Offline {
+        next_attempt_at, ..
+    } = answer
+    else {
+        unreachable!("matched above")
+    };
+    assert!(
+        next_attempt_at > asked_at + chrono::Duration::seconds(1),
+        "the next attempt is in the future: {next_attempt_at} vs {asked_at}"
+    );
+    proxy.set_faults(Faults::default());
     auto.stop();
 }

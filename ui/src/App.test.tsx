@@ -53,7 +53,7 @@ function backend(overrides: Record<string, (args: unknown) => unknown> = {}) {
         case "drafts":
           return [{ id: "d-1", service_id: "anmeldung", kind: "application", clerk_id: "c-clara", created_at: "2026-11-21T08:00:00Z", updated_at: "2026-11-21T08:05:00Z" }];
         case "queue_status":
-          return { drafts: 1, pending: 2, delivered: 0, complete: 5, rejected: 1, last_sync: null, clock_skew_secs: null, connectivity: { online: false, syncing: false, last_sync_at: null, last_error: null } };
+          return { drafts: 1, pending: 2, delivered: 0, complete: 5, rejected: 1, last_sync: null, clock_skew_secs: null, connectivity: { online: false, syncing: false, last_sync_at: null, last_error: null, checked_at: null, next_attempt_at: "2026-12-06T14:05:30+01:00" } };
         case "open_draft":
           return { summary: { id: "d-1", service_id: "anmeldung" }, data: {}, attachments: [] };
         case "service_form":
@@ -127,14 +127,38 @@ describe("app", () => {
     expect(screen.getByTestId("live-region")).toHaveTextContent("Synchronisierung abgeschlossen");
   });
 
-  it("connectivity events switch the indicator", async () => {
+  it("connectivity events switch the indicator, with the probe's age or the next attempt", async () => {
     backend();
     renderWithI18n(<App />);
     await screen.findByTestId("screen-home");
+    const checkedAt = new Date(Date.now() - 12_000).toISOString();
     await act(async () => {
-      await emit("fieldkit://connectivity", { online: true, syncing: false, last_sync_at: null, last_error: null });
+      await emit("fieldkit://connectivity", { online: true, syncing: false, last_sync_at: null, last_error: null, checked_at: checkedAt, next_attempt_at: null });
     });
-    expect(screen.getByTestId("connectivity")).toHaveTextContent("Online");
+    expect(screen.getByTestId("connectivity")).toHaveTextContent(/Online · geprüft vor 1[2-4] s/);
+    await act(async () => {
+      await emit("fieldkit://connectivity", { online: false, syncing: false, last_sync_at: null, last_error: "connection refused", checked_at: checkedAt, next_attempt_at: "2026-12-06T13:05:30Z" });
+    });
+    expect(screen.getByTestId("connectivity")).toHaveTextContent(/Offline · nächster Versuch um \d\d:05:30/);
+    await act(async () => {
+      await emit("fieldkit://connectivity", { online: false, syncing: false, last_sync_at: null, last_error: null, checked_at: null, next_attempt_at: null });
+    });
+    expect(screen.getByTestId("connectivity")).toHaveTextContent("Verbindung wird geprüft", { normalizeWhitespace: true });
+    expect(screen.getByTestId("connectivity")).not.toHaveTextContent("Offline");
+  });
+
+  it("sync now while offline ends its spinner with the next attempt's time", async () => {
+    backend();
+    renderWithI18n(<App />);
+    await screen.findByTestId("screen-home");
+    await userEvent.click(screen.getByTestId("sync-now"));
+    expect(screen.getByTestId("sync-progressbar")).toBeInTheDocument();
+    await act(async () => {
+      await emit("fieldkit://connectivity", { online: false, syncing: false, last_sync_at: null, last_error: "connection refused", checked_at: null, next_attempt_at: "2026-12-06T13:05:30Z" });
+    });
+    expect(screen.queryByTestId("sync-progressbar")).not.toBeInTheDocument();
+    expect(screen.getByTestId("sync-text")).toHaveTextContent(/Keine Verbindung zum Server – nächster Versuch um \d\d:05:30/);
+    expect(screen.getByTestId("sync-text")).not.toHaveTextContent("connection refused");
   });
 
   it("fieldkit://locked goes to the unlock screen", async () => {

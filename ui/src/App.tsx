@@ -67,8 +67,28 @@ export function App() {
   useEffect(() => {
     void refresh();
   }, [refresh]);
+  // What the probes found before this page was loaded (a reload keeps the app
+  // running); events keep it current from here on.
+  const unlocked = !!status?.unlocked;
+  useEffect(() => {
+    if (!unlocked) return;
+    api
+      .queueStatus()
+      .then((q) => setConn((now) => now ?? q.connectivity))
+      .catch(() => undefined);
+  }, [unlocked]);
 
-  useEffect(() => subscribe(onConnectivity(setConn)), []);
+  useEffect(
+    () =>
+      subscribe(
+        onConnectivity((c) => {
+          setConn(c);
+          // "Sync now" while offline: the probe's answer ends the request's spinner.
+          if (!c.online) dispatchSync({ kind: "offline", next_attempt_at: c.next_attempt_at, reason: c.last_error ?? "" });
+        }),
+      ),
+    [],
+  );
   useEffect(
     () =>
       subscribe(

@@ -2,12 +2,19 @@
 //! that must parse as the backend's answer — an OS "online" flag or a captive portal's
 //! 200 says nothing about it) and runs a sync when it answers: at once when it comes
 //! back, then every `interval`, and whenever the app asks ([`AutoSync::sync_now`]).
-//! While the backend is unreachable it probes with full-jitter backoff. Stopping cancels
-//! a running sync at its next step and wakes every sleep.
+//! Between syncs it probes every `probe_interval`, so "online" is never older than
+//! that; while the backend is unreachable it probes with full-jitter backoff. Every
+//! probe reports its result — [`AutoSyncEvent::Online`] with its time, or
+//! [`AutoSyncEvent::Offline`] with the time of the next attempt — so an app asked to
+//! "sync now" while offline answers within one probe's time limit, and shows how old
+//! its "online" is. Stopping cancels a running sync at its next step and wakes every
+//! sleep.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use serde::Serialize;
 use sync_protocol::api::{KitState, ProblemCode};
@@ -23,6 +30,8 @@ use crate::KitError;
 pub struct AutoSyncOptions {
     /// Between syncs while the backend is reachable (to pull decisions).
     pub interval: Duration,
+    /// Between probes while the backend is reachable: how old "online" may get.
+    pub probe_interval: Duration,
     /// Backoff between probes while it is not.
     pub probe_backoff: BackoffPolicy,
     /// Time limit of one probe.
@@ -35,6 +44,7 @@ impl Default for AutoSyncOptions {
     fn default() -> Self {
         Self {
             interval: Duration::from_secs(120),
+            probe_interval: Duration::from_secs(20),
             probe_backoff: BackoffPolicy {
                 base: Duration::from_secs(5),
                 cap: Duration::from_secs(120),
@@ -49,12 +59,19 @@ impl Default for AutoSyncOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum AutoSyncEvent {
-    /// The backend answered a probe.
-    Online,
-    /// It did not.
+    /// The backend answered a probe (sent after every probe that it answered).
+    Online {
+        /// When it answered (kit clock).
+        #[serde(with = "chrono::serde::ts_milliseconds")]
+        checked_at: DateTime<Utc>,
+    },
+    /// It did not (sent after every probe that failed).
     Offline {
         /// Why (no personal data).
         reason: String,
+        /// When the next probe goes out, unless the app asks sooner (kit clock).
+        #[serde(with = "chrono::serde::ts_milliseconds")]
+        next_attempt_at: DateTime<Utc>,
     },
     /// An event of the running sync.
     Sync {
@@ -95,7 +112,9 @@ impl AutoSync {
         let token = cancel.clone();
         let thread = std::thread::spawn(move || {
             let mut probe_backoff = Backoff::new(options.probe_backoff);
-            let mut online = None;
+            // None: sync as soon as a probe succeeds (at start, after being offline,
+            // and when the app asks).
+            let mut next_sync: Option<Instant> = None;
             while !token.is_cancelled() {
                 let wait = match probe(&session, &backend, options.probe_timeout) {
                     Err(Probe::Permanent(error)) => {
@@ -103,41 +122,50 @@ impl AutoSync {
                         on_event(&AutoSyncEvent::Failed { error });
                         return;
                     }
+                    Err(Probe::Unreachable(reason)) => {
+                        next_sync = None;
+                        let wait = probe_backoff.next_delay(None);
+                        on_event(&AutoSyncEvent::Offline {
+                            reason,
+                            next_attempt_at: Utc::now()
+                                + chrono::Duration::from_std(wait).unwrap_or_default(),
+                        });
+                        wait
+                    }
                     Ok(()) => {
                         probe_backoff.reset();
-                        if online != Some(true) {
-                            online = Some(true);
-                            on_event(&AutoSyncEvent::Online);
-                        }
-                        let result =
-                            sync(&mut session, &backend, &options.sync, &token, &mut |e| {
-                                on_event(&AutoSyncEvent::Sync { inner: e.clone() });
-                            });
-                        // Requests made during the run are served by it.
-                        while woken.try_recv().is_ok() {}
-                        match result {
-                            Ok(report) if report.wiped => {
-                                on_event(&AutoSyncEvent::Wiped);
-                                return;
+                        on_event(&AutoSyncEvent::Online {
+                            checked_at: Utc::now(),
+                        });
+                        if next_sync.is_none_or(|due| Instant::now() >= due) {
+                            let result =
+                                sync(&mut session, &backend, &options.sync, &token, &mut |e| {
+                                    on_event(&AutoSyncEvent::Sync { inner: e.clone() });
+                                });
+                            // Requests made during the run are served by it.
+                            while woken.try_recv().is_ok() {}
+                            match result {
+                                Ok(report) if report.wiped => {
+                                    on_event(&AutoSyncEvent::Wiped);
+                                    return;
+                                }
+                                Ok(report) => on_event(&AutoSyncEvent::Finished { report }),
+                                Err(KitError::Cancelled) => return,
+                                Err(e) => on_event(&AutoSyncEvent::Failed {
+                                    error: e.to_string(),
+                                }),
                             }
-                            Ok(report) => on_event(&AutoSyncEvent::Finished { report }),
-                            Err(KitError::Cancelled) => return,
-                            Err(e) => on_event(&AutoSyncEvent::Failed {
-                                error: e.to_string(),
-                            }),
+                            next_sync = Some(Instant::now() + options.interval);
                         }
-                        options.interval
-                    }
-                    Err(Probe::Unreachable(reason)) => {
-                        if online != Some(false) {
-                            online = Some(false);
-                            on_event(&AutoSyncEvent::Offline { reason });
-                        }
-                        probe_backoff.next_delay(None)
+                        let until_sync = next_sync
+                            .map_or(Duration::ZERO, |due| due.saturating_duration_since(Instant::now()));
+                        until_sync.min(options.probe_interval)
                     }
                 };
                 match woken.recv_timeout(wait) {
-                    Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                    // The app asked: probe and sync now.
+                    Ok(()) => next_sync = None,
+                    Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => return,
                 }
             }

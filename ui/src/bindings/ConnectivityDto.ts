@@ -9,6 +9,14 @@ export type ConnectivityDto = {
  */
 online: boolean, 
 /**
+ * When the last probe was answered (kit clock, RFC 3339): how old "online" is.
+ */
+checked_at: string | null, 
+/**
+ * While offline: when the next probe goes out (kit clock, RFC 3339).
+ */
+next_attempt_at: string | null, 
+/**
  * A sync is running.
  */
 syncing: boolean, 

@@ -1,6 +1,7 @@
 import type { ConnectivityDto } from "../api/types";
 import { TechnicalDetail } from "./ErrorBox";
-import { formatBytes, formatDateTime, useI18n, type Lang, type T } from "../i18n/i18n";
+import { useEffect, useState } from "react";
+import { formatBytes, formatDateTime, formatTimeOfDay, useI18n, type Lang, type T } from "../i18n/i18n";
 import type { MessageKey } from "../i18n/messages";
 import type { SyncNote, SyncView } from "../lib/syncProgress";
 
@@ -39,13 +40,51 @@ export function RecordStateBadge({ state, testId }: { state: string; testId?: st
   );
 }
 
+/** Re-renders every `ms` so that an age ("geprüft vor 12 s") stays true. */
+function useNow(ms: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), ms);
+    return () => window.clearInterval(timer);
+  }, [ms]);
+  return now;
+}
+
+/** How old the last answered probe is, in words. */
+export function probeAge(checkedAt: string, now: number, t: T): string {
+  const secs = Math.max(0, Math.round((now - new Date(checkedAt).getTime()) / 1000));
+  return secs < 120 ? t("conn.checkedAgo", { secs }) : t("conn.checkedMinutesAgo", { mins: Math.floor(secs / 60) });
+}
+
+/** The backend's reachability as the last probe found it — with its age, or when the
+ * next attempt goes out; before the first probe it says it is checking. */
 export function ConnectivityIndicator({ conn }: { conn: ConnectivityDto | null }) {
   const { t, lang } = useI18n();
+  const now = useNow(5000);
   const online = conn?.online ?? false;
+  const known = !!conn && (conn.online || conn.checked_at != null || conn.next_attempt_at != null);
+  let state: string;
+  let when: string | null = null;
+  if (conn?.syncing) {
+    state = t("conn.syncing");
+  } else if (!known) {
+    state = t("conn.checking");
+  } else if (online) {
+    state = t("conn.online");
+    when = conn?.checked_at ? probeAge(conn.checked_at, now, t) : null;
+  } else {
+    state = t("conn.offline");
+    when = conn?.next_attempt_at ? t("conn.nextAttempt", { at: formatTimeOfDay(conn.next_attempt_at, lang) }) : null;
+  }
   return (
-    <span className={`conn conn--${online ? "online" : "offline"}`} data-testid="connectivity" data-online={online}>
-      <span aria-hidden="true">{online ? "●" : "○"} </span>
-      {conn?.syncing ? t("conn.syncing") : online ? t("conn.online") : t("conn.offline")}
+    <span
+      className={`conn conn--${!known ? "checking" : online ? "online" : "offline"}`}
+      data-testid="connectivity"
+      data-online={online}
+    >
+      <span aria-hidden="true">{!known ? "◌" : online ? "●" : "○"} </span>
+      {state}
+      {when ? <span className="small"> · {when}</span> : null}
       {conn?.last_sync_at ? (
         <span className="small"> · {t("conn.lastSync", { at: formatDateTime(conn.last_sync_at, lang) })}</span>
       ) : null}
@@ -89,6 +128,7 @@ export function syncText(s: SyncView, t: T, lang: Lang): string {
   }
   if (o?.kind === "failed") return o.message ? t("sync.failed", { message: o.message }) : t("sync.failedPlain");
   if (o?.kind === "wiped") return t("sync.wiped");
+  if (o?.kind === "offline") return t("sync.offline", { at: formatTimeOfDay(o.next_attempt_at, lang) });
   return "";
 }
 
@@ -141,7 +181,15 @@ export function SyncProgress({ sync }: { sync: SyncView }) {
           {text}
         </p>
       ) : null}
-      <TechnicalDetail text={sync.running ? sync.retry?.reason : sync.outcome?.kind === "failed" ? sync.outcome.detail : undefined} />
+      <TechnicalDetail
+        text={
+          sync.running
+            ? sync.retry?.reason
+            : sync.outcome?.kind === "failed" || sync.outcome?.kind === "offline"
+              ? sync.outcome.detail
+              : undefined
+        }
+      />
       {sync.notes.map((n, i) => (
         <div key={i} className={n.kind === "catalog_installed" ? "sync-text" : "sync-text sync-text--failed"} data-testid="sync-note">
           <span aria-hidden="true">{n.kind === "catalog_installed" ? "ℹ " : "⚠ "}</span>

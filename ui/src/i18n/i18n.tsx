@@ -101,6 +101,14 @@ export function pick(l: { de: string; en: string } | null | undefined, lang: Lan
   return l[lang] || l.de;
 }
 
+/** A time of day as the app's language writes it ("14:05:09"). */
+export function formatTimeOfDay(iso: string | null | undefined, lang: Lang): string {
+  if (!iso) return "–";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleTimeString(lang === "de" ? "de-DE" : "en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
 export function formatDateTime(iso: string | null | undefined, lang: Lang): string {
   if (!iso) return "–";
   const d = new Date(iso);

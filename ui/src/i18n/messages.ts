@@ -22,6 +22,10 @@ export const de = {
   "conn.offline": "Offline",
   "conn.syncing": "Synchronisiert …",
   "conn.lastSync": "Letzte Übertragung: {at}",
+  "conn.checking": "Verbindung wird geprüft …",
+  "conn.checkedAgo": "geprüft vor {secs} s",
+  "conn.checkedMinutesAgo": "geprüft vor {mins} min",
+  "conn.nextAttempt": "nächster Versuch um {at}",
 
   "firstrun.title": "Ersteinrichtung des Kits",
   "firstrun.intro": "Dieses Kit ist noch nicht eingerichtet. Die Einrichtung macht die IT: Schlüssel erzeugen, Wiederherstellungsschlüssel notieren, bei der Gemeinde anmelden, Sachbearbeitung anlegen.",
@@ -115,6 +119,7 @@ export const de = {
   "sync.phase.other": "Synchronisierung: {phase}",
   "sync.failed": "Synchronisierung fehlgeschlagen: {message}",
   "sync.failedPlain": "Synchronisierung fehlgeschlagen. Die Anträge bleiben sicher gespeichert und werden beim nächsten Versuch übertragen.",
+  "sync.offline": "Keine Verbindung zum Server – nächster Versuch um {at}. Die Anträge bleiben sicher gespeichert.",
   "sync.rejected": "Antrag {case} wurde vom Server nicht angenommen. Bitte die IT verständigen.",
   "sync.progressLabel": "Fortschritt der Synchronisierung",
 
@@ -335,6 +340,10 @@ export const en: Record<MessageKey, string> = {
   "conn.offline": "Offline",
   "conn.syncing": "Syncing …",
   "conn.lastSync": "Last transfer: {at}",
+  "conn.checking": "Checking the connection …",
+  "conn.checkedAgo": "checked {secs} s ago",
+  "conn.checkedMinutesAgo": "checked {mins} min ago",
+  "conn.nextAttempt": "next attempt at {at}",
 
   "firstrun.title": "First-time setup of the kit",
   "firstrun.intro": "This kit is not set up yet. IT does the setup: create keys, write down the recovery secret, enrol with the municipality, add clerks.",
@@ -428,6 +437,7 @@ export const en: Record<MessageKey, string> = {
   "sync.phase.other": "Synchronisation: {phase}",
   "sync.failed": "Synchronisation failed: {message}",
   "sync.failedPlain": "Synchronisation failed. The applications stay stored safely and are transferred at the next attempt.",
+  "sync.offline": "No connection to the server – next attempt at {at}. The applications stay stored safely.",
   "sync.rejected": "Application {case} was not accepted by the server. Please tell IT.",
   "sync.progressLabel": "Synchronisation progress",
 

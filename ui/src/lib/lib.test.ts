@@ -133,3 +133,14 @@ describe("sync progress", () => {
     expect(s).toMatchObject({ running: false, outcome: { kind: "failed", message: null, detail: "offline" } });
   });
 });
+
+describe("an offline answer to sync now", () => {
+  it("ends a request still waiting for its run, and never a running one", () => {
+    const requested = syncReducer(initialSync, { kind: "requested" });
+    const answered = syncReducer(requested, { kind: "offline", next_attempt_at: "2026-12-06T13:05:30Z", reason: "refused" });
+    expect(answered).toMatchObject({ running: false, outcome: { kind: "offline", next_attempt_at: "2026-12-06T13:05:30Z", detail: "refused" } });
+    const running = syncReducer(requested, ev("phase", { phase: "upload" }));
+    expect(syncReducer(running, { kind: "offline", next_attempt_at: null, reason: "x" })).toBe(running);
+    expect(syncReducer(initialSync, { kind: "offline", next_attempt_at: null, reason: "x" })).toBe(initialSync);
+  });
+});

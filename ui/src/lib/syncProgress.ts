@@ -24,6 +24,8 @@ export type SyncView = {
      * `detail`: the kit's technical text (English), shown only on request. */
     | { kind: "failed"; message: string | null; detail: string }
     | { kind: "wiped"; message: string }
+    /** "Sync now" found the backend unreachable: when the next attempt goes out. */
+    | { kind: "offline"; next_attempt_at: string | null; detail: string }
     | null;
 };
 
@@ -38,7 +40,12 @@ export const initialSync: SyncView = {
   outcome: null,
 };
 
-export type SyncAction = SyncEventDto | { kind: "requested" } | { kind: "request_failed"; message: string; detail?: string };
+export type SyncAction =
+  | SyncEventDto
+  | { kind: "requested" }
+  | { kind: "request_failed"; message: string; detail?: string }
+  /** A probe found the backend unreachable (a connectivity event). */
+  | { kind: "offline"; next_attempt_at: string | null; reason: string };
 
 export function syncReducer(s: SyncView, e: SyncAction): SyncView {
   // A new run after an ended one starts from a clean slate.
@@ -48,6 +55,12 @@ export function syncReducer(s: SyncView, e: SyncAction): SyncView {
       return { ...initialSync, running: true };
     case "request_failed":
       return { ...s, running: false, outcome: { kind: "failed", message: e.message, detail: e.detail ?? "" } };
+    case "offline":
+      // Only a request still waiting for its run ends here: a running sync retries
+      // on its own and reports its own end.
+      return s.running && s.phase === null
+        ? { ...s, running: false, retry: null, outcome: { kind: "offline", next_attempt_at: e.next_attempt_at, detail: e.reason } }
+        : s;
     case "phase":
       return { ...base, running: true, phase: e.phase, done: 0, total: 0, unit: null, retry: null };
     case "records":

@@ -196,6 +196,7 @@ pub fn run(ctx: &Context, out: &Output, args: SyncArgs) -> Result<u8> {
     };
     if args.watch {
         let progress = Progress::new();
+        let mut last_online: Option<bool> = None;
         let auto = AutoSync::spawn(
             session,
             backend,
@@ -208,10 +209,27 @@ pub fn run(ctx: &Context, out: &Output, args: SyncArgs) -> Result<u8> {
                     print_json(event);
                     return;
                 }
+                // Every probe reports; a person reads only the changes.
+                let online = match event {
+                    AutoSyncEvent::Online { .. } => Some(true),
+                    AutoSyncEvent::Offline { .. } => Some(false),
+                    _ => None,
+                };
+                if let Some(now) = online {
+                    if last_online.replace(now) == Some(now) {
+                        return;
+                    }
+                }
                 match event {
-                    AutoSyncEvent::Online => progress.bar.println("Server erreichbar."),
-                    AutoSyncEvent::Offline { reason } => progress.bar.println(format!(
-                        "Server nicht erreichbar ({reason}); neuer Versuch folgt."
+                    AutoSyncEvent::Online { .. } => progress.bar.println("Server erreichbar."),
+                    AutoSyncEvent::Offline {
+                        reason,
+                        next_attempt_at,
+                    } => progress.bar.println(format!(
+                        "Server nicht erreichbar ({reason}); nächster Versuch um {}.",
+                        next_attempt_at
+                            .with_timezone(&chrono::Local)
+                            .format("%H:%M:%S")
                     )),
                     AutoSyncEvent::Sync { inner } => progress.show(inner),
                     AutoSyncEvent::Finished { report } => progress.bar.println(summary(report)),

@@ -72,7 +72,7 @@ function kit(initial: unknown = {}, check: unknown = { field_errors: [], missing
         case "drafts":
           return [{ id: "d-1", service_id: "anmeldung", kind: "application", clerk_id: "c-clara", created_at: "2026-11-21T08:00:00Z", updated_at: "2026-11-21T08:05:00Z" }];
         case "queue_status":
-          return { drafts: 1, pending: 0, delivered: 0, complete: 0, rejected: 0, last_sync: null, clock_skew_secs: null, connectivity: { online: false, syncing: false, last_sync_at: null, last_error: null } };
+          return { drafts: 1, pending: 0, delivered: 0, complete: 0, rejected: 0, last_sync: null, clock_skew_secs: null, connectivity: { online: false, syncing: false, last_sync_at: null, last_error: null, checked_at: null, next_attempt_at: "2026-12-06T14:05:30+01:00" } };
         case "open_draft":
           return { summary: { id: "d-1", service_id: "anmeldung" }, data: structuredClone(stored.data), attachments: [] };
         case "save_draft":
