@@ -4,9 +4,7 @@ import react from "@vitejs/plugin-react";
 
 // Output for the Tauri web view under a strict CSP (no inline scripts or styles):
 // - no module-preload polyfill (it would be an inline script in older Vite versions),
-// - no assets inlined as data: URLs other than images,
-// - jsPDF's optional HTML renderers (html2canvas, DOMPurify, canvg) are never used
-//   (we draw the printout ourselves), so they stay out of the bundle.
+// - no assets inlined as data: URLs other than images.
 export default defineConfig({
   plugins: [react()],
   clearScreen: false,
@@ -20,9 +18,6 @@ export default defineConfig({
     cssCodeSplit: false,
     sourcemap: false,
     chunkSizeWarningLimit: 800,
-    rollupOptions: {
-      external: ["html2canvas", "dompurify", "canvg"],
-    },
   },
   test: {
     environment: "jsdom",

@@ -24,6 +24,7 @@ pub const COMMANDS: &[&str] = &[
     "check_draft",
     "attach_file",
     "detach",
+    "sign_printout",
     "finalize",
     "records",
     "record_detail",

@@ -265,6 +265,17 @@ impl From<kit_core::AttachmentInfo> for AttachmentDto {
     }
 }
 
+/// What `sign_printout` did: the signed printout now attached, and the earlier files of
+/// its kind it replaced (their ids).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct SignedPrintoutDto {
+    /// The printout, attached to the draft.
+    pub attachment: AttachmentDto,
+    /// Ids of the files it replaced (an earlier signature or a scanned paper copy).
+    pub replaced: Vec<String>,
+}
+
 /// A draft opened for editing.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]

@@ -3,6 +3,7 @@
 //! The mapping from `KitError` lives here so that every command classifies alike.
 
 use kit_core::fieldkit_catalog::CatalogError;
+use kit_core::printout::PrintoutError;
 use kit_core::KitError;
 use serde::Serialize;
 use ts_rs::TS;
@@ -163,6 +164,10 @@ impl From<KitError> for AppError {
             KitError::Network(_) => ErrorKind::Network,
             KitError::Backend { .. } => ErrorKind::Backend,
             KitError::SyncInProgress => ErrorKind::SyncInProgress,
+            // The UI sends the signature image; one the PDF writer cannot read is its fault.
+            KitError::Printout(PrintoutError::BadSignature(_)) => ErrorKind::BadInput,
+            // Text the printout's font cannot show: a value (or the place) to correct.
+            KitError::Printout(PrintoutError::NotConforming(_)) => ErrorKind::Invalid,
             _ => ErrorKind::Internal,
         };
         Self::new(kind, detail)
@@ -202,5 +207,19 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::AlreadyEnrolled);
         let e = AppError::from(KitError::MissingAttachments(vec!["signed-printout".into()]));
         assert_eq!(e.missing_attachments, ["signed-printout"]);
+    }
+
+    #[test]
+    fn printout_failures_say_whose_input_is_wrong() {
+        let e = AppError::from(KitError::Printout(PrintoutError::BadSignature(
+            "bad PNG header".into(),
+        )));
+        assert_eq!(e.kind, ErrorKind::BadInput);
+        let e = AppError::from(KitError::Printout(PrintoutError::NotConforming(vec![
+            "a glyph is missing".into(),
+        ])));
+        assert_eq!(e.kind, ErrorKind::Invalid);
+        let e = AppError::from(KitError::Printout(PrintoutError::Writer("io".into())));
+        assert_eq!(e.kind, ErrorKind::Internal);
     }
 }

@@ -367,7 +367,10 @@ mod tests {
             },
         );
         assert!(!state.online && !state.syncing);
-        assert!(state.next_attempt_at.is_some(), "the UI can say when it tries again");
+        assert!(
+            state.next_attempt_at.is_some(),
+            "the UI can say when it tries again"
+        );
         assert_eq!(state.last_error.as_deref(), Some("connection refused"));
     }
 }

@@ -99,6 +99,7 @@ pub fn run() {
             commands::capture::check_draft,
             commands::capture::attach_file,
             commands::capture::detach,
+            commands::capture::sign_printout,
             commands::capture::finalize,
             commands::queue::records,
             commands::queue::record_detail,

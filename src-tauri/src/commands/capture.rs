@@ -1,12 +1,17 @@
-//! The services, drafts (autosaved), attachments and finalize.
+//! The services, drafts (autosaved), attachments, the signed printout and finalize.
 
 use chrono::Local;
+use kit_core::fieldkit_catalog::din91379::normalize_nfc;
+use kit_core::protocol::b64;
+use kit_core::protocol::record::Purpose;
+use kit_core::{KitError, PrintoutOptions, Session};
 use serde_json::Value;
 use tauri::ipc::{InvokeBody, Request};
 
 use super::{blocking, AppState};
 use crate::dto::{
     AttachmentDto, CheckResult, DraftDto, DraftSummaryDto, FinalizedDto, FormDto, ServiceDto,
+    SignedPrintoutDto,
 };
 use crate::error::{AppError, ErrorKind};
 
@@ -193,6 +198,116 @@ pub async fn detach(
     .await
 }
 
+/// Makes the draft's signed printout with `kit-core` (PDF/A-3a + PDF/UA-1, the citizen's
+/// signature on it) and attaches it as the service's `form` file, replacing any earlier
+/// one. `signature_png` is the signature pad's `data:image/png;base64,…` URL (or bare
+/// base64); `place` is where the citizen signed. The PDF never crosses the IPC boundary.
+#[tauri::command]
+pub async fn sign_printout(
+    state: AppState<'_>,
+    draft_id: String,
+    place: String,
+    signature_png: String,
+) -> Result<SignedPrintoutDto, AppError> {
+    let png = signature_png_bytes(&signature_png)?;
+    blocking(&state, move |s| {
+        s.with_session(|session| attach_signed_printout(session, &draft_id, &place, png))
+    })
+    .await
+}
+
+/// The largest signature image taken. The pad's PNG of a signature is some 10–200 KB;
+/// anything near this is not a signature.
+pub const MAX_SIGNATURE_BYTES: usize = 4 * 1024 * 1024;
+const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+const PNG_DATA_URL: &str = "data:image/png;base64";
+
+/// The PNG bytes of a signature sent as a data URL or as bare base64.
+///
+/// # Errors
+/// [`ErrorKind::BadInput`] for another media type, text that is not strict base64, an
+/// empty or oversized image, or bytes that do not start like a PNG.
+pub fn signature_png_bytes(text: &str) -> Result<Vec<u8>, AppError> {
+    let encoded = match text.split_once(',') {
+        Some((scheme, encoded)) if scheme.eq_ignore_ascii_case(PNG_DATA_URL) => encoded,
+        Some(_) => {
+            return Err(AppError::bad_input(
+                "the signature must be a PNG image sent as data:image/png;base64,…",
+            ))
+        }
+        None => text,
+    };
+    if encoded.is_empty() {
+        return Err(AppError::bad_input("the signature image is empty"));
+    }
+    // Checked before decoding so that an oversized text is never decoded.
+    if encoded.len() > MAX_SIGNATURE_BYTES.div_ceil(3) * 4 {
+        return Err(AppError::bad_input(format!(
+            "the signature image is larger than {} MB",
+            MAX_SIGNATURE_BYTES / (1024 * 1024)
+        )));
+    }
+    let png =
+        b64::decode("signature_png", encoded).map_err(|e| AppError::bad_input(e.to_string()))?;
+    if !png.starts_with(PNG_MAGIC) {
+        return Err(AppError::bad_input("the signature image is not a PNG"));
+    }
+    Ok(png)
+}
+
+/// Renders the printout of `draft_id` with the signature and attaches it as the service's
+/// `form` file; earlier files of that kind are removed once the new one is stored, so a
+/// failure leaves the draft as it was.
+///
+/// # Errors
+/// [`KitError::NotFound`] for an unknown draft; [`KitError::AttachmentRefused`] when the
+/// service takes no signed printout; [`KitError::Printout`] when the printout cannot be
+/// made (an unreadable PNG, a character no PDF font has); storage errors.
+pub fn attach_signed_printout(
+    session: &mut Session,
+    draft_id: &str,
+    place: &str,
+    signature_png: Vec<u8>,
+) -> Result<SignedPrintoutDto, KitError> {
+    let service_id = session
+        .drafts()?
+        .into_iter()
+        .find(|d| d.id == draft_id)
+        .map(|d| d.service_id)
+        .ok_or_else(|| KitError::NotFound(format!("draft {draft_id}")))?;
+    let spec_id = session
+        .catalog()?
+        .service(&service_id)?
+        .attachments
+        .iter()
+        .find(|a| a.purpose == Purpose::Form)
+        .map(|a| a.id.clone())
+        .ok_or_else(|| {
+            KitError::AttachmentRefused(format!("{service_id} takes no signed printout"))
+        })?;
+    let place = normalize_nfc(place.trim());
+    let options = PrintoutOptions {
+        place: (!place.is_empty()).then_some(place),
+        signature_png: Some(signature_png),
+        date: None,
+    };
+    let pdf = session.printout(draft_id, &options)?;
+    let earlier: Vec<String> = session
+        .draft_attachments(draft_id)?
+        .into_iter()
+        .filter(|a| a.spec_id == spec_id)
+        .map(|a| a.id)
+        .collect();
+    let attachment = session.attach(draft_id, &spec_id, "application/pdf", pdf.as_slice())?;
+    for id in &earlier {
+        session.detach(draft_id, id)?;
+    }
+    Ok(SignedPrintoutDto {
+        attachment: attachment.into(),
+        replaced: earlier,
+    })
+}
+
 /// Validates, seals, signs, chains and commits a draft; then asks for a sync.
 #[tauri::command]
 pub async fn finalize(state: AppState<'_>, draft_id: String) -> Result<FinalizedDto, AppError> {
@@ -204,3 +319,6 @@ pub async fn finalize(state: AppState<'_>, draft_id: String) -> Result<Finalized
     })
     .await
 }
+
+#[cfg(test)]
+mod tests;

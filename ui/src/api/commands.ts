@@ -17,6 +17,7 @@ import type {
   RecordDetailDto,
   RecordDto,
   ServiceDto,
+  SignedPrintoutDto,
 } from "./types";
 
 // Every kind, as a record so that a new kind in the bindings fails the type check here.
@@ -135,6 +136,10 @@ export const api = {
   },
   detach: (draftId: string, attachmentId: string) =>
     call<null>("detach", { draftId, attachmentId }),
+  /** The kit makes the draft's signed printout (PDF/A, PDF/UA) from the saved draft and
+   * attaches it, replacing earlier ones; `signaturePng` is the pad's PNG data URL. */
+  signPrintout: (draftId: string, place: string, signaturePng: string) =>
+    call<SignedPrintoutDto>("sign_printout", { draftId, place, signaturePng }),
   finalize: (draftId: string) => call<FinalizedDto>("finalize", { draftId }),
   records: () => call<RecordDto[]>("records"),
   recordDetail: (recordId: string) => call<RecordDetailDto>("record_detail", { recordId }),

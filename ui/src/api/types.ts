@@ -18,6 +18,7 @@ export type { FormDto } from "../bindings/FormDto";
 export type { DraftSummaryDto } from "../bindings/DraftSummaryDto";
 export type { AttachmentDto } from "../bindings/AttachmentDto";
 export type { DraftDto } from "../bindings/DraftDto";
+export type { SignedPrintoutDto } from "../bindings/SignedPrintoutDto";
 export type { CheckResult } from "../bindings/CheckResult";
 export type { FinalizedDto } from "../bindings/FinalizedDto";
 export type { RecordDto } from "../bindings/RecordDto";

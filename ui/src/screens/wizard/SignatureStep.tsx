@@ -3,12 +3,9 @@ import { useEffect, useRef, useState } from "react";
 import { api, toAppError } from "../../api/commands";
 import type { AppError, AttachmentDto, AttachmentSpecDto } from "../../api/types";
 import { ErrorBox, Notice } from "../../components/ErrorBox";
-import { describeData } from "../../forms/describe";
-import { todayIso } from "../../forms/formats";
-import { formatDateValue } from "../../forms/describe";
-import { translator, useI18n } from "../../i18n/i18n";
-import { buildPrintoutPdf } from "../../pdf/printout";
+import { useI18n } from "../../i18n/i18n";
 import { attachmentName, rememberName } from "../../lib/attachments";
+import { flushOpenDrafts } from "./useAutosave";
 
 export const PRINTOUT_FILE_NAME = "unterschriebener-ausdruck.pdf";
 
@@ -17,13 +14,12 @@ export function formSpec(specs: AttachmentSpecDto[]): AttachmentSpecDto | undefi
   return specs.find((s) => s.purpose === "form");
 }
 
+/** The signature pad. The kit makes the signed printout itself (`sign_printout`: PDF/A
+ * and PDF/UA from the saved draft, the signature on it) and attaches it; only the
+ * signature's PNG and the place cross to the kit. */
 export function SignatureStep({
   draftId,
   spec,
-  serviceNameDe,
-  ui,
-  schema,
-  data,
   attachments,
   setAttachments,
   defaultPlace,
@@ -33,11 +29,15 @@ export function SignatureStep({
 }: {
   draftId: string;
   spec: AttachmentSpecDto;
-  serviceNameDe: string;
-  ui: unknown;
-  /** The form's JSON schema: countries print as names, not codes. */
+  /** Unused since the kit makes the printout from the saved draft and the catalog;
+   * still passed by the wizard. */
+  serviceNameDe?: string;
+  /** Unused, as `serviceNameDe`. */
+  ui?: unknown;
+  /** Unused, as `serviceNameDe`. */
   schema?: unknown;
-  data: unknown;
+  /** Unused, as `serviceNameDe`. */
+  data?: unknown;
   attachments: AttachmentDto[];
   setAttachments: (f: (a: AttachmentDto[]) => AttachmentDto[]) => void;
   defaultPlace: string;
@@ -85,24 +85,11 @@ export function SignatureStep({
     if (!place.trim()) return setProblem(t("sig.placeMissing"));
     setBusy(true);
     try {
-      // The printout is always German (the language of the procedure).
-      const de = translator("de");
-      const date = formatDateValue(todayIso(), "de");
-      const blob = await buildPrintoutPdf({
-        title: de("pdf.title", { service: serviceNameDe }),
-        subtitle: de("pdf.subtitle"),
-        note: de("pdf.note"),
-        lines: describeData(ui, data, "de", schema),
-        placeDate: de("pdf.placeDate", { place: place.trim(), date }),
-        signatureLine: de("pdf.signatureLine"),
-        signaturePng: pad.toDataURL("image/png"),
-        pageLabel: (n, total) => de("pdf.page", { n, total }),
-      });
-      const pdf = new Blob([blob], { type: "application/pdf" });
-      if (existing) await api.detach(draftId, existing.id);
-      const a = await api.attachFile(draftId, spec.id, pdf, PRINTOUT_FILE_NAME);
-      rememberName(a.id, PRINTOUT_FILE_NAME);
-      setAttachments((list) => [...list.filter((x) => x.id !== existing?.id), a]);
+      // The kit prints the saved draft: anything typed and not yet saved is saved first.
+      await flushOpenDrafts();
+      const signed = await api.signPrintout(draftId, place.trim(), pad.toDataURL("image/png"));
+      rememberName(signed.attachment.id, PRINTOUT_FILE_NAME);
+      setAttachments((list) => [...list.filter((x) => !signed.replaced.includes(x.id)), signed.attachment]);
       announce(t("sig.done"));
       onDone();
     } catch (e) {
