@@ -251,6 +251,8 @@ pub struct AttachmentDto {
     pub size: u64,
     /// SHA-256 of the plaintext (hex).
     pub sha256: String,
+    /// The picked file's name, sanitized by the kit; `null` for files the kit made.
+    pub file_name: Option<String>,
 }
 
 impl From<kit_core::AttachmentInfo> for AttachmentDto {
@@ -261,6 +263,7 @@ impl From<kit_core::AttachmentInfo> for AttachmentDto {
             media_type: a.media_type,
             size: a.size,
             sha256: a.sha256,
+            file_name: a.file_name,
         }
     }
 }

@@ -21,6 +21,33 @@ pub const DRAFT_HEADER: &str = "fieldkit-draft-id";
 pub const SPEC_HEADER: &str = "fieldkit-spec-id";
 /// Header with the file's media type.
 pub const MEDIA_TYPE_HEADER: &str = "fieldkit-media-type";
+/// Header of `attach_file`: the picked file's name, URI-encoded (headers are ASCII).
+/// Optional; kit-core sanitizes it and seals it into the case.
+pub const FILE_NAME_HEADER: &str = "fieldkit-file-name";
+
+/// The picked file's name from its header: `None` without one, an error for text that
+/// is not URI-encoded UTF-8.
+fn file_name(request: &Request<'_>) -> Result<Option<String>, AppError> {
+    let Some(raw) = request.headers().get(FILE_NAME_HEADER) else {
+        return Ok(None);
+    };
+    let encoded = raw
+        .to_str()
+        .map_err(|_| AppError::bad_input(format!("header {FILE_NAME_HEADER} is not ASCII")))?;
+    decode_file_name(encoded).map(Some)
+}
+
+/// `encodeURIComponent`'s output back to the name.
+pub(crate) fn decode_file_name(encoded: &str) -> Result<String, AppError> {
+    percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| {
+            AppError::bad_input(format!(
+                "header {FILE_NAME_HEADER} is not URI-encoded UTF-8"
+            ))
+        })
+}
 
 /// The installed catalog's services, available offline or not.
 #[tauri::command]
@@ -158,8 +185,9 @@ fn header<'a>(request: &'a Request<'_>, name: &str) -> Result<&'a str, AppError>
         .ok_or_else(|| AppError::bad_input(format!("header {name} missing")))
 }
 
-/// Imports a file into a draft: the raw bytes are the request body, the draft, kind
-/// and media type are headers. Encrypted on the way to disk by `kit-core`.
+/// Imports a file into a draft: the raw bytes are the request body, the draft, kind,
+/// media type and (optionally) the file's name are headers. Encrypted on the way to
+/// disk by `kit-core`; the name is kept sanitized and travels only sealed.
 #[tauri::command]
 pub async fn attach_file(
     state: AppState<'_>,
@@ -177,10 +205,19 @@ pub async fn attach_file(
     let draft_id = header(&request, DRAFT_HEADER)?.to_owned();
     let spec_id = header(&request, SPEC_HEADER)?.to_owned();
     let media_type = header(&request, MEDIA_TYPE_HEADER)?.to_owned();
+    let name = file_name(&request)?;
     let bytes = bytes.clone();
     blocking(&state, move |s| {
-        s.with_session(|session| session.attach(&draft_id, &spec_id, &media_type, bytes.as_slice()))
-            .map(Into::into)
+        s.with_session(|session| {
+            session.attach_named(
+                &draft_id,
+                &spec_id,
+                &media_type,
+                name.as_deref(),
+                bytes.as_slice(),
+            )
+        })
+        .map(Into::into)
     })
     .await
 }

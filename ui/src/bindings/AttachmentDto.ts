@@ -23,4 +23,8 @@ size: number,
 /**
  * SHA-256 of the plaintext (hex).
  */
-sha256: string, };
+sha256: string, 
+/**
+ * The picked file's name, sanitized by the kit; `null` for files the kit made.
+ */
+file_name: string | null, };

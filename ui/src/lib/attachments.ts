@@ -52,12 +52,13 @@ export function acceptAttr(types: string[]): string {
   return [...types, ...exts].join(",");
 }
 
-// The kit stores no file names (data minimisation); names of files attached in this
-// session are kept in memory only, for the lists. Others show type and hash prefix.
+// The kit keeps a picked file's name (sanitized) with the draft and seals it into the
+// case; files the kit made itself have none. Names given in this session are also kept
+// in memory (the signed printout's), the rest show type and hash prefix.
 const names = new Map<string, string>();
 export function rememberName(attachmentId: string, fileName: string): void {
   names.set(attachmentId, fileName);
 }
-export function attachmentName(a: { id: string; media_type: string; sha256?: string }): string {
-  return names.get(a.id) ?? `${typeName(a.media_type)}${a.sha256 ? ` · ${a.sha256.slice(0, 8)}` : ""}`;
+export function attachmentName(a: { id: string; media_type: string; sha256?: string; file_name?: string | null }): string {
+  return a.file_name ?? names.get(a.id) ?? `${typeName(a.media_type)}${a.sha256 ? ` · ${a.sha256.slice(0, 8)}` : ""}`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ServiceDto } from "../api/types";
-import { acceptAttr, checkFile, mediaTypeOf } from "./attachments";
+import { acceptAttr, attachmentName, checkFile, mediaTypeOf } from "./attachments";
 import { pinProblem } from "./pin";
 import vectors from "../../../kit-core/test-vectors/clerk-secrets.json";
 import { searchServices } from "./search";
@@ -142,5 +142,12 @@ describe("an offline answer to sync now", () => {
     const running = syncReducer(requested, ev("phase", { phase: "upload" }));
     expect(syncReducer(running, { kind: "offline", next_attempt_at: null, reason: "x" })).toBe(running);
     expect(syncReducer(initialSync, { kind: "offline", next_attempt_at: null, reason: "x" })).toBe(initialSync);
+  });
+});
+
+describe("an attachment's name in the lists", () => {
+  it("is the name the kit kept, else type and hash prefix", () => {
+    expect(attachmentName({ id: "a-1", media_type: "application/pdf", sha256: "abcdef0123", file_name: "Pass Kowalski.pdf" })).toBe("Pass Kowalski.pdf");
+    expect(attachmentName({ id: "a-2", media_type: "application/pdf", sha256: "abcdef0123", file_name: null })).toMatch(/abcdef01/);
   });
 });

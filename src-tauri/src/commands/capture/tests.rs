@@ -196,3 +196,34 @@ fn a_locked_kit_makes_no_printout() {
         .expect_err("locked");
     assert_eq!(e.kind, ErrorKind::Locked);
 }
+
+#[test]
+fn a_picked_files_name_arrives_uri_encoded_and_is_refused_when_it_is_not() {
+    assert_eq!(
+        decode_file_name("Wohnungsgeberbest%C3%A4tigung%20Kowalski.pdf").expect("decodes"),
+        "Wohnungsgeberbestätigung Kowalski.pdf"
+    );
+    let e = decode_file_name("%FF%FE.pdf").expect_err("not UTF-8");
+    assert_eq!(e.kind, ErrorKind::BadInput);
+}
+
+#[test]
+fn an_attached_files_name_is_kept_sanitized_with_the_draft() {
+    let (_dir, kit) = ready_kit();
+    let mut session = kit.unlock(CLERK, PIN.as_bytes()).expect("unlock");
+    let draft = session
+        .create_draft("anmeldung", &anmeldung())
+        .expect("draft");
+    let name = decode_file_name("..%2F..%2FScan%E2%80%AEfdp.exe").expect("decodes");
+    let attached: AttachmentDto = session
+        .attach_named(
+            &draft,
+            "signed-printout",
+            "image/png",
+            Some(&name),
+            signature().as_slice(),
+        )
+        .expect("attach")
+        .into();
+    assert_eq!(attached.file_name.as_deref(), Some("Scanfdp.exe"));
+}

@@ -33,8 +33,8 @@ const spec: AttachmentSpecDto = {
   help: null,
 };
 
-const scan: AttachmentDto = { id: "a-scan", spec_id: spec.id, media_type: "image/jpeg", size: 5, sha256: "0badc0ffee" };
-const printout: AttachmentDto = { id: "a-pdf", spec_id: spec.id, media_type: "application/pdf", size: 48_000, sha256: "feedbeef00" };
+const scan: AttachmentDto = { id: "a-scan", spec_id: spec.id, media_type: "image/jpeg", size: 5, sha256: "0badc0ffee", file_name: "Scan.jpg" };
+const printout: AttachmentDto = { id: "a-pdf", spec_id: spec.id, media_type: "application/pdf", size: 48_000, sha256: "feedbeef00", file_name: null };
 
 function Harness({ onDone, announce }: { onDone: () => void; announce: (m: string) => void }) {
   const [attachments, setAttachments] = useState<AttachmentDto[]>([scan]);
