@@ -1,7 +1,9 @@
 //! The back office in a real browser: headless Chromium over WebDriver against the real
 //! `fieldkit-backend`, with a real kit that captured and synced an Anmeldung. A reviewer
-//! signs in, filters the inbox, opens the case, sees its attachments, takes it into
-//! review and approves it through the page's forms (one of them by keyboard alone); the
+//! signs in, filters the inbox, opens the case, sees its attachments under the catalog's
+//! labels with a view page each, has a refusal without comment sent back to the case
+//! with the error, takes it into review and approves it through the page's forms (one
+//! of them by keyboard alone); the
 //! kit's next `fieldkit sync` shows the decision and its comment. Every page — the
 //! reviewer's, the IT and audit pages of the other demo roles, error pages — is checked
 //! with axe-core (WCAG 2.1 A/AA and best practices) in German and English, and
@@ -36,16 +38,25 @@ const PRINTOUT_PNG: &[u8] = &[
 ];
 
 /// The axe sweep, run once the case is decided: (user, screenshot name, path), where
-/// `{case}` stands for the case's id. Add a page with one line; the sweep signs in as
-/// each user in turn.
+/// `{case}` stands for the case's id and `{pdf}`/`{png}` for the view pages of its
+/// landlord confirmation (PDF) and signed printout (PNG). Add a page with one line; the
+/// sweep signs in as each user in turn. The language sticks (a cookie) until the next
+/// `lang=`.
 #[rustfmt::skip]
 const SWEEP: &[(&str, &str, &str)] = &[
     (REVIEWER, "home", "/office"),
     (REVIEWER, "inbox", "/office/cases"),
     (REVIEWER, "inbox-en", "/office/cases?lang=en"),
     (REVIEWER, "case-en", "/office/cases/{case}?lang=en"),
+    (REVIEWER, "case-print-en", "/office/cases/{case}?print=1"),
+    (REVIEWER, "attachment-view-pdf-en", "{pdf}"),
+    (REVIEWER, "attachment-view-png-en", "{png}"),
     (REVIEWER, "home-en", "/office"),
     (REVIEWER, "inbox-de", "/office/cases?lang=de"),
+    (REVIEWER, "case-print", "/office/cases/{case}?print=1"),
+    (REVIEWER, "attachment-view-pdf", "{pdf}"),
+    (REVIEWER, "attachment-view-png", "{png}"),
+    (REVIEWER, "inbox-service-export", "/office/cases?service=anmeldung"),
     (REVIEWER, "password", "/office/password"),
     (REVIEWER, "password-en", "/office/password?lang=en"),
     (REVIEWER, "password-de", "/office/password?lang=de"),
@@ -218,8 +229,8 @@ async fn a_reviewer_decides_a_synced_case_in_the_browser_and_the_kit_learns_it()
         "{codes}"
     );
 
-    // Both attachments are listed; where downloads are served, each link gives
-    // exactly the kit's file.
+    // Both attachments are listed under the catalog's labels; where downloads are
+    // served, each download link gives exactly the kit's file.
     let rows = b
         .find_all("table[aria-labelledby='attachments-heading'] tbody tr")
         .await;
@@ -227,14 +238,41 @@ async fn a_reviewer_decides_a_synced_case_in_the_browser_and_the_kit_learns_it()
     let attachments = b.text("table[aria-labelledby='attachments-heading']").await;
     assert!(attachments.contains("image/png"), "{attachments}");
     assert!(attachments.contains("application/pdf"), "{attachments}");
+    assert!(
+        attachments.contains("Wohnungsgeberbestätigung")
+            && attachments.contains("Unterschriebener Ausdruck der Meldedaten"),
+        "{attachments}"
+    );
+    // Each file can be viewed in the office: (media type, view page) per row.
+    let mut views = Vec::new();
+    for row in 1..=2 {
+        let tr = format!("table[aria-labelledby='attachments-heading'] tbody tr:nth-child({row})");
+        let media = b.text(&format!("{tr} td:nth-child(3)")).await;
+        let href = b
+            .find(&format!("{tr} a[href$='/view']"))
+            .await
+            .attr("href")
+            .await
+            .expect("href")
+            .expect("a view link");
+        views.push((media, href));
+    }
+    let view_of = |media: &str| {
+        views
+            .iter()
+            .find(|(m, _)| m == media)
+            .map(|(_, href)| href.clone())
+            .unwrap_or_else(|| panic!("no view of the {media}: {views:?}"))
+    };
+    let (pdf_view, png_view) = (view_of("application/pdf"), view_of("image/png"));
     if downloads_served() {
         let links = b
-            .find_all("table[aria-labelledby='attachments-heading'] a[href*='/attachments/']")
+            .find_all("table[aria-labelledby='attachments-heading'] a[download]")
             .await;
         assert_eq!(links.len(), 2, "a download link per file");
         for (i, original) in files.iter().enumerate() {
             let css = format!(
-                "table[aria-labelledby='attachments-heading'] tbody tr:nth-child({}) a[href*='/attachments/']",
+                "table[aria-labelledby='attachments-heading'] tbody tr:nth-child({}) a[download]",
                 i + 1
             );
             let (name, bytes) = b.download(&css).await;
@@ -245,6 +283,25 @@ async fn a_reviewer_decides_a_synced_case_in_the_browser_and_the_kit_learns_it()
             );
         }
     }
+
+    // Decision and assignment are at the top of the page.
+    b.screenshot("case-top").await;
+
+    // A refusal without the comment it needs: back on the case with the error, the
+    // choice still made.
+    b.find("#to-rejected").await.click().await.expect("choice");
+    b.click_to_next_page("form[action$='/status'] button[type=submit]")
+        .await;
+    let errors = b.text("#decision-errors").await;
+    assert!(errors.contains("Kommentar"), "{errors}");
+    assert!(b
+        .find("#to-rejected")
+        .await
+        .prop("checked")
+        .await
+        .expect("prop")
+        .is_some_and(|c| c == "true"));
+    b.axe_check("case-decision-error").await;
 
     // Into review by keyboard alone: choose, Tab past the comment to the button, Enter.
     b.find("#to-in_review").await.click().await.expect("choice");
@@ -275,7 +332,12 @@ async fn a_reviewer_decides_a_synced_case_in_the_browser_and_the_kit_learns_it()
             b.login(user, office.demo.password(user)).await;
             signed_in = user;
         }
-        pages.push((*name, path.replace("{case}", &case)));
+        pages.push((
+            *name,
+            path.replace("{case}", &case)
+                .replace("{pdf}", &pdf_view)
+                .replace("{png}", &png_view),
+        ));
     }
     b.axe_sweep(&pages).await;
 

@@ -1,12 +1,13 @@
 //! Attachments of a case: the list on the case page and
 //! `GET /office/cases/{record_id}/attachments/{attachment_id}`, the decrypted file as a
-//! stream (`?inline=1` shows an image in the page instead of downloading it).
+//! stream (`?inline=1` for a PDF, PNG or JPEG shown in the office's sandboxed view page,
+//! [`super::attachment_view`], instead of downloading it).
 //!
 //! The media type comes from the kit's manifest, so it is a claim: a file is served with
 //! it only if it is on [`SERVED_AS_IS`]; anything else (`text/html`, `image/svg+xml`,
 //! …) is served as `application/octet-stream`. Every attachment answer also carries
 //! `Content-Security-Policy: sandbox`, `X-Content-Type-Options: nosniff` and (except an
-//! image preview) `Content-Disposition: attachment`, so no file a kit sent can run as a
+//! inline view) `Content-Disposition: attachment`, so no file a kit sent can run as a
 //! page of the back office's origin.
 //!
 //! Order of checks: the case belongs to the reviewer's authority (else 404, as for an
@@ -48,8 +49,10 @@ use crate::blobs::BlobReader;
 use crate::state::AppState;
 use crate::storage::StoredAttachment;
 
-/// Media types shown inline as a preview (no SVG: it can carry scripts).
-const PREVIEWABLE: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+/// Media types shown inline (`?inline=1`, framed by the view page
+/// [`super::attachment_view`]): documents and images a browser renders without running
+/// anything of the file's. No SVG (it can carry scripts), no HTML, nothing else.
+pub(super) const INLINE: [&str; 3] = ["application/pdf", "image/png", "image/jpeg"];
 
 /// Media types an attachment is served with as the manifest says: documents and images
 /// no browser runs as script. Everything else is `application/octet-stream`.
@@ -75,6 +78,36 @@ pub fn served_type(claimed: &str) -> &'static str {
 /// origin — even if a browser were to render the file.
 pub const ATTACHMENT_CSP: &str = "sandbox; default-src 'none'; img-src 'self'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// The same for an inline answer, which the office's own view page may frame.
+pub const INLINE_CSP: &str = "sandbox; default-src 'none'; img-src 'self'; \
+     frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
+
+/// What an attachment is, in the page language: the catalog's label of the service's
+/// attachment that fits its purpose and media type, if exactly one fits (the manifest
+/// names no catalog entry); else the purpose in words.
+pub(super) fn label(
+    service: Option<&fieldkit_catalog::Service>,
+    entry: &AttachmentEntry,
+    lang: Lang,
+) -> String {
+    let mut fitting = service
+        .map(|s| s.attachments.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|spec| {
+            spec.purpose == entry.purpose && spec.media_types.contains(&entry.media_type)
+        });
+    match (fitting.next(), fitting.next()) {
+        (Some(spec), None) => lang.pick(&spec.label.de, &spec.label.en).to_owned(),
+        _ => match entry.purpose {
+            FilePurpose::Form => lang.pick("Unterschriebener Antrag", "Signed application"),
+            FilePurpose::Attachment => lang.pick("Anlage", "Attachment"),
+            FilePurpose::Report => lang.pick("Bericht", "Report"),
+        }
+        .to_owned(),
+    }
+}
 
 /// The FIT-Connect name of a purpose (`form`, `attachment`, `report`).
 pub(super) fn purpose_name(p: FilePurpose) -> String {
@@ -107,10 +140,12 @@ pub(super) fn filename(record: &Record, position: usize, entry: &AttachmentEntry
     )
 }
 
-/// The case page's attachment rows: a download link for each transferred file, a
-/// preview for images, "not yet transferred" for the rest.
+/// The case page's attachment rows: the catalog's label, a download link for each
+/// transferred file and a view link for PDFs and images, "not yet transferred" for the
+/// rest.
 pub(super) fn attachment_views(
     lang: Lang,
+    service: Option<&fieldkit_catalog::Service>,
     record: &Record,
     stored: &[StoredAttachment],
 ) -> Vec<AttachmentView> {
@@ -124,12 +159,13 @@ pub(super) fn attachment_views(
             });
             let link = format!("/office/cases/{}/attachments/{}", record.record_id, a.id);
             AttachmentView {
+                label: label(service, a, lang),
                 purpose: purpose_name(a.purpose),
                 media_type: a.media_type.to_string(),
                 size: a.size,
                 filename: filename(record, i, a),
-                preview: (ready && PREVIEWABLE.contains(&a.media_type.as_str()))
-                    .then(|| format!("{link}?inline=1")),
+                view: (ready && INLINE.contains(&a.media_type.as_str()))
+                    .then(|| format!("{link}/view")),
                 link: ready.then_some(link),
                 state: if ready {
                     String::new()
@@ -322,11 +358,11 @@ async fn try_download(
             .to_owned()])
     })?;
     let (position, entry) = ready_file(app, &record.record, &attachment_id, lang).await?;
-    if inline && !PREVIEWABLE.contains(&entry.media_type.as_str()) {
+    if inline && !INLINE.contains(&entry.media_type.as_str()) {
         return Err(OfficeError::BadRequest(vec![lang
             .pick(
-                "Nur Bilder (PNG, JPEG, GIF, WebP) werden in der Seite angezeigt.",
-                "Only images (PNG, JPEG, GIF, WebP) are shown in the page.",
+                "Nur PDF, PNG und JPEG werden in der Seite angezeigt; bitte herunterladen.",
+                "Only PDF, PNG and JPEG are shown in the page; please download it.",
             )
             .to_owned()]));
     }
@@ -368,7 +404,15 @@ async fn try_download(
             header::CONTENT_TYPE,
             served_type(entry.media_type.as_str()).to_owned(),
         ),
-        (header::CONTENT_SECURITY_POLICY, ATTACHMENT_CSP.to_owned()),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            if inline { INLINE_CSP } else { ATTACHMENT_CSP }.to_owned(),
+        ),
+        // The office's view page frames an inline answer; nothing else may.
+        (
+            header::X_FRAME_OPTIONS,
+            if inline { "SAMEORIGIN" } else { "DENY" }.to_owned(),
+        ),
         (header::CONTENT_LENGTH, entry.size.to_string()),
         (header::CONTENT_DISPOSITION, disposition),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),

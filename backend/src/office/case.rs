@@ -1,6 +1,10 @@
 //! One case: `GET /office/cases/{record_id}` opens it for a reviewer of the responsible
-//! authority (with its flags, [`super::flags`]), `POST …/status` moves it along the
-//! workflow (not while it is held for a second person's review).
+//! authority (with its flags, [`super::flags`]) — laid out as a reviewer works: codes,
+//! status, decision and assignment first, then the form data, attachments (labelled
+//! from the catalog) and history, the technical evidence folded away; `?print=1` is the
+//! same case as a print view (no navigation, no forms). `POST …/status` moves it along
+//! the workflow (not while it is held for a second person's review); a decision that
+//! cannot be saved shows the case page again with the errors and the reviewer's input.
 //!
 //! Opening a case, in this order: the case must belong to the reviewer's authority (a
 //! foreign or unknown id is the same 404); the kit's signature over the stored record
@@ -11,7 +15,7 @@
 //! plaintext lives only in this request and is never logged.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::Extension;
 use chrono::Utc;
@@ -25,7 +29,7 @@ use super::error::{see_other, OfficeError};
 use super::form_view::{self, Section};
 use super::inbox::{parse_status, status_value};
 use super::opening::{own_case, verified_record, Opener, Purpose};
-use super::views::{html, time, CasePage, EventView, Layout, Opt};
+use super::views::{html, time, CasePage, DecisionInput, EventView, Layout, Opt};
 use super::workflow::{self, CommentProblem};
 use super::Ctx;
 use crate::state::AppState;
@@ -35,15 +39,61 @@ use crate::storage::CaseEventKind;
 pub async fn view(
     State(app): State<AppState>,
     Path(record_id): Path<String>,
+    uri: Uri,
     Extension(ctx): Extension<Ctx>,
 ) -> Response {
-    match try_view(&app, &record_id, &ctx).await {
+    let shown = async {
+        let print = print_requested(&uri, ctx.lang)?;
+        render(
+            &app,
+            &record_id,
+            &ctx,
+            print,
+            DecisionInput::default(),
+            StatusCode::OK,
+        )
+        .await
+    };
+    match shown.await {
         Ok(response) => response,
         Err(e) => ctx.error(e),
     }
 }
 
-async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response, OfficeError> {
+/// `?print=1` (and `lang`); anything else is a 400.
+fn print_requested(uri: &Uri, lang: super::i18n::Lang) -> Result<bool, OfficeError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or_default())
+        .map_err(|_| {
+            OfficeError::BadRequest(vec![lang
+                .pick("Ungültige Anfrage.", "Malformed query.")
+                .to_owned()])
+        })?;
+    let mut print = false;
+    for (k, v) in pairs {
+        match (k.as_str(), v.as_str()) {
+            ("print", "1") => print = true,
+            ("print", "0") | ("lang", _) => {}
+            (k, _) => {
+                let k: String = k.chars().take(40).collect();
+                return Err(OfficeError::BadRequest(vec![format!(
+                    "{k}: {}",
+                    lang.pick("ungültiger Parameter", "invalid parameter")
+                )]));
+            }
+        }
+    }
+    Ok(print)
+}
+
+/// The case page (or its print view), with the decision form showing `decision`.
+async fn render(
+    app: &AppState,
+    record_id: &str,
+    ctx: &Ctx,
+    print: bool,
+    decision: DecisionInput,
+    status: StatusCode,
+) -> Result<Response, OfficeError> {
     let session = ctx.session()?;
     let (lang, t) = (ctx.lang, ctx.lang.texts());
     let detail = own_case(app, session, record_id).await?;
@@ -100,9 +150,8 @@ async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response
         evidence.push((t.device_time.to_owned(), time(r.device_time)));
         evidence.push((t.clock_skew.to_owned(), format!("{skew} s")));
         evidence.push((t.visit_date.to_owned(), r.visit_date.to_string()));
-        let case = Opener::new(app, session)
-            .open(record, Purpose::View)
-            .await?;
+        let purpose = if print { Purpose::Print } else { Purpose::View };
+        let case = Opener::new(app, session).open(record, purpose).await?;
         match service.and_then(|s| s.form(r.form_version)) {
             Some(form) => {
                 form_known = true;
@@ -111,7 +160,7 @@ async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response
             None => sections = form_view::render(&serde_json::Value::Null, &case.form_data, lang),
         }
         let stored = app.store.case_attachments(&r.record_id).await?;
-        attachments = attachment_views(lang, r, &stored);
+        attachments = attachment_views(lang, service, r, &stored);
     }
     let events = app
         .store
@@ -131,16 +180,22 @@ async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response
         .collect();
     let next = workflow::next(detail.case.status)
         .iter()
-        .map(|s| Opt {
-            value: status_value(*s),
-            label: lang.status(*s).to_owned(),
-            selected: false,
+        .map(|s| {
+            let value = status_value(*s);
+            Opt {
+                selected: value == decision.status,
+                label: lang.status(*s).to_owned(),
+                value,
+            }
         })
         .collect();
     let (flags, flag_form) = super::flags::case_section(app, &detail, lang).await?;
     let id = detail.case.record_id.to_string();
+    let mut layout = Layout::new(lang, Some(session));
+    layout.bare = print;
+    let print_link = format!("/office/cases/{id}?print=1");
     let page = CasePage {
-        layout: Layout::new(lang, Some(session)),
+        layout,
         service: service.map_or_else(
             || detail.case.form_id.to_string(),
             |s| lang.pick(&s.name.de, &s.name.en).to_owned(),
@@ -162,19 +217,57 @@ async fn try_view(app: &AppState, record_id: &str, ctx: &Ctx) -> Result<Response
         flags,
         flag_form,
         ft: super::flags::texts(lang),
+        decision,
+        print_link,
     };
-    Ok(html(StatusCode::OK, &page))
+    Ok(html(status, &page))
 }
 
-/// `POST /office/cases/{record_id}/status`: fields `status` and `comment`.
+/// `POST /office/cases/{record_id}/status`: fields `status` and `comment`. A decision
+/// that is refused (bad or missing input, a transition not allowed, a held case, a
+/// concurrent change) answers with the case page again — same status code as before —
+/// showing the errors above the decision form, which keeps the chosen status and the
+/// comment as typed.
 pub async fn set_status(
     State(app): State<AppState>,
     Path(record_id): Path<String>,
     Extension(ctx): Extension<Ctx>,
 ) -> Response {
-    match try_set_status(&app, &record_id, &ctx).await {
+    let refused = match try_set_status(&app, &record_id, &ctx).await {
+        Ok(response) => return response,
+        Err(e) => e,
+    };
+    let (status, errors) = match &refused {
+        OfficeError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+        OfficeError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, m.clone()),
+        OfficeError::Conflict => (
+            StatusCode::CONFLICT,
+            vec![ctx
+                .lang
+                .pick(
+                    "Der Vorgang wurde inzwischen von jemand anderem geändert; bitte prüfen Sie den aktuellen Stand.",
+                    "Someone else changed the case meanwhile; please check its current state.",
+                )
+                .to_owned()],
+        ),
+        // Not found, forbidden, internal: the error page as before.
+        _ => return ctx.error(refused),
+    };
+    let first = |name: &str| {
+        ctx.form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let decision = DecisionInput {
+        status: first("status"),
+        comment: first("comment"),
+        errors,
+    };
+    match render(&app, &record_id, &ctx, false, decision, status).await {
         Ok(response) => response,
-        Err(e) => ctx.error(e),
+        Err(_) => ctx.error(refused),
     }
 }
 

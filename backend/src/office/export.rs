@@ -1,7 +1,10 @@
 //! Exports of decrypted cases, for the reviewer's own authority only:
 //! `GET /office/cases/export?format=…&<inbox filter>` exports every case of an inbox
 //! filter, `POST /office/cases/export` (CSRF; fields `format` and `case`, repeated)
-//! the selected ones. Formats: [`super::export_format`].
+//! the selected ones. Formats: [`super::export_format`]. A filtered export may name a
+//! form version (`version=N`, only together with `service`): it then holds only the
+//! cases captured with that version, and its CSV has one column per form field
+//! ([`super::export_columns`]); any other export's CSV has the generic columns.
 //!
 //! Everything the request says is validated before the first byte is sent, so bad input
 //! is a 400 page, never a partial file. The body is then produced by a task that walks
@@ -25,7 +28,8 @@ use sync_protocol::ids::RecordId;
 
 use super::attachment::{filename, purpose_name, Decrypting};
 use super::error::OfficeError;
-use super::export_format::{ExportAttachment, ExportCase, Format};
+use super::export_columns::FormColumns;
+use super::export_format::{CsvLayout, ExportAttachment, ExportCase, Format};
 use super::i18n::Lang;
 use super::inbox::{build_query, parse_params};
 use super::opening::{own_case, verified_record, Opener, Purpose};
@@ -71,6 +75,30 @@ async fn catalog(app: &AppState) -> Result<Option<Arc<Catalog>>, OfficeError> {
         .map_err(|e| OfficeError::Internal(e.to_string()))
 }
 
+/// The column choices of a filtered CSV export: with a service filter, one labelled
+/// layout per form version of the service; without one, none (the generic columns).
+pub(super) fn export_versions(
+    catalog: Option<&Catalog>,
+    service: &str,
+    lang: Lang,
+) -> Vec<super::views::Opt> {
+    let Some(service) = catalog.and_then(|c| c.service(service).ok()) else {
+        return Vec::new();
+    };
+    let w = super::casework_texts::texts(lang);
+    let mut options = vec![super::views::Opt {
+        value: String::new(),
+        label: w.export_columns_json.to_owned(),
+        selected: true,
+    }];
+    options.extend(service.forms.iter().rev().map(|f| super::views::Opt {
+        value: f.version.to_string(),
+        label: format!("{} {}", w.export_columns_version, f.version),
+        selected: false,
+    }));
+    options
+}
+
 /// `GET /office/cases/export`.
 pub async fn filtered(
     State(app): State<AppState>,
@@ -103,19 +131,77 @@ async fn try_filtered(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, 
             lang.pick("mehrfach angegeben", "given more than once")
         )]));
     }
-    let params = parse_params(uri.query(), lang, &["format"])?;
+    let versions: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "version")
+        .map(|(_, v)| v.trim())
+        .collect();
+    let params = parse_params(uri.query(), lang, &["format", "version"])?;
     let format = format_of(formats.first().copied(), lang)?;
     let catalog = catalog(app).await?;
     let mut query = build_query(&params, ctx, catalog.as_deref(), session)?;
     query.with_counts = false;
+    let (only_version, layout) = match versions.as_slice() {
+        [] | [""] => (None, CsvLayout::Generic),
+        [one] => {
+            let (version, columns) =
+                form_version(one, query.filter.form_id.as_ref(), catalog.as_deref(), lang)?;
+            (Some(version), CsvLayout::Labelled { columns, lang })
+        }
+        _ => {
+            return Err(OfficeError::BadRequest(vec![format!(
+                "version: {}",
+                lang.pick("mehrfach angegeben", "given more than once")
+            )]))
+        }
+    };
     Ok(start(
         app,
         session,
-        lang,
-        catalog,
-        format,
+        Plan {
+            lang,
+            catalog,
+            format,
+            layout,
+            only_version,
+        },
         Source::Filter(query),
     ))
+}
+
+/// The form version an export names and its planned columns; 400 when the version
+/// comes without a service or the catalog has no such version of it.
+fn form_version(
+    value: &str,
+    service: Option<&sync_protocol::ids::FormId>,
+    catalog: Option<&Catalog>,
+    lang: Lang,
+) -> Result<(u32, FormColumns), OfficeError> {
+    let bad = |de: &str, en: &str| {
+        OfficeError::BadRequest(vec![format!("version: {}", lang.pick(de, en))])
+    };
+    let Some(service) = service else {
+        return Err(bad(
+            "Eine Formularversion gibt es nur zusammen mit einer Leistung (service).",
+            "A form version needs a service (service).",
+        ));
+    };
+    let version: u32 = value.parse().map_err(|_| {
+        bad(
+            "Die Formularversion ist eine Zahl, z. B. 1.",
+            "The form version is a number, e.g. 1.",
+        )
+    })?;
+    let form = catalog
+        .and_then(|c| c.service(service.as_str()).ok())
+        .and_then(|s| s.form(version))
+        .ok_or_else(|| {
+            bad(
+                "Diese Formularversion gibt es für die Leistung nicht.",
+                "The service has no such form version.",
+            )
+        })?;
+    Ok((version, FormColumns::plan(&form.ui, &form.schema, lang)))
 }
 
 /// `POST /office/cases/export`.
@@ -175,31 +261,41 @@ async fn try_selected(app: &AppState, ctx: &Ctx) -> Result<Response, OfficeError
     Ok(start(
         app,
         session,
-        lang,
-        catalog,
-        format,
+        Plan {
+            lang,
+            catalog,
+            format,
+            layout: CsvLayout::Generic,
+            only_version: None,
+        },
         Source::Selected(checked),
     ))
 }
 
-/// Sends the headers and spawns the producer.
-fn start(
-    app: &AppState,
-    session: &SessionRow,
+/// What an export writes, decided before the first byte.
+struct Plan {
     lang: Lang,
     catalog: Option<Arc<Catalog>>,
     format: Format,
-    source: Source,
-) -> Response {
+    layout: CsvLayout,
+    /// Only cases captured with this form version (a filter on top of the inbox's).
+    only_version: Option<u32>,
+}
+
+/// Sends the headers and spawns the producer.
+fn start(app: &AppState, session: &SessionRow, plan: Plan, source: Source) -> Response {
+    let format = plan.format;
     let (sink, body) = stream::channel();
     let (app, session) = (app.clone(), session.clone());
     tokio::spawn(async move {
         let mut job = Job {
             app: &app,
             session: &session,
-            lang,
-            catalog: catalog.as_deref(),
+            lang: plan.lang,
+            catalog: plan.catalog.as_deref(),
             format,
+            layout: &plan.layout,
+            only_version: plan.only_version,
             sink: &sink,
             opener: Opener::new(&app, &session),
             first: true,
@@ -237,6 +333,8 @@ struct Job<'a> {
     lang: Lang,
     catalog: Option<&'a Catalog>,
     format: Format,
+    layout: &'a CsvLayout,
+    only_version: Option<u32>,
     sink: &'a Sink,
     opener: Opener<'a>,
     first: bool,
@@ -251,7 +349,7 @@ impl Job<'_> {
     }
 
     async fn run(&mut self, source: Source) -> Result<(), Why> {
-        self.send(self.format.header()).await?;
+        self.send(self.format.header(self.layout)).await?;
         match source {
             Source::Filter(mut query) => loop {
                 let page = self
@@ -288,6 +386,13 @@ impl Job<'_> {
         if detail.case.authority_id != self.session.user.authority_id {
             return Err("case of another authority");
         }
+        if self
+            .only_version
+            .is_some_and(|v| v != detail.case.form_version)
+        {
+            // Not part of this export: not opened, not logged.
+            return Ok(());
+        }
         let service = self
             .catalog
             .and_then(|c| c.service(detail.case.form_id.as_str()).ok());
@@ -297,6 +402,8 @@ impl Job<'_> {
         );
         let mut export = ExportCase {
             case: detail.case.clone(),
+            case_number: sync_protocol::codes::case_number(&detail.case.kit_id, detail.seq),
+            verification_code: sync_protocol::codes::verification_code(&detail.hash),
             service_name,
             leika: None,
             visit_date: None,
@@ -348,7 +455,7 @@ impl Job<'_> {
             export.visit_date = Some(r.visit_date.to_string());
             export.data = Some(case.form_data.clone());
         }
-        let bytes = self.format.case(&export, self.first);
+        let bytes = self.format.case(&export, self.first, self.layout);
         self.first = false;
         self.send(bytes).await
     }

@@ -1,15 +1,17 @@
 //! The three export formats, one case at a time (the caller streams them):
 //!
-//! - **CSV** (`text/csv`, UTF-8 with a byte-order mark, `;`-separated, RFC 4180 quoting
-//!   via the `csv` crate — what a spreadsheet in German locale opens as columns with
-//!   its umlauts intact; a comma-separated file without BOM opened as one column of
-//!   broken characters): one row per case with a fixed set of metadata columns and the
-//!   decrypted form data as one JSON column (`form_data`). A specialist system imports by stable machine keys; the forms differ
-//!   per service and per version and nest (an Anmeldung lists every person moving), so
-//!   flattened, label-headed columns would change shape from export to export and lose
-//!   types. Headers are machine keys; every metadata value is generated or validated by
-//!   the backend (ids, dates, statuses) and the JSON column starts with `{`, so no cell
-//!   can start a spreadsheet formula.
+//! - **CSV** (`text/csv`) for a spreadsheet in German locale: UTF-8 with a byte-order
+//!   mark, `;` between cells, CRLF line ends, RFC 4180 quoting (the `csv` crate quotes a
+//!   cell holding `;`, `"`, CR or LF) — a comma-separated file without BOM opens in
+//!   German Excel as one column of broken characters. A cell that starts with `=`, `+`,
+//!   `-`, `@`, a tab or CR gets a leading `'`, so a value typed on a kit can never run
+//!   as a spreadsheet formula. Two layouts ([`CsvLayout`]):
+//!   - *generic* (any mix of services): fixed metadata columns with machine keys and
+//!     the decrypted form data as one JSON column (`form_data`) — a specialist system
+//!     imports by stable keys, and forms differ per service and version and nest;
+//!   - *labelled* (an export of one service and one form version): metadata columns
+//!     with German (or English) headings, then one column per form field under the
+//!     catalog's label ([`super::export_columns`] says how nested persons flatten).
 //! - **JSON** (`application/json`): one array of case objects (metadata, attachment
 //!   list, `data`).
 //! - **FIT-Connect** (`application/x-ndjson`): one FIT-Connect-shaped metadata object
@@ -25,7 +27,23 @@
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha512};
 
+use super::export_columns::FormColumns;
+use super::i18n::Lang;
 use crate::storage::{status_name, CaseRow};
+
+/// How a CSV export lays out its cases.
+#[derive(Debug, Clone)]
+pub enum CsvLayout {
+    /// Machine-keyed metadata and the form as one JSON column.
+    Generic,
+    /// One service and form version: labelled metadata and one column per form field.
+    Labelled {
+        /// The planned form columns.
+        columns: FormColumns,
+        /// The language of headings and values.
+        lang: Lang,
+    },
+}
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,13 +91,9 @@ impl Format {
     }
 
     /// What comes before the first case.
-    pub fn header(self) -> Vec<u8> {
+    pub fn header(self, layout: &CsvLayout) -> Vec<u8> {
         match self {
-            Self::Csv => [
-                UTF8_BOM.as_slice(),
-                &csv_row(&CSV_COLUMNS.map(str::to_owned)),
-            ]
-            .concat(),
+            Self::Csv => [UTF8_BOM.as_slice(), &csv_row(&csv_headers(layout))].concat(),
             Self::Json => b"[".to_vec(),
             Self::FitConnect => Vec::new(),
         }
@@ -94,9 +108,12 @@ impl Format {
     }
 
     /// One case; `first` tells the JSON array whether a comma is needed.
-    pub fn case(self, c: &ExportCase, first: bool) -> Vec<u8> {
+    pub fn case(self, c: &ExportCase, first: bool, layout: &CsvLayout) -> Vec<u8> {
         match self {
-            Self::Csv => csv_case(c),
+            Self::Csv => csv_row(&match layout {
+                CsvLayout::Generic => csv_case(c),
+                CsvLayout::Labelled { columns, lang } => labelled_case(c, columns, *lang),
+            }),
             Self::Json => {
                 let mut out = if first { Vec::new() } else { b",".to_vec() };
                 out.push(b'\n');
@@ -138,6 +155,10 @@ pub struct ExportAttachment {
 pub struct ExportCase {
     /// The case row.
     pub case: CaseRow,
+    /// The Vorgangsnummer the citizen's receipt shows.
+    pub case_number: String,
+    /// The Prüfcode the citizen's receipt shows.
+    pub verification_code: String,
     /// The service's name in the page language.
     pub service_name: String,
     /// The record's LeiKa key (`None` when the record no longer verifies).
@@ -177,13 +198,93 @@ pub const UTF8_BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// the decimal comma).
 pub const CSV_DELIMITER: u8 = b';';
 
+/// The first characters that make a spreadsheet read a cell as a formula (or, for tab
+/// and CR, that some spreadsheets strip before looking for one).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A cell as written: a leading `'` before a would-be formula (OWASP "CSV injection").
+pub fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(FORMULA_STARTS) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
 fn csv_row(cells: &[String]) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new()
         .delimiter(CSV_DELIMITER)
+        .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     // Writing into a Vec cannot fail; a failure would only leave the row empty.
-    let _ = writer.write_record(cells);
+    let _ = writer.write_record(cells.iter().map(|c| neutralised(c).into_owned()));
     writer.into_inner().unwrap_or_default()
+}
+
+/// The labelled layout's metadata headings (German, English), in order.
+const LABELLED_META: [(&str, &str); 14] = [
+    ("Vorgangsnummer", "Case number"),
+    ("Prüfcode", "Verification code"),
+    ("Vorgangs-ID", "Case ID"),
+    ("Leistung", "Service"),
+    ("Formularversion", "Form version"),
+    ("Status", "Status"),
+    ("Eingegangen", "Received"),
+    ("Besuchstag", "Visit date"),
+    ("Kit", "Kit"),
+    ("Erfasst von", "Captured by"),
+    ("Zugewiesen an", "Assigned to"),
+    ("Signatur gültig", "Signature valid"),
+    ("Anlagen", "Attachments"),
+    ("davon übertragen", "of which transferred"),
+];
+
+fn csv_headers(layout: &CsvLayout) -> Vec<String> {
+    match layout {
+        CsvLayout::Generic => CSV_COLUMNS.map(str::to_owned).to_vec(),
+        CsvLayout::Labelled { columns, lang } => LABELLED_META
+            .iter()
+            .map(|(de, en)| lang.pick(de, en).to_owned())
+            .chain(columns.headers())
+            .collect(),
+    }
+}
+
+fn labelled_case(c: &ExportCase, columns: &FormColumns, lang: Lang) -> Vec<String> {
+    let row = &c.case;
+    let visit_date = c.visit_date.clone().unwrap_or_default();
+    let visit_date = match lang {
+        Lang::De => chrono::NaiveDate::parse_from_str(&visit_date, "%Y-%m-%d")
+            .map_or(visit_date, |d| d.format("%d.%m.%Y").to_string()),
+        Lang::En => visit_date,
+    };
+    let transferred = c.attachments.iter().filter(|a| a.transferred).count();
+    let mut cells = vec![
+        c.case_number.clone(),
+        c.verification_code.clone(),
+        row.record_id.to_string(),
+        c.service_name.clone(),
+        row.form_version.to_string(),
+        lang.status(row.status).to_owned(),
+        super::local_time::show(row.received_at),
+        visit_date,
+        row.kit_id.to_string(),
+        row.clerk_id.clone().unwrap_or_default(),
+        row.assigned_to.clone().unwrap_or_default(),
+        lang.pick(
+            if c.data.is_some() { "ja" } else { "nein" },
+            if c.data.is_some() { "yes" } else { "no" },
+        )
+        .to_owned(),
+        c.attachments.len().to_string(),
+        transferred.to_string(),
+    ];
+    match &c.data {
+        Some(data) => cells.extend(columns.row(data, lang)),
+        // A record that no longer verifies is not opened: its form cells stay empty.
+        None => cells.extend(columns.headers().iter().map(|_| String::new())),
+    }
+    cells
 }
 
 fn received(c: &CaseRow) -> String {
@@ -195,9 +296,9 @@ fn kind(c: &CaseRow) -> String {
     crate::storage::kind_name(c.kind)
 }
 
-fn csv_case(c: &ExportCase) -> Vec<u8> {
+fn csv_case(c: &ExportCase) -> Vec<String> {
     let row = &c.case;
-    csv_row(&[
+    vec![
         row.record_id.to_string(),
         row.form_id.to_string(),
         c.service_name.clone(),
@@ -218,7 +319,7 @@ fn csv_case(c: &ExportCase) -> Vec<u8> {
             .count()
             .to_string(),
         c.data.as_ref().map(Value::to_string).unwrap_or_default(),
-    ])
+    ]
 }
 
 fn json_case(c: &ExportCase) -> Value {
@@ -308,4 +409,40 @@ fn fit_connect_case(c: &ExportCase) -> Value {
         },
         "data": c.data,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn would_be_formulas_get_a_leading_apostrophe_and_nothing_else_changes() {
+        for (cell, written) in [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("+49 30 1234", "'+49 30 1234"),
+            ("-1", "'-1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("Müller; Jürgen", "Müller; Jürgen"),
+            ("", ""),
+            ("a=b", "a=b"),
+        ] {
+            assert_eq!(neutralised(cell), written, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn rows_end_in_crlf_and_quote_separators_quotes_and_line_breaks() {
+        let row = csv_row(&[
+            "a;b".to_owned(),
+            "say \"hi\"".to_owned(),
+            "two\nlines".to_owned(),
+            "plain".to_owned(),
+        ]);
+        assert_eq!(
+            String::from_utf8(row).expect("utf-8"),
+            "\"a;b\";\"say \"\"hi\"\"\";\"two\nlines\";plain\r\n"
+        );
+    }
 }

@@ -46,9 +46,33 @@ pub fn render(ui: &Value, data: &Value, lang: Lang) -> Vec<Section> {
             });
         }
     }
-    out.sections
-        .retain(|s| s.heading.is_some() || !s.fields.is_empty());
-    out.sections
+    without_empty(out.sections)
+}
+
+/// Drops sections that show nothing: a heading is kept only if it or a deeper section
+/// before the next heading of its level has a value (an empty "Gesetzliche Vertretung"
+/// of an adult is left out, not shown as a bare heading).
+fn without_empty(sections: Vec<Section>) -> Vec<Section> {
+    let mut kept: Vec<Section> = Vec::new();
+    // Walk backwards, remembering for each level whether anything below it has values.
+    let mut filled_below = [false; 8];
+    for s in sections.into_iter().rev() {
+        let level = usize::from(s.level.min(7));
+        let below = filled_below[level + 1..].iter().any(|f| *f);
+        let show = !s.fields.is_empty() || (s.heading.is_some() && below);
+        if s.heading.is_some() {
+            // A heading closes the sections deeper than it.
+            for f in &mut filled_below[level + 1..] {
+                *f = false;
+            }
+        }
+        if show {
+            filled_below[level] = true;
+            kept.push(s);
+        }
+    }
+    kept.reverse();
+    kept
 }
 
 struct Out {
@@ -56,7 +80,7 @@ struct Out {
     lang: Lang,
 }
 
-fn localized(v: Option<&Value>, lang: Lang) -> Option<String> {
+pub(super) fn localized(v: Option<&Value>, lang: Lang) -> Option<String> {
     let v = v?;
     v.get(lang.code())
         .or_else(|| v.get("de"))
@@ -65,7 +89,7 @@ fn localized(v: Option<&Value>, lang: Lang) -> Option<String> {
 }
 
 /// `#/properties/a/properties/b` → `["a", "b"]`.
-fn scope_path(scope: &str) -> Vec<&str> {
+pub(super) fn scope_path(scope: &str) -> Vec<&str> {
     scope
         .trim_start_matches('#')
         .split("/properties/")
@@ -181,26 +205,32 @@ impl Out {
     }
 
     fn value_text(&self, value: &Value, options: Option<&Value>) -> String {
-        let lang = self.lang;
-        let labels = options.and_then(|o| o.get("enum_labels"));
-        let one = |v: &Value| -> String {
-            if let (Some(labels), Some(key)) = (labels, v.as_str()) {
-                if let Some(text) = localized(labels.get(key), lang) {
-                    return text;
-                }
+        value_text(value, options, self.lang)
+    }
+}
+
+/// One value as a person reads it: the catalog's enum label, `ja`/`nein`, a German
+/// date as `TT.MM.JJJJ`, lists joined with commas. Shared with the labelled CSV export
+/// ([`super::export_columns`]) so a cell reads like the case page.
+pub(super) fn value_text(value: &Value, options: Option<&Value>, lang: Lang) -> String {
+    let labels = options.and_then(|o| o.get("enum_labels"));
+    let one = |v: &Value| -> String {
+        if let (Some(labels), Some(key)) = (labels, v.as_str()) {
+            if let Some(text) = localized(labels.get(key), lang) {
+                return text;
             }
-            match v {
-                Value::Bool(true) => lang.pick("ja", "yes").to_owned(),
-                Value::Bool(false) => lang.pick("nein", "no").to_owned(),
-                Value::String(s) if lang == Lang::De => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map_or_else(|_| s.clone(), |d| d.format("%d.%m.%Y").to_string()),
-                other => plain(other, lang),
-            }
-        };
-        match value {
-            Value::Array(items) => items.iter().map(one).collect::<Vec<_>>().join(", "),
-            other => one(other),
         }
+        match v {
+            Value::Bool(true) => lang.pick("ja", "yes").to_owned(),
+            Value::Bool(false) => lang.pick("nein", "no").to_owned(),
+            Value::String(s) if lang == Lang::De => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_or_else(|_| s.clone(), |d| d.format("%d.%m.%Y").to_string()),
+            other => plain(other, lang),
+        }
+    };
+    match value {
+        Value::Array(items) => items.iter().map(one).collect::<Vec<_>>().join(", "),
+        other => one(other),
     }
 }
 
@@ -231,6 +261,29 @@ mod tests {
             {"type": "Control", "scope": "#/properties/confirmed",
              "label": {"de": "Bestätigt", "en": "Confirmed"}, "options": {"widget": "checkbox"}}
         ]})
+    }
+
+    #[test]
+    fn headings_with_nothing_under_them_are_left_out() {
+        let section = |heading: Option<&str>, level: u8, fields: &[(&str, &str)]| Section {
+            heading: heading.map(str::to_owned),
+            level,
+            fields: fields
+                .iter()
+                .map(|(l, v)| ((*l).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        let kept = without_empty(vec![
+            section(Some("Person 1"), 3, &[("Name", "Öz")]),
+            section(Some("Vertretung"), 4, &[]),
+            section(Some("Ausweis"), 4, &[]),
+            section(Some("Art"), 5, &[("Art", "Pass")]),
+            section(None, 4, &[]),
+            section(Some("Leer"), 3, &[]),
+            section(Some("Leer innen"), 4, &[]),
+        ]);
+        let headings: Vec<_> = kept.iter().map(|s| s.heading.as_deref()).collect();
+        assert_eq!(headings, [Some("Person 1"), Some("Ausweis"), Some("Art")]);
     }
 
     #[test]

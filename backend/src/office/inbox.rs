@@ -469,6 +469,7 @@ async fn try_inbox(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, Off
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect(),
+        export_versions: super::export::export_versions(catalog, &params.service, lang),
         w: super::casework_texts::texts(lang),
         from: params.from.clone(),
         to: params.to.clone(),

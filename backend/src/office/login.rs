@@ -250,7 +250,24 @@ pub async fn home(State(app): State<AppState>, Extension(ctx): Extension<Ctx>) -
             return ctx.error(e);
         }
     }
+    let work = if s.user.role == Role::Reviewer {
+        let catalog = match app
+            .catalog
+            .current(app.store.as_ref(), &app.server_verifying_keys())
+            .await
+        {
+            Ok(catalog) => catalog,
+            Err(e) => return ctx.error(OfficeError::Internal(e.to_string())),
+        };
+        match super::start::work(&app, s, catalog.as_deref(), ctx.lang).await {
+            Ok(work) => Some(work),
+            Err(e) => return ctx.error(e),
+        }
+    } else {
+        None
+    };
     let page = HomePage {
+        work,
         layout: Layout::new(ctx.lang, Some(s)),
         login: s.user.login.clone(),
         role: ctx.lang.role(s.user.role).to_owned(),

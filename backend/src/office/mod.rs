@@ -26,10 +26,12 @@ use crate::storage::{Role, SessionRow};
 pub mod admin;
 mod assign;
 mod attachment;
+mod attachment_view;
 mod case;
 pub mod casework_texts;
 pub mod error;
 mod export;
+mod export_columns;
 mod export_format;
 pub mod flags;
 pub mod form_view;
@@ -40,6 +42,7 @@ mod login;
 mod opening;
 mod own_password;
 pub mod session;
+mod start;
 pub mod stream;
 pub mod views;
 pub mod workflow;
@@ -93,6 +96,9 @@ pub enum Page {
     CaseFlags,
     /// `GET /office/cases/{record_id}/attachments/{attachment_id}`: one file, decrypted.
     CaseAttachment,
+    /// `GET /office/cases/{record_id}/attachments/{attachment_id}/view`: a PDF or image
+    /// shown in a sandboxed frame.
+    CaseAttachmentView,
     /// `GET /office/cases/export`: the cases of an inbox filter, decrypted.
     ExportFiltered,
     /// `POST /office/cases/export`: selected cases, decrypted.
@@ -192,6 +198,12 @@ pub const OFFICE_ROUTES: &[OfficeRoute] = &[
         "/office/cases/{record_id}/attachments/{attachment_id}",
         OfficeAccess::Reviewer,
         Page::CaseAttachment,
+    ),
+    route(
+        "GET",
+        "/office/cases/{record_id}/attachments/{attachment_id}/view",
+        OfficeAccess::Reviewer,
+        Page::CaseAttachmentView,
     ),
     route(
         "GET",
@@ -371,6 +383,7 @@ fn method_router(page: Page, filter: MethodFilter) -> MethodRouter<AppState> {
         Page::CaseAssignee => on(filter, assign::set_assignee),
         Page::CaseFlags => on(filter, flags::act),
         Page::CaseAttachment => on(filter, attachment::download),
+        Page::CaseAttachmentView => on(filter, attachment_view::view),
         Page::ExportFiltered => on(filter, export::filtered),
         Page::ExportSelected => on(filter, export::selected),
         Page::Admin(page) => admin::method_router(page, filter),
@@ -412,11 +425,15 @@ async fn security_headers(mut response: Response) -> Response {
         ));
     for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
+    // Only an inline attachment answer, framed by the office's own view page, relaxes
+    // this to `SAMEORIGIN`.
+    headers
+        .entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
     // Case data must not stay in shared caches or the browser's history cache.
     headers
         .entry(header::CACHE_CONTROL)

@@ -51,6 +51,8 @@ pub(super) fn verified_record(detail: &CaseDetail) -> Option<SignedRecord> {
 pub enum Purpose {
     /// The case view.
     View,
+    /// The case's print view.
+    Print,
     /// An attachment download or preview.
     Attachment,
     /// An export.
@@ -62,6 +64,7 @@ impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::View => "view",
+            Self::Print => "print",
             Self::Attachment => "attachment",
             Self::Export => "export",
         }

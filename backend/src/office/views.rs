@@ -22,6 +22,8 @@ pub struct Layout {
     pub other: &'static str,
     /// The signed-in user, if any.
     pub user: Option<UserView>,
+    /// A print view: no navigation, no forms.
+    pub bare: bool,
 }
 
 impl Layout {
@@ -42,6 +44,7 @@ impl Layout {
                     super::admin::nav_links(lang, s.user.role)
                 },
             }),
+            bare: false,
         }
     }
 }
@@ -103,6 +106,8 @@ pub struct HomePage {
     pub account_notices: Vec<&'static str>,
     /// The link label to the users page.
     pub to_users: &'static str,
+    /// For reviewers: what waits for them.
+    pub work: Option<super::start::Work>,
 }
 
 /// The labels of the password page.
@@ -210,6 +215,8 @@ pub struct InboxView {
     pub assigned: Vec<Opt>,
     /// The current filter as hidden fields of the export form.
     pub export_fields: Vec<(String, String)>,
+    /// With a service filter: its form versions for a labelled CSV (first: none).
+    pub export_versions: Vec<Opt>,
     /// Case-work texts.
     pub w: &'static super::casework_texts::CaseworkTexts,
     /// Date filter values.
@@ -237,6 +244,8 @@ pub struct InboxView {
 /// An attachment listed on the case page.
 #[derive(Debug)]
 pub struct AttachmentView {
+    /// What the file is, from the catalog (`Wohnungsgeberbestätigung (Scan)`).
+    pub label: String,
     /// FIT-Connect purpose.
     pub purpose: String,
     /// Media type.
@@ -247,8 +256,8 @@ pub struct AttachmentView {
     pub filename: String,
     /// The download, once the file is transferred.
     pub link: Option<String>,
-    /// An inline preview (images only).
-    pub preview: Option<String>,
+    /// The inline view page (PDF, PNG, JPEG only), once the file is transferred.
+    pub view: Option<String>,
     /// "not yet transferred", or empty.
     pub state: String,
 }
@@ -321,6 +330,22 @@ pub struct CasePage {
     pub flag_form: Option<super::flags::FlagForm>,
     /// Flag texts.
     pub ft: &'static super::flags::FlagTexts,
+    /// What the reviewer submitted in the decision form (kept after an error).
+    pub decision: DecisionInput,
+    /// The print view of this case.
+    pub print_link: String,
+}
+
+/// The decision form's input, shown again with its errors after a failed submit so
+/// that nothing the reviewer typed is lost.
+#[derive(Debug, Default, Clone)]
+pub struct DecisionInput {
+    /// The chosen status value (`in_review`), or empty.
+    pub status: String,
+    /// The comment as typed.
+    pub comment: String,
+    /// Why the decision was not saved.
+    pub errors: Vec<String>,
 }
 
 /// An HTML answer.

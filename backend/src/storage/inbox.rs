@@ -370,6 +370,73 @@ impl super::Store {
 }
 
 impl super::Store {
+    /// When `actor` last worked on a case of `authority` before `before` — the latest of
+    /// their entries in the decryption log and the case history — or `None` if never.
+    /// The back office's start page uses it as the reviewer's last visit: sessions are
+    /// deleted at logout, and these two append-only logs already hold the answer.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn last_activity(
+        &self,
+        authority: &AuthorityId,
+        actor: &str,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let db = &self.db;
+        let row = sqlx::query(
+            "SELECT MAX(at) FROM (
+               SELECT d.at FROM decryption_log d
+                WHERE d.authority_id = $1 AND d.actor = $2 AND d.at < $3
+               UNION ALL
+               SELECT e.at FROM case_events e JOIN cases c ON c.record_id = e.record_id
+                WHERE c.authority_id = $1 AND e.actor = $2 AND e.at < $3
+             ) AS activity",
+        )
+        .bind(authority.to_string())
+        .bind(actor.to_owned())
+        .bind(to_ms(before))
+        .fetch_one(&db.pool)
+        .await?;
+        col::<Option<i64>>(&row, 0)?.map(from_ms).transpose()
+    }
+
+    /// An authority's cases back in review after a Rückfrage: status `in_review` with a
+    /// `needs_information` entry in their history; oldest first, at most `limit`.
+    ///
+    /// # Errors
+    /// Storage errors; [`StoreError::Corrupt`] for a stored value that does not parse.
+    pub async fn answered_queries(
+        &self,
+        authority: &AuthorityId,
+        limit: u32,
+    ) -> Result<Vec<CaseRow>, StoreError> {
+        let db = &self.db;
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases c JOIN records r ON r.record_id = c.record_id
+             WHERE c.authority_id = $1 AND c.status = $2
+               AND EXISTS (SELECT 1 FROM case_events e
+                            WHERE e.record_id = c.record_id AND e.kind = 'status'
+                              AND e.status = $3)
+             ORDER BY r.received_at, r.record_id LIMIT $4"
+        );
+        // Built from constants only.
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(authority.to_string())
+            .bind(status_name(sync_protocol::api::CaseStatus::InReview))
+            .bind(status_name(
+                sync_protocol::api::CaseStatus::NeedsInformation,
+            ))
+            .bind(i64::from(limit))
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(rows::case)
+            .collect()
+    }
+}
+
+impl super::Store {
     /// The query plan of the inbox page and counts statements, one line per step (the inbox
     /// benchmark's proof that pages are read from an index).
     ///

@@ -13,7 +13,7 @@ use crate::support::office::{add_user, Browser};
 use crate::support::{Backend, Db};
 
 /// Serves one uploaded attachment whose manifest claims `media_type`; returns the
-/// download and the inline-preview answers and the file's plaintext.
+/// download and the inline (view page) answers and the file's plaintext.
 async fn served(media_type: &'static str) -> (crate::support::Resp, crate::support::Resp, Vec<u8>) {
     let backend = Backend::new(&Db::Sqlite).await;
     let password = add_user(&backend, "gemeinde-musterstadt", "r.berger", Role::Reviewer).await;
@@ -49,7 +49,7 @@ async fn html_and_svg_from_a_kit_are_served_as_sandboxed_octet_stream_downloads(
         let disposition = download.header("content-disposition").expect("disposition");
         assert!(disposition.starts_with("attachment;"), "{disposition}");
         assert!(disposition.ends_with(".bin\""), "{disposition}");
-        // Nor can it be pulled into the page as a preview.
+        // Nor can it be shown in the office's view page.
         assert_eq!(inline.status, StatusCode::BAD_REQUEST, "{claimed}");
     }
 }
@@ -57,9 +57,11 @@ async fn html_and_svg_from_a_kit_are_served_as_sandboxed_octet_stream_downloads(
 #[tokio::test]
 async fn allow_listed_types_keep_their_type_and_are_sandboxed_too() {
     for (claimed, previewable) in [
-        ("application/pdf", false),
+        ("application/pdf", true),
         ("image/png", true),
         ("image/jpeg", true),
+        ("image/gif", false),
+        ("image/webp", false),
         ("image/tiff", false),
         ("text/plain", false),
     ] {

@@ -70,9 +70,13 @@ async fn a_transferred_attachment_downloads_decrypted_and_logged_the_rest_is_not
         assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
         assert!(
             html.contains(&format!(
-                "{id}-2-attachment.pdf <span class=\"state\">(noch nicht übertragen)"
+                "<code>{id}-2-attachment.pdf</code> <span class=\"state\">(noch nicht übertragen)"
             )),
             "{html}"
+        );
+        assert!(
+            html.contains(&format!("href=\"{link}/view\"")),
+            "a PDF can be viewed in the office: {html}"
         );
         assert!(
             !html.contains(&format!("attachments/{pending}")),
@@ -143,7 +147,6 @@ async fn bad_attachment_requests_are_refused_without_decrypting() {
     upload(&backend, &kit, &id, &a).await;
     let base = format!("/office/cases/{id}/attachments");
     for (path, expected) in [
-        (format!("{base}/{a}?inline=1"), StatusCode::BAD_REQUEST), // a PDF is not previewed
         (format!("{base}/{a}?inline=yes"), StatusCode::BAD_REQUEST),
         (format!("{base}/{a}?colour=blue"), StatusCode::BAD_REQUEST),
         (format!("{base}/not-an-id"), StatusCode::NOT_FOUND),
@@ -171,8 +174,20 @@ async fn bad_attachment_requests_are_refused_without_decrypting() {
         .is_empty());
 }
 
+/// The purposes of case `id`'s decryption log, oldest first.
+pub async fn purposes(backend: &crate::support::Backend, id: RecordId) -> Vec<String> {
+    backend
+        .store()
+        .decryptions(&id)
+        .await
+        .expect("log")
+        .into_iter()
+        .map(|e| e.purpose)
+        .collect()
+}
+
 #[tokio::test]
-async fn an_image_is_previewed_inline_on_the_case_page() {
+async fn an_image_is_viewed_in_a_sandboxed_frame_and_each_view_is_logged() {
     let mut spec = Spec::anmeldung().with_attachments(&[5_000]);
     spec.media_type = "image/png";
     let (backend, kit, mut browser, record) = case_with(&Db::Sqlite, &spec).await;
@@ -183,13 +198,34 @@ async fn an_image_is_previewed_inline_on_the_case_page() {
         .get(&backend, &format!("/office/cases/{id}"))
         .await
         .text();
-    let src = format!("/office/cases/{id}/attachments/{a}?inline=1");
     assert!(
-        html.contains(&format!(
-            "<img class=\"preview\" src=\"{src}\" alt=\"Vorschau von {id}-1-form.png\">"
-        )),
-        "{html}"
+        !html.contains("<img"),
+        "the case page decrypts no file by itself"
     );
+    let link = format!("/office/cases/{id}/attachments/{a}");
+    let view = format!("{link}/view");
+    assert!(html.contains(&format!("href=\"{view}\"")), "{html}");
+    let opened = purposes(&backend, id).await;
+
+    let page = browser.get(&backend, &view).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let src = format!("{link}?inline=1");
+    assert!(
+        page.text().contains(&format!(
+            "<iframe class=\"inline-view\" sandbox src=\"{src}\""
+        )),
+        "{}",
+        page.text()
+    );
+    assert!(page
+        .header("content-security-policy")
+        .is_some_and(|c| c.contains("frame-src 'self'") && !c.contains("script-src")));
+    assert_eq!(
+        purposes(&backend, id).await,
+        opened,
+        "the frame page itself decrypts nothing"
+    );
+
     let resp = browser.get(&backend, &src).await;
     assert_eq!(resp.status, StatusCode::OK);
     assert_eq!(resp.header("content-type"), Some("image/png"));
@@ -199,8 +235,21 @@ async fn an_image_is_previewed_inline_on_the_case_page() {
     );
     assert!(resp
         .header("content-security-policy")
-        .is_some_and(|c| c.contains("default-src 'none'")));
+        .is_some_and(|c| c.starts_with("sandbox;")
+            && c.contains("default-src 'none'")
+            && c.contains("frame-ancestors 'self'")));
+    assert_eq!(resp.header("x-frame-options"), Some("SAMEORIGIN"));
+    assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(resp.body.as_ref(), kit.plaintexts[&a].as_slice());
+    let mut expected = opened.clone();
+    expected.push("attachment".to_owned());
+    assert_eq!(
+        purposes(&backend, id).await,
+        expected,
+        "an inline view is logged like a download"
+    );
+    let download = browser.get(&backend, &link).await;
+    assert_eq!(download.header("x-frame-options"), Some("DENY"));
 }
 
 #[tokio::test]
