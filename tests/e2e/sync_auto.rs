@@ -80,7 +80,9 @@ fn auto_sync_waits_for_the_backend_then_delivers_and_stops_on_request() {
 
     // Back upstairs: the next probe finds the backend and the loop syncs.
     proxy.set_faults(Faults::default());
-    wait_for(&events, "online", |e| matches!(e, AutoSyncEvent::Online { .. }));
+    wait_for(&events, "online", |e| {
+        matches!(e, AutoSyncEvent::Online { .. })
+    });
     let finished = wait_for(&events, "finished", |e| {
         matches!(e, AutoSyncEvent::Finished { .. })
     });
@@ -148,9 +150,10 @@ fn a_captive_portal_does_not_count_as_online() {
     std::thread::sleep(Duration::from_millis(800));
     assert!(portal.requests() >= 2, "it keeps probing");
     assert!(
-        events
-            .try_iter()
-            .all(|e| !matches!(e, AutoSyncEvent::Online { .. } | AutoSyncEvent::Finished { .. })),
+        events.try_iter().all(|e| !matches!(
+            e,
+            AutoSyncEvent::Online { .. } | AutoSyncEvent::Finished { .. }
+        )),
         "never online behind the portal"
     );
     auto.stop();
@@ -187,14 +190,14 @@ fn a_vanished_backend_is_noticed_within_a_probe_and_sync_now_offline_answers_in_
         matches!(e, AutoSyncEvent::Finished { .. })
     });
     // Between syncs the loop keeps probing: online is never older than the interval.
-    let AutoSyncEvent::Online { checked_at: first } =
-        wait_for(&events, "online", |e| matches!(e, AutoSyncEvent::Online { .. }))
-    else {
+    let AutoSyncEvent::Online { checked_at: first } = wait_for(&events, "online", |e| {
+        matches!(e, AutoSyncEvent::Online { .. })
+    }) else {
         unreachable!("matched above")
     };
-    let AutoSyncEvent::Online { checked_at: second } =
-        wait_for(&events, "online", |e| matches!(e, AutoSyncEvent::Online { .. }))
-    else {
+    let AutoSyncEvent::Online { checked_at: second } = wait_for(&events, "online", |e| {
+        matches!(e, AutoSyncEvent::Online { .. })
+    }) else {
         unreachable!("matched above")
     };
     assert!(second > first, "each probe reports its own time");

@@ -38,6 +38,7 @@ use axum::Extension;
 use sync_protocol::attachment::{AttachmentDecryptor, AttachmentSecret, CIPHERTEXT_CHUNK_SIZE};
 use sync_protocol::ids::AttachmentId;
 use sync_protocol::record::{AttachmentEntry, Purpose as FilePurpose, Record};
+use sync_protocol::seal::{AttachmentLabel, CasePayload};
 
 use super::error::OfficeError;
 use super::i18n::Lang;
@@ -83,14 +84,21 @@ pub const ATTACHMENT_CSP: &str = "sandbox; default-src 'none'; img-src 'self'; \
 pub const INLINE_CSP: &str = "sandbox; default-src 'none'; img-src 'self'; \
      frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
 
-/// What an attachment is, in the page language: the catalog's label of the service's
-/// attachment that fits its purpose and media type, if exactly one fits (the manifest
-/// names no catalog entry); else the purpose in words.
+/// What an attachment is, in the page language: the catalog's label of the attachment
+/// kind the sealed case names (kits since PROTOCOL.md §5.3's `attachments`); without
+/// one (older kits, or a page that opens no case), the label of the service's
+/// attachment that fits its purpose and media type, if exactly one fits; else the
+/// purpose in words.
 pub(super) fn label(
     service: Option<&fieldkit_catalog::Service>,
     entry: &AttachmentEntry,
+    sealed: Option<&AttachmentLabel>,
     lang: Lang,
 ) -> String {
+    let named = sealed.and_then(|l| service?.attachments.iter().find(|spec| spec.id == l.kind));
+    if let Some(spec) = named {
+        return lang.pick(&spec.label.de, &spec.label.en).to_owned();
+    }
     let mut fitting = service
         .map(|s| s.attachments.as_slice())
         .unwrap_or_default()
@@ -118,7 +126,8 @@ pub(super) fn purpose_name(p: FilePurpose) -> String {
 }
 
 /// A file name safe in any header and file system: ASCII only, from the case id, the
-/// position and the media type (the manifest carries no file name).
+/// position and the media type. Downloads are offered under it; the clerk's file name
+/// (sealed, shown on the case page and in exports) may hold any character.
 pub(super) fn filename(record: &Record, position: usize, entry: &AttachmentEntry) -> String {
     let ext = match entry.media_type.as_str() {
         "application/pdf" => "pdf",
@@ -147,6 +156,7 @@ pub(super) fn attachment_views(
     lang: Lang,
     service: Option<&fieldkit_catalog::Service>,
     record: &Record,
+    case: &CasePayload,
     stored: &[StoredAttachment],
 ) -> Vec<AttachmentView> {
     record
@@ -158,8 +168,11 @@ pub(super) fn attachment_views(
                 s.attachment_id == a.id && s.complete && s.ciphertext_sha256 == a.ciphertext_sha256
             });
             let link = format!("/office/cases/{}/attachments/{}", record.record_id, a.id);
+            // Sanitized again here: the page trusts no kit with what it shows.
+            let sealed = case.label_of(a.id);
             AttachmentView {
-                label: label(service, a, lang),
+                label: label(service, a, sealed.as_ref(), lang),
+                file_name: sealed.and_then(|l| l.file_name),
                 purpose: purpose_name(a.purpose),
                 media_type: a.media_type.to_string(),
                 size: a.size,

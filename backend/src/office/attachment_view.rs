@@ -107,7 +107,8 @@ async fn try_view(
     let page = AttachmentViewPage {
         layout: Layout::new(lang, Some(session)),
         w,
-        label: label(service, &entry, lang),
+        // This page opens no case, so only the catalog's fitting entry names the file.
+        label: label(service, &entry, None, lang),
         filename: filename(&record.record, position, &entry),
         case_number: sync_protocol::codes::case_number(&detail.case.kit_id, detail.seq),
         inline: format!("{download}?inline=1"),

@@ -160,7 +160,7 @@ async fn render(
             None => sections = form_view::render(&serde_json::Value::Null, &case.form_data, lang),
         }
         let stored = app.store.case_attachments(&r.record_id).await?;
-        attachments = attachment_views(lang, service, r, &stored);
+        attachments = attachment_views(lang, service, r, &case, &stored);
     }
     let events = app
         .store

@@ -446,7 +446,11 @@ impl Job<'_> {
                     media_type: a.media_type.to_string(),
                     size: a.size,
                     sha256: a.sha256.to_hex(),
-                    filename: filename(r, i, a),
+                    // The clerk's file name (sanitized again) where the kit sealed one.
+                    filename: case
+                        .label_of(a.id)
+                        .and_then(|l| l.file_name)
+                        .unwrap_or_else(|| filename(r, i, a)),
                     transferred,
                     sha512,
                 });

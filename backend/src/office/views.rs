@@ -254,6 +254,8 @@ pub struct AttachmentView {
     pub size: u64,
     /// The download's file name.
     pub filename: String,
+    /// The name of the file the clerk picked, from the sealed case (sanitized).
+    pub file_name: Option<String>,
     /// The download, once the file is transferred.
     pub link: Option<String>,
     /// The inline view page (PDF, PNG, JPEG only), once the file is transferred.

@@ -256,3 +256,54 @@ async fn another_authoritys_reviewer_gets_none_of_the_new_views() {
     );
     assert!(purposes(&backend, id).await.is_empty());
 }
+
+#[tokio::test]
+async fn the_sealed_kind_and_file_name_label_a_file_on_the_page_and_in_the_export() {
+    // The kit seals what each file is and the name the clerk picked (PROTOCOL.md §5.3).
+    // The kinds here contradict the purposes on purpose: the sealed kind must win over
+    // the office's guess. The file name is hostile: a path, markup and a right-to-left
+    // override that would disguise the extension.
+    let spec = Spec::anmeldung()
+        .with_form_data(anmeldung_data())
+        .with_attachments(&[2_000, 1_000])
+        .with_labels(&[
+            ("landlord-confirmation", None),
+            (
+                "signed-printout",
+                Some("..\\Scans\\Pass <Kowalski>\u{202E}fdp.exe"),
+            ),
+        ]);
+    let (backend, kit, mut browser, record) = case_on(&Db::Sqlite, &Blobs::Filesystem, &spec).await;
+    for a in &record.record.attachments {
+        upload(&backend, &kit, &record.record.record_id, &a.id).await;
+    }
+    let id = record.record.record_id;
+    let html = browser
+        .get(&backend, &format!("/office/cases/{id}"))
+        .await
+        .text();
+    at(
+        &html,
+        "data-purpose=\"form\">Wohnungsgeberbestätigung (Scan)</th>",
+    );
+    at(
+        &html,
+        "data-purpose=\"attachment\">Unterschriebener Ausdruck der Meldedaten</th>",
+    );
+    let sanitized = "Pass _Kowalski_fdp.exe";
+    at(
+        &html,
+        &format!("<span data-testid=\"file-name\">{sanitized}</span>"),
+    );
+    assert!(!html.contains('\u{202E}') && !html.contains("<Kowalski"));
+
+    let export = browser
+        .get(&backend, "/office/cases/export?format=json")
+        .await;
+    assert_eq!(export.status, StatusCode::OK, "{}", export.text());
+    let text = export.text();
+    assert!(
+        text.contains(&format!("\"filename\":\"{sanitized}\"")),
+        "the export names the file as the clerk did: {text}"
+    );
+}

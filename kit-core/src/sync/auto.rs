@@ -157,8 +157,9 @@ impl AutoSync {
                             }
                             next_sync = Some(Instant::now() + options.interval);
                         }
-                        let until_sync = next_sync
-                            .map_or(Duration::ZERO, |due| due.saturating_duration_since(Instant::now()));
+                        let until_sync = next_sync.map_or(Duration::ZERO, |due| {
+                            due.saturating_duration_since(Instant::now())
+                        });
                         until_sync.min(options.probe_interval)
                     }
                 };

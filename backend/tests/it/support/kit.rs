@@ -53,6 +53,8 @@ pub struct Spec {
     /// Puts a wrong plaintext SHA-256 into the manifest (a kit bug the backend must
     /// catch when it decrypts).
     pub wrong_plaintext_hash: bool,
+    /// Sealed labels (catalog kind, file name) of the attachments, by position.
+    pub labels: Vec<(&'static str, Option<&'static str>)>,
 }
 
 impl Spec {
@@ -72,6 +74,7 @@ impl Spec {
             media_type: "application/pdf",
             clerk: "c-test",
             wrong_plaintext_hash: false,
+            labels: Vec::new(),
         }
     }
 
@@ -93,6 +96,12 @@ impl Spec {
 
     pub fn with_attachments(mut self, sizes: &[usize]) -> Self {
         self.attachments = sizes.to_vec();
+        self
+    }
+
+    /// Seals these labels (catalog kind, file name) for the attachments, by position.
+    pub fn with_labels(mut self, labels: &[(&'static str, Option<&'static str>)]) -> Self {
+        self.labels = labels.to_vec();
         self
     }
 }
@@ -312,8 +321,19 @@ impl TestKit {
                 .form_data
                 .clone()
                 .unwrap_or_else(|| serde_json::json!({"test": seq})),
+            attachments: spec
+                .labels
+                .iter()
+                .zip(&keys)
+                .map(
+                    |((kind, file_name), key)| sync_protocol::seal::AttachmentLabel {
+                        attachment_id: key.attachment_id,
+                        kind: (*kind).to_owned(),
+                        file_name: file_name.map(str::to_owned),
+                    },
+                )
+                .collect(),
             attachment_keys: keys,
-            attachments: Vec::new(),
         };
         let recipient = match spec.seal_to {
             SealTo::Authority => *self
