@@ -42,7 +42,7 @@ use sync_protocol::seal::{AttachmentLabel, CasePayload};
 
 use super::error::OfficeError;
 use super::i18n::Lang;
-use super::opening::{own_case, verified_record, Opener, Purpose};
+use super::opening::{own_case, switch_requested, verified_or_refused, Opener, Purpose};
 use super::stream::{self, Sink};
 use super::views::AttachmentView;
 use super::Ctx;
@@ -326,30 +326,6 @@ pub async fn download(
     }
 }
 
-fn inline_requested(uri: &Uri, lang: Lang) -> Result<bool, OfficeError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or_default())
-        .map_err(|_| {
-            OfficeError::BadRequest(vec![lang
-                .pick("Ungültige Anfrage.", "Malformed query.")
-                .to_owned()])
-        })?;
-    let mut inline = false;
-    for (k, v) in pairs {
-        match (k.as_str(), v.as_str()) {
-            ("inline", "1") => inline = true,
-            ("inline", "0") | ("lang", _) => {}
-            (k, _) => {
-                let k: String = k.chars().take(40).collect();
-                return Err(OfficeError::BadRequest(vec![format!(
-                    "{k}: {}",
-                    lang.pick("ungültiger Parameter", "invalid parameter")
-                )]));
-            }
-        }
-    }
-    Ok(inline)
-}
-
 async fn try_download(
     app: &AppState,
     record_id: &str,
@@ -361,15 +337,8 @@ async fn try_download(
     let lang = ctx.lang;
     let detail = own_case(app, session, record_id).await?;
     let attachment_id: AttachmentId = attachment_id.parse().map_err(|_| OfficeError::NotFound)?;
-    let inline = inline_requested(uri, lang)?;
-    let record = verified_record(&detail).ok_or_else(|| {
-        OfficeError::Unprocessable(vec![lang
-            .pick(
-                "Die Signatur des Vorgangs ist ungültig; er wird nicht geöffnet.",
-                "The case's signature is invalid; it is not opened.",
-            )
-            .to_owned()])
-    })?;
+    let inline = switch_requested(uri, "inline", lang)?;
+    let record = verified_or_refused(&detail, lang)?;
     let (position, entry) = ready_file(app, &record.record, &attachment_id, lang).await?;
     if inline && !INLINE.contains(&entry.media_type.as_str()) {
         return Err(OfficeError::BadRequest(vec![lang

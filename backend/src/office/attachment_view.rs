@@ -19,7 +19,7 @@ use sync_protocol::ids::AttachmentId;
 
 use super::attachment::{filename, label, ready_file, INLINE};
 use super::error::OfficeError;
-use super::opening::{own_case, verified_record};
+use super::opening::{own_case, verified_or_refused};
 use super::views::{html, Layout};
 use super::Ctx;
 use crate::state::AppState;
@@ -76,14 +76,7 @@ async fn try_view(
     let w = super::casework_texts::texts(lang);
     let detail = own_case(app, session, record_id).await?;
     let attachment_id: AttachmentId = attachment_id.parse().map_err(|_| OfficeError::NotFound)?;
-    let record = verified_record(&detail).ok_or_else(|| {
-        OfficeError::Unprocessable(vec![lang
-            .pick(
-                "Die Signatur des Vorgangs ist ungültig; er wird nicht geöffnet.",
-                "The case's signature is invalid; it is not opened.",
-            )
-            .to_owned()])
-    })?;
+    let record = verified_or_refused(&detail, lang)?;
     let (position, entry) = ready_file(app, &record.record, &attachment_id, lang).await?;
     let media_type = entry.media_type.as_str();
     if !INLINE.contains(&media_type) {

@@ -28,7 +28,7 @@ use super::attachment::attachment_views;
 use super::error::{see_other, OfficeError};
 use super::form_view::{self, Section};
 use super::inbox::{parse_status, status_value};
-use super::opening::{own_case, verified_record, Opener, Purpose};
+use super::opening::{own_case, switch_requested, verified_record, Opener, Purpose};
 use super::views::{html, time, CasePage, DecisionInput, EventView, Layout, Opt};
 use super::workflow::{self, CommentProblem};
 use super::Ctx;
@@ -43,7 +43,7 @@ pub async fn view(
     Extension(ctx): Extension<Ctx>,
 ) -> Response {
     let shown = async {
-        let print = print_requested(&uri, ctx.lang)?;
+        let print = switch_requested(&uri, "print", ctx.lang)?;
         render(
             &app,
             &record_id,
@@ -58,31 +58,6 @@ pub async fn view(
         Ok(response) => response,
         Err(e) => ctx.error(e),
     }
-}
-
-/// `?print=1` (and `lang`); anything else is a 400.
-fn print_requested(uri: &Uri, lang: super::i18n::Lang) -> Result<bool, OfficeError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or_default())
-        .map_err(|_| {
-            OfficeError::BadRequest(vec![lang
-                .pick("Ungültige Anfrage.", "Malformed query.")
-                .to_owned()])
-        })?;
-    let mut print = false;
-    for (k, v) in pairs {
-        match (k.as_str(), v.as_str()) {
-            ("print", "1") => print = true,
-            ("print", "0") | ("lang", _) => {}
-            (k, _) => {
-                let k: String = k.chars().take(40).collect();
-                return Err(OfficeError::BadRequest(vec![format!(
-                    "{k}: {}",
-                    lang.pick("ungültiger Parameter", "invalid parameter")
-                )]));
-            }
-        }
-    }
-    Ok(print)
 }
 
 /// The case page (or its print view), with the decision form showing `decision`.

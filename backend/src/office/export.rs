@@ -32,7 +32,7 @@ use super::export_columns::FormColumns;
 use super::export_format::{CsvLayout, ExportAttachment, ExportCase, Format};
 use super::i18n::Lang;
 use super::inbox::{build_query, parse_params};
-use super::opening::{own_case, verified_record, Opener, Purpose};
+use super::opening::{own_case, query_pairs, verified_record, Opener, Purpose};
 use super::stream::{self, Sink};
 use super::Ctx;
 use crate::state::AppState;
@@ -114,12 +114,7 @@ pub async fn filtered(
 async fn try_filtered(app: &AppState, uri: &Uri, ctx: &Ctx) -> Result<Response, OfficeError> {
     let session = ctx.session()?;
     let lang = ctx.lang;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or_default())
-        .map_err(|_| {
-            OfficeError::BadRequest(vec![lang
-                .pick("Ungültige Anfrage.", "Malformed query.")
-                .to_owned()])
-        })?;
+    let pairs = query_pairs(uri, lang)?;
     let formats: Vec<&str> = pairs
         .iter()
         .filter(|(k, _)| k == "format")

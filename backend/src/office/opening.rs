@@ -15,7 +15,10 @@ use sync_protocol::ids::RecordId;
 use sync_protocol::record::SignedRecord;
 use sync_protocol::seal::{self, AuthoritySecretKey, CasePayload};
 
+use axum::http::Uri;
+
 use super::error::OfficeError;
+use super::i18n::Lang;
 use crate::state::AppState;
 use crate::storage::{CaseDetail, DecryptionEntry, SessionRow};
 
@@ -44,6 +47,52 @@ pub(super) fn verified_record(detail: &CaseDetail) -> Option<SignedRecord> {
     SignedRecord::verify(&envelope, detail.case.kit_id, &key)
         .ok()
         .filter(|r| r.hash == detail.hash && r.record.record_id == detail.case.record_id)
+}
+
+/// The case's verified record, or the refusal to open a case whose signature does not
+/// verify (for the pages that need its files).
+pub(super) fn verified_or_refused(
+    detail: &CaseDetail,
+    lang: Lang,
+) -> Result<SignedRecord, OfficeError> {
+    verified_record(detail).ok_or_else(|| {
+        OfficeError::Unprocessable(vec![lang
+            .pick(
+                "Die Signatur des Vorgangs ist ungültig; er wird nicht geöffnet.",
+                "The case's signature is invalid; it is not opened.",
+            )
+            .to_owned()])
+    })
+}
+
+/// The query's name/value pairs, or a 400 for one that does not decode.
+pub(super) fn query_pairs(uri: &Uri, lang: Lang) -> Result<Vec<(String, String)>, OfficeError> {
+    serde_urlencoded::from_str(uri.query().unwrap_or_default()).map_err(|_| {
+        OfficeError::BadRequest(vec![lang
+            .pick("Ungültige Anfrage.", "Malformed query.")
+            .to_owned()])
+    })
+}
+
+/// A case page's one switch, `?{name}=1` (`0` and `lang` allowed too); any other
+/// parameter is a 400 naming it (cut to 40 characters).
+pub(super) fn switch_requested(uri: &Uri, name: &str, lang: Lang) -> Result<bool, OfficeError> {
+    let mut on = false;
+    for (k, v) in query_pairs(uri, lang)? {
+        match (k.as_str(), v.as_str()) {
+            (k, "1") if k == name => on = true,
+            (k, "0") if k == name => {}
+            ("lang", _) => {}
+            (k, _) => {
+                let k: String = k.chars().take(40).collect();
+                return Err(OfficeError::BadRequest(vec![format!(
+                    "{k}: {}",
+                    lang.pick("ungültiger Parameter", "invalid parameter")
+                )]));
+            }
+        }
+    }
+    Ok(on)
 }
 
 /// Why a case is decrypted, as written to the decryption log.

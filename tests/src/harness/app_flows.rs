@@ -94,8 +94,9 @@ pub async fn fill_anmeldung(app: &App) {
     }
 }
 
-/// What the form shows in the field at `path`: the value of a text, date or select
-/// input, or of the checked radio button of a radio group ("" when none is checked).
+/// What the form holds in the field at `path`: the value of a text or select input, the
+/// stored value of a date or country field (not its language's rendering), or of the
+/// checked radio button of a radio group ("" when none is checked).
 pub async fn shown(app: &App, path: &str) -> String {
     let field = app.get(&format!("field-{path}")).await;
     let radios = field
@@ -114,8 +115,13 @@ pub async fn shown(app: &App, path: &str) -> String {
         }
         return String::new();
     }
-    app.input(&format!("field-{path}"))
-        .await
+    let input = app.input(&format!("field-{path}")).await;
+    // Date and country fields show their value in the UI's language; what must stay is
+    // the stored value, which they carry in `data-value`.
+    if let Some(stored) = input.attr("data-value").await.expect("data-value") {
+        return stored;
+    }
+    input
         .prop("value")
         .await
         .expect("value")

@@ -91,6 +91,8 @@ export function CountryCell({ data, path, handleChange, id, enabled }: CellProps
         aria-activedescendant={activeId}
         autoComplete="off"
         spellCheck={false}
+        // The stored code, whatever language shows it (for tests and tooling).
+        data-value={typeof data === "string" ? data : ""}
         value={shown}
         disabled={!enabled}
         onChange={(e) => {

@@ -19,6 +19,8 @@ export function DateCell({ data, path, handleChange, id, enabled }: CellProps) {
       type="text"
       id={id}
       className="input-date"
+      // The stored value (ISO for a real day), whatever language shows it.
+      data-value={typeof data === "string" ? data : ""}
       value={shown}
       disabled={!enabled}
       placeholder={DATE_PATTERN[lang]}
