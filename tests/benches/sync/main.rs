@@ -136,6 +136,9 @@ pub(crate) fn fill(session: &mut Session, n: usize) -> Duration {
 
 pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("snapshot dir");
+    // The folder's own mode too: a kit refuses to open a folder others may read.
+    let mode = std::fs::metadata(from).expect("metadata").permissions();
+    std::fs::set_permissions(to, mode).expect("folder mode");
     for entry in std::fs::read_dir(from).expect("read dir") {
         let entry = entry.expect("dir entry");
         let kind = entry.file_type().expect("file type");
