@@ -315,6 +315,13 @@ fn patches(log: &Path, id: Option<&str>) -> usize {
         .count()
 }
 
+/// The last lines of a node's log, for a failure message.
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
 /// Files under `attachments/` or `uploads/` of a node's data folder.
 fn attachment_files(data: &Path) -> Vec<std::path::PathBuf> {
     fn walk(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
@@ -400,15 +407,28 @@ fn two_nodes_with_separate_folders_share_only_postgres_and_s3_and_survive_a_kill
             .map_while(Result::ok)
             .collect::<Vec<_>>()
     });
-    uploads.wait_for(
-        "two complete uploads, one in progress, chunks stored by both nodes",
-        |u| {
-            patches(node_a.log(), None) > 0
-                && patches(node_b.log(), None) > 0
-                && u.rows().iter().filter(|(_, p)| p.complete).count() >= 2
-                && u.partial().is_some()
-        },
-    );
+    // Only states that last: an upload seen half stored at one poll can be complete at
+    // the next (three uploads run at once), and step 2 finds one in progress itself.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (a, b) = (patches(node_a.log(), None), patches(node_b.log(), None));
+        let rows = uploads.rows();
+        let complete = rows.iter().filter(|(_, p)| p.complete).count();
+        if a > 0 && b > 0 && complete >= 2 {
+            assert!(
+                complete < rows.len() || rows.len() < 12,
+                "every upload ended before both nodes had stored a chunk; uploads: {rows:?}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for two complete uploads and chunks stored by both nodes \
+             (node A stored {a} chunks, node B {b}); uploads: {rows:?}\nnode B's log:\n{}",
+            tail(node_b.log())
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let (chunks_a, chunks_b) = (patches(node_a.log(), None), patches(node_b.log(), None));
     assert!(
         chunks_a > 0 && chunks_b > 0,
