@@ -71,6 +71,10 @@ pub enum KitError {
     /// Required attachments are missing.
     #[error("attachments missing: {}", .0.join(", "))]
     MissingAttachments(Vec<String>),
+    /// The data changed after the citizen signed its printout: the signed printout (of
+    /// these attachment kinds) no longer shows what would be sealed; sign again.
+    #[error("the data changed after the printout was signed, so it no longer shows what would be sent: sign a new printout ({})", .0.join(", "))]
+    OutdatedPrintout(Vec<String>),
     /// No catalog installed yet.
     #[error("no service catalog installed: run `fieldkit catalog install FILE` or sync")]
     NoCatalog,

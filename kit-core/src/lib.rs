@@ -33,7 +33,10 @@ pub mod sync;
 pub mod tpm;
 pub mod trust;
 
-pub use capture::{AttachmentInfo, DraftCheck, DraftSummary, Finalized, MAX_REASON_CHARS};
+pub use capture::{
+    AttachmentInfo, DraftCheck, DraftSummary, Finalized, SignedPrintout, MAX_REASON_CHARS,
+    SIGNED_PRINTOUT_FILE_NAME,
+};
 pub use catalog::compare_versions;
 pub use enrolment::Enrolment;
 pub use error::KitError;

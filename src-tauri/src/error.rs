@@ -37,6 +37,9 @@ pub enum ErrorKind {
     Invalid,
     /// Required attachments are missing (`missing_attachments`).
     MissingAttachments,
+    /// The data changed after the citizen signed the printout: sign again
+    /// (`missing_attachments` names the printout's kind).
+    OutdatedPrintout,
     /// A file the service does not take (type, size, kind).
     AttachmentRefused,
     /// The service cannot be captured offline (ID card, passport).
@@ -148,6 +151,12 @@ impl From<KitError> for AppError {
                 return Self {
                     missing_attachments: missing.clone(),
                     ..Self::new(ErrorKind::MissingAttachments, detail)
+                }
+            }
+            KitError::OutdatedPrintout(kinds) => {
+                return Self {
+                    missing_attachments: kinds.clone(),
+                    ..Self::new(ErrorKind::OutdatedPrintout, detail)
                 }
             }
             KitError::NoCatalog => ErrorKind::NoCatalog,

@@ -2,9 +2,10 @@
 //! Xvfb, driven through `tauri-driver` + `WebKitWebDriver`, against the real
 //! `fieldkit-backend` started by the test. First run (recovery secret, enrolment with
 //! the provisioning file and one-time code, clerk) → unlock → an Anmeldung typed into
-//! the JSON Forms form → a scanned landlord confirmation through the file input → the
-//! citizen's signature drawn on the canvas (attached as the signed printout PDF) →
-//! review → finalize → sync → a reviewer approves in the backend → the decision shows
+//! the JSON Forms form → review → the citizen reads the printout as the kit renders it
+//! and signs below it on the canvas (attached as the signed printout PDF) → a scanned
+//! landlord confirmation through the file input → a correction after signing, which
+//! outdates the signature until the citizen signs again → finalize → sync → a reviewer approves in the backend → the decision shows
 //! in the app's queue. Screenshots of the main screens go to
 //! `target/screenshots/app-<screen>.png` (the README's come from here).
 //!
@@ -19,7 +20,8 @@ use fieldkit_backend::config::DatabaseUrl;
 
 use fieldkit_e2e::harness::app::{app_pid, App};
 use fieldkit_e2e::harness::app_flows::{
-    anmeldung_fields, assert_shown, fill_anmeldung, set, shown, sign, wait_until,
+    anmeldung_fields, assert_shown, attach_landlord_confirmation, fill_anmeldung, set, shown, sign,
+    wait_until,
 };
 use fieldkit_e2e::harness::backend::{demo, BackendProcess, Demo};
 use fieldkit_e2e::harness::kit::TestKit;
@@ -141,29 +143,74 @@ async fn a_clerk_captures_an_anmeldung_offline_and_sees_the_decision() {
     app.wait_for("screen-form", 20).await;
     fill_anmeldung(&app).await;
     app.screenshot("form").await;
+    let routing = app.text("field-new_address.ars").await;
+    assert!(
+        routing.contains("Gemeinde Musterstadt"),
+        "the picked municipality says who is responsible: {routing}"
+    );
 
-    // The scanned landlord confirmation through the real file input.
+    // Prüfen: the data as entered, and the kit's check of it, before anyone signs.
     app.click("next").await;
-    app.wait_for("screen-attachments", 10).await;
-    app.get("attach-landlord-confirmation")
-        .await
-        .send_keys(&confirmation.display().to_string())
-        .await
-        .expect("choose the scan");
-    app.wait_for("attached-landlord-confirmation", 30).await;
-    app.screenshot("attachments").await;
+    app.wait_for("screen-review", 10).await;
+    app.wait_for("check-data-ok", 30).await;
+    app.screenshot("review").await;
 
-    // The citizen signs on the canvas; the signed printout PDF is attached.
+    // The citizen reads the printout exactly as the kit will render it, and signs below
+    // it; the kit makes the signed PDF and attaches it.
     app.click("next").await;
     app.wait_for("screen-signature", 10).await;
+    app.wait_for("printout-preview", 30).await;
+    app.screenshot("signature-printout").await;
+    // The paper is German whatever the app's language; the app around it switches.
+    app.click("lang-switch").await;
+    wait_for_html_lang(&app, "en").await;
+    app.screenshot("signature-printout-en").await;
+    app.click("lang-switch").await;
+    wait_for_html_lang(&app, "de").await;
+    let preview = app.text("printout-preview").await;
+    for shown in [
+        "Schulze",
+        "Hildegard",
+        "Lindenweg",
+        "02.04.1938",
+        "Ort, Datum: Musterstadt",
+    ] {
+        assert!(
+            preview.contains(shown),
+            "the printout above the signature shows {shown:?}: {preview}"
+        );
+    }
     sign(&app).await;
     app.screenshot("signature").await;
     app.click("signature-accept").await;
 
-    // Review: the kit's own check finds nothing missing.
-    app.wait_for("screen-review", 30).await;
+    // Anlagen, after the signature: the scanned landlord confirmation.
+    app.wait_for("screen-attachments", 30).await;
+    attach_landlord_confirmation(&app, &confirmation).await;
+    app.screenshot("attachments").await;
+
+    // The clerk corrects the street after the signature: the signed printout no longer
+    // shows the data, Abschluss says so and sends the citizen back to sign again.
+    app.click("step-form").await;
+    app.wait_for("screen-form", 10).await;
+    set(&app, "new_address.street", "Lindenallee").await;
+    app.click("step-finish").await;
+    app.wait_for("screen-finish", 10).await;
+    app.wait_for("check-outdated-printout", 30).await;
+    app.screenshot("finish-outdated").await;
+    app.click("step-signature").await;
+    app.wait_for("screen-signature", 10).await;
+    app.wait_for("signature-outdated", 30).await;
+    wait_until(&app, "printout-preview", "Lindenallee", 30).await;
+    sign(&app).await;
+    app.click("signature-accept").await;
+    app.wait_for("screen-attachments", 30).await;
+    app.click("next").await;
+
+    // Abschluss: the kit's own check finds nothing missing.
+    app.wait_for("screen-finish", 10).await;
     app.wait_for("check-ok", 30).await;
-    app.screenshot("review").await;
+    app.screenshot("finish").await;
     app.click("finalize").await;
 
     // The receipt for the citizen.

@@ -84,6 +84,10 @@ impl Session {
                     .join(", ")
             )));
         }
+        // A signed printout, or the scan of a paper one, shows the data as it is now.
+        let printed_data_sha256 = (spec.purpose == sync_protocol::record::Purpose::Form)
+            .then(|| self.draft_data(draft_id).map(|d| super::data_digest(&d)))
+            .transpose()?;
         let id = AttachmentId::from_uuid(Uuid::new_v4());
         let secret = AttachmentSecret::generate(&mut OsRng);
         let final_path = self.home.attachment(&id.to_string());
@@ -129,8 +133,9 @@ impl Session {
             .map_err(|e| KitError::Corrupted(e.to_string()))?;
         let inserted = self.conn.execute(
             "INSERT INTO draft_attachments (id, draft_id, spec_id, purpose, media_type, size, sha256,
-                 ciphertext_size, ciphertext_sha256, secret, created_at, file_name)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 ciphertext_size, ciphertext_sha256, secret, created_at, file_name,
+                 printed_data_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 id.to_string(),
                 draft_id,
@@ -143,7 +148,8 @@ impl Session {
                 digests.ciphertext_sha256.to_hex(),
                 wire,
                 now_text(),
-                file_name
+                file_name,
+                printed_data_sha256
             ],
         );
         if let Err(e) = inserted {
@@ -182,7 +188,7 @@ impl Session {
     ) -> Result<Vec<StoredAttachment>, KitError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, spec_id, purpose, media_type, size, sha256, ciphertext_size, ciphertext_sha256, secret,
-                    file_name
+                    file_name, printed_data_sha256
              FROM draft_attachments WHERE draft_id = ?1 ORDER BY created_at, id",
         )?;
         let rows = stmt.query_map([draft_id], |r| {
@@ -197,11 +203,13 @@ impl Session {
                 r.get::<_, String>(7)?,
                 r.get::<_, String>(8)?,
                 r.get::<_, Option<String>>(9)?,
+                r.get::<_, Option<String>>(10)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, spec_id, purpose, media, size, sha, csize, csha, secret, file_name) = row?;
+            let (id, spec_id, purpose, media, size, sha, csize, csha, secret, file_name, printed) =
+                row?;
             out.push(StoredAttachment {
                 entry: AttachmentEntry {
                     id: id.parse()?,
@@ -214,6 +222,7 @@ impl Session {
                 },
                 spec_id,
                 file_name,
+                printed_data_sha256: printed,
                 key: serde_json::from_str(&secret)
                     .map_err(|e| KitError::Corrupted(e.to_string()))?,
             });

@@ -20,6 +20,9 @@ pub struct DraftCheck {
     pub missing_attachments: Vec<String>,
     /// Why no authority can take the application (checked only when the form is valid).
     pub routing_problem: Option<String>,
+    /// Ids of printouts signed (or scanned) before the data last changed: they no longer
+    /// show what would be sealed, and their kinds count as missing until signed again.
+    pub outdated_printouts: Vec<String>,
 }
 
 impl DraftCheck {
@@ -28,6 +31,7 @@ impl DraftCheck {
         self.field_errors.is_empty()
             && self.missing_attachments.is_empty()
             && self.routing_problem.is_none()
+            && self.outdated_printouts.is_empty()
     }
 }
 
@@ -50,19 +54,44 @@ impl Session {
         draft_id: &str,
         day: NaiveDate,
     ) -> Result<DraftCheck, KitError> {
-        let enrolment = self.require_enrolment()?;
+        self.require_enrolment()?;
         let data = self.draft_data(draft_id)?;
         let service_id = self.draft_service(draft_id)?;
-        let attachments = self.stored_attachments(draft_id)?;
-        match self.validate_and_route(&service_id, &data, &attachments, day, &enrolment) {
+        // An outdated printout is not there for the check: its kind is missing until the
+        // citizen signs again.
+        let (outdated, attachments): (Vec<_>, Vec<_>) = self
+            .stored_attachments(draft_id)?
+            .into_iter()
+            .partition(|a| a.is_outdated_printout(&data));
+        let outdated_printouts: Vec<String> =
+            outdated.iter().map(|a| a.entry.id.to_string()).collect();
+        let mut check = self.check_attachments_present(&service_id, &data, &attachments, day)?;
+        for kind in outdated.iter().map(|a| &a.spec_id) {
+            if !check.missing_attachments.contains(kind) {
+                check.missing_attachments.push(kind.clone());
+            }
+        }
+        check.outdated_printouts = outdated_printouts;
+        Ok(check)
+    }
+
+    fn check_attachments_present(
+        &mut self,
+        service_id: &str,
+        data: &Value,
+        attachments: &[super::StoredAttachment],
+        day: NaiveDate,
+    ) -> Result<DraftCheck, KitError> {
+        let enrolment = self.require_enrolment()?;
+        match self.validate_and_route(service_id, data, attachments, day, &enrolment) {
             Ok(_) => Ok(DraftCheck::default()),
             Err(KitError::Validation(field_errors)) => {
                 let missing_attachments =
-                    self.missing_attachments(&service_id, &data, day, draft_id)?;
+                    self.missing_attachments(service_id, data, attachments, day)?;
                 Ok(DraftCheck {
                     field_errors,
                     missing_attachments,
-                    routing_problem: None,
+                    ..DraftCheck::default()
                 })
             }
             Err(KitError::MissingAttachments(missing_attachments)) => Ok(DraftCheck {
@@ -110,14 +139,9 @@ impl Session {
         &mut self,
         service_id: &str,
         data: &Value,
+        have: &[super::StoredAttachment],
         day: NaiveDate,
-        draft_id: &str,
     ) -> Result<Vec<String>, KitError> {
-        let have: Vec<String> = self
-            .stored_attachments(draft_id)?
-            .into_iter()
-            .map(|a| a.spec_id)
-            .collect();
         let Some(version) = self
             .catalog()?
             .service(service_id)?
@@ -130,7 +154,7 @@ impl Session {
         Ok(validator
             .required_attachments(data)
             .into_iter()
-            .filter(|spec| !have.iter().any(|h| h == spec))
+            .filter(|spec| !have.iter().any(|h| h.spec_id == *spec))
             .map(str::to_owned)
             .collect())
     }

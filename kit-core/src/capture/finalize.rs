@@ -12,7 +12,9 @@ use sync_protocol::record::{Record, RecordKind};
 use sync_protocol::seal::{self, AttachmentLabel, AuthorityPublicKey, CasePayload};
 use uuid::Uuid;
 
-use super::{kind_text, parse_kind, purpose_text, Finalized, StoredAttachment};
+use super::{
+    kind_text, outdated_printout_kinds, parse_kind, purpose_text, Finalized, StoredAttachment,
+};
 use crate::codes;
 use crate::kit::{now_text, Session};
 use crate::KitError;
@@ -23,7 +25,8 @@ impl Session {
     ///
     /// # Errors
     /// [`KitError::Validation`] listing every failing field (nothing stored);
-    /// [`KitError::MissingAttachments`]; [`KitError::NotEnrolled`]; routing errors;
+    /// [`KitError::MissingAttachments`]; [`KitError::OutdatedPrintout`] when the data
+    /// changed after the printout was signed; [`KitError::NotEnrolled`]; routing errors;
     /// [`KitError::DiskFull`] / [`KitError::ReadOnly`] with the store unchanged.
     pub fn finalize(&mut self, draft_id: &str) -> Result<Finalized, KitError> {
         self.finalize_on(draft_id, Local::now().date_naive())
@@ -57,6 +60,10 @@ impl Session {
         // in NFC all the same (DIN 91379).
         fieldkit_catalog::din91379::normalize_nfc_json(&mut data);
         let attachments = self.stored_attachments(draft_id)?;
+        let outdated = outdated_printout_kinds(&attachments, &data);
+        if !outdated.is_empty() {
+            return Err(KitError::OutdatedPrintout(outdated));
+        }
 
         // What the record is about: the service's current form, or for a withdrawal
         // exactly what the original named.

@@ -13,8 +13,10 @@ mod amend;
 mod attach;
 mod check;
 mod finalize;
+mod sign;
 
 pub use check::DraftCheck;
+pub use sign::{SignedPrintout, SIGNED_PRINTOUT_FILE_NAME};
 
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -127,7 +129,39 @@ pub(crate) struct StoredAttachment {
     pub(crate) entry: AttachmentEntry,
     pub(crate) spec_id: String,
     pub(crate) file_name: Option<String>,
+    /// For a printout (purpose `form`): [`data_digest`] of the data it shows.
+    pub(crate) printed_data_sha256: Option<String>,
     pub(crate) key: AttachmentKey,
+}
+
+impl StoredAttachment {
+    /// A printout that no longer shows `data`: signed (or scanned) before a change.
+    pub(crate) fn is_outdated_printout(&self, data: &Value) -> bool {
+        self.printed_data_sha256
+            .as_ref()
+            .is_some_and(|printed| *printed != data_digest(data))
+    }
+}
+
+/// The attachment kinds (catalog ids) of printouts that no longer show `data`, each once.
+pub(crate) fn outdated_printout_kinds(
+    attachments: &[StoredAttachment],
+    data: &Value,
+) -> Vec<String> {
+    let mut kinds: Vec<String> = attachments
+        .iter()
+        .filter(|a| a.is_outdated_printout(data))
+        .map(|a| a.spec_id.clone())
+        .collect();
+    kinds.dedup();
+    kinds
+}
+
+/// SHA-256 (hex) of the draft's data as the kit stores and seals it (NFC, object keys
+/// sorted): what a signed printout is bound to.
+pub(crate) fn data_digest(data: &Value) -> String {
+    let bytes = serde_json::to_vec(data).expect("a JSON value serializes");
+    sync_protocol::ids::Sha256Hash::of(&bytes).to_hex()
 }
 
 impl Session {

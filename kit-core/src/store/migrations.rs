@@ -134,6 +134,11 @@ const STEPS: &[&str] = &[
     r"
     ALTER TABLE draft_attachments ADD COLUMN file_name TEXT;
     ",
+    // 6: for a signed printout (or the scan of one): the digest of the draft's data it
+    // shows, so a change after signing asks for a new signature.
+    r"
+    ALTER TABLE draft_attachments ADD COLUMN printed_data_sha256 TEXT;
+    ",
 ];
 
 /// The newest schema version this build knows.

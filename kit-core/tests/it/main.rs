@@ -11,6 +11,7 @@ mod outbox;
 mod pins;
 mod printout;
 mod retention;
+mod signed_printout;
 mod store;
 mod support;
 #[cfg(all(target_os = "linux", feature = "tpm"))]

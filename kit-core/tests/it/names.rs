@@ -139,6 +139,19 @@ fn a_name_typed_decomposed_is_stored_and_sealed_in_nfc_and_finalizes() {
     expected["persons"][1]["family_name"] = NGUYEN.into();
     assert!(!stored_decomposed(&s, &draft), "stored in NFC");
     assert_eq!(s.draft_data(&draft).expect("draft data"), expected);
+    // The printout attached with the draft shows the first person only as changed: it
+    // is outdated, and the new one (of the NFC data) replaces it.
+    let check = s.check_draft(&draft).expect("check");
+    assert_eq!(check.outdated_printouts.len(), 1, "{check:?}");
+    s.detach(&draft, &check.outdated_printouts[0])
+        .expect("detach");
+    s.attach(
+        &draft,
+        "signed-printout",
+        "application/pdf",
+        printout().as_slice(),
+    )
+    .expect("the new printout");
     let check = s.check_draft(&draft).expect("check");
     assert!(check.is_ready(), "{check:?}");
     drop(s);
@@ -174,6 +187,10 @@ fn a_draft_stored_decomposed_before_normalization_is_sealed_in_nfc() {
     let text = old.to_string().replace('\'', "''");
     s.debug_execute(&format!(
         "UPDATE drafts SET data = '{text}' WHERE id = '{draft}'"
+    ));
+    // An older kit-core bound no printout to its data (schema version 5 and before).
+    s.debug_execute(&format!(
+        "UPDATE draft_attachments SET printed_data_sha256 = NULL WHERE draft_id = '{draft}'"
     ));
     assert!(
         stored_decomposed(&s, &draft),

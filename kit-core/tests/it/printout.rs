@@ -108,7 +108,7 @@ fn fonts_of(path: &str) -> Vec<(String, bool, bool)> {
 }
 
 /// A small signature PNG: a dark stroke on white, as the app's signature pad makes one.
-fn signature_png() -> Vec<u8> {
+pub(crate) fn signature_png() -> Vec<u8> {
     let (w, h) = (300u32, 100u32);
     let mut pixels = vec![255u8; (w * h) as usize];
     for x in 20..280 {

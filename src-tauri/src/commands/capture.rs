@@ -3,15 +3,14 @@
 use chrono::Local;
 use kit_core::fieldkit_catalog::din91379::normalize_nfc;
 use kit_core::protocol::b64;
-use kit_core::protocol::record::Purpose;
 use kit_core::{KitError, PrintoutOptions, Session};
 use serde_json::Value;
 use tauri::ipc::{InvokeBody, Request};
 
 use super::{blocking, AppState};
 use crate::dto::{
-    AttachmentDto, CheckResult, DraftDto, DraftSummaryDto, FinalizedDto, FormDto, ServiceDto,
-    SignedPrintoutDto,
+    AttachmentDto, CheckResult, DraftDto, DraftSummaryDto, FinalizedDto, FormDto, PrintoutDto,
+    ServiceDto, SignedPrintoutDto,
 };
 use crate::error::{AppError, ErrorKind};
 
@@ -292,57 +291,45 @@ pub fn signature_png_bytes(text: &str) -> Result<Vec<u8>, AppError> {
     Ok(png)
 }
 
-/// Renders the printout of `draft_id` with the signature and attaches it as the service's
-/// `form` file; earlier files of that kind are removed once the new one is stored, so a
-/// failure leaves the draft as it was.
+/// [`Session::sign_printout`] as the app shows it.
 ///
 /// # Errors
-/// [`KitError::NotFound`] for an unknown draft; [`KitError::AttachmentRefused`] when the
-/// service takes no signed printout; [`KitError::Printout`] when the printout cannot be
-/// made (an unreadable PNG, a character no PDF font has); storage errors.
+/// As [`Session::sign_printout`].
 pub fn attach_signed_printout(
     session: &mut Session,
     draft_id: &str,
     place: &str,
     signature_png: Vec<u8>,
 ) -> Result<SignedPrintoutDto, KitError> {
-    let service_id = session
-        .drafts()?
-        .into_iter()
-        .find(|d| d.id == draft_id)
-        .map(|d| d.service_id)
-        .ok_or_else(|| KitError::NotFound(format!("draft {draft_id}")))?;
-    let spec_id = session
-        .catalog()?
-        .service(&service_id)?
-        .attachments
-        .iter()
-        .find(|a| a.purpose == Purpose::Form)
-        .map(|a| a.id.clone())
-        .ok_or_else(|| {
-            KitError::AttachmentRefused(format!("{service_id} takes no signed printout"))
-        })?;
-    let place = normalize_nfc(place.trim());
-    let options = PrintoutOptions {
-        place: (!place.is_empty()).then_some(place),
-        signature_png: Some(signature_png),
-        date: None,
-    };
-    let pdf = session.printout(draft_id, &options)?;
-    let earlier: Vec<String> = session
-        .draft_attachments(draft_id)?
-        .into_iter()
-        .filter(|a| a.spec_id == spec_id)
-        .map(|a| a.id)
-        .collect();
-    let attachment = session.attach(draft_id, &spec_id, "application/pdf", pdf.as_slice())?;
-    for id in &earlier {
-        session.detach(draft_id, id)?;
-    }
+    let signed = session.sign_printout(draft_id, place, signature_png)?;
     Ok(SignedPrintoutDto {
-        attachment: attachment.into(),
-        replaced: earlier,
+        attachment: signed.attachment.into(),
+        replaced: signed.replaced,
     })
+}
+
+/// What the signed printout of a draft will say (`place` as the citizen gives it, else
+/// the form's city), for the signature step to show above the pad: the citizen signs
+/// what they read.
+#[tauri::command]
+pub async fn printout_preview(
+    state: AppState<'_>,
+    draft_id: String,
+    place: Option<String>,
+) -> Result<PrintoutDto, AppError> {
+    blocking(&state, move |s| {
+        s.with_session(|session| {
+            let place = place
+                .map(|p| normalize_nfc(p.trim()))
+                .filter(|p| !p.is_empty());
+            let options = PrintoutOptions {
+                place,
+                ..PrintoutOptions::default()
+            };
+            Ok(session.printout_content(&draft_id, &options)?.into())
+        })
+    })
+    .await
 }
 
 /// Validates, seals, signs, chains and commits a draft; then asks for a sync.

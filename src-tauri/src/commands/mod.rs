@@ -8,6 +8,7 @@ use crate::error::{AppError, ErrorKind};
 use crate::state::Shared;
 
 pub mod capture;
+pub mod places;
 pub mod queue;
 pub mod setup;
 

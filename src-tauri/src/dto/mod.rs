@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
 
+mod printout;
+pub use printout::{PrintoutDto, PrintoutSectionDto, PrintoutTableDto};
+mod places;
+pub use places::MunicipalityDto;
+
 /// A text in both UI languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
@@ -330,6 +335,9 @@ pub struct CheckResult {
     pub missing_attachments: Vec<String>,
     /// Why no authority can take it, if none can.
     pub routing_problem: Option<String>,
+    /// Ids of signed printouts (or scans of one) made before the data last changed: the
+    /// citizen signs again (their kinds are in `missing_attachments`).
+    pub outdated_printouts: Vec<String>,
     /// Finalize would accept it.
     pub ready: bool,
 }
@@ -341,6 +349,7 @@ impl From<kit_core::DraftCheck> for CheckResult {
             field_errors: c.field_errors.iter().map(Into::into).collect(),
             missing_attachments: c.missing_attachments,
             routing_problem: c.routing_problem,
+            outdated_printouts: c.outdated_printouts,
         }
     }
 }

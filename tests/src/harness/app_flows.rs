@@ -90,8 +90,37 @@ pub async fn fill_anmeldung(app: &App) {
     }
     set(app, ANMELDUNG_NATIONALITY.0, ANMELDUNG_NATIONALITY.1).await;
     for (path, value) in ANMELDUNG_MOVE {
-        set(app, path, value).await;
+        if path == MUNICIPALITY.0 {
+            pick_municipality(app, path, MUNICIPALITY.1).await;
+        } else {
+            set(app, path, value).await;
+        }
     }
+}
+
+/// The municipality of the new address, picked by name (the form stores its ARS, the
+/// value [`ANMELDUNG_MOVE`] expects).
+const MUNICIPALITY: (&str, &str) = ("new_address.ars", "Musterstadt");
+
+/// Picks a municipality by typing its name into the picker at `path` and taking the
+/// suggestion with Enter, as a clerk does.
+pub async fn pick_municipality(app: &App, path: &str, name: &str) {
+    let input = app.input(&format!("field-{path}")).await;
+    input.clear().await.expect("clear");
+    input.send_keys(name).await.expect("type the name");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while input.attr("aria-expanded").await.ok().flatten().as_deref() != Some("true") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the municipality picker at {path} offers nothing for {name:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    input
+        .send_keys("\u{e007}")
+        .await
+        .expect("take the suggestion");
+    input.send_keys("\u{e004}").await.ok();
 }
 
 /// What the form holds in the field at `path`: the value of a text or select input, the
@@ -149,6 +178,16 @@ pub async fn assert_shown<S: AsRef<str>>(app: &App, fields: &[(&str, S)], when: 
 /// Draws a signature-like stroke on the canvas with the pointer.
 pub async fn sign(app: &App) {
     let canvas = app.get("signature-canvas").await;
+    // The pad sits below the printout the citizen reads: into view first, as a clerk
+    // scrolls to it.
+    let element = serde_json::to_value(&canvas).expect("element reference");
+    app.client()
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![element],
+        )
+        .await
+        .expect("scroll to the signature field");
     let mut stroke = MouseActions::new("pen".into())
         .then(PointerAction::MoveToElement {
             element: canvas.clone(),
@@ -212,18 +251,17 @@ pub async fn capture_anmeldung(app: &App, scan: &std::path::Path) -> String {
     app.wait_for("screen-form", 20).await;
     fill_anmeldung(app).await;
     app.click("next").await;
-    app.wait_for("screen-attachments", 10).await;
-    app.get("attach-landlord-confirmation")
-        .await
-        .send_keys(&scan.display().to_string())
-        .await
-        .expect("choose the scan");
-    app.wait_for("attached-landlord-confirmation", 30).await;
+    app.wait_for("screen-review", 10).await;
+    app.wait_for("check-data-ok", 30).await;
     app.click("next").await;
     app.wait_for("screen-signature", 10).await;
+    app.wait_for("printout-preview", 30).await;
     sign(app).await;
     app.click("signature-accept").await;
-    app.wait_for("screen-review", 30).await;
+    app.wait_for("screen-attachments", 30).await;
+    attach_landlord_confirmation(app, scan).await;
+    app.click("next").await;
+    app.wait_for("screen-finish", 10).await;
     app.wait_for("check-ok", 30).await;
     app.click("finalize").await;
     app.wait_for("screen-receipt", 30).await;
@@ -231,4 +269,15 @@ pub async fn capture_anmeldung(app: &App, scan: &std::path::Path) -> String {
     app.click("to-home").await;
     app.wait_for("screen-home", 10).await;
     case_number
+}
+
+/// On the attachments step: the scanned landlord confirmation through the real file
+/// input.
+pub async fn attach_landlord_confirmation(app: &App, scan: &std::path::Path) {
+    app.get("attach-landlord-confirmation")
+        .await
+        .send_keys(&scan.display().to_string())
+        .await
+        .expect("choose the scan");
+    app.wait_for("attached-landlord-confirmation", 30).await;
 }

@@ -13,6 +13,8 @@ import type {
   FinalizedDto,
   FormDto,
   InitResult,
+  MunicipalityDto,
+  PrintoutDto,
   QueueStatusDto,
   RecordDetailDto,
   RecordDto,
@@ -33,6 +35,7 @@ const KIND_SET: Record<ErrorKind, true> = {
   already_enrolled: true,
   invalid: true,
   missing_attachments: true,
+  outdated_printout: true,
   attachment_refused: true,
   unavailable_offline: true,
   no_authority: true,
@@ -111,6 +114,8 @@ export const api = {
   touch: () => call<null>("touch"),
   uiReady: () => call<null>("ui_ready"),
   services: () => call<ServiceDto[]>("services"),
+  /** The municipalities the installed catalog's authorities serve, by name. */
+  municipalities: () => call<MunicipalityDto[]>("municipalities"),
   serviceForm: (serviceId: string) => call<FormDto>("service_form", { serviceId }),
   drafts: () => call<DraftSummaryDto[]>("drafts"),
   createDraft: (serviceId: string, data: unknown) =>
@@ -119,6 +124,7 @@ export const api = {
   saveDraft: (draftId: string, data: unknown) => call<null>("save_draft", { draftId, data }),
   discardDraft: (draftId: string) => call<null>("discard_draft", { draftId }),
   checkDraft: (draftId: string) => call<CheckResult>("check_draft", { draftId }),
+  printoutPreview: (draftId: string, place: string | null) => call<PrintoutDto>("printout_preview", { draftId, place }),
   attachFile: async (draftId: string, specId: string, file: File | Blob, fileName: string) => {
     const buf = await readAsArrayBuffer(file);
     try {

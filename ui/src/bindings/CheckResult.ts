@@ -18,6 +18,11 @@ missing_attachments: Array<string>,
  */
 routing_problem: string | null, 
 /**
+ * Ids of signed printouts (or scans of one) made before the data last changed: the
+ * citizen signs again (their kinds are in `missing_attachments`).
+ */
+outdated_printouts: Array<string>, 
+/**
  * Finalize would accept it.
  */
 ready: boolean, };

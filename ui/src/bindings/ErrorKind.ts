@@ -3,4 +3,4 @@
 /**
  * What went wrong, for the UI's message table.
  */
-export type ErrorKind = "wrong_pin" | "too_many_attempts" | "weak_pin" | "unknown_clerk" | "locked" | "not_initialized" | "already_initialized" | "not_enrolled" | "already_enrolled" | "invalid" | "missing_attachments" | "attachment_refused" | "unavailable_offline" | "no_authority" | "no_catalog" | "not_found" | "conflict" | "network" | "backend" | "sync_in_progress" | "disk_full" | "read_only" | "corrupted" | "too_new" | "bad_input" | "internal";
+export type ErrorKind = "wrong_pin" | "too_many_attempts" | "weak_pin" | "unknown_clerk" | "locked" | "not_initialized" | "already_initialized" | "not_enrolled" | "already_enrolled" | "invalid" | "missing_attachments" | "outdated_printout" | "attachment_refused" | "unavailable_offline" | "no_authority" | "no_catalog" | "not_found" | "conflict" | "network" | "backend" | "sync_in_progress" | "disk_full" | "read_only" | "corrupted" | "too_new" | "bad_input" | "internal";

@@ -18,6 +18,7 @@ const KEYS: Record<ErrorKind, { message: MessageKey; hint: MessageKey }> = {
   already_enrolled: { message: "err.already_enrolled", hint: "err.already_enrolled.hint" },
   invalid: { message: "err.invalid", hint: "err.invalid.hint" },
   missing_attachments: { message: "err.missing_attachments", hint: "err.missing_attachments.hint" },
+  outdated_printout: { message: "err.outdated_printout", hint: "err.outdated_printout.hint" },
   attachment_refused: { message: "err.attachment_refused", hint: "err.attachment_refused.hint" },
   unavailable_offline: { message: "err.unavailable_offline", hint: "err.unavailable_offline.hint" },
   no_authority: { message: "err.no_authority", hint: "err.no_authority.hint" },
@@ -40,6 +41,7 @@ const KEYS: Record<ErrorKind, { message: MessageKey; hint: MessageKey }> = {
  * shown beside the German words. Kinds that need IT keep it (network, backend, internal,
  * corrupted, conflict, …). */
 const SAID_IN_FULL = new Set<ErrorKind>([
+  "outdated_printout",
   "wrong_pin",
   "too_many_attempts",
   "weak_pin",

@@ -5,8 +5,9 @@
 // unique ids (vanilla uses the option value as id, which repeats across array items); a
 // checkbox group for `multiselect`; and German/English "repeatable" arrays with
 // per-item headings and add/remove buttons (vanilla's array texts are English-only).
-// Two cells of our own: dates typed as the app's language writes them (./DateCell.tsx)
-// and countries picked by name (./CountryCell.tsx).
+// Three cells of our own: dates typed as the app's language writes them (./DateCell.tsx),
+// countries picked by name (./CountryCell.tsx) and a residence's municipality picked by
+// name, postal code or regional key (./MunicipalityCell.tsx).
 import {
   and,
   type ArrayControlProps,
@@ -40,6 +41,7 @@ import { createContext, useContext, useEffect, useRef, useState, type ReactNode 
 import { useI18n } from "../i18n/i18n";
 import { CountryCell } from "./CountryCell";
 import { DateCell } from "./DateCell";
+import { MunicipalityCell } from "./MunicipalityCell";
 import { DATE_PATTERN, writeDate } from "./dates";
 
 /** When true, every field shows its errors (after "Prüfen" / on the review step). */
@@ -85,6 +87,8 @@ const isDateSchema = (s: JsonSchema) => s.type === "string" && (s.format === "da
 const hasDateWidget = (u: UISchemaElement) => (u.options as { format?: string } | undefined)?.format === "date";
 /** A country field: ISO 3166-1 alpha-2 codes (`country-code`), picked by name. */
 const isCountrySchema = (s: JsonSchema) => s.type === "string" && s.format === "country-code";
+/** A residence's municipality: its Amtlicher Regionalschlüssel (`ars`), picked by name. */
+const isArsSchema = (s: JsonSchema) => s.type === "string" && s.format === "ars";
 
 function FieldControl(props: ControlProps) {
   const { id, label, errors, required, visible, enabled, uischema, schema, path } = props;
@@ -95,6 +99,8 @@ function FieldControl(props: ControlProps) {
   const descId = `${base}-desc`;
   const hintId = `${base}-hint`;
   const errId = `${base}-err`;
+  // A cell may say more below its input (the municipality picker: where the case goes).
+  const noteId = `${safeId(inputId)}-note`;
   const hasError = show && !!errors;
   // A country field is picked by name now: the catalog's help about two-letter codes
   // gives way to how the picker works. A date field says how to write a date.
@@ -106,7 +112,8 @@ function FieldControl(props: ControlProps) {
   useEffect(() => {
     const input = document.getElementById(inputId);
     if (!input) return;
-    const ids = [description ? descId : "", hint ? hintId : "", hasError ? errId : ""].filter(Boolean).join(" ");
+    const note = document.getElementById(noteId) ? noteId : "";
+    const ids = [description ? descId : "", hint ? hintId : "", note, hasError ? errId : ""].filter(Boolean).join(" ");
     if (ids) input.setAttribute("aria-describedby", ids);
     else input.removeAttribute("aria-describedby");
     input.setAttribute("aria-invalid", hasError ? "true" : "false");
@@ -297,11 +304,13 @@ export const renderers = [
 
 const isDateField = and(isControl, or(schemaMatches(isDateSchema), hasDateWidget));
 const isCountryField = and(isControl, schemaMatches(isCountrySchema));
+const isArsField = and(isControl, schemaMatches(isArsSchema));
 
 export const cells = [
   ...vanillaCells,
   { tester: rankWith(5, isDateField), cell: withJsonFormsCellProps(DateCell) },
   { tester: rankWith(5, isCountryField), cell: withJsonFormsCellProps(CountryCell) },
+  { tester: rankWith(5, isArsField), cell: withJsonFormsCellProps(MunicipalityCell) },
 ];
 
 export function ErrorsVisible({ show, children }: { show: boolean; children: ReactNode }) {

@@ -125,6 +125,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         Some(
             KitError::Validation(_)
             | KitError::MissingAttachments(_)
+            | KitError::OutdatedPrintout(_)
             | KitError::AttachmentRefused(_),
         ) => exit::VALIDATION,
         _ if err.downcast_ref::<unlock::UsageError>().is_some() => exit::USAGE,

@@ -1,10 +1,11 @@
 import SignaturePad from "signature_pad";
 import { useEffect, useRef, useState } from "react";
 import { api, toAppError } from "../../api/commands";
-import type { AppError, AttachmentDto, AttachmentSpecDto } from "../../api/types";
+import type { AppError, AttachmentDto, AttachmentSpecDto, CheckResult } from "../../api/types";
 import { ErrorBox, Notice } from "../../components/ErrorBox";
 import { useI18n } from "../../i18n/i18n";
 import { attachmentName, rememberName } from "../../lib/attachments";
+import { PrintoutDocument, usePrintout } from "./PrintoutDocument";
 import { flushOpenDrafts } from "./useAutosave";
 
 export const PRINTOUT_FILE_NAME = "unterschriebener-ausdruck.pdf";
@@ -14,9 +15,12 @@ export function formSpec(specs: AttachmentSpecDto[]): AttachmentSpecDto | undefi
   return specs.find((s) => s.purpose === "form");
 }
 
-/** The signature pad. The kit makes the signed printout itself (`sign_printout`: PDF/A
- * and PDF/UA from the saved draft, the signature on it) and attaches it; only the
- * signature's PNG and the place cross to the kit. */
+/** Sign what you see: the printout exactly as the kit will render it (`printout_preview`),
+ * the signature pad right below it. The kit makes the signed printout itself
+ * (`sign_printout`: PDF/A and PDF/UA from the saved draft, the signature on it) and
+ * attaches it; only the signature's PNG and the place cross to the kit. A printout signed
+ * before the data last changed is outdated (the kit's check says so) and is signed again
+ * here. */
 export function SignatureStep({
   draftId,
   spec,
@@ -25,24 +29,18 @@ export function SignatureStep({
   defaultPlace,
   onPrint,
   onDone,
+  onEdit,
   announce,
 }: {
   draftId: string;
   spec: AttachmentSpecDto;
-  /** Unused since the kit makes the printout from the saved draft and the catalog;
-   * still passed by the wizard. */
-  serviceNameDe?: string;
-  /** Unused, as `serviceNameDe`. */
-  ui?: unknown;
-  /** Unused, as `serviceNameDe`. */
-  schema?: unknown;
-  /** Unused, as `serviceNameDe`. */
-  data?: unknown;
   attachments: AttachmentDto[];
   setAttachments: (f: (a: AttachmentDto[]) => AttachmentDto[]) => void;
   defaultPlace: string;
   onPrint: () => void;
   onDone: () => void;
+  /** To the form, to correct what the check found. */
+  onEdit: () => void;
   announce: (msg: string) => void;
 }) {
   const { t } = useI18n();
@@ -53,12 +51,32 @@ export function SignatureStep({
   const [error, setError] = useState<AppError | null>(null);
   const [busy, setBusy] = useState(false);
   const existing = attachments.find((a) => a.spec_id === spec.id);
+  const { printout, error: previewError } = usePrintout(draftId, place);
+  const [check, setCheck] = useState<CheckResult | null>(null);
+  useEffect(() => {
+    let gone = false;
+    flushOpenDrafts()
+      .then(() => api.checkDraft(draftId))
+      .then((c) => {
+        if (!gone) setCheck(c);
+      })
+      // The step works without the check; finalize checks again.
+      .catch(() => undefined);
+    return () => {
+      gone = true;
+    };
+  }, [draftId]);
+  const outdated = existing != null && check != null && check.outdated_printouts.includes(existing.id);
+  const dataErrors = check != null && (check.field_errors.length > 0 || check.routing_problem != null);
 
   useEffect(() => {
     const canvas = canvasRef.current;
     if (!canvas || typeof canvas.getContext !== "function" || !canvas.getContext("2d")) return;
     const pad = new SignaturePad(canvas, { penColor: "#000", backgroundColor: "rgb(255,255,255)", minWidth: 1, maxWidth: 3 });
     padRef.current = pad;
+    // "Please sign first" ends with the first stroke, not with the next click.
+    const signing = () => setProblem(null);
+    pad.addEventListener("beginStroke", signing);
     const resize = () => {
       const ratio = Math.max(window.devicePixelRatio || 1, 1);
       const data = pad.toData();
@@ -72,6 +90,7 @@ export function SignatureStep({
     window.addEventListener("resize", resize);
     return () => {
       window.removeEventListener("resize", resize);
+      pad.removeEventListener("beginStroke", signing);
       pad.off();
       padRef.current = null;
     };
@@ -90,6 +109,7 @@ export function SignatureStep({
       const signed = await api.signPrintout(draftId, place.trim(), pad.toDataURL("image/png"));
       rememberName(signed.attachment.id, PRINTOUT_FILE_NAME);
       setAttachments((list) => [...list.filter((x) => !signed.replaced.includes(x.id)), signed.attachment]);
+      setCheck((c) => (c ? { ...c, outdated_printouts: c.outdated_printouts.filter((id) => !signed.replaced.includes(id)) } : c));
       announce(t("sig.done"));
       onDone();
     } catch (e) {
@@ -102,11 +122,33 @@ export function SignatureStep({
   return (
     <div className="signature">
       <p>{t("sig.intro")}</p>
-      {existing ? <Notice testId="signature-existing">{t("sig.alreadyAttached", { name: attachmentName(existing) })}</Notice> : null}
+      {dataErrors ? (
+        <div role="alert" className="alert alert--error" data-testid="signature-not-ready">
+          <p>⚠ {t("sig.notReady")}</p>
+          <button type="button" className="link" onClick={onEdit}>
+            {t("check.toStep", { step: t("wizard.step.form") })}
+          </button>
+        </div>
+      ) : null}
+      {existing && outdated ? (
+        <div role="alert" className="alert alert--error" data-testid="signature-outdated">
+          <p>⚠ {t("sig.outdated")}</p>
+        </div>
+      ) : existing ? (
+        <Notice testId="signature-existing">{t("sig.alreadyAttached", { name: attachmentName(existing) })}</Notice>
+      ) : null}
+      <p className="field-help">{t("sig.previewNote")}</p>
+      <div className="printout-frame">
+        <PrintoutDocument printout={printout} error={previewError} signatureLine={false} />
+      </div>
       <p id="sig-keyboard" className="field-help">
         <span aria-hidden="true">⌨ </span>
         {t("sig.keyboardNote")}
       </p>
+      <div className="field">
+        <label htmlFor="sig-place" className="field-label">{t("sig.place")}</label>
+        <input id="sig-place" data-testid="signature-place" value={place} onChange={(e) => setPlace(e.target.value)} />
+      </div>
       <div className="signature-box">
         <canvas
           ref={canvasRef}
@@ -117,10 +159,7 @@ export function SignatureStep({
           aria-describedby="sig-keyboard"
         />
       </div>
-      <div className="field">
-        <label htmlFor="sig-place" className="field-label">{t("sig.place")}</label>
-        <input id="sig-place" data-testid="signature-place" value={place} onChange={(e) => setPlace(e.target.value)} />
-      </div>
+
       {problem ? <p className="field-error" role="alert" data-testid="signature-problem">⚠ {problem}</p> : null}
       <ErrorBox error={error} />
       {busy ? (

@@ -41,6 +41,29 @@ const form: FormDto = {
   attachments: [],
 };
 
+/** The service's signed printout (a "form" attachment). */
+const PRINTOUT_SPEC: FormDto["attachments"][number] = {
+  id: "signed-printout",
+  purpose: "form",
+  required: true,
+  required_when: null,
+  media_types: ["application/pdf"],
+  max_bytes: 20_971_520,
+  label: { de: "Unterschriebener Ausdruck der Meldedaten", en: "Signed printout of the registration data" },
+  help: null,
+};
+const PREVIEW = {
+  title: "Antrag: Anmeldung / Ummeldung einer Wohnung",
+  subtitle: "Ausdruck der erfassten Daten zur Unterschrift",
+  facts_heading: "Vorgang",
+  facts: { header: null, rows: [["Leistung", "Anmeldung / Ummeldung einer Wohnung"]] },
+  sections: [{ heading: "Personen", tables: [{ header: null, rows: [["Familienname", "Schulze"]] }] }],
+  notice_heading: "Hinweise",
+  notice: ["Mit meiner Unterschrift bestätige ich, dass die Angaben richtig und vollständig sind."],
+  place_date: "Ort, Datum: Musterstadt, 06.12.2026",
+  signature_line: "Unterschrift der antragstellenden Person",
+};
+
 /** How long the mocked kit takes to save a draft. */
 const SAVE_MS = 50;
 
@@ -48,7 +71,11 @@ type Kit = { calls: [string, unknown][]; saved: () => unknown[]; stored: { data:
 
 /** A kit with one draft `d-1` holding `initial`; save_draft keeps the data, open_draft
  * returns it; lock/unlock flip the session and save_draft fails while locked. */
-function kit(initial: unknown = {}, check: unknown = { field_errors: [], missing_attachments: [], routing_problem: null, ready: false }): Kit {
+function kit(
+  initial: unknown = {},
+  check: unknown = { field_errors: [], missing_attachments: [], routing_problem: null, outdated_printouts: [], ready: false },
+  attachments: FormDto["attachments"] = [],
+): Kit {
   const calls: [string, unknown][] = [];
   const stored = { data: initial };
   const locked = { now: false };
@@ -87,7 +114,9 @@ function kit(initial: unknown = {}, check: unknown = { field_errors: [], missing
             }, SAVE_MS),
           );
         case "service_form":
-          return form;
+          return { ...form, attachments };
+        case "printout_preview":
+          return PREVIEW;
         case "check_draft":
           return check;
         default:
@@ -227,7 +256,7 @@ describe("step navigation", () => {
     await fillForm();
     // Straight on, before the autosave delay: the step change must not lose the last edit.
     await userEvent.click(screen.getByTestId("next"));
-    await screen.findByTestId("screen-attachments");
+    await screen.findByTestId("screen-review");
     await userEvent.click(screen.getByTestId("prev"));
     await screen.findByTestId("screen-form");
     expectOnScreen();
@@ -238,6 +267,35 @@ describe("step navigation", () => {
     await screen.findByTestId("screen-form");
     expectOnScreen();
     await savedTyped(k);
+  });
+});
+
+describe("sign what you see", () => {
+  it("goes Angaben → Prüfen → Ausdruck & Unterschrift → Anlagen → Abschluss, and Abschluss sends an outdated signature back to be signed again", async () => {
+    kit(TYPED, { field_errors: [], missing_attachments: ["signed-printout"], routing_problem: null, outdated_printouts: ["a-old"], ready: false }, [PRINTOUT_SPEC]);
+    renderWithI18n(<App />);
+    await openDraft();
+    const order = within(screen.getByRole("navigation", { name: "Schritte" }))
+      .getAllByRole("button")
+      .map((b) => b.textContent?.replace(/^\d+\s*/, ""));
+    expect(order).toEqual(["Angaben", "Prüfen", "Ausdruck & Unterschrift", "Anlagen", "Abschluss"]);
+    await userEvent.click(screen.getByTestId("next"));
+    await screen.findByTestId("screen-review");
+    expect(screen.getByTestId("review")).toHaveTextContent("Schulze");
+    expect(screen.queryByTestId("check-missing-attachments")).toBeNull();
+    await userEvent.click(screen.getByTestId("next"));
+    await screen.findByTestId("screen-signature");
+    expect(await screen.findByTestId("printout-preview")).toHaveTextContent("Familienname");
+    await userEvent.click(screen.getByTestId("next"));
+    await screen.findByTestId("screen-attachments");
+    await userEvent.click(screen.getByTestId("next"));
+    await screen.findByTestId("screen-finish");
+    const outdated = await screen.findByTestId("check-outdated-printout");
+    expect(outdated).toHaveTextContent("nach der Unterschrift geändert");
+    // Said once: the outdated printout is not listed again as missing.
+    expect(screen.queryByTestId("check-missing-attachments")).toBeNull();
+    await userEvent.click(within(outdated).getByRole("button"));
+    await screen.findByTestId("screen-signature");
   });
 });
 
@@ -292,10 +350,10 @@ describe("keyboard", () => {
     await userEvent.type(input("persons.0.family_name"), "Schulze{Enter}");
     await userEvent.type(input("new_address.street"), "Lindenweg{Enter}");
     expect(screen.getByTestId("screen-form")).toBeInTheDocument();
-    expect(screen.queryByTestId("screen-attachments")).toBeNull();
+    expect(screen.queryByTestId("screen-review")).toBeNull();
     expect(input("persons.0.family_name")).toHaveValue("Schulze");
     await userEvent.click(screen.getByTestId("next"));
-    await screen.findByTestId("screen-attachments");
+    await screen.findByTestId("screen-review");
   });
 
   it("Enter in a date, a country picker or a checkbox stays on the step; in a textarea it makes a new line", async () => {
@@ -316,7 +374,7 @@ describe("keyboard", () => {
     input("previous_dwelling_kept").focus();
     await userEvent.keyboard("{Enter}");
     expect(screen.getByTestId("screen-form")).toBeInTheDocument();
-    expect(screen.queryByTestId("screen-attachments")).toBeNull();
+    expect(screen.queryByTestId("screen-review")).toBeNull();
     fireEvent.blur(input("persons.0.date_of_birth"));
     expect(input("persons.0.date_of_birth")).toHaveValue("02.04.1938");
   });
@@ -326,7 +384,7 @@ describe("keyboard", () => {
     renderWithI18n(<App />);
     await openDraft();
     await userEvent.click(screen.getByTestId("next"));
-    await screen.findByTestId("screen-attachments");
+    await screen.findByTestId("screen-review");
     await waitFor(() => expect(document.getElementById("wiz-title")).toHaveFocus());
     await userEvent.click(screen.getByTestId("step-form"));
     await screen.findByTestId("screen-form");
@@ -350,6 +408,7 @@ describe("review", () => {
       ],
       missing_attachments: [],
       routing_problem: "no municipality authority in this catalog is responsible for ARS 064350014014 (anmeldung)",
+      outdated_printouts: [],
       ready: false,
     });
     renderWithI18n(<App />);

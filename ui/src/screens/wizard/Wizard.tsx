@@ -1,29 +1,29 @@
-// New application: form → attachments → signature (when the service has a "form"
-// attachment) → review → finalize. The draft's data lives in useDraft and is autosaved;
-// leaving, switching language or locking never loses data.
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+// New application, in the order the citizen's visit goes: Angaben (the form) → Prüfen
+// (the data and what is wrong with it) → Ausdruck & Unterschrift (the printout as the kit
+// will render it, the signature below it; only for a service with a "form" attachment) →
+// Anlagen (scans, including the signed paper when it was printed instead) → Abschluss
+// (the kit's whole check, then finalize). The draft's data lives in useDraft and is
+// autosaved; leaving, switching language or locking never loses data.
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { ErrorObject } from "ajv";
-import { api, toAppError } from "../../api/commands";
-import type { AppError, AttachmentDto, CheckResult, FinalizedDto, FormDto } from "../../api/types";
-import { ErrorBox, Notice, TechnicalDetail } from "../../components/ErrorBox";
-import { describeData, labelForPath, labelIndex } from "../../forms/describe";
-import { ajvErrorMessage } from "../../forms/errorMessages";
-import { FormView, formSchema } from "../../forms/FormView";
-import { liveValidate } from "../../forms/validate";
-import { formatBytes, pick, translator, useI18n } from "../../i18n/i18n";
+import type { FinalizedDto, FormDto } from "../../api/types";
+import { ErrorBox } from "../../components/ErrorBox";
+import { FormView } from "../../forms/FormView";
+import { pick, useI18n } from "../../i18n/i18n";
 import type { MessageKey } from "../../i18n/messages";
 import { AttachmentsStep } from "./AttachmentsStep";
-import { attachmentName } from "../../lib/attachments";
+import { FinishStep, ReviewStep, type Step } from "./CheckSteps";
+import { PrintoutDocument, usePrintout } from "./PrintoutDocument";
 import { formSpec, SignatureStep } from "./SignatureStep";
 import type { SaveState } from "./useAutosave";
 import { useDraft } from "./useDraft";
 
-type Step = "form" | "attachments" | "signature" | "review";
 const STEP_LABEL: Record<Step, MessageKey> = {
   form: "wizard.step.form",
-  attachments: "wizard.step.attachments",
-  signature: "wizard.step.signature",
   review: "wizard.step.review",
+  signature: "wizard.step.signature",
+  attachments: "wizard.step.attachments",
+  finish: "wizard.step.finish",
 };
 
 export function Wizard({
@@ -68,14 +68,15 @@ export function Wizard({
     });
   }, [formShown, focusFirstField]);
 
+  const flush = useCallback(() => saver.flush(), [saver]);
   const sigSpec = form ? formSpec(form.attachments) : undefined;
-  const steps: Step[] = sigSpec ? ["form", "attachments", "signature", "review"] : ["form", "attachments", "review"];
+  const steps: Step[] = sigSpec ? ["form", "review", "signature", "attachments", "finish"] : ["form", "review", "attachments", "finish"];
   const go = useCallback(
     (s: Step) => {
       void saver.flush();
       setPrinting(false);
       setStep(s);
-      if (s === "review") setShowAll(true);
+      if (s !== "form") setShowAll(true);
       requestAnimationFrame(() => (s === "form" ? focusFirstField() : headingRef.current?.focus()));
     },
     [saver, focusFirstField],
@@ -101,7 +102,7 @@ export function Wizard({
   const prev = steps[idx - 1];
 
   if (printing) {
-    return <PrintView form={form} data={data} onBack={() => setPrinting(false)} />;
+    return <PrintView draftId={draftId} place={guessPlace(data)} onBack={() => setPrinting(false)} />;
   }
 
   return (
@@ -162,11 +163,8 @@ export function Wizard({
         </form>
       ) : null}
 
-      {step === "attachments" ? (
-        <>
-          <AttachmentsStep draftId={draftId} specs={form.attachments} attachments={attachments} setAttachments={setAttachments} announce={announce} />
-          <StepNav prev={prev} next={next} go={go} />
-        </>
+      {step === "review" ? (
+        <ReviewStep draftId={draftId} form={form} data={data} flush={flush} go={go} nav={<StepNav prev={prev} next={next} go={go} />} />
       ) : null}
 
       {step === "signature" && sigSpec ? (
@@ -174,30 +172,33 @@ export function Wizard({
           <SignatureStep
             draftId={draftId}
             spec={sigSpec}
-            serviceNameDe={form.service.name.de}
-            ui={form.ui}
-            schema={form.schema}
-            data={data}
             attachments={attachments}
             setAttachments={setAttachments}
             defaultPlace={guessPlace(data)}
             onPrint={() => setPrinting(true)}
-            onDone={() => go("review")}
+            onDone={() => go("attachments")}
+            onEdit={() => go("form")}
             announce={announce}
           />
           <StepNav prev={prev} next={next} go={go} nextLabel={sigSpec.required ? undefined : t("sig.skip")} />
         </>
       ) : null}
 
-      {step === "review" ? (
-        <Review
+      {step === "attachments" ? (
+        <>
+          <AttachmentsStep draftId={draftId} specs={form.attachments} attachments={attachments} setAttachments={setAttachments} announce={announce} />
+          <StepNav prev={prev} next={next} go={go} />
+        </>
+      ) : null}
+
+      {step === "finish" ? (
+        <FinishStep
           draftId={draftId}
           form={form}
           data={data}
           attachments={attachments}
-          flush={() => saver.flush()}
+          flush={flush}
           go={go}
-          onPrint={sigSpec ? () => setPrinting(true) : undefined}
           onFinalized={(f) => onFinalized(f, form)}
         />
       ) : null}
@@ -225,6 +226,28 @@ function isOneLineField(target: EventTarget): boolean {
 function guessPlace(data: unknown): string {
   const d = data as { new_address?: { city?: string }; address?: { city?: string } } | undefined;
   return d?.new_address?.city ?? d?.address?.city ?? "";
+}
+
+/** The paper alternative: the same printout, printed to be signed by hand and scanned
+ * under "Anlagen". */
+function PrintView({ draftId, place, onBack }: { draftId: string; place: string; onBack: () => void }) {
+  const { t } = useI18n();
+  const { printout, error } = usePrintout(draftId, place);
+  useEffect(() => {
+    document.body.classList.add("printing-printout");
+    return () => document.body.classList.remove("printing-printout");
+  }, []);
+  return (
+    <section className="screen print-area" data-testid="screen-print" aria-label={t("print.title")}>
+      <div className="actions no-print">
+        <button type="button" className="btn btn--secondary" onClick={onBack}>{t("print.back")}</button>
+        <button type="button" className="btn btn--primary" data-testid="print-now" disabled={!printout} onClick={() => window.print()}>
+          🖨 {t("print.do")}
+        </button>
+      </div>
+      <PrintoutDocument printout={printout} error={error} headingLevel={1} />
+    </section>
+  );
 }
 
 function StepNav({ prev, next, go, nextLabel }: { prev?: Step; next?: Step; go: (s: Step) => void; nextLabel?: string }) {
@@ -257,223 +280,3 @@ function SaveIndicator({ state }: { state: SaveState }) {
   );
 }
 
-function Review({
-  draftId,
-  form,
-  data,
-  attachments,
-  flush,
-  go,
-  onPrint,
-  onFinalized,
-}: {
-  draftId: string;
-  form: FormDto;
-  data: unknown;
-  attachments: AttachmentDto[];
-  flush: () => Promise<void>;
-  go: (s: Step) => void;
-  onPrint?: () => void;
-  onFinalized: (f: FinalizedDto) => void;
-}) {
-  const { t, lang } = useI18n();
-  const [check, setCheck] = useState<CheckResult | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState<"check" | "finalize" | null>("check");
-  const lines = useMemo(() => describeData(form.ui, data, lang, form.schema), [form.ui, data, lang, form.schema]);
-  const index = useMemo(() => labelIndex(form.ui, lang), [form.ui, lang]);
-  const specLabel = (id: string) => pick(form.attachments.find((s) => s.id === id)?.label, lang) || id;
-  // A date or country kept as the clerk typed it: the kit's check says only "not a date
-  // as YYYY-MM-DD"; the form's own message says what is wrong in the clerk's terms.
-  const typedMessages = useMemo(() => {
-    const byPointer = new Map<string, string>();
-    for (const e of liveValidate(formSchema(form.schema), data)) {
-      if (e.keyword === "format" && (e.params.date || e.params.unknownCountry)) byPointer.set(e.instancePath, ajvErrorMessage(e, lang));
-    }
-    return byPointer;
-  }, [form.schema, data, lang]);
-
-  useEffect(() => {
-    let gone = false;
-    (async () => {
-      try {
-        await flush();
-        const c = await api.checkDraft(draftId);
-        if (!gone) setCheck(c);
-      } catch (e) {
-        if (!gone) setError(toAppError(e));
-      } finally {
-        if (!gone) setBusy(null);
-      }
-    })();
-    return () => {
-      gone = true;
-    };
-  }, [draftId, flush]);
-
-  const ok = check?.ready === true;
-
-  return (
-    <div className="review" data-testid="review">
-      <section className="card" aria-labelledby="chk-h" data-testid="check-result">
-        <h2 id="chk-h">{t("check.title")}</h2>
-        {busy === "check" ? <p role="status">{t("review.checking")}</p> : null}
-        {ok ? <Notice testId="check-ok">✓ {t("check.ok")}</Notice> : null}
-        {check && check.field_errors.length > 0 ? (
-          <div role="alert" className="alert alert--error" data-testid="check-field-errors">
-            <p className="alert-title">⚠ {t("check.fieldErrors")}</p>
-            <ul>
-              {check.field_errors.map((f, i) => (
-                <li key={i}>
-                  <strong>{f.label ? pick(f.label, lang) : labelForPath(index, f.pointer)}</strong>{" "}
-                  <span className="small">({labelForPath(index, f.pointer)})</span>: {typedMessages.get(f.pointer) ?? pick(f.message, lang)}{" "}
-                  <button type="button" className="link" onClick={() => go("form")}>
-                    ({t("check.toStep", { step: t("wizard.step.form") })})
-                  </button>
-                </li>
-              ))}
-            </ul>
-          </div>
-        ) : null}
-        {check?.routing_problem ? (
-          <div role="alert" className="alert alert--error" data-testid="check-routing">
-            <p className="alert-title">⚠ {t("check.routing")}</p>
-            <p>{t("err.no_authority.hint")}</p>
-            <TechnicalDetail text={check.routing_problem} />
-            <button type="button" className="link" onClick={() => go("form")}>
-              ({t("check.toStep", { step: t("wizard.step.form") })})
-            </button>
-          </div>
-        ) : null}
-        {check && check.missing_attachments.length > 0 ? (
-          <div role="alert" className="alert alert--error" data-testid="check-missing-attachments">
-            <p className="alert-title">⚠ {t("check.missingAttachments")}</p>
-            <ul>
-              {check.missing_attachments.map((a) => (
-                <li key={a}>
-                  <strong>{specLabel(a)}</strong>{" "}
-                  <button type="button" className="link" onClick={() => go(a === formSpec(form.attachments)?.id ? "signature" : "attachments")}>
-                    ({t("check.toStep", { step: t(a === formSpec(form.attachments)?.id ? "wizard.step.signature" : "wizard.step.attachments") })})
-                  </button>
-                </li>
-              ))}
-            </ul>
-          </div>
-        ) : null}
-        <ErrorBox error={error} attachmentLabel={specLabel} />
-      </section>
-
-      <section className="card" aria-labelledby="rv-data">
-        <div className="screen-head">
-          <h2 id="rv-data">{t("review.data")}</h2>
-          <button type="button" className="btn btn--secondary" onClick={() => go("form")}>{t("review.edit")}</button>
-        </div>
-        <Lines lines={lines} />
-      </section>
-
-      <section className="card" aria-labelledby="rv-att">
-        <div className="screen-head">
-          <h2 id="rv-att">{t("review.attachments")}</h2>
-          <button type="button" className="btn btn--secondary" onClick={() => go("attachments")}>{t("review.edit")}</button>
-        </div>
-        {attachments.length === 0 ? (
-          <p>{t("review.noAttachments")}</p>
-        ) : (
-          <ul>
-            {attachments.map((a) => (
-              <li key={a.id}>
-                {specLabel(a.spec_id)}: {attachmentName(a)} ({formatBytes(a.size, lang)})
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
-
-      <p className="field-help">{t("review.finalizeHelp")}</p>
-      <div className="actions">
-        {onPrint ? (
-          <button type="button" className="btn btn--secondary" data-testid="review-print" onClick={onPrint}>
-            🖨 {t("review.print")}
-          </button>
-        ) : null}
-        <button
-          type="button"
-          className="btn btn--primary btn--large"
-          data-testid="finalize"
-          disabled={busy !== null}
-          onClick={async () => {
-            setBusy("finalize");
-            setError(null);
-            try {
-              await flush();
-              onFinalized(await api.finalize(draftId));
-            } catch (e) {
-              const err = toAppError(e);
-              setError(err);
-              if (err.kind === "invalid" || err.kind === "missing_attachments") {
-                setCheck({ field_errors: err.field_errors, missing_attachments: err.missing_attachments, routing_problem: null, ready: false });
-              }
-            } finally {
-              setBusy(null);
-            }
-          }}
-        >
-          {busy === "finalize" ? t("review.finalizing") : t("review.finalize")}
-        </button>
-      </div>
-    </div>
-  );
-}
-
-export function Lines({ lines }: { lines: ReturnType<typeof describeData> }) {
-  return (
-    <div className="lines">
-      {lines.map((l, i) =>
-        l.kind === "heading" ? (
-          <p key={i} className={`line-heading depth-${Math.min(l.depth, 3)}`}>
-            {l.text}
-          </p>
-        ) : (
-          <p key={i} className={`line depth-${Math.min(l.depth, 3)}`} data-path={l.path}>
-            <span className="line-label">{l.label}:</span> <span className="line-value">{l.value}</span>
-          </p>
-        ),
-      )}
-    </div>
-  );
-}
-
-/** The paper alternative: the printout the citizen signs by hand (always German). */
-function PrintView({ form, data, onBack }: { form: FormDto; data: unknown; onBack: () => void }) {
-  const { t } = useI18n();
-  const lines = useMemo(() => describeData(form.ui, data, "de", form.schema), [form.ui, data, form.schema]);
-  const de = translator("de");
-  useEffect(() => {
-    document.body.classList.add("printing-printout");
-    return () => document.body.classList.remove("printing-printout");
-  }, []);
-  return (
-    <section className="screen print-area" data-testid="screen-print" lang="de" aria-labelledby="pr-title">
-      <div className="actions no-print">
-        <button type="button" className="btn btn--secondary" onClick={onBack}>{t("print.back")}</button>
-        <button type="button" className="btn btn--primary" data-testid="print-now" onClick={() => window.print()}>
-          🖨 {t("print.do")}
-        </button>
-      </div>
-      <h1 id="pr-title">{de("pdf.title", { service: form.service.name.de })}</h1>
-      <p>{de("pdf.subtitle")}</p>
-      <Lines lines={lines} />
-      <p className="print-note">{de("pdf.note")}</p>
-      <div className="print-sign">
-        <div>
-          <div className="sign-line" />
-          <p>{de("print.placeDate")}</p>
-        </div>
-        <div>
-          <div className="sign-line" />
-          <p>{de("pdf.signatureLine")}</p>
-        </div>
-      </div>
-    </section>
-  );
-}
