@@ -6,7 +6,8 @@
 //! field has a legal basis (data minimisation) and every legal-basis note names a real
 //! field; every field appears in the UI schema with German and English labels, and
 //! every enum value has labels in both languages; UI scopes point at real fields;
-//! services not available offline say why; LeiKa keys that are not verified say so.
+//! services not available offline say why; LeiKa keys that are not verified say so;
+//! search keywords are neither blank nor repeated and come in both languages.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,7 +17,7 @@ use sync_protocol::attachment::MAX_ATTACHMENT_BYTES;
 use sync_protocol::record::Purpose;
 
 use crate::form::scope_to_path;
-use crate::model::{AuthorityKind, FormVersion, Localized, Service};
+use crate::model::{AuthorityKind, FormVersion, Keywords, Localized, Service};
 use crate::rules::compile;
 use crate::Catalog;
 
@@ -90,10 +91,31 @@ fn localized(p: &mut Vec<String>, what: &str, text: &Localized) {
     }
 }
 
+/// Search words: none blank or listed twice in a language, and either none at all (an
+/// older catalog) or some in both languages, as every other text.
+fn check_keywords(id: &str, k: &Keywords, p: &mut Vec<String>) {
+    if k.de.is_empty() != k.en.is_empty() {
+        p.push(format!("{id}: keywords given in German or English only"));
+    }
+    for (lang, words) in [("de", &k.de), ("en", &k.en)] {
+        let mut seen = BTreeSet::new();
+        for w in words {
+            if w.trim().is_empty() || w.trim() != w {
+                p.push(format!(
+                    "{id}: keyword {w:?} ({lang}) is blank or has spaces at an end"
+                ));
+            } else if !seen.insert(w.to_lowercase()) {
+                p.push(format!("{id}: keyword {w:?} ({lang}) twice"));
+            }
+        }
+    }
+}
+
 fn check_service(s: &Service, p: &mut Vec<String>) {
     let id = s.id.as_str();
     localized(p, &format!("{id}: name"), &s.name);
     localized(p, &format!("{id}: description"), &s.description);
+    check_keywords(id, &s.keywords, p);
     if s.legal_basis.is_empty() {
         p.push(format!("{id}: no legal basis"));
     }

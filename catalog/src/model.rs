@@ -19,6 +19,27 @@ pub struct Localized {
     pub en: String,
 }
 
+/// Words people type when they look for a service but that its name does not contain
+/// ("Umzug", "umziehen" for the Anmeldung; "Führerschein" for the Fahrerlaubnis), per
+/// language. Only the kit's service search reads them; they never reach a record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keywords {
+    /// German words and phrases.
+    #[serde(default)]
+    pub de: Vec<String>,
+    /// English words and phrases.
+    #[serde(default)]
+    pub en: Vec<String>,
+}
+
+impl Keywords {
+    /// No word in either language (then the member is left out of a bundle).
+    pub fn is_empty(&self) -> bool {
+        self.de.is_empty() && self.en.is_empty()
+    }
+}
+
 /// The level of an authority in the German federal structure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -204,6 +225,10 @@ pub struct Service {
     pub name: Localized,
     /// What it is, for clerks.
     pub description: Localized,
+    /// Search synonyms. Optional: catalogs written before it existed load unchanged, and
+    /// a service without any is serialized without the member.
+    #[serde(default, skip_serializing_if = "Keywords::is_empty")]
+    pub keywords: Keywords,
     /// The law it rests on.
     pub legal_basis: Vec<String>,
     /// Whether the kit can capture it.

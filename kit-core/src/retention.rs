@@ -73,7 +73,7 @@ impl Session {
                 rows.collect::<Result<_, _>>()?
             };
             tx.execute(
-                "UPDATE records SET envelope = NULL, state = 'purged' WHERE seq = ?1",
+                "UPDATE records SET envelope = NULL, display_label = NULL, state = 'purged' WHERE seq = ?1",
                 [seq],
             )?;
             tx.execute(

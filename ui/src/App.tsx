@@ -290,8 +290,9 @@ export function App() {
           <button
             type="button"
             className="btn btn--secondary btn--small"
+            // Named by what it shows, in that language ("English" read in English): a
+            // name that does not contain the visible word fails voice control.
             lang={lang === "de" ? "en" : "de"}
-            aria-label={t("lang.switchLabel")}
             data-testid="lang-switch"
             onClick={() => setLang(lang === "de" ? "en" : "de")}
           >

@@ -216,3 +216,46 @@ fn the_routing_field_must_be_a_required_ars_field() {
         "residence_ars /new_address/city is not a required field with format ars",
     );
 }
+
+#[test]
+fn every_service_carries_search_keywords_in_both_languages() {
+    for s in repo_catalog().services {
+        assert!(
+            !s.keywords.de.is_empty() && !s.keywords.en.is_empty(),
+            "{}: no search keywords in German and English",
+            s.id
+        );
+    }
+}
+
+#[test]
+fn a_service_without_keywords_still_loads_and_is_published_without_the_member() {
+    // A service file as written before `keywords` existed.
+    let mut file: Value = serde_json::from_str(include_str!("../../services/anmeldung.json"))
+        .expect("the service file is JSON");
+    file.as_object_mut()
+        .expect("an object")
+        .remove("keywords")
+        .expect("the repository file has keywords");
+    let older: fieldkit_catalog::Service =
+        serde_json::from_value(file.clone()).expect("an older service file loads");
+    assert!(older.keywords.is_empty());
+    assert_eq!(
+        serde_json::to_value(&older).expect("serializes"),
+        file,
+        "no keywords, no member: an older bundle serializes exactly as before"
+    );
+}
+
+#[test]
+fn blank_repeated_or_one_language_keywords_are_reported() {
+    let problems = problems_after(|c| {
+        let k = &mut c.services[0].keywords;
+        k.de.push(" ".into());
+        k.de.push(k.de[0].to_uppercase());
+    });
+    assert_caught(&problems, "is blank or has spaces at an end");
+    assert_caught(&problems, "twice");
+    let problems = problems_after(|c| c.services[0].keywords.en.clear());
+    assert_caught(&problems, "keywords given in German or English only");
+}

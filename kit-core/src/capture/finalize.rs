@@ -67,6 +67,19 @@ impl Session {
 
         // What the record is about: the service's current form, or for a withdrawal
         // exactly what the original named.
+        // Whom it is for, kept on the kit only: a withdrawal is for whom its original was.
+        let display_label = match (kind, references.as_deref()) {
+            (RecordKind::Withdrawal, Some(original)) => self
+                .conn
+                .query_row(
+                    "SELECT display_label FROM records WHERE record_id = ?1",
+                    [original],
+                    |r| r.get::<_, Option<String>>(0),
+                )
+                .optional()?
+                .flatten(),
+            _ => super::label::display_label(&data),
+        };
         let (form_version, ars, authority) = if kind == RecordKind::Withdrawal {
             let original = references
                 .as_deref()
@@ -144,8 +157,9 @@ impl Session {
         tx.prepare_cached(
             "INSERT INTO records (seq, record_id, hash, prev_hash, envelope, service_id, form_version,
                  authority_id, leika, ars, kind, references_record, case_number, verification_code,
-                 visit_date, clerk_id, finalized_at, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'pending')",
+                 visit_date, clerk_id, finalized_at, state, display_label)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'pending',
+                     ?18)",
         )?
         .execute(params![
                 seq,
@@ -164,7 +178,8 @@ impl Session {
                 verification_code,
                 visit_date.to_string(),
                 clerk.as_str(),
-                now_text()
+                now_text(),
+                display_label
         ])?;
         for a in &attachments {
             tx.prepare_cached(
@@ -195,6 +210,7 @@ impl Session {
             service_id,
             authority_id: authority.to_string(),
             visit_date: visit_date.to_string(),
+            display_label,
         })
     }
 

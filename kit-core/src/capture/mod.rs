@@ -13,6 +13,7 @@ mod amend;
 mod attach;
 mod check;
 mod finalize;
+mod label;
 mod sign;
 
 pub use check::DraftCheck;
@@ -82,6 +83,8 @@ pub struct Finalized {
     pub authority_id: String,
     /// Visit date.
     pub visit_date: String,
+    /// Whom it is for ("Hildegard Schulze (+1)"), if the form names a person.
+    pub display_label: Option<String>,
 }
 
 pub(crate) fn parse_kind(kind: &str) -> Result<RecordKind, KitError> {

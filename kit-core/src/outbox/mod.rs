@@ -91,6 +91,8 @@ pub struct RecordSummary {
     pub case_status: Option<String>,
     /// The back office's latest comment.
     pub case_comment: Option<String>,
+    /// Whom it is for ("Hildegard Schulze (+1)"); kit-only, cleared when purged.
+    pub display_label: Option<String>,
 }
 
 /// A record waiting to be sent.
@@ -146,7 +148,7 @@ pub struct Status {
 
 const SUMMARY_COLUMNS: &str = "seq, record_id, case_number, verification_code, service_id, kind,
     references_record, authority_id, visit_date, clerk_id, finalized_at, state, received_at,
-    rejection, case_status, case_comment";
+    rejection, case_status, case_comment, display_label";
 
 fn summary(r: &Row<'_>) -> rusqlite::Result<(RecordSummary, String)> {
     Ok((
@@ -167,6 +169,7 @@ fn summary(r: &Row<'_>) -> rusqlite::Result<(RecordSummary, String)> {
             rejection: r.get(13)?,
             case_status: r.get(14)?,
             case_comment: r.get(15)?,
+            display_label: r.get(16)?,
         },
         r.get(11)?,
     ))

@@ -169,15 +169,22 @@ impl Session {
             facts_heading: "Vorgang".to_owned(),
             facts: Table {
                 header: None,
-                rows: vec![
-                    row("Leistung", &service),
-                    row("Vorgangsnummer", &record.case_number),
-                    row("Prüfcode", &record.verification_code),
-                    row("Zuständige Behörde", &authority),
-                    row("Erfasst von", &clerk),
-                    row("Tag des Besuchs", &german_date(&record.visit_date)),
-                    row("Abgeschlossen am", &finalized),
-                ],
+                rows: [
+                    Some(row("Leistung", &service)),
+                    record
+                        .display_label
+                        .as_deref()
+                        .map(|l| row("Antrag für", l)),
+                    Some(row("Vorgangsnummer", &record.case_number)),
+                    Some(row("Prüfcode", &record.verification_code)),
+                    Some(row("Zuständige Behörde", &authority)),
+                    Some(row("Erfasst von", &clerk)),
+                    Some(row("Tag des Besuchs", &german_date(&record.visit_date))),
+                    Some(row("Abgeschlossen am", &finalized)),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
             },
             sections: Vec::new(),
             notice_heading: "Hinweise".to_owned(),

@@ -139,6 +139,11 @@ const STEPS: &[&str] = &[
     r"
     ALTER TABLE draft_attachments ADD COLUMN printed_data_sha256 TEXT;
     ",
+    // 7: whom a record is for ("Hildegard Schulze (+1)"), for the clerk's queue, history
+    // and receipt; the data itself is sealed. Cleared when the record is purged.
+    r"
+    ALTER TABLE records ADD COLUMN display_label TEXT;
+    ",
 ];
 
 /// The newest schema version this build knows.

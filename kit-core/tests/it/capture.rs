@@ -67,6 +67,45 @@ fn a_finalized_anmeldung_is_signed_chained_and_opens_for_its_authority_only() {
 }
 
 #[test]
+fn the_kit_keeps_whom_a_record_is_for_and_a_withdrawal_is_for_the_same_person() {
+    let f = enrolled_kit();
+    let mut s = f.unlock();
+    let done = finalize_anmeldung(&mut s);
+    let expected = format!(
+        "{} {} (+1)",
+        anmeldung()["persons"][0]["first_names"]
+            .as_str()
+            .expect("first names"),
+        anmeldung()["persons"][0]["family_name"]
+            .as_str()
+            .expect("family name")
+    );
+    assert_eq!(done.display_label.as_deref(), Some(expected.as_str()));
+    assert_eq!(
+        s.record(&done.record_id).expect("record").display_label,
+        done.display_label
+    );
+    let withdrawal = s
+        .withdraw(&done.record_id, "Umzug abgesagt")
+        .expect("withdrawal");
+    assert_eq!(withdrawal.display_label, done.display_label);
+    // Only on the kit: the signed record (what the backend gets) does not carry it.
+    let family_name = anmeldung()["persons"][0]["family_name"]
+        .as_str()
+        .expect("family name")
+        .to_owned();
+    for p in s.pending_records(10).expect("pending") {
+        let record =
+            SignedRecord::verify(&p.envelope, f.kit_id, &s.kit_public_key()).expect("verifies");
+        let json = serde_json::to_string(&record.record).expect("json");
+        assert!(
+            !json.contains(&family_name),
+            "no name outside the seal: {json}"
+        );
+    }
+}
+
+#[test]
 fn invalid_form_data_lists_every_failing_field_and_stores_nothing() {
     let f = enrolled_kit();
     let mut s = f.unlock();

@@ -455,6 +455,14 @@ fn a_finalized_record_prints_its_case_number_and_verification_code() {
     let text = text_of(file.to_str().expect("utf8"));
     assert!(text.contains(&finalized.case_number), "{text}");
     assert!(text.contains(&finalized.verification_code), "{text}");
-    // The sealed data is not on it: the kit cannot read it any more.
-    assert!(!text.contains("Özdemir"), "{text}");
+    // Whom it is for, as the kit keeps it; the sealed data itself is not on it (the
+    // kit cannot read it any more).
+    let label = finalized.display_label.as_deref().expect("a named person");
+    assert!(
+        text.contains("Antrag für") && text.contains(label),
+        "{text}"
+    );
+    for sealed in ["Lindenweg", "29.02.1984", "İzmir"] {
+        assert!(!text.contains(sealed), "{sealed} is sealed: {text}");
+    }
 }

@@ -48,9 +48,19 @@ fn complete_records_are_purged_after_the_retention_period_and_the_chain_still_ve
             .collect::<Vec<_>>(),
         [draft.as_str()]
     );
+    let purged = s.record(&done.record_id).expect("metadata kept");
+    assert_eq!(purged.state, RecordState::Purged);
     assert_eq!(
-        s.record(&done.record_id).expect("metadata kept").state,
-        RecordState::Purged
+        purged.display_label, None,
+        "whom it was for goes with the data"
+    );
+    assert_eq!(
+        s.record(&kept.record_id)
+            .expect("kept")
+            .display_label
+            .as_deref(),
+        Some("Ayşe Özdemir (+1)"),
+        "a record not purged still says whom it is for"
     );
     assert_eq!(
         s.record(&kept.record_id).expect("pending kept").state,

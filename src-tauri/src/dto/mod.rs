@@ -134,6 +134,12 @@ pub struct ServiceDto {
     pub unavailable_reason: Option<LocalizedDto>,
     /// The citizen signs a printout of the captured data.
     pub signed_printout_required: bool,
+    /// Words the service search also finds it by ("Umzug", "Führerschein"): the
+    /// catalog's German keywords, then its English ones. Absent when the catalog has
+    /// none (catalogs before 2026.12.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub keywords: Option<Vec<String>>,
 }
 
 impl From<&Service> for ServiceDto {
@@ -146,6 +152,14 @@ impl From<&Service> for ServiceDto {
             offline: s.availability.offline,
             unavailable_reason: s.availability.reason.as_ref().map(Into::into),
             signed_printout_required: s.signed_printout_required,
+            keywords: (!s.keywords.is_empty()).then(|| {
+                s.keywords
+                    .de
+                    .iter()
+                    .chain(&s.keywords.en)
+                    .cloned()
+                    .collect()
+            }),
         }
     }
 }
@@ -373,6 +387,8 @@ pub struct FinalizedDto {
     pub authority_id: String,
     /// Visit date.
     pub visit_date: String,
+    /// Whom it is for, if the form names a person.
+    pub display_label: Option<String>,
 }
 
 impl From<kit_core::Finalized> for FinalizedDto {
@@ -385,6 +401,7 @@ impl From<kit_core::Finalized> for FinalizedDto {
             service_id: f.service_id,
             authority_id: f.authority_id,
             visit_date: f.visit_date,
+            display_label: f.display_label,
         }
     }
 }
@@ -424,6 +441,9 @@ pub struct RecordDto {
     pub case_status: Option<String>,
     /// The back office's latest comment.
     pub case_comment: Option<String>,
+    /// Whom it is for ("Hildegard Schulze (+1)"); kept on the kit until the record is
+    /// purged.
+    pub display_label: Option<String>,
 }
 
 impl From<kit_core::RecordSummary> for RecordDto {
@@ -444,6 +464,7 @@ impl From<kit_core::RecordSummary> for RecordDto {
             rejection: r.rejection,
             case_status: r.case_status,
             case_comment: r.case_comment,
+            display_label: r.display_label,
         }
     }
 }

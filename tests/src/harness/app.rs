@@ -319,3 +319,40 @@ pub fn app_pid(home: &Path) -> Option<u32> {
                     .is_ok_and(|env| env.split(|&b| b == 0).any(|var| var == wanted.as_bytes()))
         })
 }
+
+/// axe-core findings over the screens of one test, so a run reports every screen's
+/// violations at once: [`AxeLog::check`] screenshots a screen and runs axe-core in the
+/// WebKit window (WCAG 2.1 A/AA and best practice, as for the back office);
+/// [`AxeLog::assert_clean`] fails with the list.
+#[derive(Debug, Default)]
+pub struct AxeLog {
+    findings: Vec<String>,
+    screens: usize,
+}
+
+impl AxeLog {
+    /// Screenshots the screen shown as `app-<name>` and records what axe-core finds.
+    pub async fn check(&mut self, app: &App, name: &str) {
+        app.screenshot(name).await;
+        self.screens += 1;
+        for v in super::browser::axe_on(app.client()).await {
+            self.findings.push(format!("  - {name}: {v}"));
+        }
+    }
+
+    /// How many screens were checked.
+    pub fn screens(&self) -> usize {
+        self.screens
+    }
+
+    /// # Panics
+    /// When any checked screen had a violation (screenshots in `target/screenshots`).
+    pub fn assert_clean(&self) {
+        assert!(
+            self.findings.is_empty(),
+            "axe-core: {} violation(s) in the app's WebKit window:\n{}",
+            self.findings.len(),
+            self.findings.join("\n")
+        );
+    }
+}

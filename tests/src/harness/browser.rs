@@ -21,7 +21,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 mod axe;
-pub use axe::{Violation, AXE_TAGS};
+pub use axe::{axe_on, Violation, AXE_TAGS};
 
 /// The Debian package `chromium`.
 pub const CHROMIUM: &str = "/usr/bin/chromium";

@@ -31,4 +31,8 @@ authority_id: string,
 /**
  * Visit date.
  */
-visit_date: string, };
+visit_date: string, 
+/**
+ * Whom it is for, if the form names a person.
+ */
+display_label: string | null, };

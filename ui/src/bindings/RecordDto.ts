@@ -63,4 +63,9 @@ case_status: string | null,
 /**
  * The back office's latest comment.
  */
-case_comment: string | null, };
+case_comment: string | null, 
+/**
+ * Whom it is for ("Hildegard Schulze (+1)"); kept on the kit until the record is
+ * purged.
+ */
+display_label: string | null, };

@@ -32,4 +32,10 @@ unavailable_reason: LocalizedDto | null,
 /**
  * The citizen signs a printout of the captured data.
  */
-signed_printout_required: boolean, };
+signed_printout_required: boolean, 
+/**
+ * Words the service search also finds it by ("Umzug", "Führerschein"): the
+ * catalog's German keywords, then its English ones. Absent when the catalog has
+ * none (catalogs before 2026.12.1).
+ */
+keywords?: Array<string>, };

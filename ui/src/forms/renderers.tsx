@@ -5,6 +5,8 @@
 // unique ids (vanilla uses the option value as id, which repeats across array items); a
 // checkbox group for `multiselect`; and German/English "repeatable" arrays with
 // per-item headings and add/remove buttons (vanilla's array texts are English-only).
+// Two fill buttons of ./FillButtons.tsx ride on them: "Aus dem Antrag übernehmen" below
+// the landlord confirmation's status, "Wie Person 1" in persons 2, 3, …
 // Three cells of our own: dates typed as the app's language writes them (./DateCell.tsx),
 // countries picked by name (./CountryCell.tsx) and a residence's municipality picked by
 // name, postal code or regional key (./MunicipalityCell.tsx).
@@ -41,8 +43,10 @@ import { createContext, useContext, useEffect, useRef, useState, type ReactNode 
 import { useI18n } from "../i18n/i18n";
 import { CountryCell } from "./CountryCell";
 import { DateCell } from "./DateCell";
+import { CopyFromFirst, TakeFromApplication } from "./FillButtons";
 import { MunicipalityCell } from "./MunicipalityCell";
 import { DATE_PATTERN, writeDate } from "./dates";
+import { isPersonItemSchema } from "./prefill";
 
 /** When true, every field shows its errors (after "Prüfen" / on the review step). */
 export const ShowAllErrors = createContext(false);
@@ -178,6 +182,19 @@ function RadioControl(props: ControlProps & OwnPropsOfEnum) {
   );
 }
 
+/** The Anmeldung's landlord confirmation status (`captured`/`missing`) with, once
+ * captured, the button that takes what the application already says into the
+ * confirmation's empty fields (the object the status belongs to). */
+function LandlordStatusControl(props: ControlProps & OwnPropsOfEnum) {
+  const parent = props.path.split(".").slice(0, -1).join(".");
+  return (
+    <>
+      <RadioControl {...props} />
+      {props.visible && props.data === "captured" ? <TakeFromApplication path={parent} enabled={props.enabled} /> : null}
+    </>
+  );
+}
+
 function MultiselectControl(props: ControlProps & OwnPropsOfEnum) {
   const { id, label, description, errors, required, visible, enabled, options, data, path, handleChange } = props;
   const [show, touch] = useShowErrors();
@@ -229,7 +246,8 @@ function RepeatableControl(props: ArrayControlProps & { description?: string }) 
   const focusNew = useRef<number | null>(null);
   useEffect(() => {
     if (focusNew.current === null) return;
-    const item = listRef.current?.querySelectorAll<HTMLElement>(".repeat-item")[focusNew.current];
+    // Only this list's own items: a person's nationalities are items too, nested deeper.
+    const item = listRef.current?.querySelectorAll<HTMLElement>(":scope > .repeat-item")[focusNew.current];
     focusNew.current = null;
     item?.querySelector<HTMLElement>("input, select, textarea")?.focus();
   });
@@ -243,6 +261,8 @@ function RepeatableControl(props: ArrayControlProps & { description?: string }) 
   const i18nKey = (uischema as ControlElement & { i18n?: string }).i18n;
   const help = isCountrySchema(schema) && description ? t("country.helpList") : description;
   const itemLabel = (i: number) => `${label} ${i + 1}`;
+  // Persons 2, 3, … can take what families share from person 1.
+  const copyFromFirst = isObject && isPersonItemSchema(schema);
   return (
     <fieldset className="field repeatable" data-testid={`field-${path}`}>
       <legend className="field-label">
@@ -259,7 +279,8 @@ function RepeatableControl(props: ArrayControlProps & { description?: string }) 
             ({ type: "Control", scope: "#", label: itemLabel(i), i18n: i18nKey ? `${i18nKey}.item` : undefined } as unknown as UISchemaElement);
           return (
             <div key={childPath} className={isObject ? "repeat-item repeat-item--object" : "repeat-item"}>
-              {isObject ? <h4 className="repeat-heading">{itemLabel(i)}</h4> : null}
+              {isObject ? <h2 className="repeat-heading">{itemLabel(i)}</h2> : null}
+              {copyFromFirst && i > 0 ? <CopyFromFirst arrayPath={path} index={i} enabled={enabled} /> : null}
               <JsonFormsDispatch schema={schema} uischema={itemUi} path={childPath} renderers={renderers} cells={cells} enabled={enabled} />
               <button
                 type="button"
@@ -293,11 +314,14 @@ function RepeatableControl(props: ArrayControlProps & { description?: string }) 
 const isArrayControl = and(isControl, schemaTypeIs("array"));
 const isMultiselect = and(isControl, optionIs("widget", "multiselect"));
 const isRadio = and(isEnumControl, or(optionIs("format", "radio"), optionIs("widget", "radio")));
+const LANDLORD_STATUS = "#/properties/landlord_confirmation/properties/status";
+const isLandlordStatus = and(isRadio, (u) => (u as ControlElement).scope === LANDLORD_STATUS);
 
 export const renderers = [
   ...vanillaRenderers,
   { tester: rankWith(2, isControl), renderer: withJsonFormsControlProps(FieldControl) },
   { tester: rankWith(20, isRadio), renderer: withJsonFormsEnumProps(RadioControl) },
+  { tester: rankWith(21, isLandlordStatus), renderer: withJsonFormsEnumProps(LandlordStatusControl) },
   { tester: rankWith(30, isMultiselect), renderer: withJsonFormsMultiEnumProps(MultiselectControl) },
   { tester: rankWith(25, isArrayControl), renderer: withJsonFormsArrayControlProps(RepeatableControl) },
 ];

@@ -1,4 +1,5 @@
-// Service search over German and English names and descriptions.
+// Service search over German and English names, the catalog's search keywords
+// (synonyms such as "Umzug" or "Führerschein" that the names lack) and descriptions.
 import type { ServiceDto } from "../api/types";
 
 /** Lower case, umlauts folded (ü → ue, ß → ss) and accents removed, so "Fuehrung",
@@ -23,17 +24,23 @@ function variants(s: string): string[] {
 export function searchServices(services: ServiceDto[], query: string): ServiceDto[] {
   const words = normalize(query).split(/\s+/).filter(Boolean);
   if (words.length === 0) return services;
+  const whole = words.join(" ");
   const scored = services
     .map((s) => {
       const name = [s.name.de, s.name.en].flatMap(variants).join(" ");
+      const keywords = (s.keywords ?? []).flatMap(variants).join(" ");
       const desc = [s.description.de, s.description.en].flatMap(variants).join(" ");
       let score = 0;
       for (const w of words) {
         const wv = variants(w);
-        if (wv.some((x) => name.includes(x))) score += 2;
+        // A keyword is as good as the name: the catalog lists it for this service.
+        if (wv.some((x) => name.includes(x) || keywords.includes(x))) score += 2;
         else if (wv.some((x) => desc.includes(x))) score += 1;
         else return { s, score: -1 };
       }
+      // The whole query is one of the service's keywords ("Perso", "Pass"): it comes
+      // before services whose names or keywords merely contain the query.
+      if ((s.keywords ?? []).some((k) => variants(k.trim().replace(/\s+/g, " ")).includes(whole))) score += 1;
       return { s, score };
     })
     .filter((x) => x.score > 0);

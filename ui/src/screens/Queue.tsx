@@ -27,6 +27,7 @@ export function Queue({ onOpen, onBack, refreshKey }: { onOpen: (id: string) => 
           <thead>
             <tr>
               <th scope="col">{t("queue.case")}</th>
+              <th scope="col">{t("queue.for")}</th>
               <th scope="col">{t("queue.service")}</th>
               <th scope="col">{t("queue.finalized")}</th>
               <th scope="col">{t("queue.state")}</th>
@@ -38,6 +39,7 @@ export function Queue({ onOpen, onBack, refreshKey }: { onOpen: (id: string) => 
             {records.map((r) => (
               <tr key={r.record_id} data-testid={`record-${r.record_id}`}>
                 <td>{r.case_number}</td>
+                <td data-testid={`record-label-${r.record_id}`}>{r.display_label ?? "–"}</td>
                 <td>{serviceName(r.service_id)}</td>
                 <td>{formatDateTime(r.finalized_at, lang)}</td>
                 <td>
@@ -86,6 +88,12 @@ export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: (
       {r ? (
         <>
           <dl className="facts">
+            {r.display_label ? (
+              <>
+                <dt>{t("queue.for")}</dt>
+                <dd data-testid="record-label">{r.display_label}</dd>
+              </>
+            ) : null}
             <dt>{t("queue.service")}</dt>
             <dd>{serviceName(r.service_id)}</dd>
             <dt>{t("queue.finalized")}</dt>

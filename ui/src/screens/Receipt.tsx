@@ -23,6 +23,12 @@ export function Receipt({ result, form, onNext, onHome }: { result: FinalizedDto
         <dd className="big" data-testid="case-number">{result.case_number}</dd>
         <dt>{t("receipt.code")}</dt>
         <dd className="big mono" data-testid="verification-code">{result.verification_code}</dd>
+        {result.display_label ? (
+          <>
+            <dt>{t("receipt.for")}</dt>
+            <dd data-testid="receipt-label">{result.display_label}</dd>
+          </>
+        ) : null}
         <dt>{t("receipt.service")}</dt>
         <dd>{pick(form.service.name, lang)}</dd>
         <dt>{t("receipt.at")}</dt>

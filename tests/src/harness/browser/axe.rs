@@ -54,55 +54,58 @@ impl std::fmt::Display for Violation {
     }
 }
 
+/// Runs axe-core on the page `client` shows now (rules tagged [`AXE_TAGS`]) and returns
+/// its violations — in Chromium (the back office) or in the app's WebKitGTK window.
+///
+/// # Panics
+/// When axe cannot be injected or does not run.
+pub async fn axe_on(client: &fantoccini::Client) -> Vec<Violation> {
+    let loaded = client
+        .execute(&format!("{}\nreturn typeof axe;", axe_source()), vec![])
+        .await
+        .expect("axe-core injected");
+    assert_eq!(loaded, "object", "axe-core did not load");
+    let result = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: arguments[0] })
+               .then(r => done({ passes: r.passes.length, violations: r.violations.map(v => ({
+                 id: v.id, impact: v.impact, help: v.help,
+                 targets: v.nodes.map(n => n.target.join(' '))
+               })) }))
+               .catch(e => done({ error: String(e) }));",
+            vec![json!(AXE_TAGS)],
+        )
+        .await
+        .expect("axe.run answers");
+    assert!(result["error"].is_null(), "axe.run failed: {result}");
+    assert!(
+        result["passes"].as_u64().unwrap_or(0) > 0,
+        "axe checked nothing: {result}"
+    );
+    let str_of = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    result["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .map(|v| Violation {
+            id: str_of(&v["id"]),
+            impact: str_of(&v["impact"]),
+            help: str_of(&v["help"]),
+            targets: v["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(str_of)
+                .collect(),
+        })
+        .collect()
+}
+
 impl Browser {
-    /// Runs axe-core on the page shown now (rules tagged [`AXE_TAGS`]) and returns
-    /// its violations.
-    ///
-    /// # Panics
-    /// When axe cannot be injected or does not run.
+    /// [`axe_on`] the page shown now.
     pub async fn axe(&self) -> Vec<Violation> {
-        let loaded = self
-            .client()
-            .execute(&format!("{}\nreturn typeof axe;", axe_source()), vec![])
-            .await
-            .expect("axe-core injected");
-        assert_eq!(loaded, "object", "axe-core did not load");
-        let result = self
-            .client()
-            .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 axe.run(document, { runOnly: arguments[0] })
-                   .then(r => done({ passes: r.passes.length, violations: r.violations.map(v => ({
-                     id: v.id, impact: v.impact, help: v.help,
-                     targets: v.nodes.map(n => n.target.join(' '))
-                   })) }))
-                   .catch(e => done({ error: String(e) }));",
-                vec![json!(AXE_TAGS)],
-            )
-            .await
-            .expect("axe.run answers");
-        assert!(result["error"].is_null(), "axe.run failed: {result}");
-        assert!(
-            result["passes"].as_u64().unwrap_or(0) > 0,
-            "axe checked nothing: {result}"
-        );
-        let str_of = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-        result["violations"]
-            .as_array()
-            .expect("violations")
-            .iter()
-            .map(|v| Violation {
-                id: str_of(&v["id"]),
-                impact: str_of(&v["impact"]),
-                help: str_of(&v["help"]),
-                targets: v["targets"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(str_of)
-                    .collect(),
-            })
-            .collect()
+        axe_on(self.client()).await
     }
 
     /// Screenshots the page as `office-<name>` and fails the test with a readable

@@ -98,10 +98,10 @@ function AttachmentSpec({
   const helpId = `att-help-${spec.id}`;
   return (
     <section className="card attachment-spec" data-testid={`attachment-spec-${spec.id}`} aria-labelledby={`att-h-${spec.id}`}>
-      <h3 id={`att-h-${spec.id}`}>
+      <h2 id={`att-h-${spec.id}`}>
         {pick(spec.label, lang)}{" "}
         <span className={spec.required ? "tag tag--required" : "tag"}>({spec.required ? t("att.required") : t("att.optional")})</span>
-      </h3>
+      </h2>
       <p id={helpId} className="field-help">
         {spec.help ? `${pick(spec.help, lang)} ` : ""}
         {t("att.intro", { types, max })}
