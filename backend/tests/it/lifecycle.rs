@@ -19,6 +19,19 @@ use crate::support::kit::Spec;
 use crate::support::office::{add_user, Browser};
 use crate::support::{databases, Backend};
 
+/// The version after the shipped catalog's (its last part raised by one), so the test
+/// publishes "n + 1" whatever version the repository ships.
+fn next_version() -> String {
+    let meta: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(Path::new(fieldkit_catalog::CATALOG_DIR).join("catalog.json"))
+            .expect("catalog.json"),
+    )
+    .expect("json");
+    let shipped = meta["version"].as_str().expect("a version");
+    let (head, last) = shipped.rsplit_once('.').expect("year.month.n");
+    format!("{head}.{}", last.parse::<u32>().expect("a number") + 1)
+}
+
 /// A copy of the shipped catalog as version `version`, changed by `edit`.
 fn catalog_copy(version: &str, edit: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -99,7 +112,7 @@ async fn captures_on_catalog_n_land_after_n_plus_1_retires_the_service() {
         // Captured offline on the shipped catalog N…
         let records = [kit.next(&Spec::anmeldung()), kit.next(&Spec::anmeldung())];
         // …then N+1 retires the Anmeldung.
-        let (_tmp, dir) = catalog_copy("2026.12.1", |d| {
+        let (_tmp, dir) = catalog_copy(&next_version(), |d| {
             std::fs::remove_file(d.join("services/anmeldung.json")).expect("retire");
         });
         publish(&backend, &dir).await;
@@ -133,7 +146,7 @@ async fn a_case_for_a_retired_authority_lands_flagged_and_is_forwarded_by_a_pers
         let neighbour = add_user(&backend, "gemeinde-beispielheim", "r.neu", Role::Reviewer).await;
         let mut kit = backend.kit().await;
         let record = kit.next(&Spec::driving_licence().with_form_data(anmeldung_data()));
-        let (_tmp, dir) = catalog_copy("2026.12.1", |d| {
+        let (_tmp, dir) = catalog_copy(&next_version(), |d| {
             without_authority(d, "landkreis-musterkreis");
         });
         publish(&backend, &dir).await;
