@@ -15,12 +15,12 @@
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use fieldkit_catalog::Catalog;
-use sync_protocol::api::{Outcome, Problem, ProblemCode, RecordResult};
+use sync_protocol::api::{CaseStatus, Outcome, Problem, ProblemCode, RecordResult};
 use sync_protocol::chain::{classify_incoming, ChainAnchor, ChainLink, Incoming};
 use sync_protocol::dsse::Envelope;
 use sync_protocol::ids::{AuthorityId, KitId, RecordId};
 use sync_protocol::receipt::Receipt;
-use sync_protocol::record::SignedRecord;
+use sync_protocol::record::{RecordKind, SignedRecord};
 
 use crate::error::problem;
 use crate::routing::Routed;
@@ -51,6 +51,9 @@ pub struct BatchOutcome {
     pub results: Vec<RecordResult>,
     /// The kit's head after the batch.
     pub head: Option<ChainAnchor>,
+    /// Cases a supplement of this batch answered (their original records): moved from
+    /// `needs_information` back to `in_review` once the batch is committed.
+    pub answered: Vec<RecordId>,
 }
 
 /// Verifies one envelope as coming from `kit_id` (§4.6).
@@ -153,6 +156,25 @@ pub(crate) async fn acceptance(
             r.sealed.key_id, r.authority_id
         ));
     }
+    if r.kind == RecordKind::Supplement {
+        let original = r
+            .references
+            .as_ref()
+            .ok_or_else(|| StoreError::Corrupt("a verified supplement without reference".into()))?;
+        if !tx
+            .supplementable(&r.kit_id, original, &r.authority_id)
+            .await?
+        {
+            return Ok(Err(problem(
+                ProblemCode::InvalidRecord,
+                format!(
+                    "a supplement must reference an accepted application or correction of \
+                     this kit with a case at {}; {original} is none",
+                    r.authority_id
+                ),
+            )));
+        }
+    }
     for a in &r.attachments {
         if let Some((size, hash)) = tx.attachment_held(&a.id).await? {
             if size != a.ciphertext_size || hash != a.ciphertext_sha256 {
@@ -240,7 +262,26 @@ pub async fn push_batch(
 ) -> Result<BatchOutcome, StoreError> {
     let mut tx = store.begin_batch().await?;
     let outcome = run_batch(&mut tx, kit_id, items, server_key, at).await;
-    tx.commit(outcome).await
+    let outcome = tx.commit(outcome).await?;
+    // After the commit, in a transaction of its own: the answer is stored whatever
+    // happens here, and the case page shows it; a case a reviewer moved on meanwhile
+    // (not waiting any more) is left alone.
+    for original in &outcome.answered {
+        let moved = store
+            .transition_case(
+                original,
+                CaseStatus::NeedsInformation,
+                CaseStatus::InReview,
+                Some("Rückfrage vom Kit beantwortet (Nachreichung)"),
+                &format!("kit {kit_id}"),
+                at,
+            )
+            .await;
+        if let Err(e) = moved {
+            tracing::warn!(record_id = %original, error = %e, "answered case not moved back to review");
+        }
+    }
+    Ok(outcome)
 }
 
 /// Runs the prepared batch inside the caller's open transaction (PROTOCOL.md §6.3
@@ -273,6 +314,7 @@ pub(crate) async fn run_batch(
     tx.expect_appends(verified.len());
     tx.look_up_record_ids(&verified).await?;
     let mut head = kit.head;
+    let mut answered = Vec::new();
     let mut results = Vec::with_capacity(items.len());
     let mut sticky_gap: Option<u64> = None;
     for (index, item) in items.into_iter().enumerate() {
@@ -366,6 +408,13 @@ pub(crate) async fn run_batch(
                     seq: link.seq,
                     hash: link.hash,
                 });
+                if let (AppendOutcome::Accepted { .. }, RecordKind::Supplement, Some(original)) = (
+                    &appended.outcome,
+                    record.record.kind,
+                    record.record.references,
+                ) {
+                    answered.push(original);
+                }
                 results.push(match appended.outcome {
                     AppendOutcome::Accepted { receipt, .. } => RecordResult {
                         receipt: Some(receipt),
@@ -384,5 +433,9 @@ pub(crate) async fn run_batch(
             tx.set_head(kit_id, anchor).await?;
         }
     }
-    Ok(BatchOutcome { results, head })
+    Ok(BatchOutcome {
+        results,
+        head,
+        answered,
+    })
 }

@@ -34,8 +34,8 @@ pub mod tpm;
 pub mod trust;
 
 pub use capture::{
-    AttachmentInfo, DraftCheck, DraftSummary, Finalized, SignedPrintout, MAX_REASON_CHARS,
-    SIGNED_PRINTOUT_FILE_NAME,
+    AttachmentInfo, DraftCheck, DraftSummary, Finalized, SignedPrintout, MAX_ANSWER_CHARS,
+    MAX_REASON_CHARS, SIGNED_PRINTOUT_FILE_NAME,
 };
 pub use catalog::compare_versions;
 pub use enrolment::Enrolment;

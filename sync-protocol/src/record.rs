@@ -41,6 +41,9 @@ pub enum RecordKind {
     Correction,
     /// Withdraws an earlier record (named in `references`).
     Withdrawal,
+    /// Answers a Rückfrage on an earlier record's case (named in `references`): the
+    /// clerk's note and the documents the citizen supplied, for the same case.
+    Supplement,
 }
 
 /// Why a file is attached, in FIT-Connect's terms.
@@ -95,9 +98,9 @@ pub struct Record {
     pub device_time: DateTime<Utc>,
     /// The clerk who captured it.
     pub clerk_id: ClerkId,
-    /// Application, correction or withdrawal.
+    /// Application, correction, withdrawal or supplement.
     pub kind: RecordKind,
-    /// For corrections and withdrawals: the record they refer to.
+    /// For corrections, withdrawals and supplements: the record they refer to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub references: Option<RecordId>,
     /// The service, by its LeiKa key.
@@ -168,7 +171,7 @@ impl Record {
             (_, None) => {
                 return Err(ProtocolError::invalid(
                     "references",
-                    "a correction or withdrawal must name the original record",
+                    "a correction, withdrawal or supplement must name the original record",
                 ))
             }
             (_, Some(original)) if *original == self.record_id => {

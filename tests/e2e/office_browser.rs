@@ -13,9 +13,11 @@
 //! `tests/browser`; `scripts/test.sh` installs all three. Without them the tests fail.
 
 use fantoccini::key::Key;
+use fieldkit_backend::config::DatabaseUrl;
 use fieldkit_backend::office::OFFICE_ROUTES;
 use fieldkit_e2e::harness::backend::{demo, BackendProcess, Demo};
 use fieldkit_e2e::harness::browser::Browser;
+use fieldkit_e2e::harness::check::assert_exactly_once;
 use fieldkit_e2e::harness::free_port;
 use fieldkit_e2e::harness::kit::{anmeldung, scan, TestKit};
 
@@ -27,6 +29,9 @@ const ADMIN: &str = "demo-authority-admin";
 const SESSION_COOKIE: &str = "__Host-fieldkit-session";
 /// The reviewer's comment on the approval.
 const COMMENT: &str = "Alles vollständig. Meldebestätigung folgt per Post.";
+/// The reviewer's Rückfrage and the clerk's answer.
+const QUESTION: &str = "Bitte eine Kopie des Reisepasses nachreichen.";
+const ANSWER: &str = "Kopie des Reisepasses anbei; Original bei Frau Özdemir gesehen.";
 
 /// A 1×1 PNG: the signed printout, photographed.
 const PRINTOUT_PNG: &[u8] = &[
@@ -366,6 +371,179 @@ async fn a_reviewer_decides_a_synced_case_in_the_browser_and_the_kit_learns_it()
     let record = session.record(&case).expect("record");
     assert_eq!(record.case_status.as_deref(), Some("approved"));
     assert_eq!(record.case_comment.as_deref(), Some(COMMENT));
+}
+
+/// A Rückfrage is answered from the kit: the reviewer asks for a document, the kit
+/// learns it, the clerk answers with a note and the document (`fieldkit record answer`),
+/// and the answer arrives on the same case, which is back in review; the kit learns that
+/// too. A second answer without a new Rückfrage is refused on the kit, and a record of
+/// another kind cannot be answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rueckfrage_answered_from_the_kit_arrives_on_the_same_case() {
+    let office = Office::start();
+    let (kit, case, _) = office.synced_kit();
+    let b = Browser::start(&office.backend.url()).await;
+    b.open("/office/login").await;
+    b.login(REVIEWER, office.demo.password(REVIEWER)).await;
+
+    // The reviewer asks for a copy of the passport.
+    b.open(&format!("/office/cases/{case}")).await;
+    b.find("#to-needs_information")
+        .await
+        .click()
+        .await
+        .expect("choice");
+    b.fill("#comment", QUESTION).await;
+    b.click_to_next_page("form[action$='/status'] button[type=submit]")
+        .await;
+    assert!(b.text("p.subtitle").await.contains("Rückfrage"), "asked");
+
+    // Before the kit knows of it, there is nothing to answer.
+    let early = kit
+        .cli()
+        .args(["--json", "record", "answer", &case, "--note", ANSWER])
+        .output()
+        .expect("fieldkit runs");
+    assert!(!early.status.success(), "no Rückfrage known yet");
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("no Rückfrage"),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+
+    // The kit learns the Rückfrage; the clerk answers with a note and the document.
+    assert!(kit.sync(None, &[]).status.success());
+    let record = kit.session().record(&case).expect("record");
+    assert_eq!(record.case_status.as_deref(), Some("needs_information"));
+    assert_eq!(record.case_comment.as_deref(), Some(QUESTION));
+    let passport = office.dir.path().join("reisepass-kopie.pdf");
+    std::fs::write(&passport, scan(3_000, 11)).expect("scan");
+    // The signed printout is not a document one supplies: refused, nothing left behind.
+    let wrong = kit
+        .cli()
+        .args([
+            "--json",
+            "record",
+            "answer",
+            &record.case_number,
+            "--note",
+            ANSWER,
+        ])
+        .args([
+            "--attach",
+            &format!("signed-printout={}", passport.display()),
+        ])
+        .output()
+        .expect("fieldkit runs");
+    assert!(!wrong.status.success(), "a new printout is no supplement");
+    assert!(
+        kit.session().drafts().expect("drafts").is_empty(),
+        "no draft left"
+    );
+    let answered = kit
+        .cli()
+        .args([
+            "--json",
+            "record",
+            "answer",
+            &record.case_number,
+            "--note",
+            ANSWER,
+        ])
+        .args([
+            "--attach",
+            &format!("landlord-confirmation={}", passport.display()),
+        ])
+        .output()
+        .expect("fieldkit runs");
+    assert!(
+        answered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&answered.stderr)
+    );
+    let supplement: serde_json::Value =
+        serde_json::from_slice(&answered.stdout).expect("the answer's record as JSON");
+    let supplement_id = supplement["record_id"]
+        .as_str()
+        .expect("record id")
+        .to_owned();
+    assert!(kit.sync(None, &[]).status.success());
+
+    // The case is back in review and shows the answer; its page opens with the note
+    // and the document, under the same authority, and links back.
+    b.open(&format!("/office/cases/{case}")).await;
+    let subtitle = b.text("p.subtitle").await;
+    assert!(subtitle.contains("In Bearbeitung"), "{subtitle}");
+    let related = b.text("table[aria-labelledby='related-heading']").await;
+    assert!(related.contains("Nachreichung"), "{related}");
+    let history = b.text("table[aria-labelledby='history-heading']").await;
+    assert!(
+        history.contains("Rückfrage vom Kit beantwortet"),
+        "{history}"
+    );
+    b.axe_check("case-answered").await;
+    b.click_to_next_page(&format!(
+        "table[aria-labelledby='related-heading'] a[href='/office/cases/{supplement_id}']"
+    ))
+    .await;
+    let data = b.text("section[aria-labelledby='data-heading']").await;
+    assert!(data.contains(ANSWER), "{data}");
+    let files = b.text("table[aria-labelledby='attachments-heading']").await;
+    assert!(
+        files.contains("Wohnungsgeberbestätigung") && files.contains("reisepass-kopie.pdf"),
+        "{files}"
+    );
+    assert!(
+        b.text("p[data-related='belongs-to']")
+            .await
+            .contains(&record.case_number),
+        "links back to the case"
+    );
+    assert!(
+        b.text("section.decision")
+            .await
+            .contains("im Vorgang entschieden, zu dem sie gehört"),
+        "an answer is not decided on its own"
+    );
+    b.axe_check("case-supplement").await;
+    b.close().await;
+
+    // The kit learns the case is in review again; a second answer is refused.
+    assert!(kit.sync(None, &[]).status.success());
+    let record = kit.session().record(&case).expect("record");
+    assert_eq!(record.case_status.as_deref(), Some("in_review"));
+    let again = kit
+        .cli()
+        .args(["--json", "record", "answer", &case, "--note", ANSWER])
+        .output()
+        .expect("fieldkit runs");
+    assert!(!again.status.success(), "no open Rückfrage");
+    let of_answer = kit
+        .cli()
+        .args([
+            "--json",
+            "record",
+            "answer",
+            &supplement_id,
+            "--note",
+            ANSWER,
+        ])
+        .output()
+        .expect("fieldkit runs");
+    assert!(
+        !of_answer.status.success(),
+        "an answer has no case to answer for"
+    );
+
+    // Two records, each a case exactly once, every file held.
+    let data_dir = office.dir.path().join("backend");
+    // The check runs its own runtime: off this test's.
+    let settled = tokio::task::spawn_blocking(move || {
+        assert_exactly_once(&kit, &DatabaseUrl::embedded(&data_dir), &data_dir)
+    })
+    .await
+    .expect("the exactly-once check");
+    assert_eq!(settled.records, 2, "{settled:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

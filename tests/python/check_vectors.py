@@ -40,7 +40,7 @@ MEDIA_TOKEN, ANY = r"[A-Za-z0-9!#$&\-^_.+]{1,64}", r"(?s).*"
 RECORD_TEXT = {"record_id": UUID, "kit_id": UUID, "prev_hash": HEX64, "clerk_id": SLUG,
                "form_id": SLUG, "authority_id": SLUG, "leika": r"99[0-9]{12}",
                "ars": r"[0-9]{2}|[0-9]{3}|[0-9]{5}|[0-9]{9}|[0-9]{12}",
-               "kind": "application|correction|withdrawal", "visit_date": DATE,
+               "kind": "application|correction|withdrawal|supplement", "visit_date": DATE,
                "device_time": DATE + r"T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)\.[0-9]{3}Z"}
 ATTACHMENT_TEXT = {"id": UUID, "purpose": "form|attachment|report", "sha256": HEX64,
                    "ciphertext_sha256": HEX64, "media_type": MEDIA_TOKEN + "/" + MEDIA_TOKEN}
@@ -138,7 +138,7 @@ def check_record(r):
     ref = r.get("references")
     need(ref is None or full(UUID, ref), "references must be a UUID")
     need((ref is None) == (r["kind"] == "application") and ref != r["record_id"],
-         "only a correction or withdrawal references, and another record")
+         "only a correction, withdrawal or supplement references, and another record")
     check_sealed(r.get("sealed"))
     atts = r.get("attachments")
     need(isinstance(atts, list) and len(atts) <= 64, "attachments: a list of at most 64")

@@ -22,6 +22,7 @@ use chrono::Utc;
 use fieldkit_catalog::Catalog;
 use sync_protocol::dsse::Envelope;
 use sync_protocol::receipt::Receipt;
+use sync_protocol::record::RecordKind;
 
 use super::assign;
 use super::attachment::attachment_views;
@@ -29,7 +30,7 @@ use super::error::{see_other, OfficeError};
 use super::form_view::{self, Section};
 use super::inbox::{parse_status, status_value};
 use super::opening::{own_case, switch_requested, verified_record, Opener, Purpose};
-use super::views::{html, time, CasePage, DecisionInput, EventView, Layout, Opt};
+use super::views::{html, time, CasePage, DecisionInput, EventView, Layout, Opt, RelatedCase};
 use super::workflow::{self, CommentProblem};
 use super::Ctx;
 use crate::state::AppState;
@@ -127,7 +128,22 @@ async fn render(
         evidence.push((t.visit_date.to_owned(), r.visit_date.to_string()));
         let purpose = if print { Purpose::Print } else { Purpose::View };
         let case = Opener::new(app, session).open(record, purpose).await?;
+        let answer = (r.kind == RecordKind::Supplement)
+            .then(|| case.form_data.get("answer").and_then(|a| a.as_str()))
+            .flatten();
         match service.and_then(|s| s.form(r.form_version)) {
+            // An answer to a Rückfrage has a note, not the service's form.
+            _ if answer.is_some() => {
+                form_known = true;
+                sections = vec![Section {
+                    heading: None,
+                    level: 3,
+                    fields: vec![(
+                        super::casework_texts::texts(lang).answer.to_owned(),
+                        answer.unwrap_or_default().to_owned(),
+                    )],
+                }];
+            }
             Some(form) => {
                 form_known = true;
                 sections = form_view::render(&form.ui, &case.form_data, lang);
@@ -153,8 +169,11 @@ async fn render(
             comment: e.comment.unwrap_or_default(),
         })
         .collect();
+    // An answer to a Rückfrage is decided with the case it belongs to.
+    let decided_elsewhere = detail.case.kind == RecordKind::Supplement;
     let next = workflow::next(detail.case.status)
         .iter()
+        .filter(|_| !decided_elsewhere)
         .map(|s| {
             let value = status_value(*s);
             Opt {
@@ -165,6 +184,7 @@ async fn render(
         })
         .collect();
     let (flags, flag_form) = super::flags::case_section(app, &detail, lang).await?;
+    let (belongs_to, related) = related_cases(app, session, &detail, lang).await?;
     let id = detail.case.record_id.to_string();
     let mut layout = Layout::new(lang, Some(session));
     layout.bare = print;
@@ -194,8 +214,56 @@ async fn render(
         ft: super::flags::texts(lang),
         decision,
         print_link,
+        belongs_to,
+        related,
+        decided_elsewhere,
     };
     Ok(html(status, &page))
+}
+
+/// The case a correction, withdrawal or answer belongs to, and the ones that belong to
+/// this case — only within the reviewer's authority.
+async fn related_cases(
+    app: &AppState,
+    session: &crate::storage::SessionRow,
+    detail: &crate::storage::CaseDetail,
+    lang: super::Lang,
+) -> Result<(Option<RelatedCase>, Vec<RelatedCase>), OfficeError> {
+    let view = |c: &crate::storage::CaseRow| {
+        let w = super::casework_texts::texts(lang);
+        RelatedCase {
+            kind: match c.kind {
+                RecordKind::Application => w.kind_application,
+                RecordKind::Correction => w.kind_correction,
+                RecordKind::Withdrawal => w.kind_withdrawal,
+                RecordKind::Supplement => w.kind_supplement,
+            }
+            .to_owned(),
+            case_number: sync_protocol::codes::case_number(&c.kit_id, c.seq),
+            link: format!("/office/cases/{}", c.record_id),
+            received: time(c.received_at),
+            status: lang.status(c.status).to_owned(),
+        }
+    };
+    let belongs_to = match &detail.case.references {
+        Some(original) => match own_case(app, session, &original.to_string()).await {
+            Ok(d) => Some(RelatedCase {
+                kind: view(&detail.case).kind,
+                ..view(&d.case)
+            }),
+            Err(OfficeError::NotFound) => None,
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    let related = app
+        .store
+        .related_cases(&detail.case.record_id, &session.user.authority_id)
+        .await?
+        .iter()
+        .map(view)
+        .collect();
+    Ok((belongs_to, related))
 }
 
 /// `POST /office/cases/{record_id}/status`: fields `status` and `comment`. A decision
@@ -303,6 +371,13 @@ async fn try_set_status(
         return Err(OfficeError::Unprocessable(vec![super::flags::texts(lang)
             .held_blocks
             .to_owned()]));
+    }
+    if detail.case.kind == RecordKind::Supplement {
+        return Err(OfficeError::Unprocessable(vec![
+            super::casework_texts::texts(lang)
+                .decided_on_original
+                .to_owned(),
+        ]));
     }
     let from = detail.case.status;
     if !workflow::allowed(from, to) {

@@ -50,6 +50,14 @@ pub struct CaseworkTexts {
     pub code_not_found: &'static str,
     pub case_number: &'static str,
     pub verification_code: &'static str,
+    pub related: &'static str,
+    pub related_kind: &'static str,
+    pub kind_correction: &'static str,
+    pub kind_withdrawal: &'static str,
+    pub kind_supplement: &'static str,
+    pub kind_application: &'static str,
+    pub answer: &'static str,
+    pub decided_on_original: &'static str,
 }
 
 const DE: CaseworkTexts = CaseworkTexts {
@@ -95,6 +103,14 @@ const DE: CaseworkTexts = CaseworkTexts {
     code_not_found: "Kein Fall Ihrer Behörde hat diese Nummer bzw. diesen Code",
     case_number: "Vorgangsnummer",
     verification_code: "Prüfcode",
+    related: "Zu diesem Vorgang eingegangen",
+    related_kind: "Art",
+    kind_correction: "Berichtigung",
+    kind_withdrawal: "Rücknahme",
+    kind_supplement: "Nachreichung (Antwort auf die Rückfrage)",
+    kind_application: "Antrag",
+    answer: "Antwort auf die Rückfrage",
+    decided_on_original: "Über eine Nachreichung wird im Vorgang entschieden, zu dem sie gehört.",
 };
 
 const EN: CaseworkTexts = CaseworkTexts {
@@ -138,6 +154,14 @@ const EN: CaseworkTexts = CaseworkTexts {
     code_invalid: "neither a case number (K7F3Q-000042) nor a verification code (ABCD-EFGH)",
     code_not_found: "No case of your authority has this number or code",
     case_number: "Case number",
+    related: "Received for this case",
+    related_kind: "Kind",
+    kind_correction: "Correction",
+    kind_withdrawal: "Withdrawal",
+    kind_supplement: "Supplement (answer to the query)",
+    kind_application: "Application",
+    answer: "Answer to the query",
+    decided_on_original: "A supplement is decided with the case it belongs to.",
     verification_code: "Verification code",
 };
 

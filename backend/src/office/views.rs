@@ -336,6 +336,28 @@ pub struct CasePage {
     pub decision: DecisionInput,
     /// The print view of this case.
     pub print_link: String,
+    /// For a correction, withdrawal or answer: the case it belongs to.
+    pub belongs_to: Option<RelatedCase>,
+    /// The corrections, withdrawals and answers to Rückfragen that belong to this case.
+    pub related: Vec<RelatedCase>,
+    /// An answer to a Rückfrage: decided with the case it belongs to, not on its own.
+    pub decided_elsewhere: bool,
+}
+
+/// A case linked to the one shown: the original of a correction, withdrawal or answer, or
+/// one of those for an original.
+#[derive(Debug, Clone)]
+pub struct RelatedCase {
+    /// What it is ("Nachreichung (Antwort auf Rückfrage)", "Berichtigung", …).
+    pub kind: String,
+    /// Its Vorgangsnummer.
+    pub case_number: String,
+    /// Its case page.
+    pub link: String,
+    /// When it arrived.
+    pub received: String,
+    /// Its status.
+    pub status: String,
 }
 
 /// The decision form's input, shown again with its errors after a failed submit so

@@ -34,6 +34,32 @@ impl super::Store {
             .collect()
     }
 
+    /// The cases of the records that reference `original` in `authority` — its
+    /// corrections, withdrawals and supplements (answers to a Rückfrage) — in the order
+    /// they arrived.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn related_cases(
+        &self,
+        original: &RecordId,
+        authority: &AuthorityId,
+    ) -> Result<Vec<CaseRow>, StoreError> {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases c JOIN records r ON r.record_id = c.record_id
+             WHERE r.ref_record_id = $1 AND c.authority_id = $2 ORDER BY r.log_position"
+        );
+        // Built from constants only.
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(original.to_string())
+            .bind(authority.to_string())
+            .fetch_all(&self.db.pool)
+            .await?
+            .iter()
+            .map(rows::case)
+            .collect()
+    }
+
     /// Sets a case's status without a precondition (IT's lifecycle changes), with a history
     /// entry and a `status` change for the capturing kit; false for an unknown case.
     ///

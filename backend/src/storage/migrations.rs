@@ -121,6 +121,11 @@ pub const MIGRATIONS: &[Migration] = &[
         shared,
         "back office: find a case by its verification code"
     ),
+    migration!(
+        11,
+        shared,
+        "back office: the records that reference a case (corrections, withdrawals, answers)"
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -52,12 +52,12 @@ impl Session {
         mut reader: impl Read,
     ) -> Result<AttachmentInfo, KitError> {
         let file_name = file_name.and_then(sync_protocol::file_name::sanitize);
-        let service_id: String = self
+        let (service_id, kind): (String, String) = self
             .conn
             .query_row(
-                "SELECT service_id FROM drafts WHERE id = ?1",
+                "SELECT service_id, kind FROM drafts WHERE id = ?1",
                 [draft_id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?
             .ok_or_else(|| KitError::NotFound(format!("draft {draft_id}")))?;
@@ -73,6 +73,11 @@ impl Session {
                     "{service_id} has no attachment kind {spec_id}"
                 ))
             })?;
+        if kind == "supplement" && spec.purpose == sync_protocol::record::Purpose::Form {
+            return Err(KitError::AttachmentRefused(format!(
+                "an answer to a Rückfrage carries documents, not a new {spec_id}"
+            )));
+        }
         let media = MediaType::parse(media_type)?;
         if !spec.media_types.contains(&media) {
             return Err(KitError::AttachmentRefused(format!(

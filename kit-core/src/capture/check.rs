@@ -4,6 +4,7 @@
 
 use chrono::{Local, NaiveDate};
 use fieldkit_catalog::FieldError;
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -57,6 +58,31 @@ impl Session {
         self.require_enrolment()?;
         let data = self.draft_data(draft_id)?;
         let service_id = self.draft_service(draft_id)?;
+        if self.draft_kind(draft_id)? == "supplement" {
+            // An answer to a Rückfrage: its note is all there is to check.
+            return Ok(match super::supplement::answer_data(&data) {
+                Ok(_) => DraftCheck::default(),
+                Err(e) => DraftCheck {
+                    field_errors: vec![FieldError {
+                        pointer: "/answer".into(),
+                        field: "answer".into(),
+                        rule: "answer".into(),
+                        label: Some(fieldkit_catalog::Localized {
+                            de: "Antwort auf die Rückfrage".into(),
+                            en: "Answer to the query".into(),
+                        }),
+                        message: fieldkit_catalog::Localized {
+                            de: format!(
+                                "Bitte eine Antwort von 1 bis {} Zeichen ohne Sonderzeichen außerhalb DIN 91379 eingeben.",
+                                super::MAX_ANSWER_CHARS
+                            ),
+                            en: e.to_string(),
+                        },
+                    }],
+                    ..DraftCheck::default()
+                },
+            });
+        }
         // An outdated printout is not there for the check: its kind is missing until the
         // citizen signs again.
         let (outdated, attachments): (Vec<_>, Vec<_>) = self
@@ -123,6 +149,15 @@ impl Session {
                 file_name: a.file_name,
             })
             .collect())
+    }
+
+    fn draft_kind(&self, draft_id: &str) -> Result<String, KitError> {
+        self.conn
+            .query_row("SELECT kind FROM drafts WHERE id = ?1", [draft_id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| KitError::NotFound(format!("draft {draft_id}")))
     }
 
     fn draft_service(&self, draft_id: &str) -> Result<String, KitError> {

@@ -65,11 +65,14 @@ impl Session {
             return Err(KitError::OutdatedPrintout(outdated));
         }
 
-        // What the record is about: the service's current form, or for a withdrawal
-        // exactly what the original named.
+        // What the record is about: the service's current form, or for a withdrawal or
+        // the answer to a Rückfrage exactly what the original named.
         // Whom it is for, kept on the kit only: a withdrawal is for whom its original was.
+        if kind == RecordKind::Supplement {
+            data = super::supplement::answer_data(&data)?;
+        }
         let display_label = match (kind, references.as_deref()) {
-            (RecordKind::Withdrawal, Some(original)) => self
+            (RecordKind::Withdrawal | RecordKind::Supplement, Some(original)) => self
                 .conn
                 .query_row(
                     "SELECT display_label FROM records WHERE record_id = ?1",
@@ -80,19 +83,20 @@ impl Session {
                 .flatten(),
             _ => super::label::display_label(&data),
         };
-        let (form_version, ars, authority) = if kind == RecordKind::Withdrawal {
-            let original = references
-                .as_deref()
-                .ok_or_else(|| KitError::Corrupted("withdrawal without reference".into()))?;
-            let (version, ars, authority): (u32, String, String) = self.conn.query_row(
-                "SELECT form_version, ars, authority_id FROM records WHERE record_id = ?1",
-                [original],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-            (version, Ars::parse(&ars)?, AuthorityId::parse(&authority)?)
-        } else {
-            self.validate_and_route(&service_id, &data, &attachments, visit_date, &enrolment)?
-        };
+        let (form_version, ars, authority) =
+            if matches!(kind, RecordKind::Withdrawal | RecordKind::Supplement) {
+                let original = references
+                    .as_deref()
+                    .ok_or_else(|| KitError::Corrupted(format!("{kind:?} without reference")))?;
+                let (version, ars, authority): (u32, String, String) = self.conn.query_row(
+                    "SELECT form_version, ars, authority_id FROM records WHERE record_id = ?1",
+                    [original],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
+                (version, Ars::parse(&ars)?, AuthorityId::parse(&authority)?)
+            } else {
+                self.validate_and_route(&service_id, &data, &attachments, visit_date, &enrolment)?
+            };
         let catalog = self.catalog()?;
         let service = catalog.service(&service_id)?;
         let leika = service.leika.key.clone();

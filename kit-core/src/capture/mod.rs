@@ -15,9 +15,11 @@ mod check;
 mod finalize;
 mod label;
 mod sign;
+mod supplement;
 
 pub use check::DraftCheck;
 pub use sign::{SignedPrintout, SIGNED_PRINTOUT_FILE_NAME};
+pub use supplement::MAX_ANSWER_CHARS;
 
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -92,6 +94,7 @@ pub(crate) fn parse_kind(kind: &str) -> Result<RecordKind, KitError> {
         "application" => Ok(RecordKind::Application),
         "correction" => Ok(RecordKind::Correction),
         "withdrawal" => Ok(RecordKind::Withdrawal),
+        "supplement" => Ok(RecordKind::Supplement),
         other => Err(KitError::Corrupted(format!("unknown draft kind {other}"))),
     }
 }
@@ -101,6 +104,7 @@ pub(crate) fn kind_text(kind: RecordKind) -> &'static str {
         RecordKind::Application => "application",
         RecordKind::Correction => "correction",
         RecordKind::Withdrawal => "withdrawal",
+        RecordKind::Supplement => "supplement",
     }
 }
 

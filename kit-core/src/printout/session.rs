@@ -101,6 +101,7 @@ impl Session {
         let what = match kind {
             "correction" => "Berichtigung",
             "withdrawal" => "Rücknahme",
+            "supplement" => "Nachreichung",
             _ => "Antrag",
         };
         let place = options

@@ -144,6 +144,54 @@ const STEPS: &[&str] = &[
     r"
     ALTER TABLE records ADD COLUMN display_label TEXT;
     ",
+    // 8: drafts of answers to a Rückfrage (kind `supplement`). SQLite cannot change a
+    // CHECK constraint in place, so both draft tables are rebuilt: the children first
+    // into a new table referencing the new parent, then the old ones dropped (the child
+    // before the parent, so no cascade deletes anything) and the new ones renamed (which
+    // also renames the reference).
+    r"
+    CREATE TABLE drafts_v8 (
+        id           TEXT PRIMARY KEY,
+        service_id   TEXT NOT NULL,
+        kind         TEXT NOT NULL
+                     CHECK (kind IN ('application', 'correction', 'withdrawal', 'supplement')),
+        references_record TEXT,
+        data         TEXT NOT NULL,
+        clerk_id     TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL
+    );
+    INSERT INTO drafts_v8 (id, service_id, kind, references_record, data, clerk_id,
+                           created_at, updated_at)
+        SELECT id, service_id, kind, references_record, data, clerk_id, created_at, updated_at
+        FROM drafts;
+    CREATE TABLE draft_attachments_v8 (
+        id                  TEXT PRIMARY KEY,
+        draft_id            TEXT NOT NULL REFERENCES drafts_v8(id) ON DELETE CASCADE,
+        spec_id             TEXT NOT NULL,
+        purpose             TEXT NOT NULL,
+        media_type          TEXT NOT NULL,
+        size                INTEGER NOT NULL,
+        sha256              TEXT NOT NULL,
+        ciphertext_size     INTEGER NOT NULL,
+        ciphertext_sha256   TEXT NOT NULL,
+        secret              BLOB NOT NULL,
+        created_at          TEXT NOT NULL,
+        file_name           TEXT,
+        printed_data_sha256 TEXT
+    );
+    INSERT INTO draft_attachments_v8 (id, draft_id, spec_id, purpose, media_type, size, sha256,
+                                      ciphertext_size, ciphertext_sha256, secret, created_at,
+                                      file_name, printed_data_sha256)
+        SELECT id, draft_id, spec_id, purpose, media_type, size, sha256, ciphertext_size,
+               ciphertext_sha256, secret, created_at, file_name, printed_data_sha256
+        FROM draft_attachments;
+    DROP TABLE draft_attachments;
+    DROP TABLE drafts;
+    ALTER TABLE drafts_v8 RENAME TO drafts;
+    ALTER TABLE draft_attachments_v8 RENAME TO draft_attachments;
+    CREATE INDEX draft_attachments_by_draft ON draft_attachments(draft_id);
+    ",
 ];
 
 /// The newest schema version this build knows.
@@ -185,4 +233,96 @@ pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<(), KitError> {
 /// As [`migrate_to`].
 pub fn migrate(conn: &mut Connection) -> Result<(), KitError> {
     migrate_to(conn, CURRENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{params, Connection};
+
+    use super::{migrate_to, CURRENT};
+
+    /// Step 8 rebuilds both draft tables: every draft and attachment of a version-7 store
+    /// survives with every column, the cascade still removes a draft's files, and the
+    /// new kind is allowed while an unknown one is still refused.
+    #[test]
+    fn the_draft_tables_rebuild_keeps_every_draft_and_attachment() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        conn.execute_batch("PRAGMA foreign_keys = ON;").expect("fk");
+        migrate_to(&mut conn, 7).expect("version 7");
+        conn.execute(
+            "INSERT INTO drafts (id, service_id, kind, references_record, data, clerk_id,
+                 created_at, updated_at)
+             VALUES ('d1', 'anmeldung', 'correction', 'r0', '{\"a\":1}', 'c-clara', 't1', 't2')",
+            [],
+        )
+        .expect("draft");
+        for (id, printed) in [("a1", Some("abc")), ("a2", None)] {
+            conn.execute(
+                "INSERT INTO draft_attachments (id, draft_id, spec_id, purpose, media_type, size,
+                     sha256, ciphertext_size, ciphertext_sha256, secret, created_at, file_name,
+                     printed_data_sha256)
+                 VALUES (?1, 'd1', 'signed-printout', 'form', 'application/pdf', 5, 'h', 21,
+                     'ch', x'00', 't3', 'scan.pdf', ?2)",
+                params![id, printed],
+            )
+            .expect("attachment");
+        }
+        migrate_to(&mut conn, CURRENT).expect("to the current version");
+
+        let draft: (String, String, String, String) = conn
+            .query_row(
+                "SELECT kind, references_record, data, updated_at FROM drafts WHERE id = 'd1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .expect("the draft survived");
+        assert_eq!(
+            draft,
+            (
+                "correction".into(),
+                "r0".into(),
+                "{\"a\":1}".into(),
+                "t2".into()
+            )
+        );
+        let files: Vec<(String, Option<String>, Option<String>)> = conn
+            .prepare("SELECT id, file_name, printed_data_sha256 FROM draft_attachments ORDER BY id")
+            .expect("select")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("files");
+        assert_eq!(
+            files,
+            [
+                ("a1".into(), Some("scan.pdf".into()), Some("abc".into())),
+                ("a2".into(), Some("scan.pdf".into()), None)
+            ]
+        );
+        conn.execute(
+            "INSERT INTO drafts (id, service_id, kind, data, clerk_id, created_at, updated_at)
+             VALUES ('d2', 'anmeldung', 'supplement', '{}', 'c', 't', 't')",
+            [],
+        )
+        .expect("an answer's draft");
+        assert!(conn
+            .execute(
+                "INSERT INTO drafts (id, service_id, kind, data, clerk_id, created_at, updated_at)
+                 VALUES ('d3', 'anmeldung', 'guess', '{}', 'c', 't', 't')",
+                [],
+            )
+            .is_err());
+        conn.execute("DELETE FROM drafts WHERE id = 'd1'", [])
+            .expect("discard");
+        let left: i64 = conn
+            .query_row("SELECT COUNT(*) FROM draft_attachments", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(left, 0, "a discarded draft takes its files along");
+        let broken: i64 = conn
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .expect("fk check");
+        assert_eq!(broken, 0);
+    }
 }

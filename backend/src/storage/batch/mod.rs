@@ -319,6 +319,31 @@ impl BatchTx {
         Ok(Some((to_u64(size)?, rows::hash(&hash)?)))
     }
 
+    /// Whether `original` can take a supplement from `kit`: an accepted application or
+    /// correction of that kit, with a case in `authority` (PROTOCOL §4.1).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn supplementable(
+        &mut self,
+        kit: &KitId,
+        original: &RecordId,
+        authority: &AuthorityId,
+    ) -> Result<bool, StoreError> {
+        sqlx::query(
+            "SELECT 1 FROM records r JOIN cases c ON c.record_id = r.record_id
+             WHERE r.record_id = $1 AND r.kit_id = $2 AND r.outcome = 'accepted'
+               AND r.kind IN ('application', 'correction') AND c.authority_id = $3",
+        )
+        .bind(original.to_string())
+        .bind(kit.to_string())
+        .bind(authority.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map(|r| r.is_some())
+        .map_err(db_err)
+    }
+
     /// The next position of the append-only log.
     pub async fn next_log_position(&mut self) -> Result<u64, StoreError> {
         if self.log_positions.is_empty() {

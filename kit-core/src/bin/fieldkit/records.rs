@@ -1,5 +1,6 @@
 //! `fieldkit record …`: capture from JSON files (one application, or many as JSON
-//! lines), finalize, list, show, withdraw, and the signed printout of a draft or record.
+//! lines), finalize, list, show, answer a Rückfrage, withdraw, and the signed printout of a
+//! draft or record.
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
@@ -79,6 +80,19 @@ pub enum RecordCommand {
         #[arg(long, value_name = "FILE.png")]
         signature: Option<PathBuf>,
     },
+    /// Answer the back office's Rückfrage on a record (its case waits for information):
+    /// a note and the documents the citizen supplied, sent as a supplement to the same
+    /// case.
+    Answer {
+        /// Record id or case number.
+        id: String,
+        /// The answer for the back office (1–2,000 characters).
+        #[arg(long)]
+        note: String,
+        /// A document as KIND=PATH, a kind of the record's service (repeatable).
+        #[arg(long = "attach", value_name = "KIND=PATH")]
+        attach: Vec<String>,
+    },
     /// Withdraw a finalized record (a new record that references it).
     Withdraw {
         /// Record id or case number.
@@ -140,17 +154,7 @@ fn capture(
     finalize: bool,
 ) -> Result<Captured> {
     let draft = session.create_draft(service, data)?;
-    for spec in attach {
-        let (kind, path) = spec
-            .split_once('=')
-            .ok_or_else(|| UsageError(format!("--attach expects KIND=PATH, got {spec}")))?;
-        let path = PathBuf::from(path);
-        let media = media_type_of(&path)?;
-        let file =
-            std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        let name = path.file_name().map(|n| n.to_string_lossy());
-        session.attach_named(&draft, kind, media, name.as_deref(), file)?;
-    }
+    attach_all(session, &draft, attach)?;
     if finalize {
         Ok(Captured {
             draft_id: None,
@@ -162,6 +166,33 @@ fn capture(
             finalized: None,
         })
     }
+}
+
+/// Attaches every `KIND=PATH` of `--attach` to `draft`, with the file's name.
+fn attach_all(session: &mut Session, draft: &str, attach: &[String]) -> Result<()> {
+    for spec in attach {
+        let (kind, path) = spec
+            .split_once('=')
+            .ok_or_else(|| UsageError(format!("--attach expects KIND=PATH, got {spec}")))?;
+        let path = PathBuf::from(path);
+        let media = media_type_of(&path)?;
+        let file =
+            std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let name = path.file_name().map(|n| n.to_string_lossy());
+        session.attach_named(draft, kind, media, name.as_deref(), file)?;
+    }
+    Ok(())
+}
+
+/// Answers the Rückfrage on `id` with `note` and the files of `attach`, finalized at
+/// once; if anything fails, the answer's draft is discarded (nothing half-written).
+fn answer(session: &mut Session, id: &str, note: &str, attach: &[String]) -> Result<Finalized> {
+    let draft = session.start_answer(id, note)?;
+    let sent = attach_all(session, &draft, attach).and_then(|()| Ok(session.finalize(&draft)?));
+    if sent.is_err() {
+        session.discard_draft(&draft)?;
+    }
+    sent
 }
 
 pub fn run(ctx: &Context, out: &Output, cmd: RecordCommand) -> Result<u8> {
@@ -307,6 +338,16 @@ pub fn run(ctx: &Context, out: &Output, cmd: RecordCommand) -> Result<u8> {
                         pdf.len()
                     )
                 },
+            );
+        }
+        RecordCommand::Answer { id, note, attach } => {
+            let f = answer(&mut session, &id, &note, &attach)?;
+            out.print(
+                &Captured {
+                    draft_id: None,
+                    finalized: Some(f),
+                },
+                human,
             );
         }
         RecordCommand::Withdraw { id, reason } => {
