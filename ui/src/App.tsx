@@ -3,6 +3,7 @@ import { api, LOCKED_LOCALLY, toAppError } from "./api/commands";
 import { onConnectivity, onLocked, onSync, subscribe } from "./api/events";
 import type { AppError, AppStatus, ConnectivityDto, FinalizedDto, FormDto, InitResult, ServiceDto } from "./api/types";
 import { ErrorBox } from "./components/ErrorBox";
+import { Icon } from "./components/Icon";
 import { ConnectivityIndicator, phaseText, syncText } from "./components/Status";
 import { describeError } from "./errors/describeError";
 import { ServicesContext } from "./lib/catalogContext";
@@ -55,6 +56,9 @@ export function App() {
   const [refreshKey, setRefreshKey] = useState(0);
   const [announcement, setAnnouncement] = useState("");
   const mainRef = useRef<HTMLElement>(null);
+  // An announcement is said once, in the language of its moment; after a language switch
+  // it must not stay behind in the other language.
+  useEffect(() => setAnnouncement(""), [lang]);
 
   const refresh = useCallback(async () => {
     try {
@@ -300,7 +304,8 @@ export function App() {
           </button>
           {stage === "work" ? (
             <button type="button" className="btn btn--secondary btn--small" data-testid="lock" onClick={() => void lock()}>
-              🔒 {t("header.lock")}
+              <Icon name="lock" />
+              {t("header.lock")}
             </button>
           ) : null}
         </div>

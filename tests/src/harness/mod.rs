@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod app_flows;
+pub mod app_screens;
 pub mod backend;
 pub mod bins;
 pub mod browser;

@@ -4,6 +4,7 @@
 import type { AppError } from "../api/types";
 import { describeError } from "../errors/describeError";
 import { useI18n } from "../i18n/i18n";
+import { Icon } from "./Icon";
 
 export function ErrorBox({
   error,
@@ -20,7 +21,7 @@ export function ErrorBox({
   return (
     <div className="alert alert--error" role="alert" data-testid={testId} data-error-kind={error.kind}>
       <p className="alert-title">
-        <span aria-hidden="true">⚠ </span>
+        <Icon name="warning" />
         {d.message}
       </p>
       <p>{d.hint}</p>
@@ -48,10 +49,11 @@ export function TechnicalDetail({ text }: { text: string | null | undefined }) {
   );
 }
 
-export function Notice({ children, testId }: { children: React.ReactNode; testId?: string }) {
+/** A calm message (role status), with an info icon, or a check mark for "all is well". */
+export function Notice({ children, testId, icon = "info" }: { children: React.ReactNode; testId?: string; icon?: "info" | "check" }) {
   return (
     <div className="alert alert--info" role="status" data-testid={testId}>
-      <span aria-hidden="true">ℹ </span>
+      <Icon name={icon} />
       {children}
     </div>
   );

@@ -1,5 +1,6 @@
 import type { ConnectivityDto } from "../api/types";
 import { TechnicalDetail } from "./ErrorBox";
+import { Icon, type IconName } from "./Icon";
 import { useEffect, useState } from "react";
 import { formatBytes, formatDateTime, formatTimeOfDay, useI18n, type Lang, type T } from "../i18n/i18n";
 import type { MessageKey } from "../i18n/messages";
@@ -8,12 +9,12 @@ import type { SyncNote, SyncView } from "../lib/syncProgress";
 export const RECORD_STATES = ["pending", "delivered", "complete", "rejected", "purged"] as const;
 export type RecordState = (typeof RECORD_STATES)[number];
 
-const ICONS: Record<RecordState, string> = {
-  pending: "⏳",
-  delivered: "✓",
-  complete: "✔✔",
-  rejected: "✖",
-  purged: "🗑",
+const ICONS: Record<RecordState, IconName> = {
+  pending: "hourglass",
+  delivered: "check",
+  complete: "check-double",
+  rejected: "cross",
+  purged: "trash",
 };
 
 export function recordStateText(state: string, t: T): string {
@@ -34,7 +35,7 @@ export function RecordStateBadge({ state, testId }: { state: string; testId?: st
   const known = (RECORD_STATES as readonly string[]).includes(state) ? (state as RecordState) : null;
   return (
     <span className={`badge badge--${known ?? "unknown"}`} data-state={state}>
-      <span aria-hidden="true">{known ? ICONS[known] : "?"} </span>
+      <Icon name={known ? ICONS[known] : "question"} />
       <span data-testid={testId}>{recordStateText(state, t)}</span>
     </span>
   );
@@ -82,7 +83,7 @@ export function ConnectivityIndicator({ conn }: { conn: ConnectivityDto | null }
       data-testid="connectivity"
       data-online={online}
     >
-      <span aria-hidden="true">{!known ? "◌" : online ? "●" : "○"} </span>
+      <Icon name={!known ? "dot-dashed" : online ? "dot-full" : "dot-empty"} />
       {state}
       {when ? <span className="small"> · {when}</span> : null}
       {conn?.last_sync_at ? (
@@ -145,7 +146,7 @@ export function noteText(n: SyncNote, t: T, lang: Lang): string {
     case "upload_problem":
       return t("sync.uploadProblem");
     case "blocked":
-      return t("sync.blocked", { message: n.message[lang] });
+      return n.message ? t("sync.blocked", { message: n.message[lang] }) : t("sync.blockedPlain");
   }
 }
 
@@ -157,6 +158,8 @@ function noteDetail(n: SyncNote): string {
     case "catalog_refused":
     case "upload_problem":
       return n.detail;
+    case "blocked":
+      return n.detail ?? "";
     default:
       return "";
   }
@@ -177,7 +180,7 @@ export function SyncProgress({ sync }: { sync: SyncView }) {
       ) : null}
       {text ? (
         <p className={bad ? "sync-text sync-text--failed" : "sync-text"} data-testid="sync-text">
-          {bad ? <span aria-hidden="true">⚠ </span> : null}
+          {bad ? <Icon name="warning" /> : null}
           {text}
         </p>
       ) : null}
@@ -192,7 +195,7 @@ export function SyncProgress({ sync }: { sync: SyncView }) {
       />
       {sync.notes.map((n, i) => (
         <div key={i} className={n.kind === "catalog_installed" ? "sync-text" : "sync-text sync-text--failed"} data-testid="sync-note">
-          <span aria-hidden="true">{n.kind === "catalog_installed" ? "ℹ " : "⚠ "}</span>
+          <Icon name={n.kind === "catalog_installed" ? "info" : "warning"} />
           {noteText(n, t, lang)}
           <TechnicalDetail text={noteDetail(n)} />
         </div>

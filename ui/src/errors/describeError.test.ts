@@ -68,7 +68,7 @@ describe("AppError → words", () => {
     expect(describeError(err("corrupted"), de).hint).toMatch(/an die IT wenden, Wiederherstellungsschlüssel bereithalten/);
   });
 
-  it("invalid lists the fields with label, pointer and message", () => {
+  it("invalid lists the fields with label, entry number and message; the pointer only in the detail", () => {
     const d = describeError(
       err("invalid", {
         field_errors: [
@@ -83,7 +83,22 @@ describe("AppError → words", () => {
       }),
       de,
     );
-    expect(d.list).toEqual(["Familienname (/persons/0/family_name): darf nur Buchstaben enthalten"]);
+    expect(d.list).toEqual(["Familienname (Nr. 1): darf nur Buchstaben enthalten"]);
+    expect(d.detail).toContain("/persons/0/family_name");
+  });
+
+  it("numbers nested entries in the UI's language and keeps the pointer's English out of the list", () => {
+    const f = {
+      pointer: "/persons/1/nationalities/0",
+      field: "persons/nationalities",
+      rule: "format:country-code",
+      label: { de: "Staatsangehörigkeit", en: "Nationality" },
+      message: { de: "ist kein Staat", en: "is no country" },
+    };
+    const en = translator("en");
+    expect(describeError(err("invalid", { field_errors: [f] }), en, { lang: "en" }).list).toEqual(["Nationality (no. 2 › no. 1): is no country"]);
+    const top = { ...f, pointer: "/move_in_date", label: { de: "Einzugsdatum", en: "Move-in date" } };
+    expect(describeError(err("invalid", { field_errors: [top] }), de).list).toEqual(["Einzugsdatum: ist kein Staat"]);
   });
 
   it("missing_attachments lists the attachments by label", () => {

@@ -79,16 +79,25 @@ export function describeError(
   let hint = t(keys.hint, vars);
   if (err.kind === "wrong_pin" && err.attempts) hint += " " + t("err.wrong_pin.attempts", vars);
   const list: string[] = [];
-  for (const f of err.field_errors ?? []) list.push(fieldErrorText(f, lang));
+  for (const f of err.field_errors ?? []) list.push(fieldErrorText(f, t, lang));
   for (const a of err.missing_attachments ?? []) {
     list.push(opts.attachmentLabel ? opts.attachmentLabel(a) : a);
   }
-  const detail = SAID_IN_FULL.has(err.kind) ? "" : (err.detail ?? "");
+  // The JSON pointers are for IT: beside the technical text, not in the sentence.
+  const pointers = (err.field_errors ?? []).map((f) => f.pointer).filter(Boolean);
+  const fields = pointers.length ? `fields: ${pointers.join(", ")}` : "";
+  const detail = SAID_IN_FULL.has(err.kind) ? "" : [err.detail ?? "", fields].filter(Boolean).join(" – ");
   return { message: t(keys.message, vars), hint, list, detail };
 }
 
-/** "Familienname (/persons/1/family_name): darf nur Buchstaben … enthalten". */
-export function fieldErrorText(f: FieldErrorDto, lang: Lang): string {
+/** "Familienname (Nr. 2): darf nur Buchstaben … enthalten" for /persons/1/family_name:
+ * the field's label and the entry's number, in the UI's language — the pointer's
+ * English property names stay in the technical detail. */
+export function fieldErrorText(f: FieldErrorDto, t: T, lang: Lang): string {
   const label = f.label ? pick(f.label, lang) : f.field;
-  return `${label} (${f.pointer || "/"}): ${pick(f.message, lang)}`;
+  const items = f.pointer
+    .split("/")
+    .filter((seg) => /^\d+$/.test(seg))
+    .map((i) => t("err.fieldItem", { n: Number(i) + 1 }));
+  return `${label}${items.length ? ` (${items.join(" › ")})` : ""}: ${pick(f.message, lang)}`;
 }

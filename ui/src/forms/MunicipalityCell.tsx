@@ -13,7 +13,8 @@ import type { CellProps } from "@jsonforms/core";
 import { useEffect, useMemo, useState, type KeyboardEvent } from "react";
 import { api } from "../api/commands";
 import type { MunicipalityDto } from "../api/types";
-import { type Lang, useI18n } from "../i18n/i18n";
+import { DATA_MARK, type Lang, useI18n, withData } from "../i18n/i18n";
+import { Icon } from "../components/Icon";
 import { normalize } from "../lib/search";
 
 /** A key the form can route: a single municipality's ARS. */
@@ -131,7 +132,7 @@ function Note({ id, stored, list, typing }: { id: string; stored: string; list: 
   if (picked) {
     content = (
       <p className="field-help">
-        {t("muni.responsible", { authority: picked.authority_name })} · {t("muni.key", { ars: picked.ars })}
+        {withData(t("muni.responsible", { authority: DATA_MARK }), picked.authority_name)} · {t("muni.key", { ars: picked.ars })}
       </p>
     );
   } else if (list === null) {
@@ -139,7 +140,7 @@ function Note({ id, stored, list, typing }: { id: string; stored: string; list: 
   } else if (list && stored !== "" && !typing) {
     content = (
       <p className="field-error">
-        <span aria-hidden="true">⚠ </span>
+        <Icon name="warning" />
         {MUNICIPALITY_ARS.test(stored) ? t("muni.unknownArs", { ars: stored }) : t("muni.noMatch", { text: stored })}
       </p>
     );

@@ -41,6 +41,7 @@ import {
 import { vanillaCells, vanillaRenderers } from "@jsonforms/vanilla-renderers";
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { useI18n } from "../i18n/i18n";
+import { Icon } from "../components/Icon";
 import { CountryCell } from "./CountryCell";
 import { DateCell } from "./DateCell";
 import { CopyFromFirst, TakeFromApplication } from "./FillButtons";
@@ -77,7 +78,7 @@ function FieldErrors({ id, errors, show }: { id: string; errors: string; show: b
   if (!show || !errors) return null;
   return (
     <p id={id} className="field-error">
-      <span aria-hidden="true">⚠ </span>
+      <Icon name="warning" />
       <span className="visually-hidden">{t("form.errorPrefix")} </span>
       {errors}
     </p>

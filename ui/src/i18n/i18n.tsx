@@ -125,3 +125,21 @@ export function formatBytes(n: number, lang: Lang): string {
   if (n < 1024 * 1024) return `${(n / 1024).toLocaleString(loc, { maximumFractionDigits: 0 })} KB`;
   return `${(n / 1024 / 1024).toLocaleString(loc, { maximumFractionDigits: 1 })} MB`;
 }
+
+/** Marks where data goes in a translated text, for [`withData`]. */
+export const DATA_MARK = "\u0000";
+
+/** A translated text made with `{name: DATA_MARK}`, with `data` put where the mark is, in
+ * an element of unknown language (`lang=""`): a file name, a person's or an authority's
+ * name, a reviewer's comment is no word of the UI's language, and a screen reader or the
+ * English-UI check should not take it for one. */
+export function withData(text: string, data: ReactNode): ReactNode {
+  const [before, after = ""] = text.split(DATA_MARK);
+  return (
+    <>
+      {before}
+      <span lang="">{data}</span>
+      {after}
+    </>
+  );
+}

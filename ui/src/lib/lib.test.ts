@@ -127,6 +127,13 @@ describe("sync progress", () => {
     expect(en).not.toMatch(/Gerät|Bitte|verständigen/);
     expect(noteText(s.notes[0], translator("de"), "de")).toContain("Dieses Gerät ist vom Server zurückgezogen");
   });
+  it("a stopped transfer without the kit's words keeps its English text out of the sentence", () => {
+    const s = syncReducer(initialSync, ev("blocked", { message: "device revoked (403)" }));
+    expect(s.notes).toEqual([{ kind: "blocked", message: null, detail: "device revoked (403)" }]);
+    const de = noteText(s.notes[0], translator("de"), "de");
+    expect(de).toBe("Übertragung angehalten. Die Anträge bleiben sicher gespeichert; bitte die IT verständigen.");
+    expect(de).not.toContain("revoked");
+  });
   it("failure ends the run with the message", () => {
     const s = syncReducer(syncReducer(initialSync, ev("phase", { phase: "handshake" })), ev("failed", { message: "offline" }));
     // The kit's English text is a detail, never the message.

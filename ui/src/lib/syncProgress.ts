@@ -8,7 +8,9 @@ export type SyncNote =
   | { kind: "catalog_installed"; version: string }
   | { kind: "catalog_refused"; detail: string }
   | { kind: "upload_problem"; detail: string }
-  | { kind: "blocked"; message: LocalizedDto };
+  /** `message` in both languages when the kit sent one; else only its technical
+   * `detail` (English), which the UI keeps out of the sentence. */
+  | { kind: "blocked"; message: LocalizedDto | null; detail?: string };
 
 export type SyncView = {
   running: boolean;
@@ -79,7 +81,10 @@ export function syncReducer(s: SyncView, e: SyncAction): SyncView {
     case "upload_problem":
       return { ...base, notes: [...base.notes, { kind: "upload_problem", detail: e.message ?? "" }] };
     case "blocked":
-      return { ...base, notes: [...base.notes, { kind: "blocked", message: e.localized ?? { de: e.message ?? "", en: e.message ?? "" } }] };
+      return {
+        ...base,
+        notes: [...base.notes, e.localized ? { kind: "blocked", message: e.localized } : { kind: "blocked", message: null, detail: e.message ?? "" }],
+      };
     case "case_status":
       return base;
     case "finished":

@@ -3,6 +3,7 @@ import { api, toAppError } from "../api/commands";
 import type { AppError, DraftSummaryDto, QueueStatusDto, RecordDto } from "../api/types";
 import { ConfirmDialog } from "../components/Dialog";
 import { ErrorBox } from "../components/ErrorBox";
+import { Icon } from "../components/Icon";
 import { RecordStateBadge, SyncProgress } from "../components/Status";
 import { todayIso } from "../forms/formats";
 import { formatDateTime, useI18n } from "../i18n/i18n";
@@ -121,7 +122,8 @@ export function Home({
           ) : null}
           <div className="actions">
             <button type="button" className="btn btn--primary" data-testid="sync-now" disabled={sync.running} onClick={onSync}>
-              ⟳ {t("sync.now")}
+              <Icon name="sync" />
+              {t("sync.now")}
             </button>
             <button type="button" className="btn btn--secondary" data-testid="open-queue" onClick={onQueue}>
               {t("home.allRecords")}

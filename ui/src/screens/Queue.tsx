@@ -2,8 +2,9 @@ import { useEffect, useState } from "react";
 import { api, toAppError } from "../api/commands";
 import type { AppError, RecordDetailDto, RecordDto } from "../api/types";
 import { ErrorBox, TechnicalDetail } from "../components/ErrorBox";
+import { Icon } from "../components/Icon";
 import { RecordStateBadge, caseStatusText } from "../components/Status";
-import { formatBytes, formatDateTime, useI18n } from "../i18n/i18n";
+import { DATA_MARK, formatBytes, formatDateTime, useI18n, withData } from "../i18n/i18n";
 import { useServiceName } from "../lib/catalogContext";
 
 export function Queue({ onOpen, onBack, refreshKey }: { onOpen: (id: string) => void; onBack: () => void; refreshKey: number }) {
@@ -53,7 +54,7 @@ export function Queue({ onOpen, onBack, refreshKey }: { onOpen: (id: string) => 
                 </td>
                 <td>
                   {r.case_status ? <span data-testid={`record-case-status-${r.record_id}`}>{caseStatusText(r.case_status, t)}</span> : "–"}
-                  {r.case_comment ? <div className="small">{t("queue.comment", { comment: r.case_comment })}</div> : null}
+                  {r.case_comment ? <div className="small">{withData(t("queue.comment", { comment: DATA_MARK }), r.case_comment)}</div> : null}
                 </td>
                 <td>
                   <button type="button" className="btn btn--secondary" data-testid={`record-open-${r.record_id}`} onClick={() => onOpen(r.record_id)}>
@@ -111,7 +112,7 @@ export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: (
             <dt>{t("queue.office")}</dt>
             <dd>
               {r.case_status ? <span data-testid={`record-case-status-${r.record_id}`}>{caseStatusText(r.case_status, t)}</span> : "–"}
-              {r.case_comment ? <div>{t("queue.comment", { comment: r.case_comment })}</div> : null}
+              {r.case_comment ? <div>{withData(t("queue.comment", { comment: DATA_MARK }), r.case_comment)}</div> : null}
             </dd>
           </dl>
           <h2>{t("queue.history")}</h2>
@@ -122,7 +123,7 @@ export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: (
               {detail.history.map((h, i) => (
                 <li key={i}>
                   <strong>{formatDateTime(h.at, lang)}</strong> – {caseStatusText(h.status, t)}
-                  {h.comment ? <div className="small">{h.comment}</div> : null}
+                  {h.comment ? <div className="small" lang="">{h.comment}</div> : null}
                 </li>
               ))}
             </ol>
@@ -132,7 +133,17 @@ export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: (
             {detail.attachments.map((a) => (
               <li key={a.attachment_id} data-testid={`record-attachment-${a.attachment_id}`}>
                 {a.spec_id} ({formatBytes(a.size, lang)}) –{" "}
-                {a.uploaded ? <span>✓ {t("queue.uploaded")}</span> : <span>⏳ {t("queue.notUploaded")}</span>}
+                {a.uploaded ? (
+                  <span>
+                    <Icon name="check" />
+                    {t("queue.uploaded")}
+                  </span>
+                ) : (
+                  <span>
+                    <Icon name="hourglass" />
+                    {t("queue.notUploaded")}
+                  </span>
+                )}
               </li>
             ))}
           </ul>

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from "react";
 import type { FinalizedDto, FormDto } from "../api/types";
+import { Icon } from "../components/Icon";
 import { formatDateValue } from "../forms/describe";
 import { pick, useI18n } from "../i18n/i18n";
 
@@ -15,7 +16,7 @@ export function Receipt({ result, form, onNext, onHome }: { result: FinalizedDto
     <section className="screen receipt print-area" data-testid="screen-receipt" aria-labelledby="rc-title">
       <p className="print-only">{t("receipt.printTitle")}</p>
       <h1 id="rc-title" ref={h} tabIndex={-1}>
-        <span aria-hidden="true">✔ </span>
+        <Icon name="check" />
         {t("receipt.title")}
       </h1>
       <dl className="receipt-facts">
@@ -37,7 +38,8 @@ export function Receipt({ result, form, onNext, onHome }: { result: FinalizedDto
       <p>{t("receipt.note")}</p>
       <div className="actions no-print">
         <button type="button" className="btn btn--secondary" data-testid="print-receipt" onClick={() => window.print()}>
-          🖨 {t("receipt.print")}
+          <Icon name="print" />
+          {t("receipt.print")}
         </button>
         <button type="button" className="btn btn--primary" data-testid="next-application" onClick={onNext}>
           {t("receipt.next")}

@@ -4,7 +4,7 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it, vi } from "vitest";
 import type { ServiceDto } from "../api/types";
 import { renderWithI18n } from "../test/render";
-import { Services } from "./Services";
+import { Services, withoutLabel } from "./Services";
 import personalausweisJson from "../../../catalog/services/personalausweis.json";
 import reisepassJson from "../../../catalog/services/reisepass.json";
 
@@ -48,6 +48,27 @@ describe("service picker", () => {
     for (const r of reasons) {
       expect(r).not.toMatch(/^(Nicht mit dem Kit möglich|Not possible with the kit)/);
     }
+  });
+
+  it("shows the label once even when a catalog's reason starts with it", async () => {
+    const doubled: ServiceDto = {
+      ...services[1],
+      unavailable_reason: { de: "Nicht mit dem Kit möglich: Fingerabdrücke nötig.", en: "Not possible with the kit – fingerprints needed." },
+    };
+    mockIPC(() => [doubled]);
+    renderWithI18n(<Services onPick={vi.fn()} onBack={vi.fn()} />);
+    expect(await screen.findByTestId("service-reason-personalausweis")).toHaveTextContent(/^Fingerabdrücke nötig\.$/);
+    const line = screen.getByTestId("service-reason-personalausweis").parentElement!;
+    expect(line.textContent!.match(/Nicht mit dem Kit möglich/g)).toHaveLength(1);
+  });
+
+  it("strips only a whole leading label", () => {
+    const label = "Nicht mit dem Kit möglich";
+    expect(withoutLabel("Nicht mit dem Kit möglich: Grund.", label)).toBe("Grund.");
+    expect(withoutLabel("nicht mit dem Kit möglich – Grund.", label)).toBe("Grund.");
+    expect(withoutLabel("Not possible with the kit: reason", "Not possible with the kit")).toBe("reason");
+    expect(withoutLabel("Nicht mit dem Kit mögliche Erfassung …", label)).toBe("Nicht mit dem Kit mögliche Erfassung …");
+    expect(withoutLabel("Fingerabdrücke (§ 7 Abs. 2 PAuswV)", label)).toBe("Fingerabdrücke (§ 7 Abs. 2 PAuswV)");
   });
 
   it("filters by English words and picks with the keyboard", async () => {

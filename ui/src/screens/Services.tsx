@@ -2,8 +2,19 @@ import { useEffect, useMemo, useState } from "react";
 import { api, toAppError } from "../api/commands";
 import type { AppError, ServiceDto } from "../api/types";
 import { ErrorBox } from "../components/ErrorBox";
+import { Icon } from "../components/Icon";
 import { pick, useI18n } from "../i18n/i18n";
 import { searchServices } from "../lib/search";
+
+/** The catalog's reason without a leading copy of the label the screen puts before it
+ * ("Nicht mit dem Kit möglich: Nicht mit dem Kit möglich: …" from an older catalog). */
+export function withoutLabel(reason: string, label: string): string {
+  const r = reason.trimStart();
+  if (!r.toLocaleLowerCase().startsWith(label.toLocaleLowerCase())) return reason;
+  const rest = r.slice(label.length);
+  // "Nicht mit dem Kit möglich" is not a prefix of "Nicht mit dem Kit möglicher …".
+  return /^\p{L}/u.test(rest) ? reason : rest.replace(/^\s*[:–-]?\s*/, "");
+}
 
 export function Services({ onPick, onBack }: { onPick: (s: ServiceDto) => void; onBack: () => void }) {
   const { t, lang } = useI18n();
@@ -59,10 +70,10 @@ export function Services({ onPick, onBack }: { onPick: (s: ServiceDto) => void; 
               ) : (
                 <>
                   <strong>
-                    <span aria-hidden="true">⛔ </span>
+                    <Icon name="blocked" />
                     {t("services.unavailable")}:
                   </strong>{" "}
-                  <span data-testid={`service-reason-${s.id}`}>{pick(s.unavailable_reason, lang)}</span>
+                  <span data-testid={`service-reason-${s.id}`}>{withoutLabel(pick(s.unavailable_reason, lang), t("services.unavailable"))}</span>
                 </>
               )}
             </p>

@@ -4,6 +4,7 @@ import { api, readAsText, toAppError } from "../api/commands";
 import type { AppError, AppStatus, ClerkDto, InitResult } from "../api/types";
 import { ErrorBox, Notice } from "../components/ErrorBox";
 import { FileDrop } from "../components/FileDrop";
+import { Icon } from "../components/Icon";
 import { useI18n } from "../i18n/i18n";
 import { pinProblem } from "../lib/pin";
 import type { MessageKey } from "../i18n/messages";
@@ -139,7 +140,12 @@ export function Enrol({ onEnrolled }: { onEnrolled: (s: AppStatus) => void }) {
             dropLabel={t("enrol.fileDrop")}
             onFiles={(f) => void loadFile(f)}
           />
-          {fileName ? <p data-testid="provisioning-loaded">✓ {t("enrol.fileLoaded", { name: fileName })}</p> : null}
+          {fileName ? (
+            <p data-testid="provisioning-loaded">
+              <Icon name="check" />
+              {t("enrol.fileLoaded", { name: fileName })}
+            </p>
+          ) : null}
         </fieldset>
         <p className="or">{t("enrol.or")}</p>
         <div className="field">
@@ -174,7 +180,10 @@ export function Enrol({ onEnrolled }: { onEnrolled: (s: AppStatus) => void }) {
           <input id="kit-name" data-testid="kit-name" value={kitName} onChange={(e) => setKitName(e.target.value)} />
         </div>
         {problem ? (
-          <p className="field-error" role="alert" data-testid="enrol-problem">⚠ {t(problem)}</p>
+          <p className="field-error" role="alert" data-testid="enrol-problem">
+            <Icon name="warning" />
+            {t(problem)}
+          </p>
         ) : null}
         <ErrorBox error={error} />
         <button type="submit" className="btn btn--primary" disabled={busy} data-testid="enrol-submit">
@@ -223,7 +232,10 @@ export function AddClerks({ clerks, tpm, onDone }: { clerks: ClerkDto[]; tpm: bo
       {all.length > 0 ? (
         <ul className="plain" data-testid="clerk-list">
           {all.map((c) => (
-            <li key={c.id}>✓ {c.name}</li>
+            <li key={c.id}>
+              <Icon name="check" />
+              {c.name}
+            </li>
           ))}
         </ul>
       ) : null}
@@ -248,7 +260,12 @@ export function AddClerks({ clerks, tpm, onDone }: { clerks: ClerkDto[]; tpm: bo
           <label htmlFor="pin-repeat" className="field-label">{t(tpm ? "clerk.pinRepeat" : "clerk.passphraseRepeat")}</label>
           <input id="pin-repeat" data-testid="pin-repeat" type="password" autoComplete="new-password" value={repeat} onChange={(e) => setRepeat(e.target.value)} />
         </div>
-        {problem ? <p className="field-error" role="alert" data-testid="clerk-problem">⚠ {t(problem)}</p> : null}
+        {problem ? (
+          <p className="field-error" role="alert" data-testid="clerk-problem">
+            <Icon name="warning" />
+            {t(problem)}
+          </p>
+        ) : null}
         <ErrorBox error={error} />
         <div className="actions">
           <button type="submit" className="btn btn--primary" disabled={busy} data-testid="add-clerk">

@@ -22,6 +22,19 @@ const status: AppStatus = {
 };
 
 describe("unlock screen", () => {
+  it("lists each clerk by the name as stored, never the id or an ASCII spelling", () => {
+    const clerks = [
+      { id: "c-clara-mueller", name: "Clara Müller" },
+      { id: "c-jose-garcia", name: "José García-Núñez" },
+    ];
+    renderWithI18n(<Unlock status={{ ...status, clerks }} onUnlocked={vi.fn()} />);
+    const options = [...(screen.getByTestId("clerk-select") as HTMLSelectElement).options];
+    expect(options.map((o) => [o.value, o.textContent])).toEqual([
+      ["c-clara-mueller", "Clara Müller"],
+      ["c-jose-garcia", "José García-Núñez"],
+    ]);
+  });
+
   it("unlocks the chosen clerk with Enter", async () => {
     const calls: unknown[] = [];
     mockIPC((cmd, args) => {

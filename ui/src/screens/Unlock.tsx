@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { api, toAppError } from "../api/commands";
 import type { AppError, AppStatus } from "../api/types";
 import { ErrorBox } from "../components/ErrorBox";
+import { Icon } from "../components/Icon";
 import { waitText } from "../errors/describeError";
 import { useI18n } from "../i18n/i18n";
 
@@ -73,7 +74,8 @@ export function Unlock({ status, onUnlocked }: { status: AppStatus; onUnlocked: 
       <ErrorBox error={error} />
       {waitLeft > 0 ? (
         <p className="alert alert--warn" role="status" data-testid="unlock-wait">
-          ⏳ {t("unlock.waitLeft", { wait: waitText(waitLeft, t) })}
+          <Icon name="hourglass" />
+          {t("unlock.waitLeft", { wait: waitText(waitLeft, t) })}
         </p>
       ) : null}
       {!recovery ? (
@@ -108,7 +110,10 @@ export function Unlock({ status, onUnlocked }: { status: AppStatus; onUnlocked: 
               aria-describedby={missing ? "pin-missing" : undefined}
               onChange={(e) => setPin(e.target.value)}
             />
-            {missing ? <p id="pin-missing" className="field-error">⚠ {t("unlock.pinMissing")}</p> : null}
+            {missing ? <p id="pin-missing" className="field-error">
+                <Icon name="warning" />
+                {t("unlock.pinMissing")}
+              </p> : null}
           </div>
           <button type="submit" className="btn btn--primary" data-testid="unlock-submit" disabled={busy || waitLeft > 0}>
             {t("unlock.submit")}

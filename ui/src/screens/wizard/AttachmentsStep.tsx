@@ -3,7 +3,8 @@ import { api, toAppError } from "../../api/commands";
 import type { AppError, AttachmentDto, AttachmentSpecDto } from "../../api/types";
 import { ErrorBox } from "../../components/ErrorBox";
 import { FileDrop } from "../../components/FileDrop";
-import { formatBytes, pick, useI18n } from "../../i18n/i18n";
+import { Icon } from "../../components/Icon";
+import { DATA_MARK, formatBytes, pick, useI18n, withData } from "../../i18n/i18n";
 import { acceptAttr, attachmentName, checkFile, mediaTypeOf, rememberName, typeName } from "../../lib/attachments";
 
 export function AttachmentsStep({
@@ -113,11 +114,11 @@ function AttachmentSpec({
           {attached.map((a) => (
             <li key={a.id}>
               <span>
-                <span aria-hidden="true">📎 </span>
-                {attachmentName(a)} ({formatBytes(a.size, lang)})
+                <Icon name="paperclip" />
+                <span lang="">{attachmentName(a)}</span> ({formatBytes(a.size, lang)})
               </span>
               <button type="button" className="btn btn--secondary btn--small" data-testid={`detach-${a.id}`} onClick={() => void remove(a)}>
-                {t("att.remove", { name: attachmentName(a) })}
+                {withData(t("att.remove", { name: DATA_MARK }), attachmentName(a))}
               </button>
             </li>
           ))}
@@ -139,7 +140,8 @@ function AttachmentSpec({
       ) : null}
       {problem ? (
         <p className="field-error" role="alert" data-testid={`attach-problem-${spec.id}`}>
-          ⚠ {problem}
+          <Icon name="warning" />
+          {problem}
         </p>
       ) : null}
       <ErrorBox error={error} />

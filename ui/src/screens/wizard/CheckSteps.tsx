@@ -6,6 +6,7 @@ import { useEffect, useMemo, useState } from "react";
 import { api, toAppError } from "../../api/commands";
 import type { AppError, AttachmentDto, CheckResult, FinalizedDto, FormDto } from "../../api/types";
 import { ErrorBox, Notice, TechnicalDetail } from "../../components/ErrorBox";
+import { Icon } from "../../components/Icon";
 import { describeData, labelForPath, labelIndex } from "../../forms/describe";
 import { ajvErrorMessage } from "../../forms/errorMessages";
 import { formSchema } from "../../forms/FormView";
@@ -68,7 +69,7 @@ export function ReviewStep({
       <section className="card" aria-labelledby="chk-h" data-testid="check-result">
         <h2 id="chk-h">{t("check.title")}</h2>
         {busy ? <p role="status">{t("review.checking")}</p> : null}
-        {dataOk ? <Notice testId="check-data-ok">✓ {t("check.dataOk")}</Notice> : null}
+        {dataOk ? <Notice testId="check-data-ok" icon="check">{t("check.dataOk")}</Notice> : null}
         <CheckFindings check={check} form={form} data={data} go={go} attachments={false} />
         <ErrorBox error={error} />
       </section>
@@ -132,7 +133,7 @@ export function FinishStep({
       <section className="card" aria-labelledby="chk-h" data-testid="check-result">
         <h2 id="chk-h">{t("check.title")}</h2>
         {busy ? <p role="status">{t("review.checking")}</p> : null}
-        {ok ? <Notice testId="check-ok">✓ {t("check.ok")}</Notice> : null}
+        {ok ? <Notice testId="check-ok" icon="check">{t("check.ok")}</Notice> : null}
         <CheckFindings check={check} form={form} data={data} go={go} attachments />
         <ErrorBox error={error} attachmentLabel={specLabel} />
       </section>
@@ -148,7 +149,7 @@ export function FinishStep({
           <ul>
             {attachments.map((a) => (
               <li key={a.id}>
-                {specLabel(a.spec_id)}: {attachmentName(a)} ({formatBytes(a.size, lang)})
+                {specLabel(a.spec_id)}: <span lang="">{attachmentName(a)}</span> ({formatBytes(a.size, lang)})
                 {check?.outdated_printouts.includes(a.id) ? <strong> – {t("finish.outdated")}</strong> : null}
               </li>
             ))}
@@ -215,12 +216,14 @@ function CheckFindings({
     <>
       {check.field_errors.length > 0 ? (
         <div role="alert" className="alert alert--error" data-testid="check-field-errors">
-          <p className="alert-title">⚠ {t("check.fieldErrors")}</p>
+          <p className="alert-title">
+            <Icon name="warning" />
+            {t("check.fieldErrors")}
+          </p>
           <ul>
             {check.field_errors.map((f, i) => (
               <li key={i}>
-                <strong>{f.label ? pick(f.label, lang) : labelForPath(index, f.pointer)}</strong>{" "}
-                <span className="small">({labelForPath(index, f.pointer)})</span>: {typedMessages.get(f.pointer) ?? pick(f.message, lang)}{" "}
+                <FieldName label={f.label ? pick(f.label, lang) : null} path={labelForPath(index, f.pointer)} />: {typedMessages.get(f.pointer) ?? pick(f.message, lang)}{" "}
                 {toStep("form", "wizard.step.form")}
               </li>
             ))}
@@ -229,7 +232,10 @@ function CheckFindings({
       ) : null}
       {check.routing_problem ? (
         <div role="alert" className="alert alert--error" data-testid="check-routing">
-          <p className="alert-title">⚠ {t("check.routing")}</p>
+          <p className="alert-title">
+            <Icon name="warning" />
+            {t("check.routing")}
+          </p>
           <p>{t("err.no_authority.hint")}</p>
           <TechnicalDetail text={check.routing_problem} />
           {toStep("form", "wizard.step.form")}
@@ -237,13 +243,19 @@ function CheckFindings({
       ) : null}
       {attachments && check.outdated_printouts.length > 0 ? (
         <div role="alert" className="alert alert--error" data-testid="check-outdated-printout">
-          <p className="alert-title">⚠ {t("check.outdatedPrintout")}</p>
+          <p className="alert-title">
+            <Icon name="warning" />
+            {t("check.outdatedPrintout")}
+          </p>
           {toStep("signature", "wizard.step.signature")}
         </div>
       ) : null}
       {attachments && missing.length > 0 ? (
         <div role="alert" className="alert alert--error" data-testid="check-missing-attachments">
-          <p className="alert-title">⚠ {t("check.missingAttachments")}</p>
+          <p className="alert-title">
+            <Icon name="warning" />
+            {t("check.missingAttachments")}
+          </p>
           <ul>
             {missing.map((a) => (
               <li key={a}>
@@ -254,6 +266,17 @@ function CheckFindings({
           </ul>
         </div>
       ) : null}
+    </>
+  );
+}
+
+/** A failing field: its label in bold, then where it is when that says more ("Familienname
+ * (Personen 2 › Familienname)"); the place alone when there is no label. */
+function FieldName({ label, path }: { label: string | null; path: string }) {
+  if (!label || label === path) return <strong>{path}</strong>;
+  return (
+    <>
+      <strong>{label}</strong> <span className="small">({path})</span>
     </>
   );
 }

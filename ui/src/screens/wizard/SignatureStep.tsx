@@ -3,7 +3,8 @@ import { useEffect, useRef, useState } from "react";
 import { api, toAppError } from "../../api/commands";
 import type { AppError, AttachmentDto, AttachmentSpecDto, CheckResult } from "../../api/types";
 import { ErrorBox, Notice } from "../../components/ErrorBox";
-import { useI18n } from "../../i18n/i18n";
+import { Icon } from "../../components/Icon";
+import { DATA_MARK, useI18n, withData } from "../../i18n/i18n";
 import { attachmentName, rememberName } from "../../lib/attachments";
 import { PrintoutDocument, usePrintout } from "./PrintoutDocument";
 import { flushOpenDrafts } from "./useAutosave";
@@ -124,7 +125,10 @@ export function SignatureStep({
       <p>{t("sig.intro")}</p>
       {dataErrors ? (
         <div role="alert" className="alert alert--error" data-testid="signature-not-ready">
-          <p>⚠ {t("sig.notReady")}</p>
+          <p>
+            <Icon name="warning" />
+            {t("sig.notReady")}
+          </p>
           <button type="button" className="link" onClick={onEdit}>
             {t("check.toStep", { step: t("wizard.step.form") })}
           </button>
@@ -132,17 +136,20 @@ export function SignatureStep({
       ) : null}
       {existing && outdated ? (
         <div role="alert" className="alert alert--error" data-testid="signature-outdated">
-          <p>⚠ {t("sig.outdated")}</p>
+          <p>
+            <Icon name="warning" />
+            {t("sig.outdated")}
+          </p>
         </div>
       ) : existing ? (
-        <Notice testId="signature-existing">{t("sig.alreadyAttached", { name: attachmentName(existing) })}</Notice>
+        <Notice testId="signature-existing">{withData(t("sig.alreadyAttached", { name: DATA_MARK }), attachmentName(existing))}</Notice>
       ) : null}
       <p className="field-help">{t("sig.previewNote")}</p>
       <div className="printout-frame">
         <PrintoutDocument printout={printout} error={previewError} signatureLine={false} />
       </div>
       <p id="sig-keyboard" className="field-help">
-        <span aria-hidden="true">⌨ </span>
+        <Icon name="keyboard" />
         {t("sig.keyboardNote")}
       </p>
       <div className="field">
@@ -160,7 +167,12 @@ export function SignatureStep({
         />
       </div>
 
-      {problem ? <p className="field-error" role="alert" data-testid="signature-problem">⚠ {problem}</p> : null}
+      {problem ? (
+        <p className="field-error" role="alert" data-testid="signature-problem">
+          <Icon name="warning" />
+          {problem}
+        </p>
+      ) : null}
       <ErrorBox error={error} />
       {busy ? (
         <p role="status"><span className="spinner" aria-hidden="true" /> {t("sig.creating")}</p>
@@ -173,7 +185,8 @@ export function SignatureStep({
           {t("sig.accept")}
         </button>
         <button type="button" className="btn btn--secondary" data-testid="print-printout" onClick={onPrint}>
-          🖨 {t("sig.print")}
+          <Icon name="print" />
+          {t("sig.print")}
         </button>
       </div>
     </div>

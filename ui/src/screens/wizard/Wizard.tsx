@@ -8,6 +8,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import type { ErrorObject } from "ajv";
 import type { FinalizedDto, FormDto } from "../../api/types";
 import { ErrorBox } from "../../components/ErrorBox";
+import { Icon } from "../../components/Icon";
 import { FormView } from "../../forms/FormView";
 import { pick, useI18n } from "../../i18n/i18n";
 import type { MessageKey } from "../../i18n/messages";
@@ -242,7 +243,8 @@ function PrintView({ draftId, place, onBack }: { draftId: string; place: string;
       <div className="actions no-print">
         <button type="button" className="btn btn--secondary" onClick={onBack}>{t("print.back")}</button>
         <button type="button" className="btn btn--primary" data-testid="print-now" disabled={!printout} onClick={() => window.print()}>
-          🖨 {t("print.do")}
+          <Icon name="print" />
+          {t("print.do")}
         </button>
       </div>
       <PrintoutDocument printout={printout} error={error} headingLevel={1} />
@@ -274,7 +276,7 @@ function SaveIndicator({ state }: { state: SaveState }) {
   const key: MessageKey = state === "pending" ? "save.pending" : state === "saving" ? "save.saving" : state === "saved" ? "save.saved" : "save.error";
   return (
     <p className={`save save--${state}`} data-testid="save-state" data-state={state}>
-      <span aria-hidden="true">{state === "saved" ? "✓ " : state === "error" ? "⚠ " : "… "}</span>
+      {state === "saved" ? <Icon name="check" /> : state === "error" ? <Icon name="warning" /> : <span aria-hidden="true">… </span>}
       {t(key)}
     </p>
   );
