@@ -19,6 +19,7 @@ pub const COMMANDS: &[&str] = &[
     "service_form",
     "drafts",
     "create_draft",
+    "start_answer",
     "open_draft",
     "save_draft",
     "discard_draft",

@@ -94,6 +94,7 @@ pub fn run() {
             commands::capture::service_form,
             commands::capture::drafts,
             commands::capture::create_draft,
+            commands::capture::start_answer,
             commands::capture::open_draft,
             commands::capture::save_draft,
             commands::capture::discard_draft,

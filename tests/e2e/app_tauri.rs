@@ -25,7 +25,7 @@ use fieldkit_e2e::harness::app_flows::{
 };
 use fieldkit_e2e::harness::app_screens::{german_shown, ScreenChecks};
 use fieldkit_e2e::harness::backend::{demo, BackendProcess, Demo};
-use fieldkit_e2e::harness::kit::TestKit;
+use fieldkit_e2e::harness::kit::{anmeldung, TestKit};
 use fieldkit_e2e::harness::{free_port, PIN};
 use kit_core::protocol::api::CaseStatus;
 
@@ -340,6 +340,118 @@ async fn a_clerk_captures_an_anmeldung_offline_and_sees_the_decision() {
     app.quit().await;
     assert_eq!(screens.screens(), 16, "every screen was checked");
     screens.assert_clean();
+}
+
+/// A Rückfrage answered in the app: the reviewer asks for a document, the clerk opens the
+/// record, writes the answer, attaches the document and sends it; auto-sync delivers it,
+/// the case is back in review and the app says so. Both screens of the answer are checked
+/// in German and English.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_answers_a_rueckfrage_in_the_app_and_the_case_is_back_in_review() {
+    let _one = ONE_APP.lock().await;
+    let backend = backend();
+    let home = backend.dir.path().join("kit");
+    let kit = TestKit::enrolled(&home, &backend.demo);
+    let record_id = {
+        let mut session = kit.session();
+        let draft = session
+            .create_draft("anmeldung", &anmeldung())
+            .expect("draft");
+        session
+            .attach(
+                &draft,
+                "signed-printout",
+                "application/pdf",
+                CONFIRMATION_PDF,
+            )
+            .expect("printout");
+        session
+            .attach(
+                &draft,
+                "landlord-confirmation",
+                "application/pdf",
+                CONFIRMATION_PDF,
+            )
+            .expect("confirmation");
+        session.finalize(&draft).expect("finalize").record_id
+    };
+    assert!(kit.sync(None, &[]).status.success(), "delivered");
+    let database = DatabaseUrl::embedded(backend.process.data_dir());
+    let store = fieldkit_backend::storage::open(&database, 1)
+        .await
+        .expect("store");
+    let id = record_id.parse().expect("record id");
+    assert!(store
+        .set_case_status(
+            &id,
+            CaseStatus::NeedsInformation,
+            Some("Bitte eine Kopie des Reisepasses nachreichen."),
+            "demo-reviewer",
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("asked"));
+
+    let app = App::start(&home, &[("FIELDKIT_SYNC_INTERVAL_SECS", "2")]).await;
+    unlock(&app).await;
+    app.click("nav-queue").await;
+    wait_until(
+        &app,
+        &format!("record-case-status-{record_id}"),
+        "Rückfrage",
+        60,
+    )
+    .await;
+    app.click(&format!("record-open-{record_id}")).await;
+    app.wait_for("answer-query", 10).await;
+    let mut screens = ScreenChecks::default();
+    screens.check(&app, "answer").await;
+    app.type_into("answer-note", "Kopie des Reisepasses anbei.")
+        .await;
+    app.click("answer-start").await;
+    app.wait_for("answer-ready", 10).await;
+    let passport = backend.dir.path().join("reisepass.pdf");
+    std::fs::write(&passport, CONFIRMATION_PDF).expect("scan");
+    attach_landlord_confirmation(&app, &passport).await;
+    screens.check(&app, "answer-documents").await;
+    app.click("answer-send").await;
+    app.wait_for("answer-sent", 30).await;
+
+    // Auto-sync delivers the answer; the case is back in review, and the kit learns it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let detail = store.case_detail(&id).await.expect("case").expect("held");
+        if detail.case.status == CaseStatus::InReview {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the answered case is still {:?}",
+            detail.case.status
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    app.click("nav-queue").await;
+    wait_until(
+        &app,
+        &format!("record-case-status-{record_id}"),
+        "In Bearbeitung",
+        60,
+    )
+    .await;
+    app.quit().await;
+    screens.assert_clean();
+    let data = backend.process.data_dir().to_path_buf();
+    let settled = tokio::task::spawn_blocking(move || {
+        fieldkit_e2e::harness::check::assert_exactly_once(
+            &kit,
+            &DatabaseUrl::embedded(&data),
+            &data,
+        )
+    })
+    .await
+    .expect("the exactly-once check");
+    assert_eq!(settled.records, 2, "the application and its answer");
 }
 
 /// The app is killed (SIGKILL) in the middle of a form, a second after the clerk's last

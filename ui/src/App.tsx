@@ -271,7 +271,7 @@ export function App() {
           content = <Queue refreshKey={refreshKey} onOpen={(id) => go({ name: "record", recordId: id })} onBack={() => go({ name: "home" })} />;
           break;
         case "record":
-          content = <RecordDetail recordId={view.recordId} onBack={() => go({ name: "queue" })} />;
+          content = <RecordDetail recordId={view.recordId} onBack={() => go({ name: "queue" })} announce={setAnnouncement} />;
           break;
       }
       break;

@@ -49,6 +49,8 @@ pub struct DraftSummary {
     pub created_at: String,
     /// Last saved.
     pub updated_at: String,
+    /// For a correction, withdrawal or answer: the record it refers to.
+    pub references_record: Option<String>,
 }
 
 /// An imported attachment.
@@ -261,7 +263,8 @@ impl Session {
     /// Database errors.
     pub fn drafts(&self) -> Result<Vec<DraftSummary>, KitError> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, service_id, kind, clerk_id, created_at, updated_at FROM drafts ORDER BY updated_at DESC",
+            "SELECT id, service_id, kind, clerk_id, created_at, updated_at, references_record
+             FROM drafts ORDER BY updated_at DESC",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(DraftSummary {
@@ -271,6 +274,7 @@ impl Session {
                 clerk_id: r.get(3)?,
                 created_at: r.get(4)?,
                 updated_at: r.get(5)?,
+                references_record: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -48,6 +48,17 @@ impl Session {
                 "a {kind} has no case of its own to answer for"
             )));
         }
+        let waiting: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM records
+                 WHERE references_record = ?1 AND kind = 'supplement' AND state = 'pending')",
+            [&record_id],
+            |r| r.get(0),
+        )?;
+        if waiting {
+            return Err(KitError::Conflict(format!(
+                "an answer to the Rückfrage on {record_id} is already waiting to be sent"
+            )));
+        }
         if status.as_deref() != Some(NEEDS_INFORMATION) {
             return Err(KitError::Conflict(format!(
                 "the back office asked nothing about {record_id} (its case is {}): there is no Rückfrage to answer",

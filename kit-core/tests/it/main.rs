@@ -2,6 +2,7 @@
 //! stores in temp folders, and the `fieldkit` binary as scripts use it (including
 //! SIGKILL during finalize and a full disk).
 
+mod answer;
 mod capture;
 mod cli;
 mod enrol_once;

@@ -119,6 +119,21 @@ pub async fn create_draft(
     .await
 }
 
+/// Starts the answer to the back office's Rückfrage on a record: a draft of kind
+/// supplement holding the clerk's note, to which documents are attached and which is sent
+/// by `finalize` (kit-core `Session::start_answer`).
+#[tauri::command]
+pub async fn start_answer(
+    state: AppState<'_>,
+    record_id: String,
+    note: String,
+) -> Result<String, AppError> {
+    blocking(&state, move |s| {
+        s.with_session(|session| session.start_answer(&record_id, &note))
+    })
+    .await
+}
+
 /// A draft with its data and files.
 #[tauri::command]
 pub async fn open_draft(state: AppState<'_>, draft_id: String) -> Result<DraftDto, AppError> {

@@ -240,6 +240,8 @@ pub struct DraftSummaryDto {
     pub created_at: String,
     /// Last saved (RFC 3339).
     pub updated_at: String,
+    /// For a correction or an answer to a Rückfrage: the record it refers to.
+    pub references_record: Option<String>,
 }
 
 impl From<kit_core::DraftSummary> for DraftSummaryDto {
@@ -251,6 +253,7 @@ impl From<kit_core::DraftSummary> for DraftSummaryDto {
             clerk_id: d.clerk_id,
             created_at: d.created_at,
             updated_at: d.updated_at,
+            references_record: d.references_record,
         }
     }
 }

@@ -118,6 +118,7 @@ export const api = {
   municipalities: () => call<MunicipalityDto[]>("municipalities"),
   serviceForm: (serviceId: string) => call<FormDto>("service_form", { serviceId }),
   drafts: () => call<DraftSummaryDto[]>("drafts"),
+  startAnswer: (recordId: string, note: string) => call<string>("start_answer", { recordId, note }),
   createDraft: (serviceId: string, data: unknown) =>
     call<string>("create_draft", { serviceId, data }),
   openDraft: (draftId: string) => call<DraftDto>("open_draft", { draftId }),

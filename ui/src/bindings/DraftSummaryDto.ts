@@ -27,4 +27,8 @@ created_at: string,
 /**
  * Last saved (RFC 3339).
  */
-updated_at: string, };
+updated_at: string, 
+/**
+ * For a correction or an answer to a Rückfrage: the record it refers to.
+ */
+references_record: string | null, };

@@ -76,10 +76,11 @@ export function Home({
                 <li key={d.id} data-testid={`draft-${d.id}`}>
                   <div>
                     <strong>{serviceName(d.service_id)}</strong>
+                    {d.kind === "supplement" ? <div className="small">{t("home.answerDraft")}</div> : null}
                     <div className="small">{t("home.updated", { at: formatDateTime(d.updated_at, lang) })}</div>
                   </div>
                   <div className="actions">
-                    <button type="button" className="btn btn--primary" data-testid={`resume-${d.id}`} onClick={() => onResume(d.id)}>
+                    <button type="button" className="btn btn--primary" data-testid={`resume-${d.id}`} onClick={() => (d.kind === "supplement" && d.references_record ? onRecord(d.references_record) : onResume(d.id))}>
                       {t("home.resume")}
                     </button>
                     <button type="button" className="btn btn--secondary" data-testid={`discard-${d.id}`} onClick={() => setDiscard(d)}>

@@ -1,7 +1,8 @@
 import { useEffect, useState } from "react";
 import { api, toAppError } from "../api/commands";
 import type { AppError, RecordDetailDto, RecordDto } from "../api/types";
-import { ErrorBox, TechnicalDetail } from "../components/ErrorBox";
+import { ErrorBox, Notice, TechnicalDetail } from "../components/ErrorBox";
+import { AnswerQuery } from "./AnswerQuery";
 import { Icon } from "../components/Icon";
 import { RecordStateBadge, caseStatusText } from "../components/Status";
 import { DATA_MARK, formatBytes, formatDateTime, useI18n, withData } from "../i18n/i18n";
@@ -70,15 +71,17 @@ export function Queue({ onOpen, onBack, refreshKey }: { onOpen: (id: string) => 
   );
 }
 
-export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: () => void }) {
+export function RecordDetail({ recordId, onBack, announce }: { recordId: string; onBack: () => void; announce: (msg: string) => void }) {
   const { t, lang } = useI18n();
   const serviceName = useServiceName();
   const [detail, setDetail] = useState<RecordDetailDto | null>(null);
   const [error, setError] = useState<AppError | null>(null);
+  const [answered, setAnswered] = useState(false);
   useEffect(() => {
     api.recordDetail(recordId).then(setDetail, (e) => setError(toAppError(e)));
   }, [recordId]);
   const r = detail?.record;
+  const canAnswer = r != null && r.case_status === "needs_information" && (r.kind === "application" || r.kind === "correction");
   return (
     <section className="screen" data-testid="screen-record" aria-labelledby="rd-title">
       <div className="screen-head">
@@ -115,6 +118,10 @@ export function RecordDetail({ recordId, onBack }: { recordId: string; onBack: (
               {r.case_comment ? <div>{withData(t("queue.comment", { comment: DATA_MARK }), r.case_comment)}</div> : null}
             </dd>
           </dl>
+          {canAnswer && !answered ? (
+            <AnswerQuery recordId={r.record_id} serviceId={r.service_id} question={r.case_comment} announce={announce} onSent={() => setAnswered(true)} />
+          ) : null}
+          {answered ? <Notice testId="answer-sent">{t("answer.sent")}</Notice> : null}
           <h2>{t("queue.history")}</h2>
           {detail.history.length === 0 ? (
             <p>{t("queue.historyEmpty")}</p>
