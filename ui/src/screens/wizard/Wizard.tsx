@@ -150,7 +150,7 @@ export function Wizard({
           onBlur={() => void saver.flush()}
         >
           <FormView schema={form.schema} ui={form.ui} data={data} onChange={onChange} onEdit={edit} showAllErrors={showAll} />
-          <p className="small" role="status" data-testid="live-validation">
+          <p className="small live-validation" role="status" data-testid="live-validation">
             {liveErrors.length > 0 ? (showAll ? t("form.liveErrors", { n: liveErrors.length }) : "") : t("form.liveOk")}
           </p>
           <div className="actions">
