@@ -23,9 +23,9 @@ use fieldkit_e2e::harness::app_flows::{
     anmeldung_fields, assert_shown, attach_landlord_confirmation, fill_anmeldung, set, shown, sign,
     wait_until,
 };
-use fieldkit_e2e::harness::app_screens::{german_shown, ScreenChecks};
+use fieldkit_e2e::harness::app_screens::{german_shown, wait_for_lang, ScreenChecks};
 use fieldkit_e2e::harness::backend::{demo, BackendProcess, Demo};
-use fieldkit_e2e::harness::kit::{anmeldung, TestKit};
+use fieldkit_e2e::harness::kit::TestKit;
 use fieldkit_e2e::harness::{free_port, PIN};
 use kit_core::protocol::api::CaseStatus;
 
@@ -109,7 +109,7 @@ async fn a_clerk_captures_an_anmeldung_offline_and_sees_the_decision() {
     // The German-word scan can fail too: a German word put into the English screen,
     // outside any element marked German, is found.
     app.click("lang-switch").await;
-    wait_for_html_lang(&app, "en").await;
+    wait_for_lang(&app, "en").await;
     let before = german_shown(&app).await;
     app.client()
         .execute(
@@ -129,7 +129,7 @@ async fn a_clerk_captures_an_anmeldung_offline_and_sees_the_decision() {
         .await
         .expect("remove the probe");
     app.click("lang-switch").await;
-    wait_for_html_lang(&app, "de").await;
+    wait_for_lang(&app, "de").await;
     // Every screen: axe-core in German and English, and no German in the English UI.
     let mut screens = ScreenChecks::default();
     screens.check(&app, "first-run").await;
@@ -167,10 +167,10 @@ async fn a_clerk_captures_an_anmeldung_offline_and_sees_the_decision() {
     assert!(app.text("clerk-problem").await.contains("12 Zeichen"));
     screens.check(&app, "add-clerk").await;
     app.click("lang-switch").await;
-    wait_for_html_lang(&app, "en").await;
+    wait_for_lang(&app, "en").await;
     assert!(app.text("clerk-problem").await.contains("12 characters"));
     app.click("lang-switch").await;
-    wait_for_html_lang(&app, "de").await;
+    wait_for_lang(&app, "de").await;
     assert!(!app.has("clerk-list").await, "nothing was stored");
     app.type_into("pin", rest).await;
     app.type_into("pin-repeat", rest).await;
@@ -352,29 +352,7 @@ async fn a_clerk_answers_a_rueckfrage_in_the_app_and_the_case_is_back_in_review(
     let backend = backend();
     let home = backend.dir.path().join("kit");
     let kit = TestKit::enrolled(&home, &backend.demo);
-    let record_id = {
-        let mut session = kit.session();
-        let draft = session
-            .create_draft("anmeldung", &anmeldung())
-            .expect("draft");
-        session
-            .attach(
-                &draft,
-                "signed-printout",
-                "application/pdf",
-                CONFIRMATION_PDF,
-            )
-            .expect("printout");
-        session
-            .attach(
-                &draft,
-                "landlord-confirmation",
-                "application/pdf",
-                CONFIRMATION_PDF,
-            )
-            .expect("confirmation");
-        session.finalize(&draft).expect("finalize").record_id
-    };
+    let record_id = kit.capture(1, 4_000).remove(0);
     assert!(kit.sync(None, &[]).status.success(), "delivered");
     let database = DatabaseUrl::embedded(backend.process.data_dir());
     let store = fieldkit_backend::storage::open(&database, 1)
@@ -542,7 +520,7 @@ async fn no_input_is_lost_by_a_language_switch_a_lock_or_a_reload_mid_form() {
 
     // Mid-form (the last field was left, so its autosave is under way).
     app.click("lang-switch").await;
-    wait_for_html_lang(&app, "en").await;
+    wait_for_lang(&app, "en").await;
     assert_shown(&app, &typed, "right after the switch to English").await;
     // Past the autosave: what is saved is the typed form, not an emptied one.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -551,7 +529,7 @@ async fn no_input_is_lost_by_a_language_switch_a_lock_or_a_reload_mid_form() {
     app.screenshot("form-lang-en").await;
 
     app.click("lang-switch").await;
-    wait_for_html_lang(&app, "de").await;
+    wait_for_lang(&app, "de").await;
     assert_shown(&app, &typed, "after switching back to German").await;
     app.screenshot("form-lang-de").await;
 
@@ -611,7 +589,7 @@ async fn a_name_is_kept_composed_and_a_character_outside_din_91379_is_named() {
     assert!(de.contains("„王“") && de.contains("DIN 91379"), "{de}");
     app.screenshot("form-din91379-de").await;
     app.click("lang-switch").await;
-    wait_for_html_lang(&app, "en").await;
+    wait_for_lang(&app, "en").await;
     wait_until(&app, field, "at position 1", 15).await;
     let en = app.text(field).await;
     assert!(en.contains("'王'") && en.contains("DIN 91379"), "{en}");
@@ -654,28 +632,6 @@ async fn resume_the_draft(app: &App) {
         .expect("resume");
     app.wait_for("screen-form", 20).await;
     app.wait_for("field-persons.0.family_name", 20).await;
-}
-
-async fn wait_for_html_lang(app: &App, want: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let now = app
-            .client()
-            .find(Locator::Css("html"))
-            .await
-            .expect("html")
-            .attr("lang")
-            .await
-            .expect("lang");
-        if now.as_deref() == Some(want) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "lang={now:?}, never {want}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn wait_for_attr(app: &App, id: &str, attr: &str, want: &str) {

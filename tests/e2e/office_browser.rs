@@ -144,6 +144,16 @@ impl Office {
     }
 }
 
+/// `fieldkit --json record answer ID --note NOTE` with `attach` (`KIND=PATH` each).
+fn answer(kit: &TestKit, id: &str, note: &str, attach: &[String]) -> std::process::Output {
+    let mut cli = kit.cli();
+    cli.args(["--json", "record", "answer", id, "--note", note]);
+    for a in attach {
+        cli.args(["--attach", a]);
+    }
+    cli.output().expect("fieldkit runs")
+}
+
 /// Whether the back office serves attachment downloads (a route of its own).
 fn downloads_served() -> bool {
     OFFICE_ROUTES
@@ -399,11 +409,7 @@ async fn a_rueckfrage_answered_from_the_kit_arrives_on_the_same_case() {
     assert!(b.text("p.subtitle").await.contains("Rückfrage"), "asked");
 
     // Before the kit knows of it, there is nothing to answer.
-    let early = kit
-        .cli()
-        .args(["--json", "record", "answer", &case, "--note", ANSWER])
-        .output()
-        .expect("fieldkit runs");
+    let early = answer(&kit, &case, ANSWER, &[]);
     assert!(!early.status.success(), "no Rückfrage known yet");
     assert!(
         String::from_utf8_lossy(&early.stderr).contains("no Rückfrage"),
@@ -419,43 +425,23 @@ async fn a_rueckfrage_answered_from_the_kit_arrives_on_the_same_case() {
     let passport = office.dir.path().join("reisepass-kopie.pdf");
     std::fs::write(&passport, scan(3_000, 11)).expect("scan");
     // The signed printout is not a document one supplies: refused, nothing left behind.
-    let wrong = kit
-        .cli()
-        .args([
-            "--json",
-            "record",
-            "answer",
-            &record.case_number,
-            "--note",
-            ANSWER,
-        ])
-        .args([
-            "--attach",
-            &format!("signed-printout={}", passport.display()),
-        ])
-        .output()
-        .expect("fieldkit runs");
+    let wrong = answer(
+        &kit,
+        &record.case_number,
+        ANSWER,
+        &[format!("signed-printout={}", passport.display())],
+    );
     assert!(!wrong.status.success(), "a new printout is no supplement");
     assert!(
         kit.session().drafts().expect("drafts").is_empty(),
         "no draft left"
     );
-    let answered = kit
-        .cli()
-        .args([
-            "--json",
-            "record",
-            "answer",
-            &record.case_number,
-            "--note",
-            ANSWER,
-        ])
-        .args([
-            "--attach",
-            &format!("landlord-confirmation={}", passport.display()),
-        ])
-        .output()
-        .expect("fieldkit runs");
+    let answered = answer(
+        &kit,
+        &record.case_number,
+        ANSWER,
+        &[format!("landlord-confirmation={}", passport.display())],
+    );
     assert!(
         answered.status.success(),
         "{}",
@@ -512,24 +498,9 @@ async fn a_rueckfrage_answered_from_the_kit_arrives_on_the_same_case() {
     assert!(kit.sync(None, &[]).status.success());
     let record = kit.session().record(&case).expect("record");
     assert_eq!(record.case_status.as_deref(), Some("in_review"));
-    let again = kit
-        .cli()
-        .args(["--json", "record", "answer", &case, "--note", ANSWER])
-        .output()
-        .expect("fieldkit runs");
+    let again = answer(&kit, &case, ANSWER, &[]);
     assert!(!again.status.success(), "no open Rückfrage");
-    let of_answer = kit
-        .cli()
-        .args([
-            "--json",
-            "record",
-            "answer",
-            &supplement_id,
-            "--note",
-            ANSWER,
-        ])
-        .output()
-        .expect("fieldkit runs");
+    let of_answer = answer(&kit, &supplement_id, ANSWER, &[]);
     assert!(
         !of_answer.status.success(),
         "an answer has no case to answer for"

@@ -106,7 +106,8 @@ async fn english_text(app: &App) -> String {
     text.as_str().unwrap_or_default().to_owned()
 }
 
-async fn wait_for_lang(app: &App, want: &str) {
+/// Waits (up to 30 s) until the page's `<html lang>` is `want`.
+pub async fn wait_for_lang(app: &App, want: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let now = app
