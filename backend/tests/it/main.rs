@@ -37,5 +37,6 @@ mod records;
 mod revocation;
 mod schema;
 mod server;
+mod supplements;
 mod uploads;
 mod uploads_with_creation;
