@@ -31,6 +31,15 @@ impl Fixture {
     pub fn unlock(&self) -> Session {
         self.kit.unlock(CLERK, PIN.as_bytes()).expect("unlocks")
     }
+
+    /// The case sealed in `record`, opened as its authority would.
+    pub fn open_case(&self, record: &sync_protocol::record::SignedRecord) -> seal::CasePayload {
+        let r = &record.record;
+        let aad = seal::case_aad(&r.record_id, &self.kit_id, &r.authority_id);
+        let key = &self.authority_keys[r.authority_id.as_str()];
+        seal::CasePayload::from_json(&seal::open(key, &r.sealed, &aad).expect("opens"))
+            .expect("case")
+    }
 }
 
 /// The repository catalog with an HPKE key for every authority, signed by `server`.
