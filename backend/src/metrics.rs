@@ -15,6 +15,11 @@ struct RecordLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: String,
     status: String,
@@ -28,6 +33,7 @@ pub struct Metrics {
     batch_seconds: Histogram,
     upload_bytes: Counter,
     requests: Family<RequestLabels, Counter>,
+    queues_blocked: Family<ReasonLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -64,12 +70,20 @@ impl Metrics {
             "HTTP requests by route template and status",
             requests.clone(),
         );
+        let queues_blocked = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "fieldkit_kit_queue_blocked",
+            "Kits that newly reported their queue stopped at a record the backend misses, \
+             by reason (PROTOCOL.md §6.5 blocked); IT staff must act on each",
+            queues_blocked.clone(),
+        );
         Self {
             registry,
             records,
             batch_seconds,
             upload_bytes,
             requests,
+            queues_blocked,
         }
     }
 
@@ -99,6 +113,15 @@ impl Metrics {
             .get_or_create(&RequestLabels {
                 route: route.to_owned(),
                 status: status.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts a kit that newly reports its queue stopped, by reason.
+    pub fn kit_queue_blocked(&self, reason: &str) {
+        self.queues_blocked
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
             })
             .inc();
     }

@@ -103,6 +103,20 @@ fn a_backup_taken_while_serving_is_restored_and_the_kit_sends_again_what_was_los
     let text = ok(&out);
     assert!(text.contains("0 days old"), "{text}");
     assert!(text.contains("6 attachments"), "{text}");
+    // The date by which every kit must have synced to heal: the backup's time + 7 days.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(backup.join("manifest.json")).expect("manifest"))
+            .expect("JSON");
+    let taken: chrono::DateTime<chrono::Utc> = manifest["created_at"]
+        .as_str()
+        .expect("created_at")
+        .parse()
+        .expect("a time");
+    let deadline = (taken + chrono::Duration::days(7)).format("%Y-%m-%d %H:%M UTC");
+    assert!(
+        text.contains(&format!("every kit should sync before {deadline}")),
+        "{text}"
+    );
 
     // Without its master key the restored data opens nothing: `serve` refuses (exit 6).
     let stranger = master_key_at(&s.dir.path().join("other/master.key"));
@@ -128,6 +142,11 @@ fn a_backup_taken_while_serving_is_restored_and_the_kit_sends_again_what_was_los
     assert_eq!(settled.records, 6);
     assert_eq!(settled.attachments, 12);
     assert!(s.states().iter().all(|st| *st == RecordState::Complete));
+    // The kit healed: it reported an empty, unblocked queue, which IT staff see.
+    let kits: serde_json::Value =
+        serde_json::from_str(&ok(&s.backend.admin(&["--json", "kit", "list"]))).expect("JSON");
+    assert_eq!(kits[0]["outbox"], 0, "{kits}");
+    assert!(kits[0]["blocked"].is_null(), "{kits}");
 
     // Every attachment is back whole: fsck checks them all.
     let fsck = ok(&s.backend.admin(&["fsck"]));

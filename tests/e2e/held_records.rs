@@ -1,7 +1,8 @@
 //! No record blocks the queue (issue 13, PROTOCOL.md §11), through the CLIs only, as IT
 //! staff would meet it: the backend's database is restored from an older backup (a
 //! file copy with the backend stopped; the attachment files stay), and the kit's
-//! planner stops in each of its three record states. IT writes the held-records file on
+//! planner stops in each of its three record states, which the kit reports and
+//! `fieldkit-backend admin kit list --blocked` shows IT staff. IT writes the held-records file on
 //! the kit with the recovery secret (`fieldkit export-held`), imports it at the backend
 //! (`fieldkit-backend admin kit import-held`), and the kit's next sync goes on. Every
 //! scenario ends in the exactly-once check, with the positions the backend could only
@@ -102,7 +103,38 @@ fn synced(s: &Scenario) -> serde_json::Value {
         "sync: {r}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert_eq!(
+        blocked_at_backend(s),
+        vec![],
+        "the kit reported its queue moving"
+    );
     r
+}
+
+/// What `fieldkit-backend admin kit list --blocked` tells IT staff: `(reason, seq)` of
+/// each kit that reported its queue stopped (PROTOCOL.md §6.5 `blocked`).
+fn blocked_at_backend(s: &Scenario) -> Vec<(String, u64)> {
+    let out = std::process::Command::new(bin("fieldkit-backend"))
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(s.backend.data_dir())
+        .args(["--json", "kit", "list", "--blocked"])
+        .output()
+        .expect("admin runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kits: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+    kits.iter()
+        .map(|k| {
+            (
+                k["blocked"]["reason"].as_str().expect("reason").to_owned(),
+                k["blocked"]["seq"].as_u64().expect("seq"),
+            )
+        })
+        .collect()
 }
 
 fn blocked(s: &Scenario, reason: &str, seq: u64) {
@@ -111,6 +143,8 @@ fn blocked(s: &Scenario, reason: &str, seq: u64) {
     assert!(!out.status.success(), "a blocked sync fails: {r}");
     assert_eq!(r["blocked"]["reason"], reason, "{r}");
     assert_eq!(r["blocked"]["seq"], seq, "{r}");
+    // IT staff see it at the backend without waiting for the clerk's call.
+    assert_eq!(blocked_at_backend(s), vec![(reason.to_owned(), seq)]);
 }
 
 /// `fieldkit export-held` with the recovery secret into `<scenario>/held.json`.

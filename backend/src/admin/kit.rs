@@ -199,6 +199,23 @@ pub struct KitInfo {
     pub enrolled_at: Option<String>,
     /// The revocation reason.
     pub revoked_reason: Option<String>,
+    /// Undelivered applications it last reported.
+    pub outbox: Option<u64>,
+    /// When it last reported its queue.
+    pub outbox_reported_at: Option<String>,
+    /// Where its queue stopped, if it reported that it did.
+    pub blocked: Option<BlockedInfo>,
+}
+
+/// A blocked queue as listed (OPERATIONS.md, "blocked queue").
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockedInfo {
+    /// `chain_broken`, `cannot_resend` or `resent_record_refused` (PROTOCOL.md §6.5).
+    pub reason: &'static str,
+    /// The record the queue stopped at.
+    pub seq: u64,
+    /// Since when the kit reports it.
+    pub since: String,
 }
 
 fn state_name(status: KitStatus, code_expires_at: DateTime<Utc>) -> &'static str {
@@ -227,6 +244,13 @@ pub async fn list(admin: &Admin) -> Result<Vec<KitInfo>, AdminError> {
             last_seq: k.head.map(|h| h.seq),
             enrolled_at: k.enrolled_at.map(timestamp),
             revoked_reason: k.revoked_reason,
+            outbox: k.queue.map(|q| q.outbox),
+            outbox_reported_at: k.queue.map(|q| timestamp(q.reported_at)),
+            blocked: k.queue.and_then(|q| q.blocked).map(|b| BlockedInfo {
+                reason: b.reason.as_str(),
+                seq: b.seq,
+                since: timestamp(b.since),
+            }),
         })
         .collect())
 }

@@ -38,11 +38,23 @@ pub async fn changes(
     let query = parse_changes_query(uri.query())?;
     let (after, limit) = (query.after, query.limit);
     let kit = &authed.kit;
-    // The kit's outbox report (§6.5): a draining kit that has delivered everything
-    // gets its wipe on this very page.
+    // The kit's queue report (§6.5): a draining kit that has delivered everything
+    // gets its wipe on this very page; a queue that stopped at a record is told to IT
+    // staff (log, metric, `admin kit list`) when it is first reported.
     if let Some(outbox) = query.outbox {
+        let before = kit.queue.and_then(|q| q.blocked).map(|b| (b.reason, b.seq));
+        if let Some((reason, seq)) = query.blocked.filter(|&now| before != Some(now)) {
+            tracing::warn!(
+                kit_id = %kit.kit_id,
+                reason = reason.as_str(),
+                seq,
+                "a kit reports its queue stopped at a record the backend misses; \
+                 see the operations guide, 'blocked queue'"
+            );
+            app.metrics.kit_queue_blocked(reason.as_str());
+        }
         app.store
-            .report_outbox(&kit.kit_id, outbox, chrono::Utc::now())
+            .report_queue(&kit.kit_id, outbox, query.blocked, chrono::Utc::now())
             .await?;
     }
     let (changes, more) = app.store.changes(&kit.kit_id, after, limit).await?;

@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderMap, HeaderName};
 use serde::Deserialize;
-use sync_protocol::api::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_CHANGES_PAGE};
+use sync_protocol::api::{QueueBlock, MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_CHANGES_PAGE};
 use sync_protocol::b64;
 use sync_protocol::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use sync_protocol::ids::{AttachmentId, RecordId};
@@ -28,8 +28,10 @@ pub fn protocol_version_ok(value: Option<&str>) -> bool {
 /// 2^53 − 1 records long.
 pub const MAX_OUTBOX: u64 = MAX_SEQ;
 
-/// The `GET /v1/changes` query, parsed strictly: only `after`, `limit` and `outbox`,
-/// each at most once, plain decimal digits without sign or leading zeros.
+/// The `GET /v1/changes` query, parsed strictly: only `after`, `limit`, `outbox`,
+/// `blocked` and `blocked_seq`, each at most once; numbers as plain decimal digits
+/// without sign or leading zeros, `blocked` one of the [`QueueBlock`] names and only
+/// together with `blocked_seq` and `outbox`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChangesQuery {
     /// The cursor (default 0).
@@ -39,6 +41,8 @@ pub struct ChangesQuery {
     /// The kit's report of finalized records it holds without a final answer
     /// (PROTOCOL.md §6.5), if it sent one.
     pub outbox: Option<u64>,
+    /// Where and why the kit's queue stopped, if it reported that it did (§6.5).
+    pub blocked: Option<(QueueBlock, u64)>,
 }
 
 /// Parses the `GET /v1/changes` query: `(after, limit)`; see [`parse_changes_query`].
@@ -52,10 +56,21 @@ pub fn parse_changes_query(query: Option<&str>) -> Result<ChangesQuery, ApiError
     let mut after = None;
     let mut limit = None;
     let mut outbox = None;
+    let mut blocked_seq = None;
+    let mut blocked = None;
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair
             .split_once('=')
             .ok_or_else(|| bad("key=value pairs only"))?;
+        if key == "blocked" {
+            let reason = QueueBlock::parse(value).ok_or_else(|| {
+                bad("blocked is chain_broken, cannot_resend or resent_record_refused")
+            })?;
+            if blocked.replace(reason).is_some() {
+                return Err(bad("each parameter at most once"));
+            }
+            continue;
+        }
         if value.is_empty()
             || !value.bytes().all(|b| b.is_ascii_digit())
             || (value.len() > 1 && value.starts_with('0'))
@@ -70,7 +85,12 @@ pub fn parse_changes_query(query: Option<&str>) -> Result<ChangesQuery, ApiError
             "after" => &mut after,
             "limit" => &mut limit,
             "outbox" => &mut outbox,
-            _ => return Err(bad("only after, limit and outbox are allowed")),
+            "blocked_seq" => &mut blocked_seq,
+            _ => {
+                return Err(bad(
+                    "only after, limit, outbox, blocked and blocked_seq are allowed",
+                ))
+            }
         };
         if slot.replace(n).is_some() {
             return Err(bad("each parameter at most once"));
@@ -83,6 +103,17 @@ pub fn parse_changes_query(query: Option<&str>) -> Result<ChangesQuery, ApiError
     if outbox.is_some_and(|n| n > MAX_OUTBOX) {
         return Err(bad("outbox is at most 2^53-1"));
     }
+    let blocked = match (blocked, blocked_seq) {
+        (None, None) => None,
+        (Some(reason), Some(seq)) if outbox.is_some() && (1..=MAX_SEQ).contains(&seq) => {
+            Some((reason, seq))
+        }
+        (Some(_), Some(_)) if outbox.is_none() => {
+            return Err(bad("blocked is reported together with outbox"))
+        }
+        (Some(_), Some(_)) => return Err(bad("blocked_seq is 1 to 2^53-1")),
+        _ => return Err(bad("blocked and blocked_seq come together")),
+    };
     let limit = limit.unwrap_or(u64::from(DEFAULT_CHANGES_LIMIT));
     if !(1..=u64::from(MAX_CHANGES_PAGE)).contains(&limit) {
         return Err(bad("limit is 1 to 500"));
@@ -91,6 +122,7 @@ pub fn parse_changes_query(query: Option<&str>) -> Result<ChangesQuery, ApiError
         after,
         limit: u32::try_from(limit).unwrap_or(DEFAULT_CHANGES_LIMIT),
         outbox,
+        blocked,
     })
 }
 

@@ -2,7 +2,7 @@
 //! fork evidence and revocation.
 
 use chrono::{DateTime, Utc};
-use sync_protocol::api::PendingUpload;
+use sync_protocol::api::{PendingUpload, QueueBlock};
 use sync_protocol::chain::ChainAnchor;
 use sync_protocol::ids::{AuthorityId, KitId, Sha256Hash};
 
@@ -62,6 +62,31 @@ pub struct KitRow {
     pub last_seen_at: Option<DateTime<Utc>>,
     /// The last record of its chain the backend holds.
     pub head: Option<ChainAnchor>,
+    /// What it last reported about its queue (PROTOCOL.md §6.5), if it ever did.
+    pub queue: Option<QueueReport>,
+}
+
+/// A kit's last report of its queue, sent with every request for its changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct QueueReport {
+    /// Finalized records it still has to send.
+    pub outbox: u64,
+    /// When it reported.
+    pub reported_at: DateTime<Utc>,
+    /// Where its queue stopped, if it did.
+    pub blocked: Option<BlockedQueue>,
+}
+
+/// A queue stopped at a record the backend misses and the kit cannot or may not send
+/// again: nothing after it reaches the backend until IT staff act (OPERATIONS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BlockedQueue {
+    /// Why.
+    pub reason: QueueBlock,
+    /// The record it stopped at.
+    pub seq: u64,
+    /// Since when the kit reports this stop (the first report of this reason and seq).
+    pub since: DateTime<Utc>,
 }
 
 /// A kit to provision.

@@ -1,10 +1,11 @@
 //! Kits, once for both databases: enrolment, the lookup of every kit request, the nonces
-//! of their signed requests, usage and state, revocation in its three modes, the outbox
-//! a draining kit reports, and the wipe that follows an empty one.
+//! of their signed requests, usage and state, revocation in its three modes, the queue a
+//! kit reports (its outbox, where it stopped) and the wipe that follows a draining kit's
+//! empty outbox.
 
 use chrono::{DateTime, Utc};
 use sqlx::Any;
-use sync_protocol::api::ChangeKind;
+use sync_protocol::api::{ChangeKind, QueueBlock};
 use sync_protocol::ids::KitId;
 
 use super::catalogs::add_change;
@@ -387,16 +388,18 @@ impl super::Store {
         finish(tx, result).await
     }
 
-    /// Stores the number of undelivered applications a kit reports; a draining kit that
-    /// reports none, with every attachment of its accepted records complete, is revoked
-    /// and gets its wipe. True when that happened.
+    /// Stores what a kit reports of its queue: the number of undelivered applications
+    /// and where its queue stopped, if it did (a stop keeps the time it was first
+    /// reported). A draining kit that reports none, with every attachment of its
+    /// accepted records complete, is revoked and gets its wipe. True when that happened.
     ///
     /// # Errors
     /// Storage errors.
-    pub async fn report_outbox(
+    pub async fn report_queue(
         &self,
         kit_id: &KitId,
         outbox: u64,
+        blocked: Option<(QueueBlock, u64)>,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let db = &self.db;
@@ -405,11 +408,17 @@ impl super::Store {
         let mut tx = db.begin().await?;
         let result: Result<_, StoreError> = async {
             let Some(row) = sqlx::query(
-                "UPDATE kits SET outbox_reported = $1, outbox_reported_at = $2 WHERE kit_id = $3
-             RETURNING status, revoked_reason",
+                "UPDATE kits SET outbox_reported = $1, outbox_reported_at = $2,
+                    blocked_since = CASE WHEN $3 IS NULL THEN NULL
+                        WHEN blocked_reason = $3 AND blocked_seq = $4 THEN blocked_since
+                        ELSE $2 END,
+                    blocked_reason = $3, blocked_seq = $4
+                 WHERE kit_id = $5 RETURNING status, revoked_reason",
             )
             .bind(to_i64(outbox)?)
             .bind(at)
+            .bind(blocked.map(|(reason, _)| reason.as_str()))
+            .bind(blocked.map(|(_, seq)| to_i64(seq)).transpose()?)
             .bind(id.clone())
             .fetch_optional(&mut *tx)
             .await?

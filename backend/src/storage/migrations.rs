@@ -126,6 +126,7 @@ pub const MIGRATIONS: &[Migration] = &[
         shared,
         "back office: the records that reference a case (corrections, withdrawals, answers)"
     ),
+    migration!(12, shared, "kit lifecycle: the blocked queue a kit reports"),
 ];
 
 /// The newest schema version this build knows.

@@ -3,7 +3,7 @@
 //! here, once.
 
 use sqlx::any::AnyRow;
-use sync_protocol::api::{Change, ChangeKind, PendingUpload, Problem};
+use sync_protocol::api::{Change, ChangeKind, PendingUpload, Problem, QueueBlock};
 use sync_protocol::chain::ChainAnchor;
 use sync_protocol::dsse::Envelope;
 use sync_protocol::ids::{AuthorityId, FormId, Sha256Hash};
@@ -11,15 +11,16 @@ use sync_protocol::ids::{AuthorityId, FormId, Sha256Hash};
 use super::sql::{col, col_bool};
 use super::{
     from_json_text, from_ms, parse, parse_authority_kind, parse_kind, parse_status, to_32, to_u64,
-    AuthorityKeyRow, AuthorityRow, CaseRow, KitRow, KitStatus, NewAuthority, Role, StoreError,
-    UploadRow, UserRow,
+    AuthorityKeyRow, AuthorityRow, BlockedQueue, CaseRow, KitRow, KitStatus, NewAuthority,
+    QueueReport, Role, StoreError, UploadRow, UserRow,
 };
 use crate::keys::SealedAuthorityKey;
 use crate::storage::batch::{ChainEntry, StoredOutcome};
 
 /// The columns of a kit, in [`kit`] order.
 pub const KIT_COLUMNS: &str = "kit_id, authority_id, name, reported_name, public_key, status, \
-     revoked_reason, created_at, code_expires_at, enrolled_at, last_seen_at, head_seq, head_hash";
+     revoked_reason, created_at, code_expires_at, enrolled_at, last_seen_at, head_seq, head_hash, \
+     outbox_reported, outbox_reported_at, blocked_reason, blocked_seq, blocked_since";
 
 pub fn slug(s: &str) -> Result<AuthorityId, StoreError> {
     AuthorityId::parse(s).map_err(|_| StoreError::Corrupt(format!("authority id {s:?}")))
@@ -56,7 +57,33 @@ pub fn kit(r: &AnyRow) -> Result<KitRow, StoreError> {
         enrolled_at: optional_time(9)?,
         last_seen_at: optional_time(10)?,
         head,
+        queue: queue_report(r)?,
     })
+}
+
+/// The queue report of a kit as [`KIT_COLUMNS`] selects it (columns 13–17).
+fn queue_report(r: &AnyRow) -> Result<Option<QueueReport>, StoreError> {
+    let (Some(outbox), Some(at)) = (col::<Option<i64>>(r, 13)?, col::<Option<i64>>(r, 14)?) else {
+        return Ok(None);
+    };
+    let blocked = match (
+        col::<Option<String>>(r, 15)?,
+        col::<Option<i64>>(r, 16)?,
+        col::<Option<i64>>(r, 17)?,
+    ) {
+        (Some(reason), Some(seq), Some(since)) => Some(BlockedQueue {
+            reason: QueueBlock::parse(&reason)
+                .ok_or_else(|| StoreError::Corrupt(format!("blocked reason {reason:?}")))?,
+            seq: to_u64(seq)?,
+            since: from_ms(since)?,
+        }),
+        _ => None,
+    };
+    Ok(Some(QueueReport {
+        outbox: to_u64(outbox)?,
+        reported_at: from_ms(at)?,
+        blocked,
+    }))
 }
 
 /// A chain entry from `hash, outcome, problem, receipt`.

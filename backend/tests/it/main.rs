@@ -32,6 +32,7 @@ mod office_routes;
 mod office_start_page;
 mod ops;
 mod props;
+mod queue_report;
 mod quotas;
 mod records;
 mod revocation;

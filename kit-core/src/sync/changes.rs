@@ -10,7 +10,7 @@
 //! wipe, and after sending, when a wipe is executed.
 
 use chrono::Utc;
-use sync_protocol::api::{Change, ChangeKind};
+use sync_protocol::api::{Change, ChangeKind, QueueBlock};
 use sync_protocol::change::{PageVerifier, SignedChangesPage};
 use sync_protocol::dsse::Envelope;
 
@@ -57,8 +57,17 @@ impl Run<'_> {
             // What this kit still has to send (§6.5 `outbox`): a kit revoked with drain
             // is wiped only once this is 0.
             let outbox = self.session.pending_count()? + self.session.uploads_open_count()?;
+            // A queue stopped at a record is reported with it (§6.5 `blocked`), so that
+            // IT staff see it at the backend before a clerk calls them.
+            let blocked = self
+                .session
+                .blocked_at()?
+                .and_then(|(seq, reason)| QueueBlock::parse(&reason).map(|b| (b, seq)))
+                .map_or_else(String::new, |(block, seq)| {
+                    format!("&blocked={}&blocked_seq={seq}", block.as_str())
+                });
             let request = Request::get(
-                format!("/v1/changes?after={cursor}&limit={PAGE}&outbox={outbox}"),
+                format!("/v1/changes?after={cursor}&limit={PAGE}&outbox={outbox}{blocked}"),
                 self.options.request_timeout,
             );
             let page: SignedChangesPage = self.call(&request, |r| json_body(r, "changes"))?;

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use fieldkit_catalog::Localized;
+use sync_protocol::api::QueueBlock;
 
 use crate::outbox::RecordState;
 
@@ -70,10 +71,16 @@ pub enum Blocked {
 impl Blocked {
     /// The record the planner stopped at, for the states a record causes.
     pub fn seq(&self) -> Option<u64> {
+        self.queue_block().map(|(_, seq)| seq)
+    }
+
+    /// The states a record causes, as the kit reports them to the backend (§6.5
+    /// `blocked`), with that record.
+    pub fn queue_block(&self) -> Option<(QueueBlock, u64)> {
         match self {
-            Self::ChainBroken { seq }
-            | Self::CannotResend { seq }
-            | Self::ResentRecordRefused { seq } => Some(*seq),
+            Self::ChainBroken { seq } => Some((QueueBlock::ChainBroken, *seq)),
+            Self::CannotResend { seq } => Some((QueueBlock::CannotResend, *seq)),
+            Self::ResentRecordRefused { seq } => Some((QueueBlock::ResentRecordRefused, *seq)),
             Self::Quarantined | Self::Revoked | Self::ChangeRefused { .. } => None,
         }
     }
@@ -81,9 +88,9 @@ impl Blocked {
     /// The reason's name as it travels (`chain_broken`, …).
     pub fn reason(&self) -> &'static str {
         match self {
-            Self::ChainBroken { .. } => "chain_broken",
-            Self::CannotResend { .. } => "cannot_resend",
-            Self::ResentRecordRefused { .. } => "resent_record_refused",
+            Self::ChainBroken { .. } => QueueBlock::ChainBroken.as_str(),
+            Self::CannotResend { .. } => QueueBlock::CannotResend.as_str(),
+            Self::ResentRecordRefused { .. } => QueueBlock::ResentRecordRefused.as_str(),
             Self::Quarantined => "quarantined",
             Self::Revoked => "revoked",
             Self::ChangeRefused { .. } => "change_refused",

@@ -39,6 +39,44 @@ pub enum KitStanding {
     Revoked,
 }
 
+/// Why a kit's queue stopped at one of its records, as the kit reports it with its
+/// outbox on the changes feed (PROTOCOL.md §6.5 `blocked`): the backend misses a record
+/// the kit cannot or may not send again, so nothing after it is sent until IT staff act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueBlock {
+    /// The kit holds the missing record as rejected or in conflict.
+    ChainBroken,
+    /// The kit already purged the missing record (e.g. after a backend restore from an
+    /// old backup): only its held-records file can bridge the gap.
+    CannotResend,
+    /// The backend issued a receipt for the record and now refuses it again.
+    ResentRecordRefused,
+}
+
+impl QueueBlock {
+    /// Every reason, in the order PROTOCOL.md lists them.
+    pub const ALL: [Self; 3] = [
+        Self::ChainBroken,
+        Self::CannotResend,
+        Self::ResentRecordRefused,
+    ];
+
+    /// The reason's name as it travels (`chain_broken`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ChainBroken => "chain_broken",
+            Self::CannotResend => "cannot_resend",
+            Self::ResentRecordRefused => "resent_record_refused",
+        }
+    }
+
+    /// The reason a name stands for, if it is one.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
 /// An attachment of a delivered record that the backend does not fully hold yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

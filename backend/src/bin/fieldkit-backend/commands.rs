@@ -173,13 +173,23 @@ pub async fn run(
             });
             Ok(())
         }
-        AdminCommand::Kit(KitCommand::List) => {
-            let list = admin::kit::list(admin).await?;
+        AdminCommand::Kit(KitCommand::List { blocked }) => {
+            let mut list = admin::kit::list(admin).await?;
+            if blocked {
+                list.retain(|k| k.blocked.is_some());
+            }
             print(json, &list, |list| {
                 list.iter()
                     .map(|k| {
+                        let queue = match (&k.blocked, k.outbox) {
+                            (Some(b), _) => {
+                                format!("BLOCKED at seq {} ({}) since {}", b.seq, b.reason, b.since)
+                            }
+                            (None, Some(n)) => format!("outbox {n}"),
+                            (None, None) => "outbox -".to_owned(),
+                        };
                         format!(
-                            "{}\t{}\t{}\t{}\tlast seen {}\tlast seq {}",
+                            "{}\t{}\t{}\t{}\tlast seen {}\tlast seq {}\t{queue}",
                             k.kit_id,
                             k.name,
                             k.authority_id,
@@ -387,14 +397,19 @@ pub async fn maintain(
                      {} attachments, into {} and {}.\n\
                      Kits send again what they delivered after it at their next sync, as long \
                      as they hold it: `fieldkit purge` removes records delivered more than \
-                     {KIT_RETENTION_DAYS} days ago by default.",
+                     {KIT_RETENTION_DAYS} days ago by default, so every kit should sync before \
+                     {}. A kit that cannot heal reports its blocked queue when it syncs: \
+                     `admin kit list --blocked` lists them; a kit whose last contact is before \
+                     now has not synced since the restore.",
                     m.created_at.format("%Y-%m-%d %H:%M UTC"),
                     r.age_days,
                     m.schema_version,
                     m.tables.len(),
                     m.attachments.len(),
                     target.database,
-                    blobs.describe()
+                    blobs.describe(),
+                    (m.created_at + chrono::Duration::days(KIT_RETENTION_DAYS))
+                        .format("%Y-%m-%d %H:%M UTC"),
                 );
                 if r.kits_may_be_blocked {
                     text.push_str(

@@ -223,8 +223,14 @@ enum KitCommand {
         #[arg(long)]
         valid_hours: Option<u32>,
     },
-    /// List kits with their state, last contact and last seq.
-    List,
+    /// List kits with their state, last contact, last seq and what they last reported of
+    /// their queue (undelivered applications, where a blocked queue stopped).
+    List {
+        /// Only kits whose queue is blocked at a record the backend misses (after a
+        /// restore: the kits that cannot heal by themselves).
+        #[arg(long)]
+        blocked: bool,
+    },
     /// Revoke a kit. Default (drain): it may still deliver what it finalized (flagged
     /// "received from a revoked kit") and wipes itself once it reports an empty outbox.
     Revoke {

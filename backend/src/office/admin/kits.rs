@@ -1,4 +1,5 @@
-//! The kits page: the authority's kits with state, last contact and chain head;
+//! The kits page: the authority's kits with state, last contact, chain head and the
+//! queue each last reported (a blocked one marked, with what to do);
 //! provisioning (answered once with the one-time code, the provisioning file and its
 //! QR code); revocation with a reason after a confirmation page that offers *drain
 //! then wipe* (default), *stolen* and *wipe now* — the last only when the operator types
@@ -46,6 +47,8 @@ async fn page(
         .into_iter()
         .filter(|k| k.authority_id == own)
         .map(|k| KitView {
+            queue: texts::kit_queue_label(lang, &k),
+            queue_blocked: k.blocked.is_some(),
             revoke_link: (k.state != "revoked")
                 .then(|| format!("/office/admin/kits/{}/revoke", k.kit_id)),
             name: k.name,

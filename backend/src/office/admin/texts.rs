@@ -22,6 +22,7 @@ pub struct AdminTexts {
     pub state: &'static str,
     pub last_seen: &'static str,
     pub last_seq: &'static str,
+    pub queue: &'static str,
     pub enrolled_at: &'static str,
     pub revoked_reason: &'static str,
     pub actions: &'static str,
@@ -173,6 +174,36 @@ pub fn kit_state_label(lang: Lang, state: &str) -> String {
     lang.pick(de, en).to_owned()
 }
 
+/// What a kit last reported of its queue, in words: where it is blocked and what to
+/// do, or how many applications it has still to send.
+pub fn kit_queue_label(lang: Lang, kit: &crate::admin::kit::KitInfo) -> String {
+    if let Some(b) = &kit.blocked {
+        let (de, en) = match b.reason {
+            "cannot_resend" => (
+                "im Koffer bereits bereinigt – Datei der zurückgehaltenen Datensätze importieren",
+                "already purged on the kit – import its held-records file",
+            ),
+            "resent_record_refused" => ("erneut gesendet und abgelehnt", "sent again and refused"),
+            _ => (
+                "im Koffer als abgelehnt geführt",
+                "held as rejected on the kit",
+            ),
+        };
+        return match lang {
+            Lang::De => format!("Blockiert bei Nr. {}: {de} (seit {})", b.seq, b.since),
+            Lang::En => format!("Blocked at no. {}: {en} (since {})", b.seq, b.since),
+        };
+    }
+    match (kit.outbox, lang) {
+        (None, _) => "–".to_owned(),
+        (Some(0), _) => lang.pick("alles übertragen", "all delivered").to_owned(),
+        (Some(1), Lang::De) => "1 Antrag offen".to_owned(),
+        (Some(n), Lang::De) => format!("{n} Anträge offen"),
+        (Some(1), Lang::En) => "1 application to send".to_owned(),
+        (Some(n), Lang::En) => format!("{n} applications to send"),
+    }
+}
+
 const DE: AdminTexts = AdminTexts {
     nav_kits: "Koffer",
     nav_users: "Benutzer",
@@ -187,6 +218,7 @@ const DE: AdminTexts = AdminTexts {
     state: "Zustand",
     last_seen: "Zuletzt gesehen",
     last_seq: "Letzte Sequenznummer",
+    queue: "Warteschlange",
     enrolled_at: "Eingerichtet am",
     revoked_reason: "Widerrufsgrund",
     actions: "Aktionen",
@@ -290,6 +322,7 @@ const EN: AdminTexts = AdminTexts {
     state: "State",
     last_seen: "Last seen",
     last_seq: "Last sequence number",
+    queue: "Queue",
     enrolled_at: "Enrolled at",
     revoked_reason: "Revocation reason",
     actions: "Actions",

@@ -22,6 +22,10 @@ pub struct KitView {
     pub last_seen: String,
     /// Last seq or a dash.
     pub last_seq: String,
+    /// What it last reported of its queue, in words.
+    pub queue: String,
+    /// Whether its queue is blocked (marked, besides the words).
+    pub queue_blocked: bool,
     /// Enrolled at or a dash.
     pub enrolled_at: String,
     /// Revocation reason or empty.
