@@ -7,7 +7,10 @@
 # the back office in headless Chromium with axe-core; the kit app in WebKitGTK over
 # tauri-driver, its UI's unit tests), the operations guide's commands (run by an e2e
 # test), the installable packages (tests/packages/test-packages.sh: lintian, install,
-# hardened unit, SBOM schema, signature), and the independent Python check of the
+# hardened unit, SBOM schema, signature), the guide's package commands (apt, systemctl,
+# journalctl, runuser, restore, purge, held records) executed against the installed
+# backend package in a Debian container booted with systemd as PID 1
+# (tests/packages/test-guide-systemd.sh), and the independent Python check of the
 # protocol's test vectors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,6 +102,9 @@ rm -rf "$st_dir"
 
 step "the installable packages: build (dev profile), lintian, install, start, remove, SBOMs, signature"
 bash tests/packages/test-packages.sh --profile dev
+
+step "the operations guide's sh-package blocks, executed under systemd (Debian container, systemd-nspawn)"
+bash tests/packages/test-guide-systemd.sh
 
 step "test vectors, checked independently in Python (PyNaCl, pyhpke)"
 "$VENV/bin/python" tests/python/check_vectors.py sync-protocol/test-vectors

@@ -13,9 +13,14 @@
 //!   runner has `fieldkit-backend serve` running first (free loopback ports, TLS);
 //!   `restart`: it restarts it first; `sqlite`/`postgres`: only on that database.
 //! - ```` ```sh-package ````: commands only a packaged installation can run (apt,
-//!   systemctl, runuser, a kit's USB stick). Every `fieldkit-backend` / `fieldkit` call in
-//!   command position must parse: it is run with `--help` appended (unknown subcommands,
-//!   flags or bad values fail). The package tests cover apt and systemd.
+//!   systemctl, runuser, a kit's USB stick). Here every `fieldkit-backend` / `fieldkit`
+//!   call in command position must parse: it is run with `--help` appended (unknown
+//!   subcommands, flags or bad values fail). The blocks themselves run, in document
+//!   order, against the installed .deb on a machine where systemd is PID 1:
+//!   `tests/packages/test-guide-systemd.sh` boots a Debian container and takes them from
+//!   `export_package_blocks` (the test `the_package_blocks_are_exported_for_the_systemd_run`
+//!   writes them to the folder `FIELDKIT_GUIDE_PACKAGE_BLOCKS` names), so this file stays
+//!   the one reader of the guide's Markdown.
 //! - ```` ```toml ````: must read as a backend configuration
 //!   (`ConfigLayer::from_file`: every key exists, every value has its type).
 //! - ```` ```text ````, ```` ```ini ````, ```` ```yaml ````, …: listed, not run.
@@ -555,6 +560,7 @@ fn check_metric_names(markdown: &str) -> Result<(), String> {
     metrics.batch(0.01);
     metrics.upload_bytes(1);
     metrics.request("/v1/records", 200);
+    metrics.kit_queue_blocked("cannot_resend");
     let text = metrics.render();
     for name in metric_names(markdown) {
         if !text.contains(&name) {
@@ -651,6 +657,30 @@ fn run_guide(markdown: &str, db: &Db) -> Result<Report, String> {
     check_metric_names(markdown)?;
     session.stop_server();
     Ok(report)
+}
+
+/// Writes the guide's ```` ```sh-package ```` blocks into `dir` for
+/// `tests/packages/test-guide-systemd.sh`: `index.tsv` with one line per block in
+/// document order (the opening fence's line, a tab, the heading it stands under) and
+/// `<line>.sh` with the block's content. Returns how many blocks it wrote.
+fn export_package_blocks(markdown: &str, dir: &Path) -> Result<usize, String> {
+    let package: Vec<Block> = blocks(markdown)?
+        .into_iter()
+        .filter(|b| b.lang == "sh-package")
+        .collect();
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut index = String::new();
+    for block in &package {
+        if block.section.contains('\t') {
+            return Err(format!("line {}: a tab in the heading", block.line));
+        }
+        index.push_str(&format!("{}\t{}\n", block.line, block.section));
+        let file = dir.join(format!("{}.sh", block.line));
+        std::fs::write(&file, &block.body).map_err(|e| format!("{}: {e}", file.display()))?;
+    }
+    let file = dir.join("index.tsv");
+    std::fs::write(&file, index).map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok(package.len())
 }
 
 fn guide() -> String {
@@ -763,6 +793,41 @@ fn the_runner_checks_package_commands_toml_and_metric_names() {
     )
     .expect_err("a metric that does not exist");
     assert!(err.contains("fieldkit_records_dropped_total"), "{err}");
+}
+
+/// The ```` ```sh-package ```` blocks for `tests/packages/test-guide-systemd.sh`, which
+/// runs this test with `FIELDKIT_GUIDE_PACKAGE_BLOCKS=DIR` (without it, the export is only
+/// tried in a temporary folder).
+#[test]
+fn the_package_blocks_are_exported_for_the_systemd_run() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let dir = std::env::var_os("FIELDKIT_GUIDE_PACKAGE_BLOCKS")
+        .map_or_else(|| scratch.path().to_path_buf(), PathBuf::from);
+    let written =
+        export_package_blocks(&guide(), &dir).unwrap_or_else(|e| panic!("docs/OPERATIONS.md: {e}"));
+    assert!(written > 0, "the guide has no ```sh-package block");
+    let index = std::fs::read_to_string(dir.join("index.tsv")).expect("index.tsv");
+    assert_eq!(index.lines().count(), written);
+    eprintln!("{written} sh-package blocks written to {}", dir.display());
+}
+
+#[test]
+fn the_package_export_keeps_order_lines_and_bodies() {
+    let md = "# G\n\n## 1. A\n\n```sh\ntrue\n```\n\n  ```sh-package\n  sudo -i\n  ```\n\n## 2. B\n\n```sh-package\nsystemctl restart x\n```\n";
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert_eq!(export_package_blocks(md, dir.path()), Ok(2));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("index.tsv")).expect("index"),
+        "9\t1. A\n15\t2. B\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("9.sh")).expect("9.sh"),
+        "sudo -i\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("15.sh")).expect("15.sh"),
+        "systemctl restart x\n"
+    );
 }
 
 #[test]
