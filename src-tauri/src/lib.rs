@@ -21,11 +21,13 @@
 //! `FIELDKIT_HOME` (the kit folder; default: the platform's app data folder),
 //! `FIELDKIT_IDLE_LOCK_SECS` (default 300), `FIELDKIT_SYNC_INTERVAL_SECS` (default 120),
 //! `FIELDKIT_READY_FILE` (written once when the UI's first screen is up; for the start-up
-//! benchmark).
+//! benchmark), `FIELDKIT_COMPOSITING` (`auto` | `on` | `off`, default `auto`: WebKit's
+//! accelerated compositing off on a machine without a GPU; [`compositing`]).
 
 /// The list of the app's commands (also included by `build.rs`).
 pub mod command_names;
 pub mod commands;
+pub mod compositing;
 pub mod dto;
 pub mod error;
 pub mod events;
@@ -64,6 +66,7 @@ pub fn settings_from_env() -> state::Settings {
 /// # Panics
 /// When the window cannot be created (no display) — nothing can be shown then.
 pub fn run() {
+    compositing::apply();
     tauri::Builder::default()
         .setup(|app| {
             let home = match std::env::var_os("FIELDKIT_HOME") {

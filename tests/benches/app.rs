@@ -9,10 +9,12 @@
 //! - **Memory:** total PSS of the app and every process below it (WebKit's web and
 //!   network processes) after capturing `FIELDKIT_BENCH_APPS` (default 10) Anmeldungen
 //!   through the UI over WebDriver, each with a scanned attachment and a drawn signature.
-//!   Reference in the same run: the same sum right after unlocking.
+//!   Reference in the same run: the same sum right after unlocking. The app makes its
+//!   own compositing choice (`FIELDKIT_COMPOSITING=auto`: off without a GPU); set
+//!   `FIELDKIT_COMPOSITING=on` to measure the other.
 //!
 //! `cargo bench -p fieldkit-e2e --bench app` (Xvfb, webkit2gtk-driver, tauri-driver and
-//! a built `ui/dist`, as for the tests). Targets: ≤ 1.0 s and ≤ 300 MB.
+//! a built `ui/dist`, as for the tests). Targets: ≤ 1.0 s and ≤ 350 MB (issue 18).
 
 #![allow(clippy::print_stdout)]
 
@@ -82,14 +84,33 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// The pid of the running app (whose executable is `exe`).
+/// The app this bench started (below this process, through tauri-driver and
+/// WebKitWebDriver): not another instance of the same binary a test runs meanwhile.
 fn app_pid(exe: &Path) -> u32 {
     let exe = std::fs::canonicalize(exe).expect("app path");
+    let me = std::process::id();
     std::fs::read_dir("/proc")
         .expect("/proc")
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == exe))
+        .find(|&pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == exe)
+                && is_below(pid, me)
+        })
         .expect("the app is running")
+}
+
+/// Whether `pid` is `root` or one of its descendants.
+fn is_below(mut pid: u32, root: u32) -> bool {
+    loop {
+        if pid == root {
+            return true;
+        }
+        match parent_of(pid) {
+            Some(p) if p > 1 => pid = p,
+            _ => return false,
+        }
+    }
 }
 
 fn parent_of(pid: u32) -> Option<u32> {
@@ -110,18 +131,9 @@ fn tree_pss_kb(root: u32) -> (u64, Vec<String>) {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .collect();
-    let below = |mut pid: u32| loop {
-        if pid == root {
-            return true;
-        }
-        match parent_of(pid) {
-            Some(p) if p > 1 => pid = p,
-            _ => return false,
-        }
-    };
     let mut total = 0;
     let mut names = Vec::new();
-    for pid in pids.into_iter().filter(|&p| below(p)) {
+    for pid in pids.into_iter().filter(|&p| is_below(p, root)) {
         let Ok(rollup) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else {
             continue;
         };
@@ -179,7 +191,11 @@ async fn main() {
     println!("== memory: total PSS of the app and its WebKit processes");
     let scan = dir.path().join("scan.pdf");
     std::fs::write(&scan, b"%PDF-1.7\n% scan\n%%EOF\n").expect("scan");
-    let ui = App::start(&home, &[]).await;
+    // The app's own compositing choice for this machine (the harness forces it on for
+    // the tests' screenshots; this bench takes none).
+    let compositing = std::env::var("FIELDKIT_COMPOSITING").unwrap_or_else(|_| "auto".into());
+    println!("compositing: FIELDKIT_COMPOSITING={compositing}");
+    let ui = App::start(&home, &[("FIELDKIT_COMPOSITING", &compositing)]).await;
     ui.wait_for("screen-unlock", 30).await;
     ui.type_into("pin", PIN).await;
     ui.click("unlock-submit").await;
@@ -194,10 +210,10 @@ async fn main() {
     }
     let (after, names) = tree_pss_kb(pid);
     println!(
-        "after {count} applications ({:.0} s): {} MB = {:.2}× the 300 MB target, {:.2}× the PSS after unlock [{}]",
+        "after {count} applications ({:.0} s): {} MB = {:.2}× the 350 MB target, {:.2}× the PSS after unlock [{}]",
         started.elapsed().as_secs_f64(),
         after / 1024,
-        after as f64 / (300.0 * 1024.0),
+        after as f64 / (350.0 * 1024.0),
         after as f64 / at_unlock as f64,
         names.join(", ")
     );
