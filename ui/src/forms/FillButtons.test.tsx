@@ -1,11 +1,13 @@
 // The fill buttons in the real Anmeldung form: "Aus dem Antrag übernehmen" and "Wie
 // Person 1" fill only empty fields, by a click (or Enter) of the clerk, and the result
-// is an edit like typing: reported by FormView and stored by the draft's autosave.
+// is an edit like typing: reported by FormView and stored by the draft's autosave; the
+// cursor then goes to the first field still empty.
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it, vi } from "vitest";
 import type { FormDto } from "../api/types";
+import { useI18n } from "../i18n/i18n";
 import { useDraft } from "../screens/wizard/useDraft";
 import { anmeldung, latest } from "../test/catalog";
 import { renderWithI18n } from "../test/render";
@@ -126,6 +128,37 @@ describe("landlord confirmation: Aus dem Antrag übernehmen", () => {
     expect(screen.getByText("Übernahme rückgängig gemacht.")).toBeInTheDocument();
   });
 
+  it("puts the cursor in the first field still empty, the landlord's name; a fill that fills nothing leaves it on the button", async () => {
+    renderForm({ persons: [hildegard], ...moved, landlord_confirmation: { status: "captured" } });
+    await userEvent.click(takeButton());
+    await waitFor(() => expect(screen.getByLabelText(/^Name des Wohnungsgebers/)).toHaveFocus());
+    // Typing goes on right there.
+    await userEvent.keyboard("Erika Vermieter");
+    expect(screen.getByLabelText(/^Name des Wohnungsgebers/)).toHaveValue("Erika Vermieter");
+    await userEvent.click(takeButton());
+    expect(screen.getByText(/^Nichts übernommen/)).toBeInTheDocument();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(takeButton()).toHaveFocus();
+  });
+
+  it("says what it took in the language shown now, also after a switch", async () => {
+    function Switch() {
+      const { setLang } = useI18n();
+      return <button type="button" onClick={() => setLang("en")}>English</button>;
+    }
+    renderWithI18n(
+      <>
+        <Switch />
+        <FormView schema={form.schema} ui={form.ui} data={{ persons: [hildegard], ...moved, landlord_confirmation: { status: "captured" } }} onChange={vi.fn()} />
+      </>,
+    );
+    await userEvent.click(takeButton());
+    expect(screen.getByText("3 Angaben aus dem Antrag übernommen.")).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "English" }));
+    expect(await screen.findByText("3 entries taken from the application.")).toBeInTheDocument();
+    expect(screen.queryByText("3 Angaben aus dem Antrag übernommen.")).toBeNull();
+  });
+
   it("is English after the switch and works from the keyboard", async () => {
     const onEdit = renderForm({ persons: [hildegard], ...moved, landlord_confirmation: { status: "captured" } }, "en");
     const button = screen.getByRole("button", { name: "Take from the application" });
@@ -169,6 +202,20 @@ describe("persons: wie Person 1", () => {
     expect(within(screen.getByTestId("field-persons.1.family_name")).getByRole("textbox")).toHaveValue("Schulze");
     // Person 1 is untouched.
     expect((last(onEdit).persons as Data[])[0]).toEqual(hildegard);
+  });
+
+  it("after each fill the cursor is in the person's first empty field: the family name, then the first names", async () => {
+    renderForm({ persons: [hildegard, { relationship: "ehegatte" }] });
+    await userEvent.click(within(person(1)).getByRole("button", { name: "Wie Person 1 übernehmen" }));
+    const familyName = within(screen.getByTestId("field-persons.1.family_name")).getByRole("textbox");
+    await waitFor(() => expect(familyName).toHaveFocus());
+    await userEvent.click(within(person(1)).getByRole("button", { name: "Familienname wie Person 1" }));
+    const firstNames = within(screen.getByTestId("field-persons.1.first_names")).getByRole("textbox");
+    await waitFor(() => expect(firstNames).toHaveFocus());
+    await userEvent.keyboard("Karl");
+    expect(firstNames).toHaveValue("Karl");
+    // Person 1's fields are never where the cursor goes.
+    expect(within(person(0)).queryAllByRole("textbox").some((e) => e === document.activeElement)).toBe(false);
   });
 
   it("never overwrites: a child with its own nationality and name keeps them and takes no marriage", async () => {

@@ -4,35 +4,76 @@
 // UPDATE_DATA of the object it fills: the same edit path as typing, so FormView reports
 // it (onEdit) and autosave stores it. Nothing is filled without a click, only empty
 // fields are filled, and the last fill can be undone (fields changed since stay).
+// After a fill that filled something the cursor goes to the first field of the filled
+// object that is still empty: what the clerk types next (the landlord's name, person 2's
+// first names), without a click to get there (issue 17: clicks per Anmeldung).
 import { Actions, Resolve } from "@jsonforms/core";
 import { useJsonForms } from "@jsonforms/react";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useI18n } from "../i18n/i18n";
 import type { MessageKey } from "../i18n/messages";
 import { type Data, fillEmpty, familyNameFromFirst, landlordProposal, sharedFromFirst, unfill } from "./prefill";
 
 type Messages = { done: MessageKey; undo: MessageKey; undone: MessageKey };
 
+/** The text fields, selects and text areas that the form shows for the object at
+ * `path` (`persons.1`, `landlord_confirmation`), in document order. */
+function controlsOf(path: string): HTMLElement[] {
+  const prefix = `field-${path}.`;
+  return Array.from(document.querySelectorAll<HTMLElement>("[data-testid^='field-']"))
+    .filter((field) => field.dataset.testid?.startsWith(prefix))
+    .map((field) =>
+      field.querySelector<HTMLElement>("input:not([type=radio]):not([type=checkbox]):not([type=hidden]):not([type=file]), select, textarea"),
+    )
+    .filter((c): c is HTMLElement => c !== null);
+}
+
+/** Puts the cursor in the first control of the object at `path` that is empty and
+ * enabled; true when there was one. */
+export function focusFirstEmpty(path: string): boolean {
+  for (const control of controlsOf(path)) {
+    const c = control as HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+    if (!c.disabled && c.value === "") {
+      c.focus();
+      return true;
+    }
+  }
+  return false;
+}
+
 /** Fills the object at `path` and remembers the last fill for undo. */
 function useFill(path: string, messages: Messages) {
   const { t } = useI18n();
   const ctx = useJsonForms();
   const [last, setLast] = useState<Data | null>(null);
-  const [message, setMessage] = useState("");
+  // What the last fill or undo did, as a message key: said in the language shown now
+  // (a language switch after a fill re-words it).
+  const [said, setSaid] = useState<{ key: MessageKey; n?: number } | null>(null);
+  const message = said ? t(said.key, said.n === undefined ? undefined : { n: said.n }) : "";
+  // Counts the fills that filled something; each one moves the cursor once, after the
+  // filled values are on screen (this effect runs after the commit that shows them).
+  const [filledCount, setFilledCount] = useState(0);
+  useEffect(() => {
+    if (filledCount > 0) focusFirstEmpty(path);
+  }, [filledCount, path]);
   const fill = (proposal: Data) => {
     const { filled } = fillEmpty(Resolve.data(ctx.core?.data, path), proposal);
     const n = Object.keys(filled).length;
-    // Nothing to fill is no edit: the data stays untouched and nothing is saved.
-    if (n > 0) ctx.dispatch?.(Actions.update(path, (old: unknown) => fillEmpty(old, proposal).next));
+    // Nothing to fill is no edit: the data stays untouched and nothing is saved, and the
+    // cursor stays on the button, whose message says why.
+    if (n > 0) {
+      ctx.dispatch?.(Actions.update(path, (old: unknown) => fillEmpty(old, proposal).next));
+      setFilledCount((c) => c + 1);
+    }
     setLast(n > 0 ? filled : null);
-    setMessage(t(messages.done, { n }));
+    setSaid({ key: messages.done, n });
   };
   const undo = () => {
     if (!last) return;
     const filled = last;
     ctx.dispatch?.(Actions.update(path, (old: unknown) => unfill(old, filled)));
     setLast(null);
-    setMessage(t(messages.undone));
+    setSaid({ key: messages.undone });
   };
   const undoButton = last ? (
     <button type="button" className="btn btn--secondary btn--small" onClick={undo}>
