@@ -29,6 +29,9 @@ use fieldkit_e2e::harness::kit::TestKit;
 use fieldkit_e2e::harness::{free_port, PIN};
 use kit_core::protocol::api::CaseStatus;
 
+/// Issue 17's count of clicks and keystrokes for a 2-person Anmeldung.
+mod anmeldung_count;
+
 /// A scanned landlord confirmation (any PDF bytes do; the kit encrypts what it gets).
 const CONFIRMATION_PDF: &[u8] = b"%PDF-1.7\n% Wohnungsgeberbestaetigung, gescannt\n%%EOF\n";
 

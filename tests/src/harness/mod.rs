@@ -4,6 +4,7 @@
 //! every scenario ends with ([`check::assert_exactly_once`]).
 
 pub mod app;
+pub mod app_count;
 pub mod app_flows;
 pub mod app_screens;
 pub mod backend;
