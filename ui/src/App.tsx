@@ -289,7 +289,6 @@ export function App() {
           </nav>
         ) : null}
         <div className="header-right">
-          <ConnectivityIndicator conn={conn} />
           {stage === "work" && status?.unlocked?.clerk ? <span className="small">{t("header.clerk", { name: status.unlocked.clerk.name })}</span> : null}
           <button
             type="button"
@@ -308,6 +307,11 @@ export function App() {
               {t("header.lock")}
             </button>
           ) : null}
+        </div>
+        {/* A line of its own: the state changes every few seconds, and sharing the
+            buttons' line made them jump between lines under the clerk's pointer. */}
+        <div className="header-status">
+          <ConnectivityIndicator conn={conn} />
         </div>
       </header>
       <main id="main" ref={mainRef} tabIndex={-1}>
