@@ -22,9 +22,12 @@ use fieldkit_e2e::harness::s3::Bucket;
 use fieldkit_e2e::harness::scenario::Scenario;
 use kit_core::RecordState;
 
-/// `fieldkit-backend admin --data-dir DATA ARGS` (optionally on `database`), with `env`.
+/// `fieldkit-backend admin --data-dir DATA ARGS` (optionally on `database`), with `env`,
+/// from a shell with umask 022 as IT's usually is.
 fn admin(data: &Path, database: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(bin("fieldkit-backend"));
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "umask 022 && exec \"$0\" \"$@\""])
+        .arg(bin("fieldkit-backend"));
     cmd.arg("admin").arg("--data-dir").arg(data);
     if let Some(db) = database {
         cmd.arg("--database").arg(db);
@@ -87,6 +90,33 @@ fn lose_the_backend(s: &mut Scenario) -> PathBuf {
     key
 }
 
+/// Every file and folder under `dir` is its owner's alone, though the restore ran from
+/// a shell with umask 022 (the database, its journal, the attachments).
+fn assert_owner_only(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut open = Vec::new();
+    let mut seen = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::metadata(&path).expect("metadata");
+        seen += 1;
+        if meta.permissions().mode() & 0o077 != 0 {
+            open.push(format!(
+                "{} {:o}",
+                path.display(),
+                meta.permissions().mode()
+            ));
+        }
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).expect("folder") {
+                stack.push(entry.expect("entry").path());
+            }
+        }
+    }
+    assert!(seen > 10, "the restore wrote {seen} files and folders");
+    assert!(open.is_empty(), "readable by group or others: {open:?}");
+}
+
 #[test]
 fn a_backup_taken_while_serving_is_restored_and_the_kit_sends_again_what_was_lost() {
     let mut s = Scenario::new();
@@ -102,6 +132,7 @@ fn a_backup_taken_while_serving_is_restored_and_the_kit_sends_again_what_was_los
     );
     let text = ok(&out);
     assert!(text.contains("0 days old"), "{text}");
+    assert_owner_only(&data);
     assert!(text.contains("6 attachments"), "{text}");
     // The date by which every kit must have synced to heal: the backup's time + 7 days.
     let manifest: serde_json::Value =

@@ -483,7 +483,18 @@ async fn run_admin(config_file: Option<PathBuf>, args: AdminArgs) -> Result<(), 
 
 mod commands;
 
+/// Makes every file and folder this process creates its owner's alone (umask 077): the
+/// database, attachments, backups, restores and provisioning files. The unit's
+/// `UMask=0077` covers the service; this also covers IT's commands, run from a shell
+/// whose umask is usually 022 (`runuser -u fieldkit -- fieldkit-backend admin restore`
+/// left the restored database readable by the group before).
+fn owner_only_files() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
 fn main() -> ExitCode {
+    owner_only_files();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
