@@ -22,7 +22,9 @@
 //! `FIELDKIT_IDLE_LOCK_SECS` (default 300), `FIELDKIT_SYNC_INTERVAL_SECS` (default 120),
 //! `FIELDKIT_READY_FILE` (written once when the UI's first screen is up; for the start-up
 //! benchmark), `FIELDKIT_COMPOSITING` (`auto` | `on` | `off`, default `auto`: WebKit's
-//! accelerated compositing off on a machine without a GPU; [`compositing`]).
+//! accelerated compositing off on a machine without a GPU; [`compositing`]), `FIELDKIT_JIT`
+//! (`baseline` | `full` | `off`, default `baseline`: JavaScriptCore without its optimizing
+//! compilers; [`javascript`]).
 
 /// The list of the app's commands (also included by `build.rs`).
 pub mod command_names;
@@ -31,6 +33,7 @@ pub mod compositing;
 pub mod dto;
 pub mod error;
 pub mod events;
+pub mod javascript;
 pub mod state;
 
 use std::path::PathBuf;
@@ -67,6 +70,7 @@ pub fn settings_from_env() -> state::Settings {
 /// When the window cannot be created (no display) — nothing can be shown then.
 pub fn run() {
     compositing::apply();
+    javascript::apply();
     tauri::Builder::default()
         .setup(|app| {
             let home = match std::env::var_os("FIELDKIT_HOME") {

@@ -10,8 +10,10 @@
 //!   network processes) after capturing `FIELDKIT_BENCH_APPS` (default 10) Anmeldungen
 //!   through the UI over WebDriver, each with a scanned attachment and a drawn signature.
 //!   Reference in the same run: the same sum right after unlocking. The app makes its
-//!   own compositing choice (`FIELDKIT_COMPOSITING=auto`: off without a GPU); set
-//!   `FIELDKIT_COMPOSITING=on` to measure the other.
+//!   own compositing choice (`FIELDKIT_COMPOSITING=auto`: off without a GPU) and runs
+//!   JavaScriptCore's baseline compilers (`FIELDKIT_JIT=baseline`); set either variable
+//!   to measure another choice (`on`/`off`, `full`/`off`). The time the applications
+//!   took is printed: the cost of slower compilers shows there.
 //!
 //! `cargo bench -p fieldkit-e2e --bench app` (Xvfb, webkit2gtk-driver, tauri-driver and
 //! a built `ui/dist`, as for the tests). Targets: ≤ 1.0 s and ≤ 350 MB (issue 18).
@@ -124,7 +126,8 @@ fn parent_of(pid: u32) -> Option<u32> {
         .ok()
 }
 
-/// Total PSS in kB of `root` and every process below it, and their names.
+/// Total PSS in kB of `root` and every process below it, and each one's name, PSS and
+/// anonymous part.
 fn tree_pss_kb(root: u32) -> (u64, Vec<String>) {
     let pids: Vec<u32> = std::fs::read_dir("/proc")
         .expect("/proc")
@@ -137,14 +140,23 @@ fn tree_pss_kb(root: u32) -> (u64, Vec<String>) {
         let Ok(rollup) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else {
             continue;
         };
-        let pss: u64 = rollup
-            .lines()
-            .find_map(|l| l.strip_prefix("Pss:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0);
+        let field = |name: &str| -> u64 {
+            rollup
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let pss = field("Pss:");
         total += pss;
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        names.push(format!("{} {} MB", comm.trim(), pss / 1024));
+        // Anonymous memory (heaps, JavaScript, images) apart from mapped files (libraries).
+        names.push(format!(
+            "{} {} MB (anon {})",
+            comm.trim(),
+            pss / 1024,
+            field("Pss_Anon:") / 1024
+        ));
     }
     (total, names)
 }
@@ -194,15 +206,28 @@ async fn main() {
     // The app's own compositing choice for this machine (the harness forces it on for
     // the tests' screenshots; this bench takes none).
     let compositing = std::env::var("FIELDKIT_COMPOSITING").unwrap_or_else(|_| "auto".into());
-    println!("compositing: FIELDKIT_COMPOSITING={compositing}");
-    let ui = App::start(&home, &[("FIELDKIT_COMPOSITING", &compositing)]).await;
+    // Likewise JavaScriptCore's compilers (`baseline` unless set).
+    let jit = std::env::var("FIELDKIT_JIT").unwrap_or_else(|_| "baseline".into());
+    println!("compositing: FIELDKIT_COMPOSITING={compositing}; compilers: FIELDKIT_JIT={jit}");
+    let ui = App::start(
+        &home,
+        &[
+            ("FIELDKIT_COMPOSITING", &compositing),
+            ("FIELDKIT_JIT", &jit),
+        ],
+    )
+    .await;
     ui.wait_for("screen-unlock", 30).await;
     ui.type_into("pin", PIN).await;
     ui.click("unlock-submit").await;
     ui.wait_for("screen-home", 30).await;
     let pid = app_pid(&app);
-    let (at_unlock, _) = tree_pss_kb(pid);
-    println!("after unlock: {} MB (reference)", at_unlock / 1024);
+    let (at_unlock, names) = tree_pss_kb(pid);
+    println!(
+        "after unlock: {} MB (reference) [{}]",
+        at_unlock / 1024,
+        names.join(", ")
+    );
     let started = Instant::now();
     for i in 0..count {
         let case = capture_anmeldung(&ui, &scan).await;
