@@ -5,7 +5,10 @@
 #                                           binary, /etc/fieldkit/backend.toml, system
 #                                           user fieldkit, hardened systemd unit
 #   fieldkit_<v>_amd64.deb, Fieldkit-<v>-1.x86_64.rpm
-#                                           the kit app (Tauri bundler, packaging/app/)
+#                                           the kit app (Tauri bundler, packaging/app/):
+#                                           /usr/bin/fieldkit-app and the kit's command
+#                                           line /usr/bin/fieldkit (the operations
+#                                           guide's purge, export-held, probe kit)
 #   *.cdx.json                              a CycloneDX 1.5 SBOM per package (the app's
 #                                           includes the UI's npm dependencies; the .rpm
 #                                           holds the same files as the app's .deb)
@@ -66,8 +69,11 @@ STAGE="$TARGET/package-stage/$PROFILE"
 rm -rf "$DIST" "$STAGE"
 mkdir -p "$DIST" "$STAGE"
 
-step "building fieldkit-backend and fieldkit-app ($PROFILE profile)"
-cargo build --locked "${cargo_profile[@]}" -p fieldkit-backend -p fieldkit-app --bins
+step "building fieldkit-backend, fieldkit-app and the kit's CLI fieldkit ($PROFILE profile)"
+# One invocation: kit-core's features are unified across the packages it builds, so the
+# CLI gets exactly the kit-core features the app has (today the default, `tpm`) and opens
+# the kits the app made, TPM-bound PINs included. A CLI built without `tpm` could not.
+cargo build --locked "${cargo_profile[@]}" -p fieldkit-backend -p fieldkit-app -p kit-core --bins
 
 step "the backend's .deb (cargo-deb)"
 # cargo-deb warns that the dev profile is meant for tests only; it still strips the binary.
@@ -77,13 +83,23 @@ cargo deb --locked -p fieldkit-backend --no-build --profile "$PROFILE" --output 
 step "the kit app's .deb and .rpm (Tauri bundler)"
 # The bundler packs target/<profile>/fieldkit-app as it finds it and patches it in place;
 # it gets a stripped copy in a staging target folder, so the shared build stays untouched.
-mkdir -p "$STAGE/target/$profile_dir" "$STAGE/doc"
+mkdir -p "$STAGE/target/$profile_dir" "$STAGE/doc" "$STAGE/bin"
 cp "$TARGET/$profile_dir/fieldkit-app" "$STAGE/target/$profile_dir/fieldkit-app"
 strip --strip-unneeded "$STAGE/target/$profile_dir/fieldkit-app"
+# The kit's command line travels in the same package: IT runs it on the kits (purge,
+# export-held) and it must open the app's kit folder with the same build of kit-core.
+# Stripped like the app; the bundler keeps the file's mode (0755).
+install -m 0755 "$TARGET/$profile_dir/fieldkit" "$STAGE/bin/fieldkit"
+strip --strip-unneeded "$STAGE/bin/fieldkit"
 gzip -9 -n -c packaging/app/changelog > "$STAGE/doc/changelog.gz"
-tauri_config=$(python3 -c 'import json, sys; print(json.dumps({"bundle": {"linux": {"deb": {"files": {
-  "/usr/share/doc/fieldkit/copyright": "../packaging/app/copyright",
-  "/usr/share/doc/fieldkit/changelog.gz": sys.argv[1]}}}}}))' "$STAGE/doc/changelog.gz")
+# Merged into src-tauri/tauri.conf.json (JSON merge patch: the files maps are added to).
+tauri_config=$(python3 -c 'import json, sys; print(json.dumps({"bundle": {"linux": {
+  "deb": {"files": {
+    "/usr/bin/fieldkit": sys.argv[2],
+    "/usr/share/doc/fieldkit/copyright": "../packaging/app/copyright",
+    "/usr/share/doc/fieldkit/changelog.gz": sys.argv[1]}},
+  "rpm": {"files": {"/usr/bin/fieldkit": sys.argv[2]}}}}}))' \
+  "$STAGE/doc/changelog.gz" "$STAGE/bin/fieldkit")
 (cd src-tauri && CARGO_TARGET_DIR="$STAGE/target" ../ui/node_modules/.bin/tauri bundle \
   "${tauri_profile[@]}" --bundles deb,rpm --ci --config "$tauri_config")
 version=$(python3 -c 'import json; print(json.load(open("src-tauri/tauri.conf.json"))["version"])')
@@ -107,7 +123,8 @@ backend_deb=$(cd "$DIST" && ls fieldkit-backend_*.deb)
 python3 packaging/sbom/finish_sbom.py --cargo "$STAGE/backend.cdx.json" \
   --package "$backend_deb" --out "$DIST/${backend_deb%.deb}.cdx.json"
 python3 packaging/sbom/finish_sbom.py --cargo "$STAGE/app.cdx.json" --npm "$STAGE/ui.cdx.json" \
-  --npm-package-json ui/package.json --package "fieldkit_${version}_amd64.deb" --out "$DIST/fieldkit_${version}_amd64.cdx.json"
+  --npm-package-json ui/package.json --binary kit-core:fieldkit:src/bin/fieldkit/main.rs \
+  --package "fieldkit_${version}_amd64.deb" --out "$DIST/fieldkit_${version}_amd64.cdx.json"
 
 step "SHA256SUMS and its signature"
 bash packaging/sign.sh "$DIST"

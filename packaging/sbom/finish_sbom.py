@@ -10,12 +10,17 @@ binary), and writes one CycloneDX 1.5 JSON document:
   only the UI's production dependencies and what they need are kept (`npm sbom --omit
   dev` of npm 11.19 also drops react, a production dependency that is a peer of others,
   so the full document is filtered here by walking its dependency graph);
-- the package file it describes is named in metadata.properties (fieldkit:package).
+- the package file it describes is named in metadata.properties (fieldkit:package);
+- a program the package carries from another crate of the document (the app package's
+  command line `fieldkit`, kit-core's binary) is listed as an application next to the
+  crate's own binaries (--binary CRATE:NAME:SOURCE). Its crates need no addition:
+  cargo-cyclonedx already lists the crate and everything it depends on, as a dependency
+  of the package's crate (kit-core's dependencies include those of its binary).
 
 Standard library only: it runs before any virtualenv exists.
 
 Usage: finish_sbom.py --cargo CARGO.json [--npm NPM.json --npm-package-json PACKAGE.json]
-                      --package FILE --out OUT.json
+                      [--binary CRATE:NAME:SOURCE ...] --package FILE --out OUT.json
 """
 
 import argparse
@@ -105,11 +110,38 @@ def merge_npm(bom, npm):
             tools.append({"vendor": vendor, "name": name, "version": version})
 
 
+def add_binary(bom, spec):
+    """Lists the program NAME, built from SOURCE of the crate CRATE (a component of the
+    document), among the described component's parts, as cargo-cyclonedx lists the
+    crate's own binaries, and makes it depend on its crate."""
+    try:
+        crate, name, source = spec.split(":", 2)
+    except ValueError:
+        sys.exit(f"--binary {spec!r}: expected CRATE:NAME:SOURCE")
+    found = [c for c in bom.get("components", []) if c.get("name") == crate]
+    if len(found) != 1:
+        sys.exit(f"--binary {spec!r}: the SBOM has {len(found)} components named {crate!r}")
+    lib = found[0]
+    ref = f"{lib['bom-ref']} bin-{name}"
+    part = {"type": "application", "bom-ref": ref, "name": name, "version": lib.get("version")}
+    if lib.get("purl"):
+        part["purl"] = f"{lib['purl'].split('#')[0]}#{source}"
+    bom["metadata"]["component"].setdefault("components", []).append(part)
+    bom.setdefault("dependencies", []).append({"ref": ref, "dependsOn": [lib["bom-ref"]]})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cargo", required=True)
     ap.add_argument("--npm")
     ap.add_argument("--npm-package-json", help="keep only its production dependencies")
+    ap.add_argument(
+        "--binary",
+        action="append",
+        default=[],
+        metavar="CRATE:NAME:SOURCE",
+        help="another crate's program the package carries",
+    )
     ap.add_argument("--package", required=True, help="file name of the package described")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -119,6 +151,8 @@ def main():
         if args.npm_package_json:
             npm = production_only(npm, args.npm_package_json)
         merge_npm(bom, npm)
+    for spec in args.binary:
+        add_binary(bom, spec)
     props = bom["metadata"].setdefault("properties", [])
     props.append({"name": "fieldkit:package", "value": args.package})
     with open(args.out, "w", encoding="utf-8") as f:

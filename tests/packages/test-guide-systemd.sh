@@ -13,9 +13,10 @@
 #     CONTEXTS below says in which shell each one runs, as the guide says: the root shell
 #     (section 0's first block, `sudo -i` by the IT user "it"), the admin shell (section
 #     0's second block, `runuser -u fieldkit -- bash`, opened from the root shell), or the
-#     clerk's laptop (the user "clara", whose kit is the app's folder). The two section-0
-#     blocks are typed in front of every root/admin block, exactly as written: the whole
-#     session goes through one stdin, so `sudo -i` and `runuser … bash` read what follows;
+#     clerk's laptop (the user "clara", whose kit is the app's folder; the container is
+#     server and laptop at once). The two section-0 blocks are typed in front of every
+#     root/admin block, exactly as written: the whole session goes through one stdin, so
+#     `sudo -i` and `runuser … bash` read what follows;
 #   - between the blocks, the exercise set-up does what the guide's ```sh blocks and
 #     daily work would have done by then (a master key, authorities, a catalog, an
 #     enrolled kit with records, the backup the restore block names, a kit blocked after
@@ -23,9 +24,15 @@
 #     (the kit's queue is blocked before the export and synced after the import);
 #   - the guide's placeholder `'…'` (the kit's recovery secret) is the only text replaced;
 #   - a block that fails fails the script with its line in docs/OPERATIONS.md.
-# The backend package is the one in dist/ (scripts/package.sh; built there when missing);
-# the kit's command line `fieldkit` is not packaged yet (guide section 7), so the
-# workspace's build of it is copied onto the "laptop" as the guide says it is made.
+# The packages are the ones in dist/ (scripts/package.sh; built there when missing, or
+# when dist/ predates the app package's /usr/bin/fieldkit). Nothing of the workspace's
+# build is copied into the container: the laptop gets the app .deb, installed with apt
+# without network (its dependencies, WebKitGTK and GTK included, are installed into the
+# cached root file system once, with apt in the chroot: about a minute and 600 MB more
+# the first time, some seconds per run after), so every kit command runs the packaged
+# /usr/bin/fieldkit; section 7's block takes the same program out of the same .deb for
+# the server, as the guide tells IT to (checked to be the app package's byte for byte,
+# then deleted as the guide says, so the laptop's blocks use /usr/bin/fieldkit again).
 # Needs root (debootstrap, systemd-nspawn). The container is stopped and removed at the
 # end, also on failure (trap).
 #
@@ -50,6 +57,7 @@ CONTEXTS='
 0.2  opener-admin  runuser -u fieldkit -- bash
 2.1  root          apt install ./fieldkit-backend_
 5.1  root          systemctl enable --now fieldkit-backend
+7.1  root          dpkg-deb -x fieldkit_
 9.1  root          journalctl
 10.1 root          install -d -o fieldkit -g fieldkit -m 0700 "$BACKUP_DIR"
 10.2 root          admin restore --from
@@ -89,14 +97,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step "the backend package and the kit's command line"
-if ! ls dist/fieldkit-backend_*_amd64.deb >/dev/null 2>&1 || [ ! -s dist/SHA256SUMS ]; then
+step "the packages: the backend's, and the app's with the kit's command line"
+# A dist/ from before the app package carried /usr/bin/fieldkit is built again.
+app_has_cli() {
+  local listing
+  listing=$(dpkg-deb -c dist/fieldkit_*_amd64.deb 2>/dev/null) || return 1
+  grep -qE ' (\./)?usr/bin/fieldkit$' <<<"$listing"
+}
+if ! ls dist/fieldkit-backend_*_amd64.deb >/dev/null 2>&1 || [ ! -s dist/SHA256SUMS ] || ! app_has_cli; then
   bash scripts/package.sh --profile dev
 fi
 BACKEND_DEB=$(cd dist && ls fieldkit-backend_*_amd64.deb)
-FIELDKIT_CLI="$TARGET/debug/fieldkit"
-[ -x "$FIELDKIT_CLI" ] || cargo build --locked -p kit-core --bin fieldkit
-ok "dist/$BACKEND_DEB, $FIELDKIT_CLI"
+APP_DEB=$(cd dist && ls fieldkit_*_amd64.deb)
+app_has_cli || fail "dist/$APP_DEB holds no /usr/bin/fieldkit"
+ok "dist/$BACKEND_DEB, dist/$APP_DEB (with /usr/bin/fieldkit)"
 
 step "the guide's sh-package blocks (tests/e2e/operations_guide.rs writes them)"
 BLOCKS="$WORK/blocks"
@@ -137,17 +151,16 @@ case "$(. /etc/os-release && echo "$ID")" in
 esac
 # What the installed server needs besides systemd: the backend package's dependencies (so
 # that `apt install ./….deb` has nothing to download: the container has no network),
-# sudo, curl and jq (the guide's shells, its /readyz and journal examples), and the
-# libraries the kit's command line links.
+# sudo, curl and jq (the guide's shells, its /readyz and journal examples).
+depends_of() { dpkg-deb -f "$1" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*//; s/ //g' | sed '/^$/d' | sort -u; }
 packages="systemd systemd-sysv dbus sudo curl jq ca-certificates"
-packages+=" $(dpkg-deb -f "dist/$BACKEND_DEB" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*//; s/ //g')"
-while read -r lib; do
-  owner=$(dpkg -S "$lib" 2>/dev/null || dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "/usr$lib" 2>/dev/null) \
-    || fail "no Debian package holds $lib (linked by $FIELDKIT_CLI)"
-  packages+=" ${owner%%:*}"
-done < <(ldd "$FIELDKIT_CLI" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }')
+packages+=" $(depends_of "dist/$BACKEND_DEB" | tr '\n' ' ')"
 packages=$(tr ' ' '\n' <<<"$packages" | sed '/^$/d' | sort -u | tr '\n' ',' | sed 's/,$//')
-key=$(printf '%s %s %s' "$release" "$mirror" "$packages" | sha256sum | cut -c1-16)
+# The laptop's: the app package's dependencies (WebKitGTK, GTK, the TSS libraries; also
+# what section 7's `apt install` names for the server), installed with apt in the chroot
+# after debootstrap, without Recommends as the laptop installs the app below.
+app_packages=$(depends_of "dist/$APP_DEB" | tr '\n' ' ')
+key=$(printf '%s %s %s %s' "$release" "$mirror" "$packages" "$app_packages" | sha256sum | cut -c1-16)
 CACHE="$TARGET/guide-systemd-cache"
 TARBALL="$CACHE/rootfs-$release-$key.tar"
 mkdir -p "$CACHE" "$ROOTFS"
@@ -155,6 +168,12 @@ if [ ! -s "$TARBALL" ]; then
   echo "  debootstrap $release with: $packages"
   debootstrap --variant=minbase --include="$packages" "$release" "$WORK/debootstrap" "$mirror" \
     > "$WORK/debootstrap.log" 2>&1 || { tail -n 30 "$WORK/debootstrap.log"; fail "debootstrap"; }
+  echo "  apt-get install (in the chroot, from $mirror) $app_packages"
+  # shellcheck disable=SC2086 # one word per package
+  chroot "$WORK/debootstrap" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $app_packages \
+    > "$WORK/apt-app.log" 2>&1 || { tail -n 30 "$WORK/apt-app.log"; fail "installing the app package's dependencies"; }
+  chroot "$WORK/debootstrap" apt-get clean
   rm -f "$CACHE"/rootfs-*.tar
   tar --numeric-owner -C "$WORK/debootstrap" -cf "$TARBALL.part" .
   mv "$TARBALL.part" "$TARBALL"
@@ -187,9 +206,8 @@ in_root chown -R clara:clara /home/clara
 # A USB stick, mounted on the laptop for the clerk's user.
 install -d "$ROOTFS/media/usb"
 in_root chown clara:clara /media/usb
-install -m 0755 "$FIELDKIT_CLI" "$ROOTFS/usr/local/bin/fieldkit"
 # The downloaded packages, where the root shell (`sudo -i`) starts.
-cp "dist/$BACKEND_DEB" dist/SHA256SUMS "$ROOTFS/root/"
+cp "dist/$BACKEND_DEB" "dist/$APP_DEB" dist/SHA256SUMS "$ROOTFS/root/"
 # The authority's service catalog (FIELDKIT_CATALOG_DIR of section 0).
 mkdir -p "$ROOTFS/srv/fieldkit"
 cp -r catalog "$ROOTFS/srv/fieldkit/katalog"
@@ -233,6 +251,15 @@ case "$state" in
 esac
 [ "$(inside cat /proc/1/comm)" = systemd ] || fail "PID 1 in the container is not systemd"
 ok "systemd is PID 1 in the container ($state, $(elapsed))"
+
+step "the clerk's laptop: the app package from dist/, installed with apt, offline"
+# No network in the container: apt finds everything in the image or fails.
+inside apt-get install -y -qq --no-install-recommends "/root/$APP_DEB" > "$WORK/app-install.log" 2>&1 \
+  || { cat "$WORK/app-install.log"; fail "apt-get install $APP_DEB on the laptop"; }
+[ "$(inside runuser -l clara -c 'command -v fieldkit')" = /usr/bin/fieldkit ] \
+  || fail "the clerk's fieldkit is not the app package's /usr/bin/fieldkit"
+inside dpkg -S /usr/bin/fieldkit > /dev/null || fail "/usr/bin/fieldkit belongs to no package"
+ok "$APP_DEB installed; the clerk's fieldkit is /usr/bin/fieldkit of package $(inside dpkg -S /usr/bin/fieldkit | cut -d: -f1) ($(elapsed))"
 
 # --- running blocks ------------------------------------------------------------------
 
@@ -359,6 +386,22 @@ before_block() {
   esac
 }
 
+# What is checked right after a block, keyed like CONTEXTS.
+after_block() {
+  case "$1" in
+    7.1)
+      step "check: the server's fieldkit is the app package's, runs as the service user; deleted after the probe"
+      as_root 'cmp /usr/local/bin/fieldkit /usr/bin/fieldkit' || fail "/usr/local/bin/fieldkit differs from the app package's program"
+      as_root "runuser -u fieldkit -- /usr/local/bin/fieldkit --help > /dev/null" || fail "the server's fieldkit does not run as fieldkit"
+      # The probe itself is a ```sh server block (tests/e2e/operations_guide.rs runs it);
+      # afterwards the guide says to delete the copy, and the laptop's blocks run the
+      # app package's /usr/bin/fieldkit.
+      as_root 'rm /usr/local/bin/fieldkit'
+      ok "/usr/local/bin/fieldkit = the app package's /usr/bin/fieldkit, runs as fieldkit; deleted"
+      ;;
+  esac
+}
+
 step "running the guide's sh-package blocks in order"
 for i in "${!KEYS[@]}"; do
   case "${CTX[$i]}" in
@@ -366,6 +409,7 @@ for i in "${!KEYS[@]}"; do
   esac
   before_block "${KEYS[$i]}"
   run_block "$i"
+  after_block "${KEYS[$i]}"
 done
 
 step "after the last block: the service runs under systemd and the kit syncs"

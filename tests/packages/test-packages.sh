@@ -7,18 +7,23 @@
 #   - both SBOMs validate against the vendored CycloneDX 1.5 schema and list what the
 #     packages contain;
 #   - lintian finds no errors in either .deb (warnings are listed), the desktop entry is
-#     valid, the app's Depends cover every shared library its binary links, the .rpm
-#     reads;
-#   - the backend .deb installs; its user, data folder and conffile are as documented; its
-#     unit passes `systemd-analyze verify` and rates an exposure of at most 2.0; the
-#     packaged binary, started as the unit starts it (ExecStart, User, UMask, Environment,
-#     the master-key credential, no capabilities, no_new_privs and the system call
-#     filter, all taken from the installed unit), with the packaged
-#     configuration changed only as the operations guide says, answers /readyz and
-#     /healthz; an admin command works as the guide says; `dpkg -r` and `dpkg --purge`
-#     leave the data folder and the master key;
+#     valid, the app package carries both programs stripped (fieldkit-app and the kit's
+#     command line fieldkit), its Depends cover every shared library either links, the
+#     .rpm holds and requires the same;
+#   - the backend .deb installs without a warning (adduser's included); its user, data
+#     folder and conffile are as documented; its unit passes `systemd-analyze verify`
+#     and rates an exposure of at most 2.0; the packaged binary, started as the unit
+#     starts it (ExecStart, User, UMask, Environment, the master-key credential, no
+#     capabilities, no_new_privs and the system call filter, all taken from the
+#     installed unit), with the packaged configuration changed only as the operations
+#     guide says, answers /readyz and /healthz; an admin command works as the guide says; `dpkg -r` and `dpkg --purge`
+#     leave the data folder and the master key; installing again over the kept data
+#     folder narrows a too wide mode to 0750, keeps a narrower one and leaves the
+#     contents alone;
 #   - the app .deb installs and its binary, under Xvfb, shows its first screen (the app
-#     writes FIELDKIT_READY_FILE then) and stays up.
+#     writes FIELDKIT_READY_FILE then) and stays up; the packaged `fieldkit` answers
+#     --help, refuses a wrong argument with a message and a non-zero exit, and makes and
+#     reads a kit as an unprivileged user, offline; `dpkg --purge` removes both programs.
 # Needs root (dpkg) and a machine without a Fieldkit installation; everything it installs
 # is purged and everything it creates is removed again at the end (trap), except tools.
 #
@@ -64,6 +69,7 @@ T=$(mktemp -d /tmp/fieldkit-pkgtest.XXXXXX)
 BACKEND_PID=""
 APP_PID=""
 CREDS_DIR=""
+CLI_HOME=""
 cleanup() {
   local rc=$?
   set +e
@@ -77,6 +83,7 @@ cleanup() {
   getent group fieldkit >/dev/null && delgroup --system --quiet fieldkit >/dev/null 2>&1
   rm -f /etc/systemd/system/fieldkit-backend.service
   [ -n "$CREDS_DIR" ] && rm -rf "$CREDS_DIR"
+  [ -n "$CLI_HOME" ] && rm -rf "$CLI_HOME"
   # A signature by the deleted throwaway key means nothing: none is left in dist/.
   [ "$BUILD" -eq 1 ] && rm -f dist/SHA256SUMS.asc
   gpgconf --homedir "$T/gnupg" --kill all >/dev/null 2>&1
@@ -186,6 +193,9 @@ checks = [
     ({"react", "@jsonforms/core"} <= names(app), "app SBOM lists the UI's npm packages"),
     (not {"vite", "vitest", "typescript"} & names(app), "app SBOM leaves out the UI's build tools"),
     (package(app) == {sys.argv[4]}, "app SBOM names its package file"),
+    ({"fieldkit-app", "fieldkit"} <= {c["name"] for c in app["metadata"]["component"].get("components", [])
+                                       if c["type"] == "application"},
+     "app SBOM lists both programs of the package (fieldkit-app, the kit's CLI fieldkit)"),
 ]
 for good, what in checks:
     if not good:
@@ -213,27 +223,52 @@ grep -q '^Comment\[de\]=' "$desktop" && grep -q '^Comment=' "$desktop" \
 icon=$(sed -n 's/^Icon=//p' "$desktop")
 ls "$T"/app-deb/usr/share/icons/hicolor/*/apps/"$icon".png >/dev/null || fail "no icon $icon"
 ok "desktop entry valid (Office, de/en), icon $icon"
-# Every library the binary links must come from a package the .deb depends on.
+# The two programs of the app package: executable, and stripped copies (no symbol table).
+APP_BINARIES=(/usr/bin/fieldkit-app /usr/bin/fieldkit)
+for bin in "${APP_BINARIES[@]}"; do
+  [ -x "$T/app-deb$bin" ] || fail "the app .deb lacks $bin"
+  [ "$(stat -c '%a' "$T/app-deb$bin")" = 755 ] || fail "$bin has mode $(stat -c '%a' "$T/app-deb$bin")"
+  sections=$(readelf -S "$T/app-deb$bin")
+  grep -q '\.symtab' <<<"$sections" && fail "$bin in the app .deb is not stripped"
+done
+ok "the app .deb holds ${APP_BINARIES[*]}, 0755, stripped"
+# Every library either program links must come from a package the .deb depends on.
 mkdir -p "$T/shlibs/debian"
 printf 'Source: fieldkit\n\nPackage: fieldkit\nArchitecture: any\n' > "$T/shlibs/debian/control"
-needed=$(cd "$T/shlibs" && dpkg-shlibdeps -O "$T/app-deb/usr/bin/fieldkit-app" 2>/dev/null \
-  | sed 's/^shlibs:Depends=//' | tr ',' '\n' | sed 's/^ *//; s/ .*//' | sort -u)
 depends=$(dpkg-deb -f "dist/$APP_DEB" Depends | tr ',' '\n' | sed 's/^ *//; s/ .*//' | sort -u)
-missing_deps=$(comm -23 <(echo "$needed") <(echo "$depends"))
-[ -z "$missing_deps" ] || fail "the app .deb does not depend on: $missing_deps"
-ok "Depends covers every linked library ($(echo "$needed" | wc -l) packages)"
+for bin in "${APP_BINARIES[@]}"; do
+  needed=$(cd "$T/shlibs" && dpkg-shlibdeps -O "$T/app-deb$bin" 2>/dev/null \
+    | sed 's/^shlibs:Depends=//' | tr ',' '\n' | sed 's/^ *//; s/ .*//' | sort -u)
+  [ -n "$needed" ] || fail "dpkg-shlibdeps found no libraries for $bin"
+  missing_deps=$(comm -23 <(echo "$needed") <(echo "$depends"))
+  [ -z "$missing_deps" ] || fail "the app .deb does not depend on what $bin links: $missing_deps"
+  # ... in at least the version the program needs: a lower bound below it lets the
+  # package install where the program then fails to start (missing symbol versions).
+  while read -r pkg minimum; do
+    declared=$(dpkg-deb -f "dist/$APP_DEB" Depends | tr ',' '\n' \
+      | sed -n "s/^ *$pkg (>= \([^)]*\)).*/\1/p" | head -n1)
+    [ -n "$declared" ] || fail "the app .deb depends on $pkg without the version $bin needs (>= $minimum)"
+    dpkg --compare-versions "$declared" ge "$minimum" \
+      || fail "the app .deb depends on $pkg (>= $declared); $bin needs >= $minimum"
+  done < <(cd "$T/shlibs" && dpkg-shlibdeps -O "$T/app-deb$bin" 2>/dev/null \
+    | sed 's/^shlibs:Depends=//' | tr ',' '\n' | sed -n 's/^ *\([^ ]*\) (>= \([^)]*\)).*/\1 \2/p')
+  ok "Depends covers every library $bin links, in the versions it needs ($(echo "$needed" | wc -l) packages)"
+done
 # Listed first, then searched: `grep -q` stops reading at the first match, and under
 # pipefail the writer's SIGPIPE would fail the pipeline.
-rpm_files=$(rpm -qpl "dist/$APP_RPM" 2>/dev/null)
-grep -qx '/usr/bin/fieldkit-app' <<<"$rpm_files" || fail "the .rpm lacks /usr/bin/fieldkit-app"
-# Every library the binary links is required (RPM's soname form), like the .deb's Depends.
+# (-v: the mode of each file, to see that the programs are executable there too.)
+rpm_files=$(rpm -qplv "dist/$APP_RPM" 2>/dev/null)
 rpm_requires=$(rpm -qp --requires "dist/$APP_RPM" 2>/dev/null)
-rpm_missing=$(readelf -d "$T/app-deb/usr/bin/fieldkit-app" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' \
-  | grep -v '^ld-linux' | while read -r so; do
-      grep -qxF "$so()(64bit)" <<<"$rpm_requires" || echo "$so"
-    done)
-[ -z "$rpm_missing" ] || fail "the .rpm does not require: $rpm_missing"
-ok "the .rpm holds /usr/bin/fieldkit-app and requires every library it links"
+for bin in "${APP_BINARIES[@]}"; do
+  grep -qE "^-rwxr-xr-x .* $bin\$" <<<"$rpm_files" || fail "the .rpm lacks $bin (0755)"
+  # Every library it links is required (RPM's soname form), like the .deb's Depends.
+  rpm_missing=$(readelf -d "$T/app-deb$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' \
+    | grep -v '^ld-linux' | while read -r so; do
+        grep -qxF "$so()(64bit)" <<<"$rpm_requires" || echo "$so"
+      done)
+  [ -z "$rpm_missing" ] || fail "the .rpm does not require what $bin links: $rpm_missing"
+done
+ok "the .rpm holds ${APP_BINARIES[*]} (0755) and requires every library they link"
 
 step "the backend package installs"
 if ! dpkg -i "dist/$BACKEND_DEB" > "$T/dpkg.log" 2>&1; then
@@ -241,6 +276,9 @@ if ! dpkg -i "dist/$BACKEND_DEB" > "$T/dpkg.log" 2>&1; then
     || { cat "$T/dpkg.log"; fail "dpkg -i $BACKEND_DEB"; }
 fi
 grep -q "there is no master key yet" "$T/dpkg.log" || fail "postinst did not tell IT to create the master key"
+# adduser warns on stderr (e.g. about a home folder it cannot access), and dpkg shows it;
+# an installation IT watches must print no warning at all.
+grep -i 'warn' "$T/dpkg.log" && { cat "$T/dpkg.log"; fail "installing the backend printed a warning"; }
 IFS=: read -r _ _ uid _ _ _ shell < <(getent passwd fieldkit) || fail "no user fieldkit"
 [ "$uid" -lt 1000 ] && [ "$shell" = /usr/sbin/nologin ] || fail "fieldkit is no system user ($uid, $shell)"
 [ "$(stat -c '%U:%G %a' /var/lib/fieldkit)" = "fieldkit:fieldkit 750" ] \
@@ -356,12 +394,38 @@ dpkg-statoverride --list /etc/fieldkit/backend.toml >/dev/null 2>&1 && fail "pur
 getent passwd fieldkit >/dev/null || fail "purge removed the user (files still belong to it)"
 ok "dpkg --purge: configuration and stat override gone; data folder, master key, user kept"
 
+step "installing again over the kept data folder"
+# As after an earlier installation: the user and the data folder exist. A wider mode
+# (here 0755, as a hand-made folder has) is narrowed to 0750; a narrower one IT chose is
+# kept; the contents are never touched.
+contents() {
+  (cd /var/lib/fieldkit && find . -mindepth 1 -printf '%p %U:%G %m %s\n' | sort \
+    && find . -type f -exec sha256sum {} + | sort)
+}
+before=$(contents)
+chmod 0755 /var/lib/fieldkit
+dpkg -i "dist/$BACKEND_DEB" > "$T/dpkg-again.log" 2>&1 || { cat "$T/dpkg-again.log"; fail "dpkg -i over the kept data folder"; }
+grep -i 'warn' "$T/dpkg-again.log" && { cat "$T/dpkg-again.log"; fail "installing again printed a warning"; }
+[ "$(stat -c '%U:%G %a' /var/lib/fieldkit)" = "fieldkit:fieldkit 750" ] \
+  || fail "after installing again /var/lib/fieldkit is $(stat -c '%U:%G %a' /var/lib/fieldkit)"
+[ "$(contents)" = "$before" ] || fail "installing again changed the data folder's contents"
+ok "a 0755 data folder is narrowed to fieldkit:fieldkit 0750, its contents unchanged, no warning"
+chmod 0700 /var/lib/fieldkit
+dpkg -i "dist/$BACKEND_DEB" > "$T/dpkg-again.log" 2>&1 || { cat "$T/dpkg-again.log"; fail "dpkg -i again"; }
+[ "$(stat -c '%U:%G %a' /var/lib/fieldkit)" = "fieldkit:fieldkit 700" ] \
+  || fail "postinst widened a 0700 data folder to $(stat -c '%a' /var/lib/fieldkit)"
+[ "$(contents)" = "$before" ] || fail "postinst changed the data folder's contents"
+ok "a 0700 data folder stays 0700, its contents unchanged"
+dpkg --purge fieldkit-backend > "$T/dpkg-purge.log" 2>&1 || { cat "$T/dpkg-purge.log"; fail "dpkg --purge"; }
+[ -f "$db" ] || fail "dpkg --purge removed the data folder"
+
 step "the app package installs and its binary shows the first screen under Xvfb"
 if ! dpkg -i "dist/$APP_DEB" > "$T/dpkg-app.log" 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -f -y -qq >> "$T/dpkg-app.log" 2>&1 \
     || { cat "$T/dpkg-app.log"; fail "dpkg -i $APP_DEB"; }
 fi
 [ -x /usr/bin/fieldkit-app ] || fail "no /usr/bin/fieldkit-app"
+[ -x /usr/bin/fieldkit ] || fail "no /usr/bin/fieldkit"
 FIELDKIT_HOME="$T/kit" FIELDKIT_READY_FILE="$T/app-ready" \
   setsid xvfb-run -a -s "-screen 0 1280x1024x24" /usr/bin/fieldkit-app > "$T/app.log" 2>&1 &
 APP_PID=$!
@@ -379,8 +443,54 @@ ok "still running 5 s later"
 kill -TERM -- "-$APP_PID" 2>/dev/null || true
 wait "$APP_PID" 2>/dev/null || true
 APP_PID=""
+
+step "the app package's command line: /usr/bin/fieldkit, as an unprivileged user, offline"
+# The kit's CLI as IT uses it on a kit (operations guide, sections 7, 10 and 13): a user
+# without privileges, the kit in FIELDKIT_HOME, no TPM (FIELDKIT_TPM_TCTI=none) and no
+# backend - init and status need neither.
+cli_user=nobody
+# (Outside $T, which only root may enter.)
+cli_home=$(mktemp -d /tmp/fieldkit-cli.XXXXXX)
+CLI_HOME=$cli_home
+chown "$cli_user" "$cli_home"
+as_cli_user() {
+  (cd / && runuser -u "$cli_user" -- env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
+    FIELDKIT_HOME="$cli_home/kit" FIELDKIT_TPM_TCTI=none "$@")
+}
+[ "$(command -v fieldkit)" = /usr/bin/fieldkit ] || fail "fieldkit on PATH is $(command -v fieldkit)"
+as_cli_user fieldkit --help > "$T/cli-help.log" 2>&1 || { cat "$T/cli-help.log"; fail "fieldkit --help"; }
+for cmd in init status purge export-held enrol sync; do
+  grep -qE "^  $cmd( |\$)" "$T/cli-help.log" || { cat "$T/cli-help.log"; fail "fieldkit --help lists no '$cmd'"; }
+done
+ok "fieldkit --help lists init, status, purge, export-held, enrol, sync"
+cli_rc=0
+as_cli_user fieldkit --no-such-option > "$T/cli-wrong.log" 2>&1 || cli_rc=$?
+if [ "$cli_rc" -eq 0 ] || ! grep -q -- "--no-such-option" "$T/cli-wrong.log"; then
+  cat "$T/cli-wrong.log"; fail "a wrong argument: exit $cli_rc, expected non-zero with a message naming it"
+fi
+ok "a wrong argument: exit $cli_rc, '$(head -n 1 "$T/cli-wrong.log")'"
+as_cli_user fieldkit --json init > "$T/cli-init.json" 2> "$T/cli-init.log" \
+  || { cat "$T/cli-init.log"; fail "fieldkit --json init as $cli_user"; }
+secret=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["recovery_secret"])' "$T/cli-init.json") \
+  || { cat "$T/cli-init.json"; fail "fieldkit --json init gave no recovery secret"; }
+[ -n "$secret" ] || fail "fieldkit --json init gave an empty recovery secret"
+[ -z "$(find "$cli_home/kit" ! -user "$cli_user")" ] || fail "the kit has files not owned by $cli_user"
+ok "fieldkit --json init as $cli_user: a recovery secret, the kit in FIELDKIT_HOME owned by $cli_user"
+# A kit without clerks opens with the recovery secret, in FIELDKIT_RECOVERY_SECRET as
+# the guide passes it.
+as_cli_user FIELDKIT_RECOVERY_SECRET="$secret" fieldkit --json status > "$T/cli-status.json" 2> "$T/cli-status.log" \
+  || { cat "$T/cli-status.log"; fail "fieldkit --json status"; }
+python3 - "$T/cli-status.json" <<'PY' || fail "fieldkit status does not describe a new kit"
+import json, sys
+status = json.load(open(sys.argv[1]))
+if status.get("kit_id") is not None or status.get("drafts") != 0 or status.get("last_sync") is not None:
+    sys.exit(f"FAIL: unexpected status of a new kit: {status}")
+PY
+ok "fieldkit --json status on that kit: not enrolled, no records, never synced"
+
 dpkg --purge fieldkit > /dev/null 2>&1 || fail "dpkg --purge fieldkit"
 [ ! -e /usr/bin/fieldkit-app ] || fail "purge left /usr/bin/fieldkit-app"
-ok "installed, started, purged"
+[ ! -e /usr/bin/fieldkit ] || fail "purge left /usr/bin/fieldkit"
+ok "installed, started, used, purged (both programs gone)"
 
 step "package tests: every check passed"
