@@ -219,6 +219,16 @@ fn a_tls_pin_rollover_reaches_the_kit_and_it_moves_to_the_new_certificate() {
         file.to_str().expect("utf-8"),
     ]);
     let provisioned: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    // Not secret, and for another user (the clerk's account): readable by all, though
+    // everything else the backend's program writes is its owner's alone (umask 077).
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file)
+            .expect("the file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "provisioning file mode {mode:o}");
+    }
     backend.start(&old_cert, &old_key);
     let kit = TestKit::enrolled(
         &dir.path().join("kit"),

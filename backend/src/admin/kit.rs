@@ -177,7 +177,22 @@ fn write_file(path: &Path, file: &ProvisioningFile) -> Result<(), AdminError> {
     }
     let mut json = serde_json::to_vec_pretty(file).unwrap_or_default();
     json.push(b'\n');
-    std::fs::write(path, json).map_err(io)
+    std::fs::write(path, json).map_err(io)?;
+    readable_by_all(path).map_err(io)
+}
+
+/// The provisioning file holds nothing secret (address, server keys, TLS pin) and goes to
+/// another user — the clerk's laptop account — by whatever copy IT makes, which keeps the
+/// mode: 0644 explicitly, not the 0600 the program's umask 077 gives every other file.
+#[cfg(unix)]
+fn readable_by_all(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn readable_by_all(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// A kit as listed.
