@@ -32,7 +32,9 @@
 # the first time, some seconds per run after), so every kit command runs the packaged
 # /usr/bin/fieldkit; section 7's block takes the same program out of the same .deb for
 # the server, as the guide tells IT to (checked to be the app package's byte for byte,
-# then deleted as the guide says, so the laptop's blocks use /usr/bin/fieldkit again).
+# then deleted at once — the guide deletes it after the probe kit's revocation, which the
+# container's sh blocks do not run — so the laptop's blocks use /usr/bin/fieldkit again;
+# server and laptop are one container here).
 # Needs root (debootstrap, systemd-nspawn). The container is stopped and removed at the
 # end, also on failure (trap).
 #
@@ -73,7 +75,7 @@ PIN="Rathaus am Markt"
 BACKEND_URL="http://127.0.0.1:8080"
 
 ensure_rust
-apt_install systemd-container debootstrap util-linux jq
+apt_install systemd-container debootstrap util-linux jq gnupg
 
 TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 WORK=$(mktemp -d "$TARGET/guide-systemd.XXXXXX")
@@ -90,6 +92,7 @@ cleanup() {
     kill -0 "$NSPAWN_PID" 2>/dev/null && kill -KILL "$NSPAWN_PID"
     wait "$NSPAWN_PID" 2>/dev/null
   fi
+  [ -d "$WORK/gnupg" ] && GNUPGHOME="$WORK/gnupg" gpgconf --kill all 2>/dev/null
   rm -rf "$WORK"
   rm -rf "/run/systemd/nspawn/propagate/$MACHINE" 2>/dev/null
   [ $rc -eq 0 ] || echo "the operations guide's package blocks FAILED (exit $rc, after $(elapsed))" >&2
@@ -206,8 +209,22 @@ in_root chown -R clara:clara /home/clara
 # A USB stick, mounted on the laptop for the clerk's user.
 install -d "$ROOTFS/media/usb"
 in_root chown clara:clara /media/usb
-# The downloaded packages, where the root shell (`sudo -i`) starts.
-cp "dist/$BACKEND_DEB" "dist/$APP_DEB" dist/SHA256SUMS "$ROOTFS/root/"
+# The downloaded release, where the root shell (`sudo -i`) starts: the two packages,
+# SHA256SUMS, its signature SHA256SUMS.asc and the release key fieldkit-release.gpg that
+# IT got once over another channel. dist/ carries no signature here (the package test's
+# throwaway key is deleted with it), so a throwaway key of this run signs a copy with
+# packaging/sign.sh, as a release is signed.
+release="$WORK/release"
+mkdir -p "$release" -m 700 "$WORK/gnupg"
+cp "dist/$BACKEND_DEB" "dist/$APP_DEB" "$release/"
+GNUPGHOME="$WORK/gnupg" gpg --batch --quiet --passphrase '' --quick-gen-key \
+  "Fieldkit guide test <guide-test@fieldkit.invalid>" ed25519 sign 1d
+fpr=$(GNUPGHOME="$WORK/gnupg" gpg --batch --with-colons --list-secret-keys | awk -F: '$1 == "fpr" { print $10; exit }')
+GNUPGHOME="$WORK/gnupg" gpg --batch --armor --export-secret-keys "$fpr" > "$WORK/signing-key.asc"
+GNUPGHOME="$WORK/gnupg" gpg --batch --export "$fpr" > "$release/fieldkit-release.gpg"
+GNUPGHOME="$WORK/gnupg" gpgconf --kill all
+FIELDKIT_SIGNING_KEY="$WORK/signing-key.asc" bash packaging/sign.sh "$release" > /dev/null
+cp "$release"/* "$ROOTFS/root/"
 # The authority's service catalog (FIELDKIT_CATALOG_DIR of section 0).
 mkdir -p "$ROOTFS/srv/fieldkit"
 cp -r catalog "$ROOTFS/srv/fieldkit/katalog"
@@ -393,9 +410,10 @@ after_block() {
       step "check: the server's fieldkit is the app package's, runs as the service user; deleted after the probe"
       as_root 'cmp /usr/local/bin/fieldkit /usr/bin/fieldkit' || fail "/usr/local/bin/fieldkit differs from the app package's program"
       as_root "runuser -u fieldkit -- /usr/local/bin/fieldkit --help > /dev/null" || fail "the server's fieldkit does not run as fieldkit"
-      # The probe itself is a ```sh server block (tests/e2e/operations_guide.rs runs it);
-      # afterwards the guide says to delete the copy, and the laptop's blocks run the
-      # app package's /usr/bin/fieldkit.
+      # The probe itself is a ```sh server block (tests/e2e/operations_guide.rs runs it).
+      # The guide deletes the copy after the probe kit is revoked (section 12); this
+      # container runs no probe, so it goes now, and the laptop's blocks (same
+      # container) run the app package's /usr/bin/fieldkit.
       as_root 'rm /usr/local/bin/fieldkit'
       ok "/usr/local/bin/fieldkit = the app package's /usr/bin/fieldkit, runs as fieldkit; deleted"
       ;;

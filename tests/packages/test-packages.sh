@@ -244,14 +244,17 @@ for bin in "${APP_BINARIES[@]}"; do
   [ -z "$missing_deps" ] || fail "the app .deb does not depend on what $bin links: $missing_deps"
   # ... in at least the version the program needs: a lower bound below it lets the
   # package install where the program then fails to start (missing symbol versions).
+  compared=0
   while read -r pkg minimum; do
     declared=$(dpkg-deb -f "dist/$APP_DEB" Depends | tr ',' '\n' \
-      | sed -n "s/^ *$pkg (>= \([^)]*\)).*/\1/p" | head -n1)
+      | awk -v p="$pkg" '$1 == p && $2 == "(>=" { sub(/\)$/, "", $3); print $3; exit }')
     [ -n "$declared" ] || fail "the app .deb depends on $pkg without the version $bin needs (>= $minimum)"
     dpkg --compare-versions "$declared" ge "$minimum" \
       || fail "the app .deb depends on $pkg (>= $declared); $bin needs >= $minimum"
+    compared=$((compared + 1))
   done < <(cd "$T/shlibs" && dpkg-shlibdeps -O "$T/app-deb$bin" 2>/dev/null \
     | sed 's/^shlibs:Depends=//' | tr ',' '\n' | sed -n 's/^ *\([^ ]*\) (>= \([^)]*\)).*/\1 \2/p')
+  [ "$compared" -gt 0 ] || fail "dpkg-shlibdeps named no versioned library for $bin: nothing compared"
   ok "Depends covers every library $bin links, in the versions it needs ($(echo "$needed" | wc -l) packages)"
 done
 # Listed first, then searched: `grep -q` stops reading at the first match, and under
