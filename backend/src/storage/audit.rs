@@ -7,13 +7,13 @@
 //! list, newest first, keyset-paginated by `(at, source, id)`; it is built once here
 //! for both SQL dialects, so SQLite and PostgreSQL cannot filter or page differently.
 
-use super::sql::{placeholder, Built, SqlArg};
-use super::{to_ms, AuditCursor, AuditEntry, AuditPage, AuditQuery, AuditSource, StoreError};
+use super::sql::{col, placeholder, Built, SqlArg};
+use super::{from_ms, to_ms, to_u64};
+use super::{AuditCursor, AuditEntry, AuditPage, AuditQuery, AuditSource, StoreError};
 
 /// A row as [`audit_page_sql`] selects it (source, id, at, actor, subject, action,
 /// detail) as an entry.
 pub(crate) fn raw_entry(r: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {
-    use super::sql::col;
     let (source, id, at, actor): (String, i64, i64, String) =
         (col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?);
     let (subject, action, detail): (String, String, Option<String>) =
@@ -21,8 +21,8 @@ pub(crate) fn raw_entry(r: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError>
     Ok(AuditEntry {
         source: AuditSource::parse(&source)
             .ok_or_else(|| StoreError::Corrupt(format!("audit source {source:?}")))?,
-        id: super::to_u64(id)?,
-        at: super::from_ms(at)?,
+        id: to_u64(id)?,
+        at: from_ms(at)?,
         actor,
         subject,
         action,
@@ -146,18 +146,16 @@ mod tests {
 
 /// The audit trail's operations.
 mod ops {
-    use super::super::sql::{bind_all, col, col_bool, db_err};
+    use super::super::sql::{bind_all, col, col_bool};
     use super::{audit_page_sql, finish_audit_page, raw_entry, AuditPage, AuditQuery};
-    use crate::storage::{from_ms, to_ms, AdminEvent, Store};
-    use crate::storage::{CatalogVersionRow, StoreError};
+    use crate::storage::{from_ms, to_ms, AdminEvent, CatalogVersionRow, Store, StoreError};
 
     impl Store {
         /// Appends one admin event.
         pub async fn append_admin_event(&self, e: &AdminEvent) -> Result<(), StoreError> {
-            let db = &self.db;
             sqlx::query(
                 "INSERT INTO admin_events (at, actor, authority_id, action, target, detail)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(to_ms(e.at))
             .bind(e.actor.clone())
@@ -165,22 +163,20 @@ mod ops {
             .bind(e.action.as_str())
             .bind(e.target.clone())
             .bind(e.detail.clone())
-            .execute(&db.pool)
-            .await
-            .map(drop)
-            .map_err(db_err)
+            .execute(&self.db.pool)
+            .await?;
+            Ok(())
         }
 
         /// One page of the audit viewer.
         pub async fn audit_page(&self, q: &AuditQuery) -> Result<AuditPage, StoreError> {
-            let db = &self.db;
             let built = audit_page_sql(q);
             // The statement is assembled from constant fragments; every value is bound.
             let rows = bind_all(
                 sqlx::query(sqlx::AssertSqlSafe(built.sql.clone())),
                 &built.args,
             )
-            .fetch_all(&db.pool)
+            .fetch_all(&self.db.pool)
             .await?;
             let entries = rows.iter().map(raw_entry).collect::<Result<Vec<_>, _>>()?;
             Ok(finish_audit_page(entries, q.limit))
@@ -188,12 +184,11 @@ mod ops {
 
         /// Every published catalog version, newest first.
         pub async fn catalog_versions(&self) -> Result<Vec<CatalogVersionRow>, StoreError> {
-            let db = &self.db;
             sqlx::query(
                 "SELECT version, etag, published_at, CAST(current AS INTEGER) FROM catalogs
-             ORDER BY published_at DESC, version DESC",
+                 ORDER BY published_at DESC, version DESC",
             )
-            .fetch_all(&db.pool)
+            .fetch_all(&self.db.pool)
             .await?
             .iter()
             .map(|r| {

@@ -6,15 +6,12 @@ use chrono::{DateTime, Utc};
 use sync_protocol::api::{Change, ChangeKind};
 use sync_protocol::ids::KitId;
 
-use super::sql::{col, col_bool, db_err, finish, next_counter, Counter, Dialect, Tx};
+use super::sql::{col, col_bool, next_counter, write_tx, Counter, Dialect, Tx};
 use super::{
     from_ms, json_text, rows, to_i64, to_ms, PublishOutcome, PublishedCatalog, StoreError,
 };
 
 /// Appends `change` for `kit_id` (every kit when `None`) inside `tx`.
-///
-/// # Errors
-/// Storage errors.
 pub async fn add_change(
     tx: &mut Tx<'_>,
     dialect: Dialect,
@@ -29,94 +26,77 @@ pub async fn add_change(
         .bind(at)
         .bind(json_text(change))
         .execute(&mut **tx)
-        .await
-        .map(drop)
-        .map_err(db_err)
+        .await?;
+    Ok(())
 }
 
 impl super::Store {
     /// Appends a change for every kit (a catalog notice, a TLS pin announcement).
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn announce_change(
         &self,
         change: &ChangeKind,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let db = &self.db;
-        let at = to_ms(at);
-        let mut tx = db.begin().await?;
-        let result = add_change(&mut tx, db.dialect, None, change, at).await;
-        finish(tx, result).await
+        write_tx!(self.db, async |tx| {
+            add_change(tx, self.db.dialect, None, change, to_ms(at)).await
+        })
     }
 
     /// Publishes a catalog as the current version and announces it in every kit's feed; the
     /// same content again is [`PublishOutcome::Unchanged`], other content under a version
-    /// published before is refused.
-    ///
-    /// # Errors
-    /// [`StoreError::Conflict`] for other content under a known version; storage errors.
+    /// published before is refused ([`StoreError::Conflict`]).
     pub async fn publish_catalog(
         &self,
         catalog: &PublishedCatalog,
     ) -> Result<PublishOutcome, StoreError> {
-        let db = &self.db;
-        let p = catalog;
-        let mut tx = db.begin().await?;
-        let result: Result<_, StoreError> = async {
-            if let Some(lock) = db.dialect.lock_catalogs() {
-                sqlx::query(lock).execute(&mut *tx).await.map_err(db_err)?;
+        let dialect = self.db.dialect;
+        write_tx!(self.db, async |tx| {
+            if let Some(lock) = dialect.lock_catalogs() {
+                sqlx::query(lock).execute(&mut **tx).await?;
             }
             let existing = sqlx::query(
                 "SELECT envelope, CAST(current AS INTEGER) FROM catalogs WHERE version = $1",
             )
-            .bind(p.version.clone())
-            .fetch_optional(&mut *tx)
+            .bind(catalog.version.clone())
+            .fetch_optional(&mut **tx)
             .await?;
             if let Some(r) = existing {
                 let envelope: Vec<u8> = col(&r, 0)?;
-                return if envelope == p.envelope_json && col_bool(&r, 1)? {
+                return if envelope == catalog.envelope_json && col_bool(&r, 1)? {
                     Ok(PublishOutcome::Unchanged)
                 } else {
                     Err(StoreError::Conflict(format!(
                         "catalog version {} was published before with other content; raise the \
-                     version in catalog.json",
-                        p.version
+                         version in catalog.json",
+                        catalog.version
                     )))
                 };
             }
             sqlx::query("UPDATE catalogs SET current = FALSE WHERE current")
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             sqlx::query(
                 "INSERT INTO catalogs (version, envelope, etag, published_at, current)
-             VALUES ($1, $2, $3, $4, TRUE)",
+                 VALUES ($1, $2, $3, $4, TRUE)",
             )
-            .bind(p.version.clone())
-            .bind(p.envelope_json.clone())
-            .bind(p.etag.clone())
-            .bind(to_ms(p.published_at))
-            .execute(&mut *tx)
+            .bind(catalog.version.clone())
+            .bind(catalog.envelope_json.clone())
+            .bind(catalog.etag.clone())
+            .bind(to_ms(catalog.published_at))
+            .execute(&mut **tx)
             .await?;
             let change = ChangeKind::Catalog {
-                version: p.version.clone(),
+                version: catalog.version.clone(),
             };
-            add_change(&mut tx, db.dialect, None, &change, to_ms(p.published_at)).await?;
+            add_change(tx, dialect, None, &change, to_ms(catalog.published_at)).await?;
             Ok(PublishOutcome::Published)
-        }
-        .await;
-        finish(tx, result).await
+        })
     }
 
     /// The current catalog.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn current_catalog(&self) -> Result<Option<PublishedCatalog>, StoreError> {
-        let db = &self.db;
         sqlx::query("SELECT version, envelope, etag, published_at FROM catalogs WHERE current")
-            .fetch_optional(&db.pool)
+            .fetch_optional(&self.db.pool)
             .await?
             .map(|r| {
                 Ok(PublishedCatalog {
@@ -130,28 +110,20 @@ impl super::Store {
     }
 
     /// The current catalog's version.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn current_catalog_version(&self) -> Result<Option<String>, StoreError> {
-        let db = &self.db;
         sqlx::query("SELECT version FROM catalogs WHERE current")
-            .fetch_optional(&db.pool)
+            .fetch_optional(&self.db.pool)
             .await?
             .map(|r| col(&r, 0))
             .transpose()
     }
 
     /// A published catalog version.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn catalog(&self, version: &str) -> Result<Option<PublishedCatalog>, StoreError> {
-        let db = &self.db;
         let Some(r) =
             sqlx::query("SELECT envelope, etag, published_at FROM catalogs WHERE version = $1")
                 .bind(version.to_owned())
-                .fetch_optional(&db.pool)
+                .fetch_optional(&self.db.pool)
                 .await?
         else {
             return Ok(None);
@@ -166,25 +138,21 @@ impl super::Store {
 
     /// A page of a kit's changes feed after `after`: at most `limit` changes, and whether
     /// more follow.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn changes(
         &self,
         kit_id: &KitId,
         after: u64,
         limit: u32,
     ) -> Result<(Vec<Change>, bool), StoreError> {
-        let db = &self.db;
         let found = sqlx::query(
             "SELECT cursor, at, change FROM changes
-         WHERE (kit_id = $1 OR kit_id IS NULL) AND cursor > $2
-         ORDER BY cursor LIMIT $3",
+             WHERE (kit_id = $1 OR kit_id IS NULL) AND cursor > $2
+             ORDER BY cursor LIMIT $3",
         )
         .bind(kit_id.to_string())
         .bind(to_i64(after)?)
         .bind(i64::from(limit) + 1)
-        .fetch_all(&db.pool)
+        .fetch_all(&self.db.pool)
         .await?;
         let more = found.len() > limit as usize;
         found

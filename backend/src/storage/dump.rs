@@ -192,9 +192,6 @@ fn bind_row(mut q: AnyQuery<'static>, row: &[Value], kinds: &[ColumnKind]) -> An
 
 impl Store {
     /// Whether the database `url` holds no table (a restore's target).
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] when it cannot be reached.
     pub async fn is_empty(url: &DatabaseUrl) -> Result<bool, StoreError> {
         let db = Db::open(target(url), 1).await?;
         let tables = table_count(&db).await?;
@@ -205,15 +202,13 @@ impl Store {
     /// Writes every table of [`DUMPED_TABLES`] from one snapshot (PostgreSQL: a
     /// repeatable-read, read-only transaction; SQLite: one read transaction) through
     /// `open_file(table)`; returns the schema version and the rows per table.
-    ///
-    /// # Errors
-    /// Storage errors; [`StoreError::Unavailable`] when a file cannot be written.
+    /// [`StoreError::Unavailable`] when a file cannot be written.
     pub async fn dump<W: Write>(
         &self,
         mut open_file: impl FnMut(&'static str) -> std::io::Result<W>,
     ) -> Result<(i64, Vec<DumpedTable>), StoreError> {
-        let db = &self.db;
-        let mut tx = db.pool.begin_with(db.dialect.begin_snapshot()).await?;
+        let snapshot = self.db.dialect.begin_snapshot();
+        let mut tx = self.db.pool.begin_with(snapshot).await?;
         let version: i64 = col(
             &sqlx::query("SELECT CAST(MAX(version) AS BIGINT) FROM schema_migrations")
                 .fetch_one(&mut *tx)
@@ -222,7 +217,7 @@ impl Store {
         )?;
         let mut dumped = Vec::new();
         for &table in DUMPED_TABLES {
-            let cols = columns(db, table).await?;
+            let cols = columns(&self.db, table).await?;
             let select: Vec<String> = cols
                 .iter()
                 .map(|(name, kind)| match kind {
@@ -264,12 +259,9 @@ impl Store {
     /// `now_ms` (so that nothing handed out after the backup — a change-feed cursor a kit
     /// already holds, a log position in a receipt — is handed out again), restarts
     /// uploads that were in progress from offset 0 (their parts are not in a backup),
-    /// and migrates on to this build's schema.
-    ///
-    /// # Errors
-    /// [`StoreError::Conflict`] when the database holds any table, or naming the file and
-    /// line that does not fit the schema;
-    /// [`StoreError::Migration`] for a backup newer than this build; storage errors.
+    /// and migrates on to this build's schema. [`StoreError::Conflict`] when the database
+    /// holds any table, or naming the file and line that does not fit the schema;
+    /// [`StoreError::Migration`] for a backup newer than this build.
     pub async fn load<R: BufRead>(
         url: &DatabaseUrl,
         schema_version: i64,
@@ -309,6 +301,7 @@ impl Store {
             let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
             let head = format!("INSERT INTO {table} ({}) VALUES", names.join(", "));
             let kinds: Vec<ColumnKind> = cols.iter().map(|(_, k)| *k).collect();
+            let bind = |q, row: Vec<Value>| bind_row(q, &row, &kinds);
             let mut chunk = Vec::new();
             for (n, line) in lines.enumerate() {
                 let line = line.map_err(|e| io(table, e))?;
@@ -318,16 +311,10 @@ impl Store {
                 chunk.push(row);
                 if chunk.len() == ROWS_PER_INSERT {
                     let rows = std::mem::take(&mut chunk);
-                    insert_rows(&mut tx, &head, "", cols.len(), rows, |q, row| {
-                        bind_row(q, &row, &kinds)
-                    })
-                    .await?;
+                    insert_rows(&mut tx, &head, "", cols.len(), rows, bind).await?;
                 }
             }
-            insert_rows(&mut tx, &head, "", cols.len(), chunk, |q, row| {
-                bind_row(q, &row, &kinds)
-            })
-            .await?;
+            insert_rows(&mut tx, &head, "", cols.len(), chunk, bind).await?;
         }
         for &statement in db.dialect.after_load() {
             let q = sqlx::query(statement);

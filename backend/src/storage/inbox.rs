@@ -2,11 +2,13 @@
 //! with filters and counts, the statements built here), a case's detail
 //! and history, the decryption log, and the query plan of a page for the benchmark.
 
+use chrono::{DateTime, Utc};
+use sync_protocol::api::CaseStatus;
 use sync_protocol::codes::{kit_short_code, CaseCode};
 use sync_protocol::ids::{AuthorityId, KitId, RecordId};
 
 use super::rows::{self, CASE_COLUMNS};
-use super::sql::{bind_all, col, db_err, placeholder, Built, SqlArg};
+use super::sql::{bind_all, col, placeholder, Built, SqlArg};
 use super::{
     from_ms, parse_status, to_32, to_i64, to_ms, to_u64, CaseDetail, CaseEventRow, DecryptionEntry,
     InboxPage, InboxQuery, StoreError,
@@ -142,32 +144,27 @@ pub(crate) fn finish_page(
 
 impl super::Store {
     /// A page of an authority's inbox, with the counts per status when asked for.
-    ///
-    /// # Errors
-    /// Storage errors; [`StoreError::Corrupt`] for a stored value that does not parse.
     pub async fn inbox_page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
-        let db = &self.db;
-        let q = query;
-        let page = inbox_page_sql(q, CASE_COLUMNS);
+        let page = inbox_page_sql(query, CASE_COLUMNS);
         // The statement is assembled from constant fragments; every value is bound.
         let cases = bind_all(sqlx::query(sqlx::AssertSqlSafe(page.sql)), &page.args)
-            .fetch_all(&db.pool)
+            .fetch_all(&self.db.pool)
             .await?
             .iter()
             .map(rows::case)
             .collect::<Result<Vec<_>, _>>()?;
-        let (cases, next) = finish_page(cases, q.limit);
-        if !q.with_counts {
+        let (cases, next) = finish_page(cases, query.limit);
+        if !query.with_counts {
             return Ok(InboxPage {
                 cases,
                 next,
                 counts: Vec::new(),
             });
         }
-        let counts = inbox_counts_sql(&q.filter);
+        let counts = inbox_counts_sql(&query.filter);
         // The statement is assembled from constant fragments; every value is bound.
         let counts = bind_all(sqlx::query(sqlx::AssertSqlSafe(counts.sql)), &counts.args)
-            .fetch_all(&db.pool)
+            .fetch_all(&self.db.pool)
             .await?
             .iter()
             .map(|r| Ok((parse_status(&col::<String>(r, 0)?)?, to_u64(col(r, 1)?)?)))
@@ -181,24 +178,20 @@ impl super::Store {
 
     /// A case with its record's chain position, hash, envelope and receipt and its kit's
     /// key and name; `None` if there is no such case.
-    ///
-    /// # Errors
-    /// Storage errors; [`StoreError::Corrupt`] for a stored value that does not parse.
     pub async fn case_detail(
         &self,
         record_id: &RecordId,
     ) -> Result<Option<CaseDetail>, StoreError> {
-        let db = &self.db;
         let sql = format!(
             "SELECT {CASE_COLUMNS}, r.hash, r.envelope, r.receipt, k.public_key, k.name
-         FROM cases c JOIN records r ON r.record_id = c.record_id
-         JOIN kits k ON k.kit_id = r.kit_id
-         WHERE c.record_id = $1"
+             FROM cases c JOIN records r ON r.record_id = c.record_id
+             JOIN kits k ON k.kit_id = r.kit_id
+             WHERE c.record_id = $1"
         );
         // Built from constants only.
         let Some(r) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(record_id.to_string())
-            .fetch_optional(&db.pool)
+            .fetch_optional(&self.db.pool)
             .await?
         else {
             return Ok(None);
@@ -219,15 +212,11 @@ impl super::Store {
     /// code and the record's seq) or a verification code (the first 40 bits of the
     /// record hash, found by the hash range it starts, on `records_by_hash`). `None` when
     /// no case of that authority has it — cases of other authorities are never named.
-    ///
-    /// # Errors
-    /// Storage errors; [`StoreError::Corrupt`] for a stored value that does not parse.
     pub async fn find_case_by_code(
         &self,
         authority_id: &AuthorityId,
         code: &CaseCode,
     ) -> Result<Option<RecordId>, StoreError> {
-        let db = &self.db;
         let found: Vec<String> = match code {
             CaseCode::CaseNumber { kit, seq } => {
                 // Kits are few (one per clerk's laptop); the short code is derived.
@@ -248,7 +237,7 @@ impl super::Store {
                     .bind(kit_id.to_string())
                     .bind(to_i64(*seq)?)
                     .bind(authority_id.to_string())
-                    .fetch_optional(&db.pool)
+                    .fetch_optional(&self.db.pool)
                     .await?;
                     if let Some(row) = row {
                         found.push(col(&row, 0)?);
@@ -271,7 +260,7 @@ impl super::Store {
                 )
                 .bind(from)
                 .bind(to)
-                .fetch_all(&db.pool)
+                .fetch_all(&self.db.pool)
                 .await?;
                 let mut found = Vec::new();
                 for r in &rows {
@@ -291,17 +280,13 @@ impl super::Store {
     }
 
     /// A case's history (transitions, assignments, resolved flags), oldest first.
-    ///
-    /// # Errors
-    /// Storage errors; [`StoreError::Corrupt`] for a stored value that does not parse.
     pub async fn case_events(&self, record_id: &RecordId) -> Result<Vec<CaseEventRow>, StoreError> {
-        let db = &self.db;
         sqlx::query(
             "SELECT status, comment, actor, at, kind, assigned_to FROM case_events
-         WHERE record_id = $1 ORDER BY id",
+             WHERE record_id = $1 ORDER BY id",
         )
         .bind(record_id.to_string())
-        .fetch_all(&db.pool)
+        .fetch_all(&self.db.pool)
         .await?
         .iter()
         .map(|r| {
@@ -317,43 +302,35 @@ impl super::Store {
         .collect()
     }
 
-    /// Appends one entry to the decryption log (a single insert, so no transaction).
-    ///
-    /// # Errors
-    /// Storage errors, among them a case that does not exist (foreign key).
+    /// Appends one entry to the decryption log (a single insert, so no transaction); a case
+    /// that does not exist fails its foreign key.
     pub async fn log_decryption(&self, entry: &DecryptionEntry) -> Result<(), StoreError> {
-        let db = &self.db;
         let e = entry;
         sqlx::query(
             "INSERT INTO decryption_log (record_id, authority_id, actor, purpose, at)
-         VALUES ($1, $2, $3, $4, $5)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(e.record_id.to_string())
         .bind(e.authority_id.as_str().to_owned())
         .bind(e.actor.clone())
         .bind(e.purpose.clone())
         .bind(to_ms(e.at))
-        .execute(&db.pool)
-        .await
-        .map(drop)
-        .map_err(db_err)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(())
     }
 
     /// The decryptions of a case, oldest first.
-    ///
-    /// # Errors
-    /// Storage errors; [`StoreError::Corrupt`] for a stored value that does not parse.
     pub async fn decryptions(
         &self,
         record_id: &RecordId,
     ) -> Result<Vec<DecryptionEntry>, StoreError> {
-        let db = &self.db;
         sqlx::query(
             "SELECT authority_id, actor, purpose, at FROM decryption_log
-         WHERE record_id = $1 ORDER BY id",
+             WHERE record_id = $1 ORDER BY id",
         )
         .bind(record_id.to_string())
-        .fetch_all(&db.pool)
+        .fetch_all(&self.db.pool)
         .await?
         .iter()
         .map(|r| {
@@ -374,16 +351,12 @@ impl super::Store {
     /// their entries in the decryption log and the case history — or `None` if never.
     /// The back office's start page uses it as the reviewer's last visit: sessions are
     /// deleted at logout, and these two append-only logs already hold the answer.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn last_activity(
         &self,
         authority: &AuthorityId,
         actor: &str,
-        before: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-        let db = &self.db;
+        before: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row = sqlx::query(
             "SELECT MAX(at) FROM (
                SELECT d.at FROM decryption_log d
@@ -396,22 +369,18 @@ impl super::Store {
         .bind(authority.to_string())
         .bind(actor.to_owned())
         .bind(to_ms(before))
-        .fetch_one(&db.pool)
+        .fetch_one(&self.db.pool)
         .await?;
         col::<Option<i64>>(&row, 0)?.map(from_ms).transpose()
     }
 
     /// An authority's cases back in review after a Rückfrage: status `in_review` with a
     /// `needs_information` entry in their history; oldest first, at most `limit`.
-    ///
-    /// # Errors
-    /// Storage errors; [`StoreError::Corrupt`] for a stored value that does not parse.
     pub async fn answered_queries(
         &self,
         authority: &AuthorityId,
         limit: u32,
     ) -> Result<Vec<CaseRow>, StoreError> {
-        let db = &self.db;
         let sql = format!(
             "SELECT {CASE_COLUMNS} FROM cases c JOIN records r ON r.record_id = c.record_id
              WHERE c.authority_id = $1 AND c.status = $2
@@ -423,12 +392,10 @@ impl super::Store {
         // Built from constants only.
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(authority.to_string())
-            .bind(status_name(sync_protocol::api::CaseStatus::InReview))
-            .bind(status_name(
-                sync_protocol::api::CaseStatus::NeedsInformation,
-            ))
+            .bind(status_name(CaseStatus::InReview))
+            .bind(status_name(CaseStatus::NeedsInformation))
             .bind(i64::from(limit))
-            .fetch_all(&db.pool)
+            .fetch_all(&self.db.pool)
             .await?
             .iter()
             .map(rows::case)
@@ -439,22 +406,19 @@ impl super::Store {
 impl super::Store {
     /// The query plan of the inbox page and counts statements, one line per step (the inbox
     /// benchmark's proof that pages are read from an index).
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn explain_inbox_page(&self, query: &InboxQuery) -> Result<Vec<String>, StoreError> {
-        let db = &self.db;
+        let dialect = self.db.dialect;
         let mut lines = Vec::new();
         let page = inbox_page_sql(query, CASE_COLUMNS);
         let counts = inbox_counts_sql(&query.filter);
         for (what, built) in [("page", page), ("counts", counts)] {
             // Assembled from constant fragments; every value is bound.
-            let sql = format!("{} {}", db.dialect.explain(), built.sql);
+            let sql = format!("{} {}", dialect.explain(), built.sql);
             let steps = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &built.args)
-                .fetch_all(&db.pool)
+                .fetch_all(&self.db.pool)
                 .await?;
             for r in &steps {
-                let step: String = col(r, db.dialect.explain_column())?;
+                let step: String = col(r, dialect.explain_column())?;
                 lines.push(format!("{what}: {step}"));
             }
         }

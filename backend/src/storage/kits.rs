@@ -10,56 +10,39 @@ use sync_protocol::ids::KitId;
 
 use super::catalogs::add_change;
 use super::rows::{pending_uploads, KIT_COLUMNS};
-use super::sql::{col, col_bool, db_err, finish, is_unique_violation, lock_row};
+use super::sql::{col, col_bool, exists, lock_row, write_tx, Tx};
 use super::{
-    rows, to_i64, to_ms, to_u64, EnrolOutcome, KitRow, KitStateRow, KitStatus, KitUsage, NewKit,
-    RevocationMode, StoreError,
+    rows, to_i64, to_ms, to_u64, EnrolOutcome, KitRevocation, KitRow, KitStateRow, KitStatus,
+    KitUsage, NewKit, RevocationMode, StoreError,
 };
 
 impl super::Store {
-    /// Provisions a kit: its row with the hash of its one-time code.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] for an unknown authority, [`StoreError::AlreadyExists`] for
-    /// a known kit id; storage errors.
-    pub async fn provision_kit(&self, kit: &NewKit) -> Result<(), StoreError> {
-        let db = &self.db;
-        let k = kit;
-        let mut tx = db.begin().await?;
-        let result: Result<_, StoreError> = async {
-            super::authorities::require_authority(&mut tx, &k.authority_id).await?;
+    /// Provisions a kit: its row with the hash of its one-time code. [`StoreError::NotFound`]
+    /// for an unknown authority, [`StoreError::AlreadyExists`] for a known kit id.
+    pub async fn provision_kit(&self, k: &NewKit) -> Result<(), StoreError> {
+        write_tx!(self.db, async |tx| {
+            super::authorities::require_authority(tx, &k.authority_id).await?;
             sqlx::query(
-                "INSERT INTO kits (kit_id, authority_id, name, status, code_hash, code_expires_at,
-                               created_at)
-             VALUES ($1, $2, $3, 'provisioned', $4, $5, $6)",
+                "INSERT INTO kits (kit_id, authority_id, name, status, code_hash,
+                         code_expires_at, created_at)
+                     VALUES ($1, $2, $3, 'provisioned', $4, $5, $6)",
             )
             .bind(k.kit_id.to_string())
             .bind(k.authority_id.to_string())
             .bind(k.name.clone())
             .bind(k.code_hash.to_vec())
-            .bind(super::to_ms(k.code_expires_at))
-            .bind(super::to_ms(k.created_at))
-            .execute(&mut *tx)
+            .bind(to_ms(k.code_expires_at))
+            .bind(to_ms(k.created_at))
+            .execute(&mut **tx)
             .await
-            .map(drop)
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::AlreadyExists(format!("kit {}", k.kit_id))
-                } else {
-                    db_err(e)
-                }
-            })
-        }
-        .await;
-        finish(tx, result).await
+            .map_err(exists(format!("kit {}", k.kit_id)))?;
+            Ok(())
+        })
     }
 
     /// Enrols a kit with its one-time code's hash (PROTOCOL.md §6.1): the same key again is
     /// a repeated enrolment; a used, expired or unknown code, or a key another kit holds, is
     /// refused.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn enrol(
         &self,
         code_hash: &[u8; 32],
@@ -67,81 +50,63 @@ impl super::Store {
         reported_name: &str,
         at: DateTime<Utc>,
     ) -> Result<EnrolOutcome, StoreError> {
-        let db = &self.db;
         let at = to_ms(at);
-        let mut tx = db.begin().await?;
-        let result: Result<_, StoreError> = async {
-        let sql = format!(
-            "SELECT {KIT_COLUMNS} FROM kits WHERE code_hash = $1{}",
-            db.dialect.for_update()
-        );
-        // Built from constants only.
-        let found = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(code_hash.to_vec())
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| rows::kit(&r))
-            .transpose()?;
-        let Some(kit_row) = found else {
-            return Ok(EnrolOutcome::CodeInvalid);
-        };
-        if let Some(enrolled) = kit_row.public_key {
-            return Ok(if enrolled == *public_key {
-                EnrolOutcome::Repeated(kit_row)
-            } else {
-                EnrolOutcome::CodeInvalid
-            });
-        }
-        if kit_row.status != KitStatus::Provisioned || kit_row.code_expires_at.timestamp_millis() <= at
-        {
-            return Ok(EnrolOutcome::CodeInvalid);
-        }
-        let updated = sqlx::query(
-            "UPDATE kits SET public_key = $1, reported_name = $2, status = 'active', enrolled_at = $3
-             WHERE kit_id = $4",
-        )
-        .bind(public_key.to_vec())
-        .bind(reported_name.to_owned())
-        .bind(at)
-        .bind(kit_row.kit_id.to_string())
-        .execute(&mut *tx)
-        .await;
-        match updated {
-            Ok(_) => {}
-            // The key is enrolled for another kit: the unique key decides, also between two
-            // enrolments racing with two codes. (The SQLite twin asked first with a SELECT;
-            // the constraint is the one answer that cannot race.)
-            Err(e) if is_unique_violation(&e) => return Ok(EnrolOutcome::KeyConflict),
-            Err(e) => return Err(db_err(e)),
-        }
-        let enrolled = kit_via(&mut *tx, &kit_row.kit_id, "")
-            .await?
-            .ok_or_else(|| StoreError::Database("enrolled kit vanished".into()))?;
-        Ok(EnrolOutcome::Enrolled(enrolled))
-    }
-    .await;
-        finish(tx, result).await
+        let lock = self.db.dialect.for_update();
+        write_tx!(self.db, async |tx| {
+            let sql = format!("SELECT {KIT_COLUMNS} FROM kits WHERE code_hash = $1{lock}");
+            // Built from constants only.
+            let found = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(code_hash.to_vec())
+                .fetch_optional(&mut **tx)
+                .await?;
+            let Some(kit) = found.map(|r| rows::kit(&r)).transpose()? else {
+                return Ok(EnrolOutcome::CodeInvalid);
+            };
+            if let Some(enrolled) = kit.public_key {
+                return Ok(if enrolled == *public_key {
+                    EnrolOutcome::Repeated(kit)
+                } else {
+                    EnrolOutcome::CodeInvalid
+                });
+            }
+            if kit.status != KitStatus::Provisioned || to_ms(kit.code_expires_at) <= at {
+                return Ok(EnrolOutcome::CodeInvalid);
+            }
+            let updated = sqlx::query(
+                "UPDATE kits SET public_key = $1, reported_name = $2, status = 'active',
+                         enrolled_at = $3
+                     WHERE kit_id = $4",
+            )
+            .bind(public_key.to_vec())
+            .bind(reported_name.to_owned())
+            .bind(at)
+            .bind(kit.kit_id.to_string())
+            .execute(&mut **tx)
+            .await;
+            // The key is enrolled for another kit: the unique key decides, also between
+            // two enrolments racing with two codes.
+            match updated.map_err(StoreError::from) {
+                Err(StoreError::AlreadyExists(_)) => return Ok(EnrolOutcome::KeyConflict),
+                other => other?,
+            };
+            let enrolled = kit_via(&mut **tx, &kit.kit_id, "").await?;
+            enrolled
+                .map(EnrolOutcome::Enrolled)
+                .ok_or_else(|| StoreError::Database("enrolled kit vanished".into()))
+        })
     }
 
     /// A kit (the lookup of every kit request).
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn kit(&self, kit_id: &KitId) -> Result<Option<KitRow>, StoreError> {
-        let db = &self.db;
-        kit_via(&db.pool, kit_id, "").await
+        kit_via(&self.db.pool, kit_id, "").await
     }
 
     /// Every kit, newest first.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn kits(&self) -> Result<Vec<KitRow>, StoreError> {
-        let db = &self.db;
         let sql = format!("SELECT {KIT_COLUMNS} FROM kits ORDER BY created_at DESC, kit_id");
         // Built from constants only.
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&db.pool)
+            .fetch_all(&self.db.pool)
             .await?
             .iter()
             .map(rows::kit)
@@ -150,20 +115,15 @@ impl super::Store {
 
     /// Revokes a kit at once (403 from now on) and queues its wipe; false for an unknown
     /// kit. A revoked kit stays revoked without a second wipe.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn revoke_kit(
         &self,
         kit_id: &KitId,
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let db = &self.db;
-        let at = to_ms(at);
-        let mut tx = db.begin().await?;
-        let result: Result<_, StoreError> = async {
-            let Some(row) = kit_via(&mut *tx, kit_id, db.dialect.for_update()).await? else {
+        let lock = self.db.dialect.for_update();
+        write_tx!(self.db, async |tx| {
+            let Some(row) = kit_via(&mut **tx, kit_id, lock).await? else {
                 return Ok(false);
             };
             if row.status != KitStatus::Revoked {
@@ -172,85 +132,60 @@ impl super::Store {
                 )
                 .bind(reason.to_owned())
                 .bind(kit_id.to_string())
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
-                let wipe = ChangeKind::Wipe {
-                    reason: reason.to_owned(),
-                };
-                add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
+                wipe(tx, self.db.dialect, kit_id, reason.to_owned(), to_ms(at)).await?;
             }
             Ok(true)
-        }
-        .await;
-        finish(tx, result).await
+        })
     }
 
     /// Lifts a quarantine; false if the kit is not quarantined.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn clear_quarantine(&self, kit_id: &KitId) -> Result<bool, StoreError> {
-        let db = &self.db;
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE kits SET status = 'active' WHERE kit_id = $1 AND status = 'quarantined'",
         )
         .bind(kit_id.to_string())
-        .execute(&db.pool)
-        .await
-        .map(|r| r.rows_affected() > 0)
-        .map_err(db_err)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// Records a request nonce and the kit's last contact; false if the nonce was used
     /// before (a replay).
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn use_nonce(
         &self,
         kit_id: &KitId,
         nonce: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let db = &self.db;
-        let at = to_ms(at);
-        let kit = kit_id.to_string();
-        let mut tx = db.begin().await?;
-        let result: Result<_, StoreError> = async {
-            let fresh = sqlx::query(
+        let (at, kit) = (to_ms(at), kit_id.to_string());
+        write_tx!(self.db, async |tx| {
+            let inserted = sqlx::query(
                 "INSERT INTO nonces (kit_id, nonce, seen_at) VALUES ($1, $2, $3)
-             ON CONFLICT (kit_id, nonce) DO NOTHING",
+                     ON CONFLICT (kit_id, nonce) DO NOTHING",
             )
             .bind(kit.clone())
             .bind(nonce.to_owned())
             .bind(at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
+            .execute(&mut **tx)
+            .await?;
             sqlx::query("UPDATE kits SET last_seen_at = $1 WHERE kit_id = $2")
                 .bind(at)
                 .bind(kit)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
-            Ok(fresh)
-        }
-        .await;
-        finish(tx, result).await
+            Ok(inserted.rows_affected() == 1)
+        })
     }
 
     /// What a kit has used of its quotas: records received since `since`, and bytes of
     /// attachments still to be uploaded.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn kit_usage(
         &self,
         kit_id: &KitId,
         since: DateTime<Utc>,
-    ) -> Result<crate::storage::KitUsage, StoreError> {
-        let db = &self.db;
-        let since = to_ms(since);
+    ) -> Result<KitUsage, StoreError> {
         let row = sqlx::query(
             "SELECT
             (SELECT COUNT(*) FROM records WHERE kit_id = $1 AND received_at >= $2),
@@ -261,8 +196,8 @@ impl super::Store {
                  JOIN records r ON r.record_id = ra.record_id WHERE r.kit_id = $1))",
         )
         .bind(kit_id.to_string())
-        .bind(since)
-        .fetch_one(&db.pool)
+        .bind(to_ms(since))
+        .fetch_one(&self.db.pool)
         .await?;
         Ok(KitUsage {
             records_since: to_u64(col(&row, 0)?)?,
@@ -271,53 +206,38 @@ impl super::Store {
     }
 
     /// Whether the nonce was used before (checked before the body is read).
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn nonce_used(&self, kit_id: &KitId, nonce: &str) -> Result<bool, StoreError> {
-        let db = &self.db;
-        sqlx::query("SELECT 1 FROM nonces WHERE kit_id = $1 AND nonce = $2")
+        let found = sqlx::query("SELECT 1 FROM nonces WHERE kit_id = $1 AND nonce = $2")
             .bind(kit_id.to_string())
             .bind(nonce.to_owned())
-            .fetch_optional(&db.pool)
-            .await
-            .map(|r| r.is_some())
-            .map_err(db_err)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        Ok(found.is_some())
     }
 
     /// Forgets nonces seen before `before`; how many.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn purge_nonces(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let db = &self.db;
-        let before = to_ms(before);
-        sqlx::query("DELETE FROM nonces WHERE seen_at < $1")
-            .bind(before)
-            .execute(&db.pool)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(db_err)
+        let done = sqlx::query("DELETE FROM nonces WHERE seen_at < $1")
+            .bind(to_ms(before))
+            .execute(&self.db.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// Pending uploads (up to `limit`) and the catalog version for `GET /v1/state`.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn kit_state(&self, kit_id: &KitId, limit: usize) -> Result<KitStateRow, StoreError> {
-        let db = &self.db;
         let found = sqlx::query(
             "SELECT r.record_id, a.attachment_id, a.upload_offset, a.ciphertext_size
-         FROM records r
-         JOIN record_attachments ra ON ra.record_id = r.record_id
-         JOIN attachments a ON a.attachment_id = ra.attachment_id
-         WHERE r.kit_id = $1 AND r.outcome = 'accepted' AND NOT a.complete
-         ORDER BY r.log_position, ra.position
-         LIMIT $2",
+             FROM records r
+             JOIN record_attachments ra ON ra.record_id = r.record_id
+             JOIN attachments a ON a.attachment_id = ra.attachment_id
+             WHERE r.kit_id = $1 AND r.outcome = 'accepted' AND NOT a.complete
+             ORDER BY r.log_position, ra.position
+             LIMIT $2",
         )
         .bind(kit_id.to_string())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&db.pool)
+        .fetch_all(&self.db.pool)
         .await?;
         let raw = found
             .iter()
@@ -330,35 +250,23 @@ impl super::Store {
     }
 
     /// Revokes a kit in `mode` (PROTOCOL.md §6.5 "Revocation"); a wipe now queues the
-    /// kit's wipe change in the same transaction. False for an unknown kit.
-    ///
-    /// # Errors
-    /// Storage errors; a mode the kit's standing does not allow.
+    /// kit's wipe change in the same transaction. False for an unknown kit;
+    /// [`StoreError::Conflict`] for a mode the kit's standing does not allow.
     pub async fn revoke_kit_as(
         &self,
         kit_id: &KitId,
         reason: &str,
-        mode: crate::storage::RevocationMode,
+        mode: RevocationMode,
         by: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let db = &self.db;
-        let at = to_ms(at);
-        let id = kit_id.to_string();
-        let mut tx = db.begin().await?;
-        let result: Result<_, StoreError> = async {
-            let Some(row) = lock_row(
-                &mut tx,
-                db.dialect,
-                "SELECT status FROM kits WHERE kit_id = $1",
-                id.clone(),
-            )
-            .await?
-            else {
+        let (dialect, id) = (self.db.dialect, kit_id.to_string());
+        write_tx!(self.db, async |tx| {
+            let select = "SELECT status FROM kits WHERE kit_id = $1";
+            let Some(row) = lock_row(tx, dialect, select, id.clone()).await? else {
                 return Ok(false);
             };
-            let status: String = col(&row, 0)?;
-            let step = revocation_step(&status, mode)?;
+            let step = revocation_step(&col::<String>(&row, 0)?, mode)?;
             let new_status = match step {
                 RevocationStep::Nothing => return Ok(true),
                 RevocationStep::Drain => "draining",
@@ -366,35 +274,27 @@ impl super::Store {
             };
             sqlx::query(
                 "UPDATE kits SET status = $1, revoked_reason = $2, revocation_mode = $3,
-                 revoked_by = $4, revoked_head_seq = COALESCE(revoked_head_seq, head_seq)
-             WHERE kit_id = $5",
+                         revoked_by = $4, revoked_head_seq = COALESCE(revoked_head_seq, head_seq)
+                     WHERE kit_id = $5",
             )
             .bind(new_status)
             .bind(reason.to_owned())
             .bind(mode.as_str())
             .bind(by.to_owned())
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             if step == RevocationStep::Wipe {
-                let wipe = ChangeKind::Wipe {
-                    reason: reason.to_owned(),
-                };
-                add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
+                wipe(tx, dialect, kit_id, reason.to_owned(), to_ms(at)).await?;
             }
             Ok(true)
-        }
-        .await;
-        finish(tx, result).await
+        })
     }
 
     /// Stores what a kit reports of its queue: the number of undelivered applications
     /// and where its queue stopped, if it did (a stop keeps the time it was first
     /// reported). A draining kit that reports none, with every attachment of its
     /// accepted records complete, is revoked and gets its wipe. True when that happened.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn report_queue(
         &self,
         kit_id: &KitId,
@@ -402,96 +302,76 @@ impl super::Store {
         blocked: Option<(QueueBlock, u64)>,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let db = &self.db;
-        let at = to_ms(at);
-        let id = kit_id.to_string();
-        let mut tx = db.begin().await?;
-        let result: Result<_, StoreError> = async {
+        let (at, id) = (to_ms(at), kit_id.to_string());
+        write_tx!(self.db, async |tx| {
             let Some(row) = sqlx::query(
                 "UPDATE kits SET outbox_reported = $1, outbox_reported_at = $2,
-                    blocked_since = CASE WHEN $3 IS NULL THEN NULL
-                        WHEN blocked_reason = $3 AND blocked_seq = $4 THEN blocked_since
-                        ELSE $2 END,
-                    blocked_reason = $3, blocked_seq = $4
-                 WHERE kit_id = $5 RETURNING status, revoked_reason",
+                        blocked_since = CASE WHEN $3 IS NULL THEN NULL
+                            WHEN blocked_reason = $3 AND blocked_seq = $4 THEN blocked_since
+                            ELSE $2 END,
+                        blocked_reason = $3, blocked_seq = $4
+                     WHERE kit_id = $5 RETURNING status, revoked_reason",
             )
             .bind(to_i64(outbox)?)
             .bind(at)
             .bind(blocked.map(|(reason, _)| reason.as_str()))
             .bind(blocked.map(|(_, seq)| to_i64(seq)).transpose()?)
             .bind(id.clone())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
             else {
                 return Ok(false);
             };
-            let status: String = col(&row, 0)?;
-            let reason: Option<String> = col(&row, 1)?;
-            if status != "draining" || outbox != 0 {
+            if col::<String>(&row, 0)? != "draining" || outbox != 0 {
                 return Ok(false);
             }
             let pending = sqlx::query(
                 "SELECT CAST(EXISTS (SELECT 1 FROM records r
-                 JOIN record_attachments ra ON ra.record_id = r.record_id
-                 JOIN attachments a ON a.attachment_id = ra.attachment_id
-                 WHERE r.kit_id = $1 AND r.outcome = 'accepted' AND NOT a.complete) AS INTEGER)",
+                     JOIN record_attachments ra ON ra.record_id = r.record_id
+                     JOIN attachments a ON a.attachment_id = ra.attachment_id
+                     WHERE r.kit_id = $1 AND r.outcome = 'accepted' AND NOT a.complete)
+                     AS INTEGER)",
             )
             .bind(id.clone())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
             if col_bool(&pending, 0)? {
                 return Ok(false);
             }
             sqlx::query("UPDATE kits SET status = 'revoked' WHERE kit_id = $1")
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
-            let wipe = ChangeKind::Wipe {
-                reason: reason.unwrap_or_default(),
-            };
-            add_change(&mut tx, db.dialect, Some(kit_id), &wipe, at).await?;
+            let reason = col::<Option<String>>(&row, 1)?.unwrap_or_default();
+            wipe(tx, self.db.dialect, kit_id, reason, at).await?;
             Ok(true)
-        }
-        .await;
-        finish(tx, result).await
+        })
     }
 
     /// How a kit was revoked, for the confirmation pages and the drain.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn kit_revocation(
         &self,
         kit_id: &KitId,
-    ) -> Result<Option<crate::storage::KitRevocation>, StoreError> {
-        let db = &self.db;
+    ) -> Result<Option<KitRevocation>, StoreError> {
         let Some(r) = sqlx::query(
             "SELECT revocation_mode, revoked_by, revoked_head_seq, outbox_reported,
                 outbox_reported_at FROM kits WHERE kit_id = $1",
         )
         .bind(kit_id.to_string())
-        .fetch_optional(&db.pool)
+        .fetch_optional(&self.db.pool)
         .await?
         else {
             return Ok(None);
         };
         let mode: Option<String> = col(&r, 0)?;
-        rows::kit_revocation(
-            mode.as_deref(),
-            col(&r, 1)?,
-            col(&r, 2)?,
-            col(&r, 3)?,
-            col(&r, 4)?,
-        )
-        .map(Some)
+        let (by, head_seq, outbox, outbox_at) =
+            (col(&r, 1)?, col(&r, 2)?, col(&r, 3)?, col(&r, 4)?);
+        rows::kit_revocation(mode.as_deref(), by, head_seq, outbox, outbox_at).map(Some)
     }
 }
 
 /// A kit, through `ex` (the pool, or an open transaction with `lock` set to the
 /// dialect's `FOR UPDATE`).
-///
-/// # Errors
-/// Storage errors.
 pub(crate) async fn kit_via<'e, E>(
     ex: E,
     kit_id: &KitId,
@@ -510,6 +390,17 @@ where
         .transpose()
 }
 
+/// Queues the wipe of a kit just revoked, in the revocation's transaction.
+async fn wipe(
+    tx: &mut Tx<'_>,
+    dialect: super::sql::Dialect,
+    kit_id: &KitId,
+    reason: String,
+    at: i64,
+) -> Result<(), StoreError> {
+    add_change(tx, dialect, Some(kit_id), &ChangeKind::Wipe { reason }, at).await
+}
+
 /// What revoking a kit in `mode` does to a kit in `status` .
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RevocationStep {
@@ -521,11 +412,8 @@ enum RevocationStep {
     Wipe,
 }
 
-/// The [`RevocationStep`] for a stored kit status.
-///
-/// # Errors
-/// [`StoreError::Conflict`] for draining a quarantined kit (its fork is under
-/// investigation: release it first, or wipe now).
+/// The [`RevocationStep`] for a stored kit status: [`StoreError::Conflict`] for draining a
+/// quarantined kit (its fork is under investigation: release it first, or wipe now).
 fn revocation_step(status: &str, mode: RevocationMode) -> Result<RevocationStep, StoreError> {
     match (status, mode) {
         ("revoked", _) => Ok(RevocationStep::Nothing),

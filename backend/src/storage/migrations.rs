@@ -11,7 +11,8 @@
 //! milliseconds since the epoch (`BIGINT`), ids as their canonical text, hashes and keys
 //! as raw bytes.
 
-use super::sql::Dialect;
+use super::sql::{col, write_tx, Db, Dialect};
+use super::StoreError;
 
 /// One schema step.
 #[derive(Debug, Clone, Copy)]
@@ -39,94 +40,40 @@ impl Migration {
     }
 }
 
-/// A migration's scripts: `vN.sql`, then `vN.sqlite.sql` / `vN.postgres.sql` (or none).
-macro_rules! scripts {
-    ($v:literal, shared) => {
-        (include_str!(concat!("migrations/v", $v, ".sql")), "", "")
-    };
-    ($v:literal, dialects) => {
-        (
-            "",
-            include_str!(concat!("migrations/v", $v, ".sqlite.sql")),
-            include_str!(concat!("migrations/v", $v, ".postgres.sql")),
-        )
-    };
-    ($v:literal, both) => {
-        (
-            include_str!(concat!("migrations/v", $v, ".sql")),
-            include_str!(concat!("migrations/v", $v, ".sqlite.sql")),
-            include_str!(concat!("migrations/v", $v, ".postgres.sql")),
-        )
-    };
-}
-
+/// A migration: `vN.sql`, then `vN.sqlite.sql` / `vN.postgres.sql` (`shared`: only the
+/// first; `dialects`: only the two others; `both`: all three).
 macro_rules! migration {
-    ($v:literal, $parts:ident, $name:literal) => {{
-        let (shared, sqlite, postgres) = scripts!($v, $parts);
-        Migration {
-            version: $v,
-            name: $name,
-            shared,
-            sqlite,
-            postgres,
-        }
-    }};
+    ($v:literal shared $name:literal) => {
+        migration!(@ $v $name include_str!(concat!("migrations/v", $v, ".sql")), "", "")
+    };
+    ($v:literal dialects $name:literal) => {
+        migration!(@ $v $name "", migration!(@sqlite $v), migration!(@postgres $v))
+    };
+    ($v:literal both $name:literal) => {
+        migration!(@ $v $name include_str!(concat!("migrations/v", $v, ".sql")),
+            migration!(@sqlite $v), migration!(@postgres $v))
+    };
+    (@sqlite $v:literal) => { include_str!(concat!("migrations/v", $v, ".sqlite.sql")) };
+    (@postgres $v:literal) => { include_str!(concat!("migrations/v", $v, ".postgres.sql")) };
+    (@ $v:literal $name:literal $shared:expr, $sqlite:expr, $postgres:expr) => {
+        Migration { version: $v, name: $name, shared: $shared, sqlite: $sqlite, postgres: $postgres }
+    };
 }
 
-/// Every migration, oldest first.
+/// Every migration, oldest first: its version, which of its scripts exist, what it does.
 pub const MIGRATIONS: &[Migration] = &[
-    migration!(1, both, "initial schema"),
-    migration!(
-        2,
-        both,
-        "back office: sessions, login throttling, decryption log, inbox indexes"
-    ),
-    migration!(
-        3,
-        both,
-        "back office: assignment, clerk filter, counts per kit and status, filter indexes"
-    ),
-    migration!(
-        4,
-        both,
-        "back office: admin audit trail (admin_events), audit viewer indexes"
-    ),
-    migration!(
-        5,
-        both,
-        "kit lifecycle: case flags, draining revocation, forwarding"
-    ),
-    migration!(
-        6,
-        shared,
-        "back office: login failures per (login, client address) and per account"
-    ),
-    migration!(
-        7,
-        shared,
-        "back office: own passwords, four-eyes confirmation of user changes"
-    ),
-    migration!(
-        8,
-        both,
-        "kit lifecycle: chain bridges, the way out of a blocked queue"
-    ),
-    migration!(
-        9,
-        dialects,
-        "ingest: case counts kept per INSERT statement on PostgreSQL"
-    ),
-    migration!(
-        10,
-        shared,
-        "back office: find a case by its verification code"
-    ),
-    migration!(
-        11,
-        shared,
-        "back office: the records that reference a case (corrections, withdrawals, answers)"
-    ),
-    migration!(12, shared, "kit lifecycle: the blocked queue a kit reports"),
+    migration!(1 both "initial schema"),
+    migration!(2 both "back office: sessions, login throttling, decryption log, inbox indexes"),
+    migration!(3 both "back office: assignment, clerk filter, counts per kit and status, filter indexes"),
+    migration!(4 both "back office: admin audit trail (admin_events), audit viewer indexes"),
+    migration!(5 both "kit lifecycle: case flags, draining revocation, forwarding"),
+    migration!(6 shared "back office: login failures per (login, client address) and per account"),
+    migration!(7 shared "back office: own passwords, four-eyes confirmation of user changes"),
+    migration!(8 both "kit lifecycle: chain bridges, the way out of a blocked queue"),
+    migration!(9 dialects "ingest: case counts kept per INSERT statement on PostgreSQL"),
+    migration!(10 shared "back office: find a case by its verification code"),
+    migration!(11 shared "back office: the records that reference a case (corrections, withdrawals, answers)"),
+    migration!(12 shared "kit lifecycle: the blocked queue a kit reports"),
 ];
 
 /// The newest schema version this build knows.
@@ -144,21 +91,14 @@ pub const SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 /// Applies every migration newer than the database, one transaction each, in the
 /// dialect's text. Re-reads the version inside each transaction (after the migration
 /// lock), so two processes starting together do not apply a migration twice.
-///
-/// # Errors
 /// [`StoreError::Migration`], also for a database newer than this build.
-pub async fn migrate(db: &super::sql::Db) -> Result<(), super::StoreError> {
+pub async fn migrate(db: &Db) -> Result<(), StoreError> {
     migrate_up_to(db, latest()).await
 }
 
 /// [`migrate`], stopping after version `last` (a restore loads a backup's rows into the
 /// schema of the backup's version, then migrates on).
-///
-/// # Errors
-/// [`StoreError::Migration`], also for a database newer than this build.
-pub async fn migrate_up_to(db: &super::sql::Db, last: i64) -> Result<(), super::StoreError> {
-    use super::sql::{col, finish};
-    use super::StoreError;
+pub async fn migrate_up_to(db: &Db, last: i64) -> Result<(), StoreError> {
     let merr = |e: sqlx::Error| StoreError::Migration(e.to_string());
     // A constant text of this module.
     sqlx::raw_sql(sqlx::AssertSqlSafe(SCHEMA_TABLE))
@@ -166,15 +106,14 @@ pub async fn migrate_up_to(db: &super::sql::Db, last: i64) -> Result<(), super::
         .await
         .map_err(merr)?;
     loop {
-        let mut tx = db.begin().await?;
-        let result: Result<Option<&Migration>, StoreError> = async {
+        let applied = write_tx!(db, async |tx| {
             if let Some(lock) = db.dialect.lock_migrations() {
-                sqlx::query(lock).execute(&mut *tx).await.map_err(merr)?;
+                sqlx::query(lock).execute(&mut **tx).await.map_err(merr)?;
             }
             let row = sqlx::query(
                 "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM schema_migrations",
             )
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await
             .map_err(merr)?;
             let current: i64 = col(&row, 0)?;
@@ -184,15 +123,15 @@ pub async fn migrate_up_to(db: &super::sql::Db, last: i64) -> Result<(), super::
                     latest()
                 )));
             }
-            let Some(next) = MIGRATIONS
+            let next = MIGRATIONS
                 .iter()
-                .find(|m| m.version > current && m.version <= last)
-            else {
+                .find(|m| m.version > current && m.version <= last);
+            let Some(next) = next else {
                 return Ok(None);
             };
             // The migration texts are constants of this module.
             sqlx::raw_sql(sqlx::AssertSqlSafe(next.text(db.dialect)))
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(merr)?;
             sqlx::query(
@@ -201,13 +140,12 @@ pub async fn migrate_up_to(db: &super::sql::Db, last: i64) -> Result<(), super::
             .bind(next.version)
             .bind(next.name)
             .bind(chrono::Utc::now().timestamp_millis())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(merr)?;
             Ok(Some(next))
-        }
-        .await;
-        match finish(tx, result).await? {
+        })?;
+        match applied {
             None => return Ok(()),
             Some(m) => tracing::info!(version = m.version, name = m.name, "migration applied"),
         }

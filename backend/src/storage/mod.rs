@@ -12,7 +12,10 @@
 //! Migrations are `.sql` files per version, per dialect only where they differ
 //! ([`migrations`]). The values operations take and return are [`crate::model`]'s.
 //!
-//! Every method is one transaction. Everything correctness depends on — chain heads,
+//! Every operation fails with a [`StoreError`] when the database does
+//! ([`StoreError::Unavailable`] is retryable) or a stored value does not parse
+//! ([`StoreError::Corrupt`]); an operation's doc names only the errors of its own (not
+//! found, already exists, conflict). Every method is one transaction. Everything correctness depends on — chain heads,
 //! receipts, nonces, enrolment codes, upload offsets, feed cursors, log positions — is
 //! in the database. The direction is one way — handler → `ingest` → storage → model:
 //! the batch algorithm lives once in [`crate::ingest`] and runs on a [`batch::BatchTx`]
@@ -81,8 +84,6 @@ pub enum StoreError {
 }
 
 /// Opens (creating and migrating as needed) the store a URL names.
-///
-/// # Errors
 /// [`StoreError::Unavailable`] or [`StoreError::Migration`].
 pub async fn open(url: &DatabaseUrl, pool_size: usize) -> Result<Arc<Store>, StoreError> {
     match url {

@@ -236,8 +236,6 @@ impl Db {
     /// Opens a pool: SQLite at `path` (created if missing; WAL, `synchronous=FULL` so a
     /// committed batch survives power loss, foreign keys on, a busy timeout so the admin
     /// CLI can write while the server runs), or PostgreSQL at `url`.
-    ///
-    /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     pub async fn open(target: Target<'_>, max_connections: u32) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
@@ -269,8 +267,6 @@ impl Db {
     }
 
     /// A transaction that writes ([`Dialect::begin_write`]).
-    ///
-    /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had.
     pub async fn begin(&self) -> Result<Tx<'static>, StoreError> {
         self.pool
@@ -279,6 +275,24 @@ impl Db {
             .map_err(db_err)
     }
 }
+
+/// Runs a body in a transaction that writes ([`Db::begin`]) and ends it with [`finish`]:
+/// committed when the body answers `Ok`, rolled back otherwise. Written as
+/// `write_tx!(db, async |tx| { … })`, `tx` being `&mut Tx` inside; the value is the
+/// body's `Result`. (A macro, not a function taking an async closure: the future of such
+/// a function is not provably `Send`, which the HTTP handlers need.)
+macro_rules! write_tx {
+    ($db:expr, async |$tx:ident| $body:block) => {{
+        let mut open = $db.begin().await?;
+        let result: Result<_, $crate::storage::StoreError> = async {
+            let $tx = &mut open;
+            $body
+        }
+        .await;
+        $crate::storage::sql::finish(open, result).await
+    }};
+}
+pub(crate) use write_tx;
 
 /// Where a pool connects.
 #[derive(Debug, Clone, Copy)]
@@ -294,7 +308,8 @@ fn unavailable(e: sqlx::Error) -> StoreError {
 }
 
 /// A database error as the store reports it: connection trouble and SQLite's busy and
-/// locked states are retryable ([`StoreError::Unavailable`]).
+/// locked states are retryable ([`StoreError::Unavailable`]); a unique key's refusal is
+/// [`StoreError::AlreadyExists`].
 pub fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Io(_)
@@ -306,7 +321,19 @@ pub fn db_err(e: sqlx::Error) -> StoreError {
         {
             StoreError::Unavailable(e.to_string())
         }
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::AlreadyExists(e.to_string())
+        }
         _ => StoreError::Database(e.to_string()),
+    }
+}
+
+/// Names what a unique key refused ([`StoreError::AlreadyExists`] with `what` instead of
+/// the database's words); other errors pass: `.map_err(exists(format!("kit {id}")))`.
+pub fn exists<E: Into<StoreError>>(what: String) -> impl FnOnce(E) -> StoreError {
+    move |e| match e.into() {
+        StoreError::AlreadyExists(_) => StoreError::AlreadyExists(what),
+        e => e,
     }
 }
 
@@ -320,9 +347,6 @@ impl From<sqlx::Error> for StoreError {
 /// The row `select` (one `$1` parameter, no locking clause) finds for `key`, locked for
 /// the rest of `tx`: PostgreSQL appends `FOR UPDATE`; SQLite's write transaction already
 /// keeps every other writer out. The read-then-decide step of a compare-and-set.
-///
-/// # Errors
-/// Storage errors.
 pub async fn lock_row(
     tx: &mut Tx<'_>,
     dialect: Dialect,
@@ -337,14 +361,7 @@ pub async fn lock_row(
         .await?)
 }
 
-/// Whether `e` is a unique-constraint violation (the row exists already).
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
-}
-
 /// Column `i` of `row`, as `T`.
-///
-/// # Errors
 /// [`StoreError::Corrupt`] naming the column when it does not decode.
 pub fn col<T>(row: &AnyRow, i: usize) -> Result<T, StoreError>
 where
@@ -390,17 +407,12 @@ pub(crate) fn bind_all<'q>(
 /// A boolean column, selected as `CAST(column AS INTEGER)`: sqlx's `Any` driver refuses
 /// SQLite columns declared `BOOLEAN` (it maps no SQLite `Bool` type), while the cast
 /// reads as an integer from both databases.
-///
-/// # Errors
 /// [`StoreError::Corrupt`] when the column is not an integer.
 pub fn col_bool(row: &AnyRow, i: usize) -> Result<bool, StoreError> {
     col::<i64>(row, i).map(|v| v != 0)
 }
 
 /// The next value of `counter`, inside `tx`.
-///
-/// # Errors
-/// Storage errors.
 pub async fn next_counter(
     tx: &mut Tx<'_>,
     dialect: Dialect,
@@ -414,9 +426,6 @@ pub async fn next_counter(
 }
 
 /// The next `n` (at least 1) values of `counter`, inside `tx`, in increasing order.
-///
-/// # Errors
-/// Storage errors.
 pub async fn reserve_counter(
     tx: &mut Tx<'_>,
     dialect: Dialect,
@@ -446,8 +455,6 @@ pub async fn reserve_counter(
 /// back otherwise. Every write transaction ends here, never in its drop: sqlx only queues
 /// a dropped transaction's rollback, and until the connection is used again its row locks
 /// would hold up everyone else.
-///
-/// # Errors
 /// `result`'s error, or the commit's.
 pub async fn finish<T>(tx: Tx<'_>, result: Result<T, StoreError>) -> Result<T, StoreError> {
     match result {

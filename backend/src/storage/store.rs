@@ -19,8 +19,6 @@ impl Store {
     /// Opens the embedded store at `path` (creating the file and its folder) and
     /// migrates it. Four connections: readers overlap, writers take turns at `BEGIN
     /// IMMEDIATE` (measured: one connection ingests 44 % slower).
-    ///
-    /// # Errors
     /// [`StoreError::Unavailable`] if it cannot be opened, [`StoreError::Migration`].
     pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -36,8 +34,6 @@ impl Store {
     /// unique keys, log positions and feed cursors come from sequences, and migrations
     /// take an advisory lock. Connections use no TLS: run the database on the same host
     /// (unix socket) or a private network.
-    ///
-    /// # Errors
     /// [`StoreError::Unavailable`] if the URL is bad or the database unreachable;
     /// [`StoreError::Migration`].
     pub async fn open_postgres(url: &str, pool_size: usize) -> Result<Self, StoreError> {
@@ -65,8 +61,6 @@ impl Store {
     }
 
     /// Whether the database answers (readiness).
-    ///
-    /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Database`].
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")

@@ -5,64 +5,49 @@
 use chrono::{DateTime, Utc};
 use sync_protocol::ids::{AttachmentId, KitId, RecordId};
 
-use super::sql::{col, col_bool};
-use super::StoredAttachment;
-
 use super::rows::{self, UPLOAD_COLUMNS};
-use super::sql::db_err;
-use super::{parse, to_i64, to_ms, to_u64, StoreError, UploadRow};
+use super::sql::{col, col_bool};
+use super::{parse, to_i64, to_ms, to_u64, StoreError, StoredAttachment, UploadRow};
 
 impl super::Store {
     /// The upload of `attachment_id` if it is in the manifest of a delivered record of
     /// `kit_id` (and of `record_id`, when given).
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn upload(
         &self,
         kit_id: &KitId,
         attachment_id: &AttachmentId,
         record_id: Option<&RecordId>,
     ) -> Result<Option<UploadRow>, StoreError> {
-        let db = &self.db;
         let sql = format!(
             "SELECT {UPLOAD_COLUMNS} FROM attachments a
-         JOIN record_attachments ra ON ra.attachment_id = a.attachment_id
-         JOIN records r ON r.record_id = ra.record_id
-         WHERE a.attachment_id = $1 AND r.kit_id = $2 AND r.outcome = 'accepted'
-           AND (CAST($3 AS TEXT) IS NULL OR r.record_id = CAST($3 AS TEXT))
-         ORDER BY r.log_position LIMIT 1"
+             JOIN record_attachments ra ON ra.attachment_id = a.attachment_id
+             JOIN records r ON r.record_id = ra.record_id
+             WHERE a.attachment_id = $1 AND r.kit_id = $2 AND r.outcome = 'accepted'
+               AND (CAST($3 AS TEXT) IS NULL OR r.record_id = CAST($3 AS TEXT))
+             ORDER BY r.log_position LIMIT 1"
         );
         // Built from constants only.
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(attachment_id.to_string())
             .bind(kit_id.to_string())
             .bind(record_id.map(ToString::to_string))
-            .fetch_optional(&db.pool)
+            .fetch_optional(&self.db.pool)
             .await?
             .map(|r| rows::upload(&r))
             .transpose()
     }
 
     /// Marks the upload created (tus creation); idempotent.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn create_upload(&self, attachment_id: &AttachmentId) -> Result<(), StoreError> {
-        let db = &self.db;
         sqlx::query("UPDATE attachments SET created = TRUE WHERE attachment_id = $1")
             .bind(attachment_id.to_string())
-            .execute(&db.pool)
-            .await
-            .map(drop)
-            .map_err(db_err)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
     }
 
     /// Moves the offset from `from` to `to` (compare-and-set); false if it was not at
     /// `from` or the upload is complete.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn advance_upload(
         &self,
         attachment_id: &AttachmentId,
@@ -71,51 +56,40 @@ impl super::Store {
         complete: bool,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let db = &self.db;
-        let at = to_ms(at);
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE attachments SET upload_offset = $1, complete = $2, completed_at = $3
-         WHERE attachment_id = $4 AND upload_offset = $5 AND created AND NOT complete",
+             WHERE attachment_id = $4 AND upload_offset = $5 AND created AND NOT complete",
         )
         .bind(to_i64(to)?)
         .bind(complete)
-        .bind(complete.then_some(at))
+        .bind(complete.then_some(to_ms(at)))
         .bind(attachment_id.to_string())
         .bind(to_i64(from)?)
-        .execute(&db.pool)
-        .await
-        .map(|r| r.rows_affected() == 1)
-        .map_err(db_err)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Discards the held bytes of an incomplete upload: offset 0, and `created` false when
     /// `uncreate` (tus termination). False if complete or unknown.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn reset_upload(
         &self,
         attachment_id: &AttachmentId,
         uncreate: bool,
     ) -> Result<bool, StoreError> {
-        let db = &self.db;
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE attachments SET upload_offset = 0, created = (created AND NOT $1)
-         WHERE attachment_id = $2 AND NOT complete",
+             WHERE attachment_id = $2 AND NOT complete",
         )
         .bind(uncreate)
         .bind(attachment_id.to_string())
-        .execute(&db.pool)
-        .await
-        .map(|r| r.rows_affected() == 1)
-        .map_err(db_err)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Up to `limit` attachments with ids after `after`, in id order, each with a record
     /// that references it (`None` for one no record names).
-    ///
-    /// # Errors
-    /// Storage errors; [`StoreError::Corrupt`] for a stored value that does not parse.
     pub async fn attachment_inventory(
         &self,
         after: Option<&AttachmentId>,

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 
-use super::sql::{col, col_bool, db_err, finish, Tx};
+use super::sql::{col, col_bool, finish, write_tx, Tx};
 use super::{from_ms, rows, to_ms, LoginFailures, NewSession, SessionRow, StoreError, UserRow};
 use crate::login_throttle::{self, Admission, ACCOUNT_WIDE};
 
@@ -29,21 +29,15 @@ fn user_at(r: &AnyRow, from: usize) -> Result<UserRow, StoreError> {
 }
 
 impl super::Store {
-    /// Adds a user.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] for an unknown authority, [`StoreError::AlreadyExists`]
-    /// for a login in use; storage errors.
-    pub async fn add_user(&self, user: &UserRow) -> Result<(), StoreError> {
-        let db = &self.db;
-        let u = user;
-        let mut tx = db.begin().await?;
-        let result: Result<_, StoreError> = async {
-            super::authorities::require_authority(&mut tx, &u.authority_id).await?;
-            let n = sqlx::query(
-                "INSERT INTO users (login, authority_id, role, password_hash, disabled, created_at,
-                                must_change_password)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (login) DO NOTHING",
+    /// Adds a user. [`StoreError::NotFound`] for an unknown authority,
+    /// [`StoreError::AlreadyExists`] for a login in use.
+    pub async fn add_user(&self, u: &UserRow) -> Result<(), StoreError> {
+        write_tx!(self.db, async |tx| {
+            super::authorities::require_authority(tx, &u.authority_id).await?;
+            let inserted = sqlx::query(
+                "INSERT INTO users (login, authority_id, role, password_hash, disabled,
+                         created_at, must_change_password)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (login) DO NOTHING",
             )
             .bind(u.login.clone())
             .bind(u.authority_id.to_string())
@@ -52,30 +46,23 @@ impl super::Store {
             .bind(u.disabled)
             .bind(to_ms(u.created_at))
             .bind(u.must_change_password)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 0 {
+            .execute(&mut **tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
                 return Err(StoreError::AlreadyExists(format!("user {}", u.login)));
             }
             Ok(())
-        }
-        .await;
-        finish(tx, result).await
+        })
     }
 
     /// Every user, by login.
-    ///
-    /// # Errors
-    /// Storage errors; [`StoreError::Corrupt`] for a stored value that does not parse.
     pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        let db = &self.db;
         sqlx::query(
             "SELECT login, authority_id, role, password_hash, CAST(disabled AS INTEGER),
-                created_at, CAST(must_change_password AS INTEGER)
-         FROM users ORDER BY login",
+                 created_at, CAST(must_change_password AS INTEGER)
+             FROM users ORDER BY login",
         )
-        .fetch_all(&db.pool)
+        .fetch_all(&self.db.pool)
         .await?
         .iter()
         .map(|r| user_at(r, 0))
@@ -83,72 +70,54 @@ impl super::Store {
     }
 
     /// Disables a user (their sessions stop being returned); false for an unknown login.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn disable_user(&self, login: &str) -> Result<bool, StoreError> {
-        let db = &self.db;
-        sqlx::query("UPDATE users SET disabled = TRUE WHERE login = $1")
+        let done = sqlx::query("UPDATE users SET disabled = TRUE WHERE login = $1")
             .bind(login.to_owned())
-            .execute(&db.pool)
-            .await
-            .map(|r| r.rows_affected() > 0)
-            .map_err(db_err)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// The user `login`, if there is one.
-    ///
-    /// # Errors
-    /// Storage errors; [`StoreError::Corrupt`] for a stored value that does not parse.
     pub async fn user(&self, login: &str) -> Result<Option<UserRow>, StoreError> {
-        let db = &self.db;
         sqlx::query(
             "SELECT login, authority_id, role, password_hash, CAST(disabled AS INTEGER),
-                created_at, CAST(must_change_password AS INTEGER)
-         FROM users WHERE login = $1",
+                 created_at, CAST(must_change_password AS INTEGER)
+             FROM users WHERE login = $1",
         )
         .bind(login.to_owned())
-        .fetch_optional(&db.pool)
+        .fetch_optional(&self.db.pool)
         .await?
         .map(|r| user_at(&r, 0))
         .transpose()
     }
 
     /// Stores a new session (only the SHA-256 of its token).
-    ///
-    /// # Errors
-    /// Storage errors.
-    pub async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
-        let db = &self.db;
-        let s = session;
+    pub async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
         sqlx::query(
-        "INSERT INTO sessions (token_hash, login, csrf_token, created_at, last_seen_at, expires_at)
-         VALUES ($1, $2, $3, $4, $4, $5)",
-    )
-    .bind(s.token_hash.to_vec())
-    .bind(s.login.clone())
-    .bind(s.csrf_token.clone())
-    .bind(to_ms(s.created_at))
-    .bind(to_ms(s.expires_at))
-    .execute(&db.pool)
-    .await
-    .map(drop)
-    .map_err(db_err)
+            "INSERT INTO sessions (token_hash, login, csrf_token, created_at, last_seen_at,
+                 expires_at)
+             VALUES ($1, $2, $3, $4, $4, $5)",
+        )
+        .bind(s.token_hash.to_vec())
+        .bind(s.login.clone())
+        .bind(s.csrf_token.clone())
+        .bind(to_ms(s.created_at))
+        .bind(to_ms(s.expires_at))
+        .execute(&self.db.pool)
+        .await?;
+        Ok(())
     }
 
     /// The live session of `token_hash` with its user, its last use moved to `now`; `None`
     /// when it has expired (`now` past its end, or idle longer than `idle_ms`), its user is
     /// disabled, or there is no such session.
-    ///
-    /// # Errors
-    /// Storage errors; [`StoreError::Corrupt`] for a stored value that does not parse.
     pub async fn touch_session(
         &self,
         token_hash: &[u8; 32],
         now: DateTime<Utc>,
         idle: chrono::Duration,
     ) -> Result<Option<SessionRow>, StoreError> {
-        let db = &self.db;
         let now = to_ms(now);
         let idle_ms = idle.num_milliseconds();
         // PostgreSQL's twin did this in one `UPDATE … FROM users … RETURNING` with the
@@ -158,14 +127,14 @@ impl super::Store {
         // check below, so no disabled user's session is ever returned.
         let Some(s) = sqlx::query(
             "UPDATE sessions SET last_seen_at = $2
-         WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3
-           AND EXISTS (SELECT 1 FROM users u WHERE u.login = sessions.login AND NOT u.disabled)
-         RETURNING login, csrf_token, created_at, expires_at",
+             WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3
+               AND EXISTS (SELECT 1 FROM users u WHERE u.login = sessions.login AND NOT u.disabled)
+             RETURNING login, csrf_token, created_at, expires_at",
         )
         .bind(token_hash.to_vec())
         .bind(now)
         .bind(now.saturating_sub(idle_ms))
-        .fetch_optional(&db.pool)
+        .fetch_optional(&self.db.pool)
         .await?
         else {
             return Ok(None);
@@ -186,50 +155,35 @@ impl super::Store {
     }
 
     /// Ends the session of `token_hash` (nothing if there is none).
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError> {
-        let db = &self.db;
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash.to_vec())
-            .execute(&db.pool)
-            .await
-            .map(drop)
-            .map_err(db_err)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
     }
 
     /// Forgets sessions that ended before `before`; how many.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn purge_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let db = &self.db;
-        let before = to_ms(before);
-        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-            .bind(before)
-            .execute(&db.pool)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(db_err)
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(to_ms(before))
+            .execute(&self.db.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// The failed logins counted for `login` from `client` ([`ACCOUNT_WIDE`] for all).
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn login_failures(
         &self,
         login: &str,
         client: &str,
     ) -> Result<Option<LoginFailures>, StoreError> {
-        let db = &self.db;
         sqlx::query(
             "SELECT failures, last_failure_at FROM login_failures WHERE login = $1 AND client = $2",
         )
         .bind(login.to_owned())
         .bind(client.to_owned())
-        .fetch_optional(&db.pool)
+        .fetch_optional(&self.db.pool)
         .await?
         .map(|r| failures(&r))
         .transpose()
@@ -238,24 +192,20 @@ impl super::Store {
     /// Whether an attempt to log in as `login` from `client` may have its password checked
     /// at `now`; if so it is counted as a failure (for the client and account-wide) in the
     /// same transaction, until [`login_succeeded`] undoes it.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn admit_login(
         &self,
         login: &str,
         client: &str,
         now: DateTime<Utc>,
-    ) -> Result<crate::login_throttle::Admission, StoreError> {
-        let db = &self.db;
+    ) -> Result<Admission, StoreError> {
         // Both rows are locked before they are read (PostgreSQL's twin; SQLite's read them
-        // under `BEGIN IMMEDIATE`, which `db.begin()` still does), so parallel attempts for
+        // under `BEGIN IMMEDIATE`, which `Db::begin` still does), so parallel attempts for
         // one login are decided one after the other — including the first ones, whose rows
         // do not exist yet. Unlike PostgreSQL's twin, an attempt told to wait writes
         // nothing: the rows created to lock are rolled back (as SQLite's twin never made
         // them), so no zero-failure rows are left behind.
         let at = to_ms(now);
-        let mut tx = db.begin().await?;
+        let mut tx = self.db.begin().await?;
         let result: Result<_, StoreError> = async {
             let own = lock_failures(&mut tx, login, client, at).await?;
             let account = lock_failures(&mut tx, login, ACCOUNT_WIDE, at).await?;
@@ -265,7 +215,7 @@ impl super::Store {
             }
             sqlx::query(
                 "UPDATE login_failures SET failures = failures + 1, last_failure_at = $3
-             WHERE login = $1 AND client IN ($2, $4)",
+                 WHERE login = $1 AND client IN ($2, $4)",
             )
             .bind(login.to_owned())
             .bind(client.to_owned())
@@ -279,7 +229,7 @@ impl super::Store {
         match result {
             // Nothing is counted: the rows made to lock are rolled back.
             Ok((admission, false)) => {
-                tx.rollback().await.map_err(db_err)?;
+                tx.rollback().await?;
                 Ok(admission)
             }
             other => finish(tx, other.map(|(admission, _)| admission)).await,
@@ -288,56 +238,40 @@ impl super::Store {
 
     /// Undoes the counting of a successful login's attempts: the client's failures are
     /// forgotten and taken off the account-wide count.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn login_succeeded(&self, login: &str, client: &str) -> Result<(), StoreError> {
-        let db = &self.db;
-        let mut tx = db.begin().await?;
-        let result: Result<_, StoreError> = async {
-            let counted: i64 = match sqlx::query(
+        write_tx!(self.db, async |tx| {
+            let deleted = sqlx::query(
                 "DELETE FROM login_failures WHERE login = $1 AND client = $2 RETURNING failures",
             )
             .bind(login.to_owned())
             .bind(client.to_owned())
-            .fetch_optional(&mut *tx)
-            .await?
-            {
-                Some(r) => col(&r, 0)?,
-                None => 0,
-            };
+            .fetch_optional(&mut **tx)
+            .await?;
+            let counted: i64 = deleted.map_or(Ok(0), |r| col(&r, 0))?;
             if counted > 0 {
                 // `CASE` for PostgreSQL's `GREATEST` / SQLite's two-argument `MAX`.
                 sqlx::query(
                     "UPDATE login_failures
-                 SET failures = CASE WHEN failures > $3 THEN failures - $3 ELSE 0 END
-                 WHERE login = $1 AND client = $2",
+                     SET failures = CASE WHEN failures > $3 THEN failures - $3 ELSE 0 END
+                     WHERE login = $1 AND client = $2",
                 )
                 .bind(login.to_owned())
                 .bind(ACCOUNT_WIDE)
                 .bind(counted)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             }
             Ok(())
-        }
-        .await;
-        finish(tx, result).await
+        })
     }
 
     /// Forgets failure rows whose last failure was before `before`; how many.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let db = &self.db;
-        let before = to_ms(before);
-        sqlx::query("DELETE FROM login_failures WHERE last_failure_at < $1")
-            .bind(before)
-            .execute(&db.pool)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(db_err)
+        let done = sqlx::query("DELETE FROM login_failures WHERE last_failure_at < $1")
+            .bind(to_ms(before))
+            .execute(&self.db.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 }
 

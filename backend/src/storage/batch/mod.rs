@@ -10,9 +10,9 @@ use sync_protocol::chain::ChainAnchor;
 use sync_protocol::ids::{AttachmentId, AuthorityId, KitId, RecordId, Sha256Hash};
 use sync_protocol::record::SignedRecord;
 
-use super::sql::ROWS_PER_INSERT;
-use super::sql::{col, db_err, finish, reserve_counter, Counter, Dialect, Tx};
-use super::{json_text, kind_name, rows, to_i64, to_u64, EvidenceRow, NewCaseFlag, StoreError};
+use super::rows::{self, BATCH_KIT_COLUMNS};
+use super::sql::{col, finish, reserve_counter, Counter, Dialect, Tx, ROWS_PER_INSERT};
+use super::{json_text, kind_name, parse, to_i64, to_u64, EvidenceRow, NewCaseFlag, StoreError};
 use pending::{AttachmentRow, CaseRow, FlagRow, LinkRow, Pending, RecordRow};
 mod pending;
 
@@ -47,9 +47,7 @@ pub struct BatchTx {
 }
 
 impl BatchTx {
-    /// Ends the batch: commits when `result` is `Ok`, rolls back otherwise.
-    ///
-    /// # Errors
+    /// Ends the batch: commits when `result` is `Ok`, rolls back otherwise. Fails with
     /// `result`'s error, or the commit's.
     pub async fn commit<T>(mut self, result: Result<T, StoreError>) -> Result<T, StoreError> {
         let result = match result {
@@ -87,10 +85,7 @@ impl BatchTx {
         &mut self,
         q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
     ) -> Result<u64, StoreError> {
-        q.execute(&mut *self.tx)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(db_err)
+        Ok(q.execute(&mut *self.tx).await?.rows_affected())
     }
 
     /// The case of an accepted record: its row, its flags and its manifest's uploads.
@@ -155,11 +150,8 @@ impl BatchTx {
     /// Locks the kit for the rest of the transaction; its status, head, authority and
     /// revocation.
     pub async fn kit_for_update(&mut self, kit: &KitId) -> Result<Option<BatchKit>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM kits WHERE kit_id = $1{}",
-            rows::BATCH_KIT_COLUMNS,
-            self.dialect.for_update()
-        );
+        let lock = self.dialect.for_update();
+        let sql = format!("SELECT {BATCH_KIT_COLUMNS} FROM kits WHERE kit_id = $1{lock}");
         // Built from constants only.
         let Some(r) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(kit.to_string())
@@ -168,19 +160,13 @@ impl BatchTx {
         else {
             return Ok(None);
         };
-        let status: String = col(&r, 0)?;
-        let seq: Option<i64> = col(&r, 1)?;
-        let hash: Option<Vec<u8>> = col(&r, 2)?;
-        let authority: String = col(&r, 3)?;
-        let mode: Option<String> = col(&r, 4)?;
-        let reason: Option<String> = col(&r, 5)?;
         rows::batch_kit(
-            &status,
-            seq,
-            hash.as_deref(),
-            &authority,
-            mode.as_deref(),
-            reason,
+            &col::<String>(&r, 0)?,
+            col(&r, 1)?,
+            col::<Option<Vec<u8>>>(&r, 2)?.as_deref(),
+            &col::<String>(&r, 3)?,
+            col::<Option<String>>(&r, 4)?.as_deref(),
+            col(&r, 5)?,
         )
         .map(Some)
     }
@@ -235,20 +221,16 @@ impl BatchTx {
         if self.looked_up.contains(id) {
             return Ok(self.held_ids.contains(id));
         }
-        sqlx::query("SELECT 1 FROM records WHERE record_id = $1")
+        let found = sqlx::query("SELECT 1 FROM records WHERE record_id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut *self.tx)
-            .await
-            .map(|r| r.is_some())
-            .map_err(db_err)
+            .await?;
+        Ok(found.is_some())
     }
 
     /// Looks up which of `ids` are held, with one statement per [`ROWS_PER_INSERT`]
     /// ids, for [`BatchTx::record_id_held`] to answer from. A record another batch
     /// stores meanwhile is still refused: by the unique key when this batch writes.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn look_up_record_ids(&mut self, ids: &[RecordId]) -> Result<(), StoreError> {
         for chunk in ids.chunks(ROWS_PER_INSERT) {
             let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
@@ -261,9 +243,9 @@ impl BatchTx {
             for id in chunk {
                 q = q.bind(id.to_string());
             }
-            for r in q.fetch_all(&mut *self.tx).await.map_err(db_err)? {
+            for r in q.fetch_all(&mut *self.tx).await? {
                 let held: String = col(&r, 0)?;
-                self.held_ids.insert(super::parse("record id", &held)?);
+                self.held_ids.insert(parse("record id", &held)?);
             }
             self.looked_up.extend(chunk.iter().copied());
         }
@@ -321,16 +303,13 @@ impl BatchTx {
 
     /// Whether `original` can take a supplement from `kit`: an accepted application or
     /// correction of that kit, with a case in `authority` (PROTOCOL §4.1).
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn supplementable(
         &mut self,
         kit: &KitId,
         original: &RecordId,
         authority: &AuthorityId,
     ) -> Result<bool, StoreError> {
-        sqlx::query(
+        let found = sqlx::query(
             "SELECT 1 FROM records r JOIN cases c ON c.record_id = r.record_id
              WHERE r.record_id = $1 AND r.kit_id = $2 AND r.outcome = 'accepted'
                AND r.kind IN ('application', 'correction') AND c.authority_id = $3",
@@ -339,9 +318,8 @@ impl BatchTx {
         .bind(kit.to_string())
         .bind(authority.to_string())
         .fetch_optional(&mut *self.tx)
-        .await
-        .map(|r| r.is_some())
-        .map_err(db_err)
+        .await?;
+        Ok(found.is_some())
     }
 
     /// The next position of the append-only log.
@@ -521,9 +499,6 @@ impl BatchTx {
 impl super::Store {
     /// Opens a batch's write transaction (`BEGIN IMMEDIATE` on SQLite: writers take
     /// turns before reading the chain).
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] or [`StoreError::Database`].
     pub async fn begin_batch(&self) -> Result<BatchTx, StoreError> {
         Ok(BatchTx {
             tx: self.db.begin().await?,
@@ -539,20 +514,16 @@ impl super::Store {
     }
 
     /// The fork evidence kept for a kit (PROTOCOL.md §4.9), by seq.
-    ///
-    /// # Errors
-    /// Storage errors.
     pub async fn fork_evidence(&self, kit_id: &KitId) -> Result<Vec<EvidenceRow>, StoreError> {
-        let db = &self.db;
         sqlx::query(
             "SELECT seq, hash, envelope FROM fork_evidence WHERE kit_id = $1 ORDER BY seq, hash",
         )
         .bind(kit_id.to_string())
-        .fetch_all(&db.pool)
+        .fetch_all(&self.db.pool)
         .await?
         .iter()
         .map(|r| {
-            Ok(super::EvidenceRow {
+            Ok(EvidenceRow {
                 kit_id: *kit_id,
                 seq: to_u64(col(r, 0)?)?,
                 hash: rows::hash(&col::<Vec<u8>>(r, 1)?)?,

@@ -127,10 +127,8 @@ impl Pending {
     }
 
     /// Writes everything held, parents before children (the foreign keys are checked
-    /// per statement on SQLite), and forgets it.
-    ///
-    /// # Errors
-    /// Database errors (a unique key another transaction took meanwhile, too).
+    /// per statement on SQLite), and forgets it. [`StoreError::AlreadyExists`] when
+    /// another transaction took a unique key meanwhile.
     pub async fn write(&mut self, tx: &mut Tx<'static>) -> Result<(), StoreError> {
         let Pending {
             records,
