@@ -8,7 +8,7 @@ use sync_protocol::api::ChangeKind;
 use sync_protocol::ids::AuthorityId;
 
 use super::catalogs::add_change;
-use super::rows::{self, authority_row, AUTHORITY_KEY_COLUMNS};
+use super::rows::{self, AUTHORITY_KEY_COLUMNS};
 use super::sql::{col, exists, lock_row, write_tx, Tx};
 use super::{
     authority_kind_name, from_ms, to_32, to_ms, AuthorityKeyRow, AuthorityRow, NewAuthority,
@@ -90,15 +90,7 @@ impl super::Store {
             .fetch_all(&self.db.pool)
             .await?
             .iter()
-            .map(|r| {
-                authority_row(
-                    &col::<String>(r, 0)?,
-                    col(r, 1)?,
-                    col(r, 2)?,
-                    &col::<String>(r, 3)?,
-                    col(r, 4)?,
-                )
-            })
+            .map(rows::authority_row)
             .collect()
     }
 
@@ -117,16 +109,7 @@ impl super::Store {
             .fetch_all(&self.db.pool)
             .await?
             .iter()
-            .map(|r| {
-                rows::authority_key(
-                    &col::<String>(r, 0)?,
-                    col(r, 1)?,
-                    &col::<Vec<u8>>(r, 2)?,
-                    col(r, 3)?,
-                    col(r, 4)?,
-                    col(r, 5)?,
-                )
-            })
+            .map(rows::authority_key)
             .collect()
     }
 

@@ -225,14 +225,7 @@ impl super::Store {
         .fetch_all(&self.db.pool)
         .await?
         .iter()
-        .map(|r| {
-            let flag: String = col(r, 0)?;
-            let resolved = match (col(r, 3)?, col(r, 4)?, col(r, 5)?) {
-                (Some(at), Some(by), Some(res)) => Some((at, by, res)),
-                _ => None,
-            };
-            rows::case_flag(&flag, col(r, 1)?, col(r, 2)?, resolved)
-        })
+        .map(rows::case_flag)
         .collect()
     }
 

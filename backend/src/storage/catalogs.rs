@@ -158,7 +158,7 @@ impl super::Store {
         found
             .iter()
             .take(limit as usize)
-            .map(|r| rows::change(col(r, 0)?, col(r, 1)?, &col::<String>(r, 2)?))
+            .map(rows::change)
             .collect::<Result<Vec<_>, _>>()
             .map(|changes| (changes, more))
     }

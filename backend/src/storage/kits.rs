@@ -363,10 +363,7 @@ impl super::Store {
         else {
             return Ok(None);
         };
-        let mode: Option<String> = col(&r, 0)?;
-        let (by, head_seq, outbox, outbox_at) =
-            (col(&r, 1)?, col(&r, 2)?, col(&r, 3)?, col(&r, 4)?);
-        rows::kit_revocation(mode.as_deref(), by, head_seq, outbox, outbox_at).map(Some)
+        rows::kit_revocation(&r).map(Some)
     }
 }
 

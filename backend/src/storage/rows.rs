@@ -22,10 +22,12 @@ pub const KIT_COLUMNS: &str = "kit_id, authority_id, name, reported_name, public
      revoked_reason, created_at, code_expires_at, enrolled_at, last_seen_at, head_seq, head_hash, \
      outbox_reported, outbox_reported_at, blocked_reason, blocked_seq, blocked_since";
 
+/// An authority id as stored.
 pub fn slug(s: &str) -> Result<AuthorityId, StoreError> {
     AuthorityId::parse(s).map_err(|_| StoreError::Corrupt(format!("authority id {s:?}")))
 }
 
+/// A SHA-256 hash as stored.
 pub fn hash(bytes: &[u8]) -> Result<Sha256Hash, StoreError> {
     to_32(bytes).map(Sha256Hash)
 }
@@ -86,19 +88,18 @@ fn queue_report(r: &AnyRow) -> Result<Option<QueueReport>, StoreError> {
     }))
 }
 
-/// A chain entry from `hash, outcome, problem, receipt`.
-pub fn chain_entry(
-    hash_bytes: &[u8],
-    outcome: &str,
-    problem: Option<&str>,
-    receipt: Option<&[u8]>,
-) -> Result<ChainEntry, StoreError> {
-    let outcome = match (outcome, problem, receipt) {
+/// A chain entry from the columns `hash, outcome, problem, receipt`.
+pub fn chain_entry(r: &AnyRow) -> Result<ChainEntry, StoreError> {
+    let hash_bytes: Vec<u8> = col(r, 0)?;
+    let outcome: String = col(r, 1)?;
+    let problem: Option<String> = col(r, 2)?;
+    let receipt: Option<Vec<u8>> = col(r, 3)?;
+    let outcome = match (outcome.as_str(), problem, receipt) {
         ("accepted", _, Some(r)) => StoredOutcome::Accepted(
-            Envelope::from_json(r).map_err(|e| StoreError::Corrupt(format!("receipt: {e}")))?,
+            Envelope::from_json(&r).map_err(|e| StoreError::Corrupt(format!("receipt: {e}")))?,
         ),
         ("rejected", Some(p), _) => {
-            StoredOutcome::Rejected(from_json_text::<Problem>("problem", p)?)
+            StoredOutcome::Rejected(from_json_text::<Problem>("problem", &p)?)
         }
         ("bridged", Some(reason), _) => StoredOutcome::Bridged(crate::error::problem(
             sync_protocol::api::ProblemCode::Conflict,
@@ -107,7 +108,7 @@ pub fn chain_entry(
         _ => return Err(StoreError::Corrupt(format!("record outcome {outcome:?}"))),
     };
     Ok(ChainEntry {
-        hash: hash(hash_bytes)?,
+        hash: hash(&hash_bytes)?,
         outcome,
     })
 }
@@ -116,19 +117,19 @@ pub fn chain_entry(
 pub const AUTHORITY_KEY_COLUMNS: &str =
     "authority_id, key_id, public_key, sealed_secret, created_at, retired_at";
 
-pub fn authority_key(
-    authority_id: &str,
-    key_id: String,
-    public_key: &[u8],
-    sealed_secret: Vec<u8>,
-    created_at: i64,
-    retired_at: Option<i64>,
-) -> Result<AuthorityKeyRow, StoreError> {
+/// An authority key as [`AUTHORITY_KEY_COLUMNS`] selects it.
+pub fn authority_key(r: &AnyRow) -> Result<AuthorityKeyRow, StoreError> {
+    let authority_id: String = col(r, 0)?;
+    let key_id: String = col(r, 1)?;
+    let public_key: Vec<u8> = col(r, 2)?;
+    let sealed_secret: Vec<u8> = col(r, 3)?;
+    let created_at: i64 = col(r, 4)?;
+    let retired_at: Option<i64> = col(r, 5)?;
     Ok(AuthorityKeyRow {
-        authority_id: slug(authority_id)?,
+        authority_id: slug(&authority_id)?,
         key: SealedAuthorityKey {
             key_id,
-            public_key: to_32(public_key)?,
+            public_key: to_32(&public_key)?,
             sealed_secret,
             created_at: from_ms(created_at)?,
         },
@@ -195,26 +196,26 @@ pub fn event_kind(s: &str) -> Result<super::CaseEventKind, StoreError> {
     }
 }
 
-/// A change from `cursor, at, change`.
-pub fn change(cursor: i64, at: i64, change: &str) -> Result<Change, StoreError> {
+/// A change from the columns `cursor, at, change`.
+pub fn change(r: &AnyRow) -> Result<Change, StoreError> {
+    let (cursor, at, change): (i64, i64, String) = (col(r, 0)?, col(r, 1)?, col(r, 2)?);
     Ok(Change {
         cursor: to_u64(cursor)?,
         at: from_ms(at)?,
-        change: from_json_text::<ChangeKind>("change", change)?,
+        change: from_json_text::<ChangeKind>("change", &change)?,
     })
 }
 
-/// An authority from `id, name, ars, kind, created_at`.
-pub fn authority_row(
-    id: &str,
-    name: String,
-    ars: Option<String>,
-    kind: &str,
-    created_at: i64,
-) -> Result<AuthorityRow, StoreError> {
+/// An authority from the columns `id, name, ars, kind, created_at`.
+pub fn authority_row(r: &AnyRow) -> Result<AuthorityRow, StoreError> {
+    let id: String = col(r, 0)?;
+    let name: String = col(r, 1)?;
+    let ars: Option<String> = col(r, 2)?;
+    let kind: String = col(r, 3)?;
+    let created_at: i64 = col(r, 4)?;
     Ok(AuthorityRow {
         authority: NewAuthority {
-            id: slug(id)?,
+            id: slug(&id)?,
             name,
             ars: ars
                 .map(|a| {
@@ -222,26 +223,29 @@ pub fn authority_row(
                         .map_err(|_| StoreError::Corrupt(format!("ars {a:?}")))
                 })
                 .transpose()?,
-            kind: parse_authority_kind(kind)?,
+            kind: parse_authority_kind(&kind)?,
         },
         created_at: from_ms(created_at)?,
     })
 }
 
-/// A user from `login, authority_id, role, password_hash, disabled, created_at`.
-pub fn user_row(
-    login: String,
-    authority: &str,
-    role: &str,
-    password_hash: String,
-    disabled: bool,
-    created_at: i64,
-    must_change_password: bool,
-) -> Result<UserRow, StoreError> {
+/// The columns of a user, in [`user_row`] order.
+pub const USER_COLUMNS: &str = "login, authority_id, role, password_hash, \
+     CAST(disabled AS INTEGER), created_at, CAST(must_change_password AS INTEGER)";
+
+/// A user as [`USER_COLUMNS`] selects it.
+pub fn user_row(r: &AnyRow) -> Result<UserRow, StoreError> {
+    let authority: String = col(r, 1)?;
+    let role: String = col(r, 2)?;
+    let login: String = col(r, 0)?;
+    let password_hash: String = col(r, 3)?;
+    let disabled = col_bool(r, 4)?;
+    let created_at: i64 = col(r, 5)?;
+    let must_change_password = col_bool(r, 6)?;
     Ok(UserRow {
         login,
-        authority_id: slug(authority)?,
-        role: Role::parse(role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        authority_id: slug(&authority)?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
         password_hash,
         disabled,
         created_at: from_ms(created_at)?,
@@ -274,34 +278,33 @@ pub fn pending_uploads(
 pub const BATCH_KIT_COLUMNS: &str =
     "status, head_seq, head_hash, authority_id, revocation_mode, revoked_reason";
 
-/// A [`crate::storage::batch::BatchKit`] from the [`BATCH_KIT_COLUMNS`].
-pub fn batch_kit(
-    status: &str,
-    head_seq: Option<i64>,
-    head_hash: Option<&[u8]>,
-    authority_id: &str,
-    revocation_mode: Option<&str>,
-    revoked_reason: Option<String>,
-) -> Result<crate::storage::batch::BatchKit, StoreError> {
-    let status = KitStatus::parse(status)
+/// A [`crate::storage::batch::BatchKit`] as [`BATCH_KIT_COLUMNS`] selects it.
+pub fn batch_kit(r: &AnyRow) -> Result<crate::storage::batch::BatchKit, StoreError> {
+    let status: String = col(r, 0)?;
+    let head_seq: Option<i64> = col(r, 1)?;
+    let head_hash: Option<Vec<u8>> = col(r, 2)?;
+    let authority_id: String = col(r, 3)?;
+    let revocation_mode: Option<String> = col(r, 4)?;
+    let revoked_reason: Option<String> = col(r, 5)?;
+    let status = KitStatus::parse(&status)
         .ok_or_else(|| StoreError::Corrupt(format!("kit status {status:?}")))?;
     let head = match (head_seq, head_hash) {
         (Some(seq), Some(h)) => Some(ChainAnchor {
             seq: to_u64(seq)?,
-            hash: hash(h)?,
+            hash: hash(&h)?,
         }),
         _ => None,
     };
     let mode = revocation_mode
         .map(|m| {
-            crate::storage::RevocationMode::parse(m)
+            crate::storage::RevocationMode::parse(&m)
                 .ok_or_else(|| StoreError::Corrupt(format!("revocation mode {m:?}")))
         })
         .transpose()?;
     Ok(crate::storage::batch::BatchKit {
         status,
         head,
-        authority_id: slug(authority_id)?,
+        authority_id: slug(&authority_id)?,
         revocation: match (status, mode) {
             (KitStatus::Draining, Some(mode)) => Some((mode, revoked_reason.unwrap_or_default())),
             _ => None,
@@ -309,15 +312,17 @@ pub fn batch_kit(
     })
 }
 
-/// The stored form of a resolved or raised flag's fields, shared by both stores.
-pub fn case_flag(
-    flag: &str,
-    reason: String,
-    raised_at: i64,
-    resolved: Option<(i64, String, String)>,
-) -> Result<crate::storage::CaseFlagRow, StoreError> {
+/// A case flag from the columns `flag, reason, raised_at, resolved_at, resolved_by,
+/// resolution`.
+pub fn case_flag(r: &AnyRow) -> Result<crate::storage::CaseFlagRow, StoreError> {
+    let flag: String = col(r, 0)?;
+    let resolved = match (col(r, 3)?, col(r, 4)?, col(r, 5)?) {
+        (Some(at), Some(by), Some(resolution)) => Some((at, by, resolution)),
+        _ => None,
+    };
+    let (reason, raised_at): (String, i64) = (col(r, 1)?, col(r, 2)?);
     Ok(crate::storage::CaseFlagRow {
-        flag: crate::storage::CaseFlag::parse(flag)
+        flag: crate::storage::CaseFlag::parse(&flag)
             .ok_or_else(|| StoreError::Corrupt(format!("case flag {flag:?}")))?,
         reason,
         raised_at: from_ms(raised_at)?,
@@ -333,35 +338,33 @@ pub fn case_flag(
     })
 }
 
-/// An authority's area from `ars, kind`.
-pub fn authority_area(
-    ars: Option<&str>,
-    kind: &str,
-) -> Result<crate::storage::batch::AuthorityArea, StoreError> {
+/// An authority's area from the columns `ars, kind`.
+pub fn authority_area(r: &AnyRow) -> Result<crate::storage::batch::AuthorityArea, StoreError> {
+    let ars: Option<String> = col(r, 0)?;
+    let kind: String = col(r, 1)?;
     Ok(crate::storage::batch::AuthorityArea {
         ars: ars
             .map(|a| {
-                sync_protocol::ids::Ars::parse(a)
+                sync_protocol::ids::Ars::parse(&a)
                     .map_err(|_| StoreError::Corrupt(format!("ars {a:?}")))
             })
             .transpose()?,
-        kind: parse_authority_kind(kind)?,
+        kind: parse_authority_kind(&kind)?,
     })
 }
 
-/// A kit's revocation from `revocation_mode, revoked_by, revoked_head_seq,
+/// A kit's revocation from the columns `revocation_mode, revoked_by, revoked_head_seq,
 /// outbox_reported, outbox_reported_at`.
-pub fn kit_revocation(
-    mode: Option<&str>,
-    revoked_by: Option<String>,
-    head_seq: Option<i64>,
-    outbox: Option<i64>,
-    outbox_at: Option<i64>,
-) -> Result<crate::storage::KitRevocation, StoreError> {
+pub fn kit_revocation(r: &AnyRow) -> Result<crate::storage::KitRevocation, StoreError> {
+    let mode: Option<String> = col(r, 0)?;
+    let revoked_by: Option<String> = col(r, 1)?;
+    let head_seq: Option<i64> = col(r, 2)?;
+    let outbox: Option<i64> = col(r, 3)?;
+    let outbox_at: Option<i64> = col(r, 4)?;
     Ok(crate::storage::KitRevocation {
         mode: mode
             .map(|m| {
-                crate::storage::RevocationMode::parse(m)
+                crate::storage::RevocationMode::parse(&m)
                     .ok_or_else(|| StoreError::Corrupt(format!("revocation mode {m:?}")))
             })
             .transpose()?,

@@ -477,8 +477,7 @@ pub const ROWS_PER_INSERT: usize = 100;
 
 pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments>;
 
-/// Inserts `rows` with statements of up to [`ROWS_PER_INSERT`] rows (100 rows of 15
-/// columns are 1,500 parameters, far below both databases' limits): `head`, then
+/// Inserts `rows` with statements of up to [`ROWS_PER_INSERT`] rows: `head`, then
 /// `($1, …, $columns), (…)` numbered through, then `tail`.
 pub(crate) async fn insert_rows<R>(
     tx: &mut Tx<'static>,

@@ -7,26 +7,10 @@
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 
-use super::sql::{col, col_bool, finish, write_tx, Tx};
-use super::{from_ms, rows, to_ms, LoginFailures, NewSession, SessionRow, StoreError, UserRow};
+use super::rows::{self, USER_COLUMNS};
+use super::sql::{col, finish, write_tx, Tx};
+use super::{from_ms, to_ms, LoginFailures, NewSession, SessionRow, StoreError, UserRow};
 use crate::login_throttle::{self, Admission, ACCOUNT_WIDE};
-
-/// The user row in the columns `login, authority_id, role, password_hash,
-/// CAST(disabled AS INTEGER), created_at, CAST(must_change_password AS INTEGER)`,
-/// starting at column `from`.
-fn user_at(r: &AnyRow, from: usize) -> Result<UserRow, StoreError> {
-    let authority: String = col(r, from + 1)?;
-    let role: String = col(r, from + 2)?;
-    rows::user_row(
-        col(r, from)?,
-        &authority,
-        &role,
-        col(r, from + 3)?,
-        col_bool(r, from + 4)?,
-        col(r, from + 5)?,
-        col_bool(r, from + 6)?,
-    )
-}
 
 impl super::Store {
     /// Adds a user. [`StoreError::NotFound`] for an unknown authority,
@@ -57,16 +41,14 @@ impl super::Store {
 
     /// Every user, by login.
     pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        sqlx::query(
-            "SELECT login, authority_id, role, password_hash, CAST(disabled AS INTEGER),
-                 created_at, CAST(must_change_password AS INTEGER)
-             FROM users ORDER BY login",
-        )
-        .fetch_all(&self.db.pool)
-        .await?
-        .iter()
-        .map(|r| user_at(r, 0))
-        .collect()
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY login");
+        // Built from constants only.
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.db.pool)
+            .await?
+            .iter()
+            .map(rows::user_row)
+            .collect()
     }
 
     /// Disables a user (their sessions stop being returned); false for an unknown login.
@@ -80,16 +62,14 @@ impl super::Store {
 
     /// The user `login`, if there is one.
     pub async fn user(&self, login: &str) -> Result<Option<UserRow>, StoreError> {
-        sqlx::query(
-            "SELECT login, authority_id, role, password_hash, CAST(disabled AS INTEGER),
-                 created_at, CAST(must_change_password AS INTEGER)
-             FROM users WHERE login = $1",
-        )
-        .bind(login.to_owned())
-        .fetch_optional(&self.db.pool)
-        .await?
-        .map(|r| user_at(&r, 0))
-        .transpose()
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE login = $1");
+        // Built from constants only.
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(login.to_owned())
+            .fetch_optional(&self.db.pool)
+            .await?
+            .map(|r| rows::user_row(&r))
+            .transpose()
     }
 
     /// Stores a new session (only the SHA-256 of its token).

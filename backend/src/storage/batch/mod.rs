@@ -76,9 +76,7 @@ impl BatchTx {
         else {
             return Ok(None);
         };
-        let ars: Option<String> = col(&r, 0)?;
-        let kind: String = col(&r, 1)?;
-        rows::authority_area(ars.as_deref(), &kind).map(Some)
+        rows::authority_area(&r).map(Some)
     }
 
     async fn execute(
@@ -160,15 +158,7 @@ impl BatchTx {
         else {
             return Ok(None);
         };
-        rows::batch_kit(
-            &col::<String>(&r, 0)?,
-            col(&r, 1)?,
-            col::<Option<Vec<u8>>>(&r, 2)?.as_deref(),
-            &col::<String>(&r, 3)?,
-            col::<Option<String>>(&r, 4)?.as_deref(),
-            col(&r, 5)?,
-        )
-        .map(Some)
+        rows::batch_kit(&r).map(Some)
     }
 
     /// The area of an authority the backend serves.
@@ -206,11 +196,7 @@ impl BatchTx {
         else {
             return Ok(None);
         };
-        let hash: Vec<u8> = col(&r, 0)?;
-        let outcome: String = col(&r, 1)?;
-        let problem: Option<String> = col(&r, 2)?;
-        let receipt: Option<Vec<u8>> = col(&r, 3)?;
-        rows::chain_entry(&hash, &outcome, problem.as_deref(), receipt.as_deref()).map(Some)
+        rows::chain_entry(&r).map(Some)
     }
 
     /// Whether any chained record has this id.
