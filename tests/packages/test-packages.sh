@@ -375,12 +375,16 @@ backend_rc=0
 wait "$BACKEND_PID" || backend_rc=$?
 BACKEND_PID=""
 [ "$backend_rc" -eq 0 ] || { cat "$T/backend.log"; fail "the backend exited $backend_rc on SIGTERM"; }
-ok "stops cleanly on SIGTERM"
+# SQLite's last connection removes the write-ahead log when it closes: one left behind is
+# a connection still open when the process ended.
+[ ! -e "$db-wal" ] || fail "the backend ended with its database open ($db-wal left)"
+ok "stops cleanly on SIGTERM, its database closed"
 # IT's admin commands run as the service user (files in the data folder stay its own);
 # the root-only key file reaches them through the environment.
 FIELDKIT_MASTER_KEY="$(cat /etc/fieldkit/master.key)" runuser -u fieldkit -- \
   fieldkit-backend --config /etc/fieldkit/backend.toml admin authority list > "$T/admin.log" 2>&1 \
   || { cat "$T/admin.log"; fail "admin authority list as fieldkit"; }
+[ ! -e "$db-wal" ] || fail "admin authority list ended with the database open ($db-wal left)"
 [ -z "$(find /var/lib/fieldkit ! -user fieldkit)" ] || fail "files in the data folder not owned by fieldkit"
 ok "admin commands work as the guide says (runuser -u fieldkit, key in FIELDKIT_MASTER_KEY)"
 

@@ -403,7 +403,7 @@ pub async fn restore(
             let _ = std::fs::remove_file(file);
         }
     }
-    loaded?;
+    loaded?.close().await;
     let age_days = (now - manifest.created_at).num_days();
     Ok(RestoreReport {
         kits_may_be_blocked: age_days >= KIT_RETENTION_DAYS,

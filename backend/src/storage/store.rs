@@ -60,6 +60,15 @@ impl Store {
         }
     }
 
+    /// Closes every connection and waits until each is closed. A process calls it before
+    /// it exits: a SQLite connection that is only dropped closes later, on its own worker
+    /// thread (the WAL checkpoint, SQLCipher's teardown), and can still be running while
+    /// the process tears itself down. Operations after it fail with
+    /// [`StoreError::Unavailable`].
+    pub async fn close(&self) {
+        self.db.pool.close().await;
+    }
+
     /// Whether the database answers (readiness).
     /// [`StoreError::Unavailable`] or [`StoreError::Database`].
     pub async fn ping(&self) -> Result<(), StoreError> {

@@ -26,6 +26,26 @@ fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
+/// An admin command closes the database before its process ends, after a command that
+/// wrote and after one that only read. SQLite's last connection checkpoints the
+/// write-ahead log and removes it when it closes: a `-wal` file left behind is a
+/// connection still closing on its own thread while the process tore itself down.
+#[test]
+fn admin_commands_close_the_database_before_they_exit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wal = dir.path().join("fieldkit.sqlite3-wal");
+    for args in [&["demo"][..], &["authority", "list"], &["kit", "list"]] {
+        let out = cli(dir.path(), args, &[]);
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(dir.path().join("fieldkit.sqlite3").is_file());
+        assert!(
+            !wal.exists(),
+            "{args:?} ended with {} still there",
+            wal.display()
+        );
+    }
+}
+
 #[test]
 fn the_demo_sets_up_everything_and_admin_errors_have_documented_exit_codes() {
     let dir = tempfile::tempdir().expect("temp dir");

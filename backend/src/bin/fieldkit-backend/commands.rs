@@ -366,7 +366,9 @@ pub async fn maintain(
         AdminCommand::Backup { to } => {
             let blobs = BlobStore::open(&target.blobs)?;
             let store = fieldkit_backend::storage::open(&target.database, 4).await?;
-            let manifest = backup::backup(&store, &blobs, &to, now).await?;
+            let manifest = backup::backup(&store, &blobs, &to, now).await;
+            store.close().await;
+            let manifest = manifest?;
             print(json, &manifest, |m| {
                 let rows: u64 = m.tables.iter().map(|t| t.rows).sum();
                 format!(
@@ -431,7 +433,9 @@ pub async fn maintain(
         AdminCommand::Fsck => {
             let blobs = BlobStore::open(&target.blobs)?;
             let store = fieldkit_backend::storage::open(&target.database, 4).await?;
-            let report = backup::fsck(&store, &blobs).await?;
+            let report = backup::fsck(&store, &blobs).await;
+            store.close().await;
+            let report = report?;
             print(json, &report, |r| {
                 let mut lines = vec![format!(
                     "{} complete attachments checked in {}, {} uploads in progress, {} problems",

@@ -375,7 +375,7 @@ async fn serve(config_file: Option<PathBuf>, flags: ConfigLayer) -> anyhow::Resu
         }
     }
     let app = AppState::with_master_key(
-        store,
+        store.clone(),
         server_key,
         config.public_base_url.clone(),
         blobs,
@@ -403,6 +403,9 @@ async fn serve(config_file: Option<PathBuf>, flags: ConfigLayer) -> anyhow::Resu
     let ops = tokio::spawn(serve_ops(ops_listener, app.clone()));
     let served = serve_on(listener, app, tls, config.shutdown_grace, shutdown_signal()).await;
     ops.abort();
+    // Requests are done (or past their grace); a background task still holding a
+    // connection does not keep the process from exiting.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), store.close()).await;
     served?;
     tracing::info!("stopped");
     Ok(())
@@ -478,7 +481,9 @@ async fn run_admin(config_file: Option<PathBuf>, args: AdminArgs) -> Result<(), 
     if let MasterKeyOrigin::Generated(path) = &admin.master_origin {
         tracing::warn!(path = %path.display(), "generated a new master key; back it up");
     }
-    commands::run(&admin, args.command, args.json, ttl_hours).await
+    let result = commands::run(&admin, args.command, args.json, ttl_hours).await;
+    admin.store.close().await;
+    result
 }
 
 mod commands;
