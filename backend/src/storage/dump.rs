@@ -266,7 +266,7 @@ impl Store {
         url: &DatabaseUrl,
         schema_version: i64,
         now_ms: i64,
-        mut read_file: impl FnMut(&'static str) -> std::io::Result<R>,
+        read_file: impl FnMut(&'static str) -> std::io::Result<R>,
     ) -> Result<Self, StoreError> {
         if schema_version > latest() || schema_version < 1 {
             return Err(StoreError::Migration(format!(
@@ -275,16 +275,34 @@ impl Store {
             )));
         }
         let db = Db::open(target(url), 1).await?;
-        let tables = table_count(&db).await?;
+        match Self::load_into(&db, url, schema_version, now_ms, read_file).await {
+            Ok(()) => Ok(Self { db }),
+            Err(e) => {
+                // Closed before the caller deletes what was half written.
+                db.pool.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Store::load`]'s work on the opened database.
+    async fn load_into<R: BufRead>(
+        db: &Db,
+        url: &DatabaseUrl,
+        schema_version: i64,
+        now_ms: i64,
+        mut read_file: impl FnMut(&'static str) -> std::io::Result<R>,
+    ) -> Result<(), StoreError> {
+        let tables = table_count(db).await?;
         if tables > 0 {
             return Err(StoreError::Conflict(format!(
                 "the database {url} holds {tables} tables; a restore needs an empty one"
             )));
         }
-        migrate_up_to(&db, schema_version).await?;
+        migrate_up_to(db, schema_version).await?;
         let mut schema = Vec::new();
         for &table in DUMPED_TABLES {
-            schema.push((table, columns(&db, table).await?));
+            schema.push((table, columns(db, table).await?));
         }
         let mut tx = db.begin().await?;
         for (table, cols) in schema {
@@ -330,7 +348,6 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        migrate(&db).await?;
-        Ok(Self { db })
+        migrate(db).await
     }
 }
